@@ -1,0 +1,55 @@
+# Everything a learner or teacher runs. `make lab` and `make test` set up .venv on first use.
+PYTHON     ?= python3
+VENV       ?= .venv
+BIN        := $(VENV)/bin
+# torch is installed first, and only when the environment has none, so an installed torch is
+# reused. Override for another platform, e.g. make test TORCH_SPEC='torch>=2.2'.
+TORCH_SPEC ?= torch==2.13.0
+# e.g. VENV_FLAGS=--system-site-packages to reuse a torch installed in the base Python
+VENV_FLAGS ?=
+STAMP      := $(VENV)/.installed
+NOTEBOOKS  := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+NBVAL      := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+ROOT_FLAG  := $(if $(filter 0,$(shell id -u)),--allow-root,)
+PORT       ?= 8888
+
+.PHONY: help setup lab test test-py test-nb sync execute readme bench clean
+
+help:
+	@echo "make lab      set up .venv if needed, then JupyterLab on 127.0.0.1 (token auth)"
+	@echo "make test     set up .venv if needed, then pytest tests/ and strict nbval on every notebook"
+	@echo "make sync     re-pair notebooks/*.ipynb and their .py (jupytext)"
+	@echo "make execute  re-execute every notebook in place, deterministically"
+	@echo "make readme   rebuild the README badge table from pyproject.toml"
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV_FLAGS) $(VENV)
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install -e ".[dev]"
+	touch $@
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=notebooks $(ROOT_FLAG)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest tests $(NOTEBOOKS) $(NBVAL) -q
+
+test-py: $(STAMP)
+	$(BIN)/python -m pytest tests -q
+
+test-nb: $(STAMP)
+	$(BIN)/python -m pytest $(NOTEBOOKS) $(NBVAL) -q
+
+sync: $(STAMP)
+	$(BIN)/jupytext --sync notebooks/[0-9][0-9]_*.py
+
+execute: $(STAMP)
+	$(BIN)/python tools/execute_notebooks.py $(NB)
+
+readme:
+	$(PYTHON) tools/project.py readme
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

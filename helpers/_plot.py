@@ -1,0 +1,43 @@
+"""One way to make a figure, shared by every plotting helper.
+
+Plotting helpers build a bare ``matplotlib.figure.Figure`` (not a pyplot figure) and return it.
+Nothing is kept in pyplot's global list, so a slider redrawing fifty times leaks nothing and a
+returned figure is shown once, not twice. Inside IPython, a Figure is displayed as a PNG
+rendered at the figure's own size (no "tight" bounding box, which would draw it twice).
+"""
+
+from __future__ import annotations
+
+FIG_DPI = 80  # small PNGs keep slider redraws fast; the figures stay readable at this size
+
+
+def _figure_png(fig):
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=FIG_DPI)
+    return buf.getvalue()
+
+
+def _show_figures_as_png():
+    """Register the PNG display of ``Figure`` with the running IPython shell, if any."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    from matplotlib.figure import Figure
+
+    shell.display_formatter.formatters["image/png"].for_type(Figure, _figure_png)
+
+
+def new_figure(ncols=1, nrows=1, *, width=4.2, height=3.2, **subplot_kw):
+    """A ``(fig, axes)`` pair: ``ncols * nrows`` panels of ``width x height`` inches each."""
+    from matplotlib.figure import Figure
+
+    _show_figures_as_png()
+    fig = Figure(figsize=(width * ncols, height * nrows), dpi=FIG_DPI, layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=True, **subplot_kw)
+    return fig, axes

@@ -1,0 +1,18 @@
+"""The progress bar used by every loop that can take more than a second.
+
+A plain-text tqdm bar on stderr: it animates in JupyterLab, Colab and a terminal, needs no widget
+manager, and its last line is deterministic except for the elapsed time and rate (which the
+notebook tests' sanitize file masks).
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def progress(iterable=None, *, total=None, desc=None, disable=False):
+    """``tqdm`` over ``iterable`` (or a manual bar of ``total`` steps), written to stderr."""
+    from tqdm.std import tqdm
+
+    return tqdm(iterable, total=total, desc=desc, file=sys.stderr, disable=disable,
+                mininterval=0.25, ascii=" #", ncols=80, dynamic_ncols=False)

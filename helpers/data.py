@@ -1,0 +1,51 @@
+"""The 8x8 digits that ship with scikit-learn: the real data of notebooks 02 and 04. No download.
+
+``sklearn.datasets.load_digits`` holds 1797 grey-scale images with integer pixels 0..16. We scale
+them to [0, 1] as float32 and split them once, with a fixed seed, into train and test sets.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+__all__ = ["load_digits", "TEST_FRACTION", "SPLIT_SEED"]
+
+TEST_FRACTION = 0.2
+SPLIT_SEED = 0
+
+
+@functools.lru_cache(maxsize=1)
+def _split():
+    from sklearn.datasets import load_digits as sk_load_digits
+
+    bunch = sk_load_digits()
+    x = (bunch.data / 16.0).astype(np.float32)
+    y = bunch.target.astype(np.int64)
+    order = np.random.default_rng(SPLIT_SEED).permutation(len(x))
+    n_test = int(round(TEST_FRACTION * len(x)))
+    test, train = order[:n_test], order[n_test:]
+    return (x[train], y[train]), (x[test], y[test])
+
+
+def load_digits(split="train", return_labels=False):
+    """The bundled 8x8 digits as float32 pixels in [0, 1], shape (n, 64).
+
+    Parameters
+    ----------
+    split : {"train", "test"}
+        A fixed, seeded split: 1438 training and 359 test images.
+    return_labels : bool, default False
+        Also return the digit labels (0..9), for colouring latent maps.
+
+    Returns
+    -------
+    x : ndarray, float32, shape (n, 64)
+    y : ndarray, int64, shape (n,)  (only with ``return_labels=True``)
+    """
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    x, y = _split()[0 if split == "train" else 1]
+    x, y = x.copy(), y.copy()  # callers may modify their copy; the cached split stays intact
+    return (x, y) if return_labels else x

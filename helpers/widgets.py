@@ -1,0 +1,81 @@
+"""The thin slider panel that every notebook uses.
+
+A panel is a row of ipywidgets sliders and one output area. Moving a slider calls a plotting
+function from ``helpers`` with the sliders' values and shows the figure it returns. The plotting
+function does all the work, so a test (or a reader without widgets) calls it directly.
+Works with ipywidgets 7.7 (Colab) and 8.
+"""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["float_slider", "log_slider", "int_slider", "slider_panel"]
+
+
+def float_slider(name, value, lo, hi, step):
+    """A labelled ``FloatSlider``; its description is the argument name it feeds."""
+    import ipywidgets as w
+
+    return w.FloatSlider(value=value, min=lo, max=hi, step=step, description=name,
+                         continuous_update=False, readout_format=".3g")
+
+
+def log_slider(name, value, lo, hi, steps_per_decade=4):
+    """A ``FloatLogSlider`` from ``lo`` to ``hi`` (decoder variances ``c`` span decades)."""
+    import ipywidgets as w
+
+    return w.FloatLogSlider(value=value, base=10, min=math.log10(lo), max=math.log10(hi),
+                            step=1 / steps_per_decade, description=name,
+                            continuous_update=False, readout_format=".3g")
+
+
+def int_slider(name, value, lo, hi, step=1):
+    """A labelled ``IntSlider``."""
+    import ipywidgets as w
+
+    return w.IntSlider(value=value, min=lo, max=hi, step=step, description=name,
+                       continuous_update=False)
+
+
+def slider_panel(plot_fn, *sliders, **fixed):
+    """Sliders above a live figure: ``plot_fn(**slider_values, **fixed)`` redrawn on every change.
+
+    Parameters
+    ----------
+    plot_fn : callable
+        Returns a ``matplotlib.figure.Figure``. Each slider's ``description`` names the keyword
+        argument it sets.
+    *sliders : ipywidgets value widgets
+    **fixed
+        Extra keyword arguments passed on every call (data, a trained model, a seed).
+
+    Returns
+    -------
+    ipywidgets.VBox
+        The panel. ``panel.redraw()`` redraws with the current values; ``panel.sliders`` maps
+        names to sliders.
+    """
+    import ipywidgets as w
+    from IPython.display import clear_output, display
+
+    if not callable(plot_fn):
+        raise ValueError(f"plot_fn must be callable, got {plot_fn!r}")
+    names = [s.description for s in sliders]
+    if len(set(names)) != len(names) or not all(names):
+        raise ValueError(f"every slider needs its own description, got {names!r}")
+    out = w.Output()
+
+    def redraw(*_):
+        values = {s.description: s.value for s in sliders}
+        with out:
+            clear_output(wait=True)
+            display(plot_fn(**values, **fixed))
+
+    for s in sliders:
+        s.observe(redraw, names="value")
+    panel = w.VBox([w.HBox(list(sliders)), out])
+    panel.redraw = redraw
+    panel.sliders = dict(zip(names, sliders))
+    redraw()
+    return panel

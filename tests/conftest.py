@@ -1,0 +1,4 @@
+import os
+
+# Keep tests off the GUI: matplotlib renders to memory only.
+os.environ.setdefault("MPLBACKEND", "Agg")

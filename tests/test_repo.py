@@ -1,0 +1,101 @@
+"""Repository checks: notebook pairs in sync, one bootstrap cell, dependency lists that agree."""
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import jupytext
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+import project  # noqa: E402
+
+NOTEBOOKS = project.notebook_paths(".ipynb")
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS, "no notebooks/NN_*.ipynb found"
+
+
+def _cells(path):
+    nb = jupytext.read(path)
+    return [(c.cell_type, c.source.strip()) for c in nb.cells]
+
+
+@pytest.mark.parametrize("ipynb", NOTEBOOKS, ids=lambda p: p.name)
+def test_pair_in_sync(ipynb):
+    py = ipynb.with_suffix(".py")
+    assert py.exists(), f"{ipynb.name} has no .py pair: run `make sync`"
+    assert _cells(py) == _cells(ipynb), f"{ipynb.name} and {py.name} differ: run `make sync`"
+
+
+@pytest.mark.parametrize("ipynb", NOTEBOOKS, ids=lambda p: p.name)
+def test_outputs_are_committed_and_clean(ipynb):
+    nb = json.loads(ipynb.read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code" and "".join(c["source"]).strip()]
+    unrun = [i for i, c in enumerate(code) if c["execution_count"] is None]
+    assert not unrun, f"{ipynb.name}: code cells {unrun} have no stored output: run `make execute`"
+    counts = [c["execution_count"] for c in code]
+    assert counts == list(range(1, len(code) + 1)), f"{ipynb.name}: not executed top to bottom"
+    errors = [o for c in code for o in c["outputs"] if o["output_type"] == "error"]
+    assert not errors, f"{ipynb.name} holds error outputs"
+    assert "widgets" not in nb["metadata"], f"{ipynb.name} stores widget state"
+    assert all("execution" not in c["metadata"] for c in code), f"{ipynb.name} stores timings"
+
+
+@pytest.mark.parametrize("ipynb", NOTEBOOKS, ids=lambda p: p.name)
+def test_first_code_cell_is_the_bootstrap(ipynb):
+    nb = jupytext.read(ipynb)
+    first = next(c for c in nb.cells if c.cell_type == "code")
+    assert first.source.strip() == project.bootstrap_source().strip(), (
+        f"{ipynb.name}: first code cell is not the bootstrap: run `python tools/project.py bootstrap`")
+    assert project.repo_url() in first.source
+
+
+@pytest.mark.parametrize("ipynb", NOTEBOOKS, ids=lambda p: p.name)
+def test_ignored_outputs_are_widgets_only(ipynb):
+    """NBVAL_IGNORE_OUTPUT is reserved for cells whose output is a live widget."""
+    nb = json.loads(ipynb.read_text())
+    for cell in nb["cells"]:
+        src = "".join(cell["source"])
+        if cell["cell_type"] == "code" and "NBVAL_IGNORE_OUTPUT" in src:
+            mimes = {k for o in cell["outputs"] for k in o.get("data", {})}
+            assert "application/vnd.jupyter.widget-view+json" in mimes, (
+                f"{ipynb.name}: a cell marked NBVAL_IGNORE_OUTPUT shows no widget:\n{src[:200]}")
+
+
+def test_readme_badges_match_pyproject():
+    readme = (ROOT / "README.md").read_text()
+    assert project.readme_with_badges(readme) == readme, "README badges are stale: run `make readme`"
+    for ipynb in NOTEBOOKS:
+        assert project.colab_url(ipynb.name) in readme
+        assert project.binder_url(ipynb.name) in readme
+
+
+def _pyproject_runtime_deps():
+    text = (ROOT / "pyproject.toml").read_text()
+    block = re.search(r"^dependencies = \[(.*?)^\]", text, flags=re.MULTILINE | re.DOTALL).group(1)
+    return {re.split(r"[<>=!~ ;\[]", d.strip().strip('",'))[0].lower()
+            for d in block.splitlines() if d.strip().startswith('"')}
+
+
+# conda-forge names of the PyPI packages where they differ
+CONDA_NAMES = {"torch": "pytorch-cpu"}
+
+
+def test_environment_yml_lists_the_runtime_dependencies():
+    env = (ROOT / "environment.yml").read_text()
+    names = {re.split(r"[<>=!~ ]", line.strip()[2:])[0].lower()
+             for line in env.splitlines() if line.strip().startswith("- ")}
+    missing = {CONDA_NAMES.get(d, d) for d in _pyproject_runtime_deps()} - names
+    assert not missing, f"environment.yml lacks runtime dependencies {sorted(missing)}"
+    assert "conda-forge" in env
+    assert re.search(r"- python=3\.\d+\b", env), "environment.yml must pin the Python minor version"
+    assert "jupytext" in names, "Binder needs jupytext to open the .py pairs as notebooks"
+
+
+def test_postbuild_installs_the_project():
+    post = (ROOT / "postBuild").read_text()
+    assert re.search(r"pip install .*(-e )?\.", post)

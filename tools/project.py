@@ -1,0 +1,115 @@
+"""Project facts derived from one place: the repository URL in ``pyproject.toml``.
+
+    python tools/project.py bootstrap   # rewrite the first cell of every notebooks/*.py
+    python tools/project.py readme      # rewrite the badge table in README.md
+
+The tests import this module to check that the notebooks' first cells and the README's badges
+still agree with ``pyproject.toml``.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+BADGES_START, BADGES_END = "<!-- badges:start -->", "<!-- badges:end -->"
+
+
+def repo_url():
+    """``[project.urls] Repository`` from pyproject.toml, e.g. https://github.com/owner/name."""
+    text = (ROOT / "pyproject.toml").read_text()
+    match = re.search(r'^Repository\s*=\s*"([^"]+)"', text, flags=re.MULTILINE)
+    if not match:
+        raise SystemExit("pyproject.toml has no [project.urls] Repository entry")
+    return match.group(1).rstrip("/")
+
+
+def github_slug():
+    return repo_url().split("github.com/", 1)[1]
+
+
+def bootstrap_source():
+    """The first code cell of every notebook: installs ``helpers`` where it is missing (Colab)."""
+    return f'''# Set-up for Colab or any kernel without the project: install it from its repository.
+# Locally (make lab) and in the tests `helpers` is already installed, so this does nothing.
+try:
+    import helpers
+except ImportError:
+    import importlib, subprocess, sys
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "git+{repo_url()}.git"], check=True)
+    importlib.invalidate_caches()
+    if "google.colab" in sys.modules:
+        from google.colab import output
+        output.enable_custom_widget_manager()
+    import helpers'''
+
+
+def notebook_paths(suffix=".ipynb"):
+    return sorted(NOTEBOOKS.glob(f"[0-9][0-9]_*{suffix}"))
+
+
+def colab_url(nb_name):
+    return f"https://colab.research.google.com/github/{github_slug()}/blob/main/notebooks/{nb_name}"
+
+
+def binder_url(nb_name):
+    return (f"https://mybinder.org/v2/gh/{github_slug()}/HEAD"
+            f"?labpath={quote('notebooks/' + nb_name, safe='')}")
+
+
+def notebook_title(path):
+    """The first Markdown heading of a notebook's .py pair."""
+    for line in path.with_suffix(".py").read_text().splitlines():
+        if line.startswith("# # "):
+            return line[4:].strip()
+    return path.stem
+
+
+def badge_table():
+    rows = ["| notebook | open in Colab | open in Binder |", "|---|---|---|"]
+    for path in notebook_paths():
+        name = path.name
+        rows.append(
+            f"| [{notebook_title(path)}](notebooks/{name}) "
+            f"| [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab_url(name)}) "
+            f"| [![Binder](https://mybinder.org/badge_logo.svg)]({binder_url(name)}) |")
+    return "\n".join([BADGES_START, *rows, BADGES_END])
+
+
+def readme_with_badges(text):
+    pattern = re.compile(re.escape(BADGES_START) + ".*?" + re.escape(BADGES_END), re.DOTALL)
+    if not pattern.search(text):
+        raise SystemExit(f"README.md has no {BADGES_START} ... {BADGES_END} block")
+    return pattern.sub(lambda _: badge_table(), text)
+
+
+def write_bootstrap():
+    """Replace the first code cell of each percent-format notebook with ``bootstrap_source()``."""
+    cell = re.compile(r"(^# %%\n)(.*?)(?=^# %%)", re.DOTALL | re.MULTILINE)
+    for py in notebook_paths(".py"):
+        text = py.read_text()
+        new = cell.sub(lambda m: m.group(1) + bootstrap_source() + "\n\n", text, count=1)
+        if new != text:
+            py.write_text(new)
+            print(f"updated {py.relative_to(ROOT)}")
+
+
+def main(argv):
+    if argv == ["bootstrap"]:
+        write_bootstrap()
+    elif argv == ["readme"]:
+        readme = ROOT / "README.md"
+        readme.write_text(readme_with_badges(readme.read_text()))
+    elif argv == ["url"]:
+        print(repo_url())
+    else:
+        raise SystemExit(__doc__)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
