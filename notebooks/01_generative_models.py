@@ -199,6 +199,8 @@ for d in (1, 2, 3, 4, 10, 64):
         grid = np.zeros((points_per_axis,) * d)
         assert grid.size == cells and grid.nbytes == 8 * cells
     print(f"d = {d:2d}: {float(cells):9.3g} cells, {8.0 * cells:9.3g} bytes in float64")
+atoms_in_observable_universe = 1e80
+assert 8.0 * points_per_axis**64 > atoms_in_observable_universe
 
 # %% [markdown]
 # An 8x8 grey-scale image, like the digits used in notebooks 02 and 04, is a point in $d = 64$
