@@ -162,6 +162,12 @@ def tabulated_icdf(pdf, lo, hi, n_grid=4097):
 # Figures for notebook 01. Each is a plain function, so a slider and a test call the same code.
 # ---------------------------------------------------------------------------------------------
 
+def _density_stairs(ax, samples, bins, range_, label):
+    """A density histogram drawn as one filled outline (one artist, not one bar per bin)."""
+    heights, edges = np.histogram(samples, bins=bins, range=range_, density=True)
+    ax.stairs(heights, edges, fill=True, color="C0", alpha=0.45, label=label)
+
+
 def plot_inverse_cdf(mu=0.0, sigma=1.0, n_samples=2000, rng=0, n_arrows=5):
     """Inverse-transform sampling as a picture, next to the histogram it produces.
 
@@ -178,14 +184,16 @@ def plot_inverse_cdf(mu=0.0, sigma=1.0, n_samples=2000, rng=0, n_arrows=5):
     xs = np.linspace(-6.0, 6.0, 400)  # fixed axes, so moving a slider moves the curves, not the frame
     fig, (ax_map, ax_hist) = new_figure(2)
     ax_map.plot(xs, normal_cdf(xs, mu_f, sigma_f), color="C0", label="F(x)")
-    for u in (np.arange(n_arrows) + 0.5) / n_arrows:
-        x = normal_icdf(u, mu_f, sigma_f)
-        ax_map.plot([-6.0, x, x], [u, u, 0.0], color="C1", lw=0.9, ls="--")
-        ax_map.plot([x], [0.0], "v", color="C1", ms=5)
+    u = (np.arange(n_arrows) + 0.5) / n_arrows
+    x = normal_icdf(u, mu_f, sigma_f)
+    nan = np.full(n_arrows, np.nan)  # NaN breaks one line into n_arrows separate paths
+    ax_map.plot(np.column_stack([np.full(n_arrows, -6.0), x, x, nan]).ravel(),
+                np.column_stack([u, u, np.zeros(n_arrows), nan]).ravel(),
+                color="C1", lw=0.9, ls="--")
+    ax_map.plot(x, np.zeros(n_arrows), "v", color="C1", ms=5)
     ax_map.set(xlim=(-6, 6), ylim=(0, 1.02), xlabel="x = F$^{-1}$(u)", ylabel="u ~ U(0, 1)",
                title="u on the axis, F, then x")
-    ax_hist.hist(samples, bins=60, range=(-6, 6), density=True, color="C0", alpha=0.45,
-                 label=f"{n_samples} samples")
+    _density_stairs(ax_hist, samples, 60, (-6, 6), label=f"{n_samples} samples")
     ax_hist.plot(xs, normal_pdf(xs, mu_f, sigma_f), color="C3", label="eq. 1.1")
     ax_hist.set(xlim=(-6, 6), xlabel="x", ylabel="density",
                 title=f"N({mu_f:.2g}, {sigma_f:.2g}$^2$)")
@@ -203,8 +211,7 @@ def plot_tabulated_sampling(pdf, icdf, lo, hi, samples, title="tabulated F$^{-1}
     xs = np.linspace(lo, hi, 600)
     dens = pdf(xs)
     area = np.trapezoid(dens, xs) if hasattr(np, "trapezoid") else np.trapz(dens, xs)
-    ax_hist.hist(samples, bins=80, range=(lo, hi), density=True, color="C0", alpha=0.45,
-                 label=f"{len(samples)} samples")
+    _density_stairs(ax_hist, samples, 80, (lo, hi), label=f"{len(samples)} samples")
     ax_hist.plot(xs, dens / area, color="C3", label="normalised density")
     ax_hist.set(xlabel="x", ylabel="density", title=title)
     ax_hist.legend(fontsize=8)
