@@ -526,7 +526,8 @@ def plot_graphical_model():
 
     from ._plot import new_figure
 
-    fig, ax = new_figure(width=7.0, height=3.4)
+    fig, ax = new_figure(width=7.0, height=3.5)
+    ax.set_position([0.0, 0.0, 1.0, 1.0])  # a drawing, not a chart: use the whole figure
     ax.set(xlim=(0, 10), ylim=(0, 5), aspect="equal")
     ax.axis("off")
     z_xy, x_xy, r = (2.3, 2.6), (7.7, 2.6), 0.62

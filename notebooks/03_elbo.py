@@ -349,6 +349,9 @@ print(f"mean log p(x): {ev[0]:.3f} at the start -> {ev[-1]:.3f} after "
 print(f"largest change of log p(x) during phi steps: {np.abs(phi_changes).max():.1e}")
 print(f"smallest change during theta steps: {theta_changes.min():.1e} (never negative)")
 assert np.all(phi_changes == 0) and np.all(theta_changes > 0)
+elbo_changes = np.diff(el)
+assert np.all(elbo_changes[phase[1:] == "phi"] >= -1e-12)      # phi steps: the ELBO climbs
+assert np.all(elbo_changes[phase[1:] == "theta"] > 0)          # theta steps: it climbs too
 
 # %% [markdown]
 # For reference, the maximum-likelihood decoder of this model is known in closed form
@@ -382,7 +385,7 @@ def show_gap(g):   # gaps below 1e-9 nats are at the level of rounding
 
 print("gap after each phi phase:  ", " ".join(show_gap(g) for g in gaps_after_phi))
 print("gap after each theta phase:", " ".join(show_gap(g) for g in gaps_after_theta))
-assert np.all(gaps_after_theta > gaps_after_phi)
+assert np.all(gaps_after_phi < 1e-6) and np.all(gaps_after_theta > gaps_after_phi)
 
 # %% [markdown]
 # > **Note on the article.** The article sorts the work neatly: phi only closes the gap, theta
