@@ -1,0 +1,229 @@
+"""Tests for helpers.vae (notebook 04): eqs. 2.6-2.8, the reparameterisation, importance sampling."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from helpers.data import load_digits
+from helpers.elbo import gaussian_kl
+from helpers.evidence import LinearGaussian
+from helpers.vae import (GaussianVAE, active_units, c_grid_summary, importance_log_likelihood,
+                         negative_elbo, plot_c_tradeoff, reparam_vs_score_function, train_vae)
+
+torch.set_num_threads(1)
+
+
+def _linear_vae(lg, sigma_scale=1.5):
+    """A GaussianVAE with hidden=() holding the LinearGaussian decoder and a near-posterior encoder.
+
+    The encoder mean is the exact posterior mean; its std is ``sigma_scale`` times the exact
+    marginal posterior std (a deliberately imperfect proposal for importance sampling).
+    """
+    mean_map_w = np.linalg.inv(np.eye(lg.k) + lg.W.T @ lg.W / lg.c) @ lg.W.T / lg.c  # (k, d)
+    _, cov = lg.posterior(np.zeros(lg.d))
+    target_sigma = sigma_scale * np.sqrt(np.diag(cov))
+    model = GaussianVAE(lg.d, lg.k, hidden=())
+    with torch.no_grad():
+        enc = model.encoder[0]
+        enc.weight.zero_()
+        enc.weight[: lg.k] = torch.tensor(mean_map_w)
+        enc.bias[: lg.k] = torch.tensor(-mean_map_w @ lg.b)
+        enc.bias[lg.k:] = torch.tensor(np.log(np.expm1(target_sigma - 1e-4)))
+        model.decoder[0].weight.copy_(torch.tensor(lg.W))
+        model.decoder[0].bias.copy_(torch.tensor(lg.b))
+    model.requires_grad_(False)
+    return model
+
+
+@pytest.fixture(scope="module")
+def linear_model():
+    rng = np.random.default_rng(3)
+    d, k = 6, 2
+    lg = LinearGaussian(rng.normal(size=(d, k)), rng.normal(size=d), c=0.3)
+    x, _ = lg.sample(64, rng=rng)
+    return lg, x.astype(np.float32)
+
+
+def test_shapes_and_positive_sigma():
+    torch.manual_seed(0)
+    model = GaussianVAE(64, 3, hidden=16)
+    x = torch.rand(5, 64)
+    mu_phi, sigma_phi = model.encode(x)
+    assert mu_phi.shape == sigma_phi.shape == (5, 3)
+    assert model.decode(mu_phi).shape == (5, 64)
+    assert negative_elbo(model, x, 0.1, n_samples=4, rng=0).shape == (5,)
+    with torch.no_grad():  # a pre-activation of -100 would give softplus = 0 in float32
+        model.encoder[-1].bias[3:] = -100.0
+    assert (model.encode(x)[1] > 0).all()
+    assert torch.isfinite(negative_elbo(model, x, 0.1, rng=0)).all()
+
+
+def test_negative_elbo_matches_formula_with_constant():
+    torch.manual_seed(1)
+    model = GaussianVAE(10, 2, hidden=8)
+    x = torch.rand(7, 10)
+    c, L = 0.05, 3
+    total, rec, kl = negative_elbo(model, x, c, n_samples=L, rng=11, return_terms=True)
+    eps = torch.randn(L, 7, 2, generator=torch.Generator().manual_seed(11))
+    with torch.no_grad():
+        mu_phi, sigma_phi = model.encode(x)
+        f = model.decode(mu_phi + sigma_phi * eps)
+    sq = ((x - f) ** 2).sum(-1).mean(0)
+    expected_rec = sq / (2 * c) + 0.5 * 10 * math.log(2 * math.pi * c)
+    torch.testing.assert_close(rec.detach(), expected_rec)
+    torch.testing.assert_close(kl.detach(), gaussian_kl(mu_phi, sigma_phi))
+    torch.testing.assert_close(total.detach(), expected_rec + kl.detach())
+
+
+def test_constant_term_makes_c_values_comparable(linear_model):
+    # On a linear decoder E_q[-log p(x|z)] + KL is the exact negative ELBO of LinearGaussian.elbo,
+    # which includes every constant; the Monte-Carlo mean must match it within 4 standard errors.
+    lg, x = linear_model
+    model = _linear_vae(lg)
+    mu_phi, sigma_phi = model.encode(torch.tensor(x))
+    exact = -lg.elbo(x, mu_phi.double().numpy(), sigma_phi.double().numpy())
+    draws = torch.stack([negative_elbo(model, x, lg.c, rng=s) for s in range(400)]).double()
+    mc, se = draws.mean(0).numpy(), draws.std(0).numpy() / math.sqrt(400)
+    assert np.all(np.abs(mc - exact) < 4 * se + 1e-4)
+
+
+def test_gradients_flow_through_reparameterisation():
+    torch.manual_seed(2)
+    model = GaussianVAE(12, 3, hidden=8)
+    x = torch.rand(9, 12)
+    _, rec, _ = negative_elbo(model, x, 0.1, rng=0, return_terms=True)
+    rec.sum().backward()  # the reconstruction alone reaches the encoder only through z
+    grad_w = model.encoder[-1].weight.grad
+    assert grad_w[:3].abs().sum() > 0  # rows producing mu_phi
+    assert grad_w[3:].abs().sum() > 0  # rows producing sigma_phi
+    c = torch.tensor(0.1, requires_grad=True)
+    negative_elbo(model, x, c, rng=0).sum().backward()
+    assert c.grad is not None and torch.isfinite(c.grad) and c.grad != 0
+
+
+def test_importance_bound_above_elbo_and_tends_to_exact(linear_model):
+    lg, x = linear_model
+    model = _linear_vae(lg)
+    exact = lg.log_evidence(x)
+    elbo = -negative_elbo(model, x, lg.c, n_samples=1000, rng=0).double().numpy()
+    gaps = {}
+    for k in (1, 10, 1000):
+        iw = importance_log_likelihood(model, x, lg.c, k, rng=k).numpy()
+        gaps[k] = (exact - iw).mean(), (exact - iw).std() / math.sqrt(len(x))
+    iw100 = importance_log_likelihood(model, x, lg.c, 100, rng=5).numpy()
+    assert iw100.mean() > elbo.mean()
+    # k = 1 is an unbiased ELBO estimate: its mean gap is KL(q || posterior) > 0
+    assert abs(gaps[1][0] - (exact - elbo).mean()) < 4 * gaps[1][1]
+    assert gaps[1][0] > gaps[10][0] > gaps[1000][0]
+    assert abs(gaps[1000][0]) < 4 * gaps[1000][1] + 1e-3
+
+
+def test_importance_exact_with_true_posterior():
+    # With q equal to the exact posterior every weight equals p(x): exact for any k.
+    rng = np.random.default_rng(4)
+    lg = LinearGaussian(rng.normal(size=(5, 1)), rng.normal(size=5), c=0.2)  # k = 1: cov diagonal
+    x, _ = lg.sample(16, rng=rng)
+    model = _linear_vae(lg, sigma_scale=1.0)
+    iw = importance_log_likelihood(model, x, lg.c, 3, rng=0).numpy()
+    np.testing.assert_allclose(iw, lg.log_evidence(x), atol=1e-3)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_digits("train")[:512], load_digits("test")[:128]
+
+
+def test_training_lowers_held_out_negative_elbo_and_is_reproducible(digits):
+    x, xt = digits
+    kw = dict(c=0.05, z_dim=2, hidden=32, steps=60, batch_size=64, lr=3e-3, eval_every=10,
+              show_progress=False)
+    r1, r2 = train_vae(x, xt, seed=3, **kw), train_vae(x, xt, seed=3, **kw)
+    test = r1.history["test"][:, 0]
+    assert test[-1] < test[0] - 10
+    np.testing.assert_array_equal(test, r2.history["test"][:, 0])
+
+
+def test_large_c_collapses_small_c_keeps_latents(digits):
+    x, xt = digits
+    res = train_vae(x, c=[0.01, 1.0], z_dim=4, hidden=64, steps=250, batch_size=128, lr=3e-3,
+                    show_progress=False)
+    small, large = res.models
+    kl_small = negative_elbo(small, xt, 0.01, rng=0, return_terms=True)[2].mean().item()
+    kl_large = negative_elbo(large, xt, 1.0, rng=0, return_terms=True)[2].mean().item()
+    assert kl_large < 0.1 and active_units(large, xt)[0] == 0
+    assert kl_small > 5 and active_units(small, xt)[0] == 4
+
+
+def test_best_c_is_per_pixel_mse_and_learn_c_moves_there(digits):
+    x, xt = digits
+    torch.manual_seed(5)
+    model = GaussianVAE(64, 2, hidden=16)
+    with torch.no_grad():  # the same noise (rng=0) for every c: only c changes
+        _, rec, _ = negative_elbo(model, xt, 1.0, rng=0, return_terms=True)
+    mse = ((rec - 32 * math.log(2 * math.pi)) * 2 / 64).mean().item()  # (1/d) E||x - f||^2
+    grads = []
+    for c_try in (0.5 * mse, mse, 2 * mse):
+        c = torch.tensor(c_try, dtype=torch.float64, requires_grad=True)
+        negative_elbo(model, xt, c, rng=0).mean().backward()
+        grads.append(c.grad.item())
+    assert grads[0] < 0 < grads[2] and abs(grads[1]) < 1e-6 * abs(grads[0])
+    res = train_vae(x, c=1.0, learn_c=True, z_dim=2, hidden=32, steps=100, batch_size=128,
+                    lr=1e-2, show_progress=False)
+    assert res.c[0] < 0.5  # started at 1, moving down towards the per-pixel squared error
+
+
+@pytest.mark.parametrize("c", [0.0, -1.0, float("nan"), float("inf")])
+def test_bad_c(c):
+    model = GaussianVAE(4, 2, hidden=3)
+    x = torch.rand(2, 4)
+    with pytest.raises(ValueError, match="c must"):
+        negative_elbo(model, x, c)
+    with pytest.raises(ValueError, match="c must"):
+        importance_log_likelihood(model, x, c, 5)
+    with pytest.raises(ValueError, match="c must"):
+        train_vae(x, c=c, steps=1, show_progress=False)
+    with pytest.raises(ValueError, match="c must"):
+        negative_elbo(model, x, torch.tensor(c))
+
+
+def test_other_bad_arguments():
+    model = GaussianVAE(4, 2, hidden=3)
+    x = torch.rand(2, 4)
+    with pytest.raises(ValueError, match="x must"):
+        negative_elbo(model, torch.rand(2, 5), 0.1)
+    with pytest.raises(ValueError, match="x must"):
+        negative_elbo(model, np.full((2, 4), np.nan), 0.1)
+    with pytest.raises(ValueError, match="n_samples"):
+        negative_elbo(model, x, 0.1, n_samples=0)
+    with pytest.raises(ValueError, match="k must"):
+        importance_log_likelihood(model, x, 0.1, 0)
+    with pytest.raises(ValueError, match="z_dim"):
+        GaussianVAE(4, 0)
+    with pytest.raises(ValueError, match="rng"):
+        negative_elbo(model, x, 0.1, rng=-1)
+    with pytest.raises(ValueError, match="sigma"):
+        reparam_vs_score_function(0.0, 0.0, 1.0, 10)
+
+
+def test_reparam_and_score_function_unbiased_reparam_less_noisy():
+    est = reparam_vs_score_function(0.5, 1.0, 2.0, 200_000, rng=0)
+    for name in ("reparam", "score"):
+        v = est[name]
+        assert abs(v.mean() - est["exact"]) < 4 * v.std() / math.sqrt(len(v))
+    assert est["score"].var() > 5 * est["reparam"].var()
+
+
+def test_c_slider_picture_from_precomputed_summary(digits):
+    x, xt = digits
+    torch.manual_seed(0)
+    models = [GaussianVAE(64, 3, hidden=8) for _ in range(3)]
+    for m in models:
+        m.requires_grad_(False)
+    summary = c_grid_summary(models, [0.01, 0.1, 1.0], xt)
+    assert summary["reconstructions"].shape == (3, 8, 64)
+    assert summary["kl_per_dim"].shape == (3, 3)
+    np.testing.assert_allclose(summary["kl_per_dim"].sum(1), summary["kl"], rtol=1e-5)
+    fig = plot_c_tradeoff(0.09, summary)  # snaps to the nearest trained c
+    assert "0.1" in fig.axes[0].get_title()
