@@ -16,7 +16,9 @@ import numpy as np
 
 from ._checks import as_float_array, as_rng, count, positive_scalar
 
-__all__ = ["log_mean_exp", "LinearGaussian", "naive_mc_log_evidence"]
+__all__ = ["log_mean_exp", "running_log_mean_exp", "LinearGaussian", "naive_mc_log_evidence",
+           "decoder_log_likelihood", "train_naive_decoder", "decoder_log_evidence",
+           "decoder_samples"]
 
 _LOG_2PI = np.log(2 * np.pi)
 
@@ -48,6 +50,29 @@ def log_mean_exp(a, axis=-1):
     with np.errstate(divide="ignore"):
         out = np.log(np.mean(np.exp(a - shift), axis=axis)) + np.squeeze(shift, axis=axis)
     return out if out.ndim else float(out)
+
+
+def running_log_mean_exp(a):
+    """The running estimate log((1/L) sum_{l <= L} exp(a_l)) for L = 1, 2, ..., len(a).
+
+    Applied to a_l = log p(x | z_l) this is eq. 2.3's naive estimate after each new sample: one
+    pass, stable (``np.logaddexp.accumulate``), used to draw convergence curves.
+
+    Parameters
+    ----------
+    a : array_like, shape (..., L)
+        Log-values along the last axis; ``-inf`` allowed, NaN and +inf raise ``ValueError``.
+
+    Returns
+    -------
+    ndarray, shape (..., L)
+    """
+    a = as_float_array("a", a, allow_inf=True)
+    if np.isposinf(a).any():
+        raise ValueError("a must not contain +inf")
+    if a.ndim == 0 or a.shape[-1] == 0:
+        raise ValueError(f"a must have at least one entry along its last axis, got shape {a.shape}")
+    return np.logaddexp.accumulate(a, axis=-1) - np.log(np.arange(1, a.shape[-1] + 1))
 
 
 class LinearGaussian:
@@ -104,6 +129,7 @@ class LinearGaussian:
         an (n, L) table.
         """
         x, z = self._x(x), self._z(z)
+        _broadcastable(x, z, "x", "z")
         sq = np.sum((x - (z @ self.W.T + self.b)) ** 2, axis=-1)
         return -0.5 * sq / self.c - 0.5 * self.d * (_LOG_2PI + np.log(self.c))
 
@@ -141,31 +167,76 @@ class LinearGaussian:
         s = self._z(as_float_array("q_std", q_std) * np.ones_like(m), "q_std")
         if (s <= 0).any():
             raise ValueError(f"q_std must be > 0, found {s[s <= 0].flat[0]!r}")
+        _broadcastable(x, m, "x", "q_mean")
         col_sq = np.sum(self.W**2, axis=0)  # (W^T W)_jj
         sq = np.sum((x - (m @ self.W.T + self.b)) ** 2, axis=-1) + np.sum(col_sq * s**2, axis=-1)
         reconstruction = -0.5 * sq / self.c - 0.5 * self.d * (_LOG_2PI + np.log(self.c))
         return reconstruction - gaussian_kl(m, s)
 
 
-def naive_mc_log_evidence(log_likelihood, x, n_samples, latent_dim, rng=None, chunk_size=65_536):
+
+    # --- how hard the naive estimate of eq. 2.3 is for this model (notebook 02, section 4) ---
+
+    def posterior_kl(self, x):
+        """KL(p(z | x) || p(z)), in nats: how far the posterior sits from the prior.
+
+        For N(m, S) against N(0, I): 0.5 (tr S + m^T m - k - log det S). The number of prior
+        samples the naive estimate needs grows roughly like exp(KL).
+        """
+        mean, cov = self.posterior(x)
+        _, log_det = np.linalg.slogdet(cov)
+        return 0.5 * (np.trace(cov) + np.sum(mean**2, axis=-1) - self.k - log_det)
+
+    def naive_relative_variance(self, x):
+        """Var[p(x | z) / p(x)] for z ~ p(z): the relative variance of a one-sample eq. 2.3 estimate.
+
+        With L samples the relative variance of p_hat is this number / L, so L = value / 0.01
+        gives a 10 % relative (root-mean-square) error. It equals rho - 1 with
+        rho = E_prior[(p(z | x) / p(z))^2], a Gaussian integral: with posterior N(m, S),
+        P = S^-1 and A = 2P - I (positive definite here because P >= I),
+        log rho = -log det S - 0.5 log det A + 2 m^T P A^-1 P m - m^T P m.
+        """
+        mean, cov = self.posterior(x)
+        prec = np.linalg.inv(cov)
+        a = 2.0 * prec - np.eye(self.k)
+        _, log_det_s = np.linalg.slogdet(cov)
+        _, log_det_a = np.linalg.slogdet(a)
+        pm = mean @ prec  # P m (P symmetric)
+        quad = 2.0 * np.sum(pm * np.linalg.solve(a, pm[..., None])[..., 0], axis=-1) \
+            - np.sum(pm * mean, axis=-1)
+        return np.expm1(-log_det_s - 0.5 * log_det_a + quad)
+
+
+def _broadcastable(a, b, name_a, name_b):
+    """Raise a named ``ValueError`` if the leading (batch) axes of ``a`` and ``b`` do not broadcast."""
+    try:
+        np.broadcast_shapes(a.shape[:-1], b.shape[:-1])
+    except ValueError:
+        raise ValueError(f"{name_a} of shape {a.shape} and {name_b} of shape {b.shape} have leading "
+                         f"axes that do not broadcast") from None
+
+
+def naive_mc_log_evidence(log_likelihood, x, n_samples, latent_dim, rng=None, chunk_size=None):
     """Eq. 2.3 in log space: log (1/L) sum_l p(x | z_l) with z_l ~ N(0, I).
 
     The L prior samples are drawn and scored ``chunk_size`` at a time and combined with a running
-    log-sum-exp, so memory stays bounded (about ``chunk_size * n_x`` floats) even for L = 1e7.
+    log-sum-exp, so memory stays bounded (a few arrays of ``chunk_size * n * d`` floats) even for
+    L = 1e7, where scoring every sample at once would need gigabytes.
 
     Parameters
     ----------
     log_likelihood : callable
-        ``log_likelihood(x, z)`` -> log p(x | z), broadcasting x (n, 1, d) against z (L, k) to
-        (n, L), such as ``LinearGaussian.log_likelihood`` or a trained decoder's.
+        ``log_likelihood(x, z)`` -> log p(x | z), broadcasting x (n, 1, d) against z (m, k) to
+        (n, m), such as ``LinearGaussian.log_likelihood`` or ``decoder_log_likelihood(f_theta, c)``.
     x : array_like, shape (d,) or (n, d)
     n_samples : int
         L, the number of prior samples (a float like 1e7 is accepted if it is whole).
     latent_dim : int
         k, the dimension of z.
     rng : int, numpy.random.Generator or None
-    chunk_size : int
-        Samples scored at once.
+    chunk_size : int or None
+        Samples scored at once. None picks it so that one chunk holds about 2^18 numbers
+        (chunk_size * n * d), i.e. a couple of megabytes per temporary array.
 
     Returns
     -------
@@ -176,24 +247,306 @@ def naive_mc_log_evidence(log_likelihood, x, n_samples, latent_dim, rng=None, ch
     if not callable(log_likelihood):
         raise ValueError(f"log_likelihood must be callable, got {log_likelihood!r}")
     x = as_float_array("x", x)
-    if x.ndim not in (1, 2):
+    if x.ndim not in (1, 2) or x.shape[-1] == 0:
         raise ValueError(f"x must have shape (d,) or (n, d), got {x.shape}")
     n_samples = count("n_samples", n_samples)
     latent_dim = count("latent_dim", latent_dim)
+    xb = np.atleast_2d(x)[:, None, :]
+    if chunk_size is None:
+        chunk_size = max(1, 2**18 // (xb.shape[0] * xb.shape[-1]))
     chunk_size = count("chunk_size", chunk_size)
     rng = as_rng(rng)
-    xb = np.atleast_2d(x)[:, None, :]
 
     total = np.full(xb.shape[0], -np.inf)  # running log sum_l p(x | z_l)
     done = 0
     while done < n_samples:
         m = min(chunk_size, n_samples - done)
-        z = rng.standard_normal((m, latent_dim))
+        z = rng.standard_normal((m, latent_dim))  # z_l ~ p(z) = N(0, I)
         ll = np.asarray(log_likelihood(xb, z), dtype=np.float64)
         if ll.shape != (xb.shape[0], m):
             raise ValueError(f"log_likelihood(x, z) must return shape {(xb.shape[0], m)}, "
                              f"got {ll.shape}")
+        if np.isnan(ll).any() or np.isposinf(ll).any():
+            raise ValueError("log_likelihood(x, z) returned NaN or +inf")
         total = np.logaddexp(total, log_mean_exp(ll, axis=-1) + np.log(m))
         done += m
     out = total - np.log(n_samples)
     return float(out[0]) if x.ndim == 1 else out
+
+
+# ---------------------------------------------------------------------------------------------
+# The article's proposed experiment (note under eq. 2.3): train a decoder f_theta by maximising
+# the naive estimate itself. torch is imported inside these functions only.
+# ---------------------------------------------------------------------------------------------
+
+def _torch_decoder(f_theta):
+    if not callable(f_theta):
+        raise ValueError(f"f_theta must be a callable torch module, got {f_theta!r}")
+    return f_theta
+
+
+def decoder_log_likelihood(f_theta, c):
+    """log p_theta(x | z) = log N(x; f_theta(z), c I) as a numpy callable ``(x, z) -> array``.
+
+    The returned function has the signature ``naive_mc_log_evidence`` expects. For x of shape
+    (n, 1, d) and z of shape (m, k) it builds the (n, m) table through one matrix product,
+    ||x - f||^2 = ||x||^2 - 2 x.f + ||f||^2, in float64; other shapes broadcast directly.
+
+    Parameters
+    ----------
+    f_theta : torch.nn.Module (or any callable on float32 tensors)
+        The decoder mean, R^k -> R^d.
+    c : float
+        Decoder variance, > 0 (eq. 2.6).
+    """
+    import torch
+
+    f_theta = _torch_decoder(f_theta)
+    c = positive_scalar("c", c)
+
+    def log_likelihood(x, z):
+        x = as_float_array("x", x)
+        z = as_float_array("z", z)
+        with torch.no_grad():
+            f = f_theta(torch.as_tensor(z, dtype=torch.float32)).double().numpy()
+        if f.shape[-1] != x.shape[-1]:
+            raise ValueError(f"x must have shape (..., {f.shape[-1]}) to match f_theta, got {x.shape}")
+        const = 0.5 * x.shape[-1] * (_LOG_2PI + np.log(c))
+        if x.ndim == 3 and x.shape[1] == 1 and f.ndim == 2:
+            x2 = x[:, 0, :]
+            sq = np.sum(x2**2, axis=1)[:, None] - 2.0 * x2 @ f.T + np.sum(f**2, axis=1)
+            sq = np.maximum(sq, 0.0)  # rounding can leave a tiny negative distance
+        else:
+            _broadcastable(x, f, "x", "z")
+            sq = np.sum((x - f) ** 2, axis=-1)
+        return -0.5 * sq / c - const
+
+    return log_likelihood
+
+
+class _one_torch_thread:
+    """Run torch on one thread inside a ``with`` block, then restore the previous count.
+
+    The matrices here are small: on a shared 2-core machine a second thread mostly spins waiting
+    (measured: 20x slower under load), and one thread keeps results reproducible bit for bit.
+    """
+
+    def __enter__(self):
+        import torch
+
+        self.threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+
+    def __exit__(self, *exc):
+        import torch
+
+        torch.set_num_threads(self.threads)
+        return False
+
+
+def _check_data(name, x):
+    x = as_float_array(name, x)
+    if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(f"{name} must have shape (n, d) with n, d >= 1, got {x.shape}")
+    return x
+
+
+def train_naive_decoder(x_train, latent_dim, c=0.03, n_samples=512, n_steps=400,
+                        batch_size=128, hidden=(128, 128), lr=3e-3, seed=0, show_progress=True):
+    """Train a decoder f_theta by maximising the naive estimate of eq. 2.3 (the article's note).
+
+    Model: z ~ N(0, I_k), x | z ~ N(f_theta(z), c I_d) with f_theta = ``helpers._nets.mlp`` and a
+    fixed c. Each step draws a minibatch of ``batch_size`` images and ``n_samples`` = L prior
+    samples shared by the whole minibatch, so f_theta runs once per sample and the (batch, L)
+    table of ||x - f_theta(z_l)||^2 is one matrix product. The objective is the minibatch mean of
+
+        log p_hat(x) = log (1/L) sum_l N(x; f_theta(z_l), c I)      (eq. 2.3, in log space)
+
+    maximised with Adam. Deterministic for a given argument set: a fixed number of steps, all
+    randomness from ``seed``, and one torch thread while training (the matrices are small: on
+    a shared 2-core machine threads cost more than they save).
+
+    Parameters
+    ----------
+    x_train : array_like, shape (n, d)
+        Training images, e.g. ``helpers.data.load_digits("train")``.
+    latent_dim : int
+        k, the dimension of z.
+    c : float
+        Fixed decoder variance (eq. 2.6), > 0.
+    n_samples : int
+        L, prior samples per step (shared across the minibatch).
+    n_steps, batch_size : int
+    hidden : int or tuple of int
+        Hidden layer widths of f_theta: ``mlp(latent_dim, *hidden, d)``.
+    lr : float
+        Adam learning rate.
+    seed : int
+        Seeds the weights, the minibatches and the prior samples.
+    show_progress : bool
+        Show a ``helpers._progress.progress`` bar.
+
+    Returns
+    -------
+    types.SimpleNamespace
+        ``f_theta`` (the trained torch module, in eval mode), ``latent_dim``, ``c``,
+        ``train_log_evidence`` (ndarray (n_steps,): the minibatch mean of log p_hat(x) at each
+        step, nats per image, with every constant), ``wall_time`` (seconds) and ``settings``
+        (a dict of every argument except the data).
+    """
+    import time
+    from types import SimpleNamespace
+
+    import torch
+
+    from ._nets import mlp
+    from ._progress import progress
+
+    x_train = _check_data("x_train", x_train)
+    latent_dim = count("latent_dim", latent_dim)
+    c = positive_scalar("c", c)
+    n_samples = count("n_samples", n_samples)
+    n_steps = count("n_steps", n_steps)
+    batch_size = count("batch_size", batch_size)
+    hidden = (hidden,) if isinstance(hidden, (int, np.integer)) else tuple(hidden)
+    for h in hidden:
+        count("hidden", h)
+    lr = positive_scalar("lr", lr)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+    settings = dict(latent_dim=latent_dim, c=c, n_samples=n_samples, n_steps=n_steps,
+                    batch_size=batch_size, hidden=hidden, lr=lr, seed=int(seed))
+
+    n, d = x_train.shape
+    x_all = torch.as_tensor(x_train, dtype=torch.float32)
+    x_sq_all = (x_all**2).sum(1)
+    log_const = 0.5 * d * (np.log(2 * np.pi) + np.log(c))  # (d/2) log(2 pi c)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        f_theta = mlp(latent_dim, *hidden, d)
+    gen = torch.Generator().manual_seed(int(seed))
+    opt = torch.optim.Adam(f_theta.parameters(), lr=lr)
+    curve = np.empty(n_steps)
+
+    with _one_torch_thread():
+        start = time.perf_counter()
+        for step in progress(range(n_steps), desc=f"naive decoder, k={latent_dim}",
+                             disable=not show_progress):
+            idx = torch.randint(n, (batch_size,), generator=gen)
+            x, x_sq = x_all[idx], x_sq_all[idx]
+            z = torch.randn(n_samples, latent_dim, generator=gen)      # z_l ~ p(z)
+            f = f_theta(z)                                               # f_theta(z_l), (L, d)
+            sq = x_sq[:, None] - 2.0 * x @ f.T + (f**2).sum(1)           # ||x - f_theta(z_l)||^2
+            log_lik = -sq / (2.0 * c) - log_const                        # log p(x | z_l), (B, L)
+            log_p_hat = torch.logsumexp(log_lik, dim=1) - np.log(n_samples)  # eq. 2.3
+            loss = -log_p_hat.mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            curve[step] = -loss.item()
+        wall_time = time.perf_counter() - start
+    if not np.isfinite(curve).all():
+        raise ValueError(f"training diverged (non-finite objective); try a smaller lr than {lr!r}")
+    f_theta.eval()
+    for p in f_theta.parameters():
+        p.requires_grad_(False)
+    return SimpleNamespace(f_theta=f_theta, latent_dim=latent_dim, c=c, train_log_evidence=curve,
+                           wall_time=wall_time, settings=settings)
+
+
+def decoder_log_evidence(f_theta, x, c, latent_dim, method="grid", n_samples=2**16,
+                         grid_size=256, grid_range=6.0, seed=0):
+    """log p_theta(x) of a trained decoder, per example, for held-out evaluation.
+
+    method="grid" (latent_dim 1 or 2): quadrature of eq. 2.3's integral on a regular grid over
+    [-grid_range, grid_range]^k, log sum_g p(x | z_g) p(z_g) dz. Deterministic, and accurate
+    when the grid spacing is small next to the width of p(z | x) (check by doubling grid_size).
+    method="naive": eq. 2.3's Monte-Carlo estimate with ``n_samples`` prior samples drawn from a
+    torch generator seeded with ``seed``; biased low when the posterior is narrow.
+
+    The (n, chunk) tables of ||x - f_theta(z)||^2 are float32 matrix products on one torch thread
+    (rounding error below 1e-3 nats for pixels in [0, 1]); the sums over chunks are float64.
+
+    Parameters
+    ----------
+    f_theta : torch module
+        The decoder mean, R^k -> R^d (float32).
+    x : array_like, shape (n, d)
+    c : float
+        Decoder variance, > 0.
+    latent_dim : int
+    method : {"grid", "naive"}
+    n_samples : int
+        L for method="naive".
+    grid_size : int
+        Points per axis for method="grid".
+    grid_range : float
+        Half-width of the grid; the prior mass outside [-6, 6]^2 is about 4e-9.
+    seed : int
+        Seed of the prior samples for method="naive".
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        log p(x) in nats, with every constant.
+    """
+    import torch
+
+    f_theta = _torch_decoder(f_theta)
+    x = _check_data("x", x)
+    c = positive_scalar("c", c)
+    latent_dim = count("latent_dim", latent_dim)
+    if method == "naive":
+        n_samples = count("n_samples", n_samples)
+        gen = torch.Generator().manual_seed(int(seed))
+        log_w_const = -np.log(n_samples)  # each sample weighs 1/L
+
+        def chunks(size):
+            for lo in range(0, n_samples, size):
+                m = min(size, n_samples - lo)
+                yield torch.randn(m, latent_dim, generator=gen), torch.full((m,), log_w_const)
+    elif method == "grid":
+        if latent_dim > 2:
+            raise ValueError(f"method='grid' needs latent_dim <= 2, got {latent_dim!r}")
+        grid_size = count("grid_size", grid_size, minimum=2)
+        grid_range = positive_scalar("grid_range", grid_range)
+        axis = torch.linspace(-grid_range, grid_range, grid_size, dtype=torch.float64)
+        z_all = torch.stack(torch.meshgrid(*([axis] * latent_dim), indexing="ij"), -1)
+        z_all = z_all.reshape(-1, latent_dim)
+        # log [p(z_g) dz]: the prior density times the cell volume
+        log_w_all = (-0.5 * (z_all**2).sum(1) - 0.5 * latent_dim * _LOG_2PI
+                     + latent_dim * np.log(float(axis[1] - axis[0])))
+
+        def chunks(size):
+            for lo in range(0, len(z_all), size):
+                yield z_all[lo:lo + size].float(), log_w_all[lo:lo + size]
+    else:
+        raise ValueError(f"method must be 'grid' or 'naive', got {method!r}")
+
+    xt = torch.as_tensor(x, dtype=torch.float32)
+    x_sq = (xt**2).sum(1)
+    log_const = 0.5 * x.shape[1] * (_LOG_2PI + np.log(c))
+    total = torch.full((x.shape[0],), -np.inf, dtype=torch.float64)
+    size = max(1, 2**21 // x.shape[0])
+    with _one_torch_thread(), torch.no_grad():
+        for z, log_w in chunks(size):
+            f = f_theta(z)
+            if f.shape[-1] != x.shape[1]:
+                raise ValueError(f"x must have shape (n, {f.shape[-1]}) to match f_theta, "
+                                 f"got {x.shape}")
+            sq = (x_sq[:, None] - 2.0 * xt @ f.T + (f**2).sum(1)).clamp_min(0.0)
+            table = -sq / (2.0 * c) + log_w.float()  # log p(x | z) p(z) dz, up to log_const
+            total = torch.logaddexp(total, torch.logsumexp(table, dim=1).double())
+    return (total - log_const).numpy()
+
+
+def decoder_samples(f_theta, latent_dim, n, seed=0):
+    """Decoder means f_theta(z) for n prior samples z ~ N(0, I), as a numpy array (n, d)."""
+    import torch
+
+    f_theta = _torch_decoder(f_theta)
+    latent_dim = count("latent_dim", latent_dim)
+    n = count("n", n)
+    gen = torch.Generator().manual_seed(int(seed))
+    with torch.no_grad():
+        return f_theta(torch.randn(n, latent_dim, generator=gen)).double().numpy()
