@@ -352,7 +352,7 @@ def _check_data(name, x):
 
 
 def train_naive_decoder(x_train, latent_dim, c=0.03, n_samples=512, n_steps=400,
-                        batch_size=128, hidden=(128, 128), lr=3e-3, seed=0, show_progress=True):
+                        batch_size=128, hidden=128, lr=3e-3, seed=0, show_progress=True):
     """Train a decoder f_theta by maximising the naive estimate of eq. 2.3 (the article's note).
 
     Model: z ~ N(0, I_k), x | z ~ N(f_theta(z), c I_d) with f_theta = ``helpers._nets.mlp`` and a
@@ -550,3 +550,259 @@ def decoder_samples(f_theta, latent_dim, n, seed=0):
     gen = torch.Generator().manual_seed(int(seed))
     with torch.no_grad():
         return f_theta(torch.randn(n, latent_dim, generator=gen)).double().numpy()
+
+
+def measure_samples_needed(model, x, rel_err=0.1, budget=2**18, min_repeats=16, rng=None):
+    """Measure how many prior samples eq. 2.3 needs for a given relative error in p_hat.
+
+    Draws ``budget`` prior samples once, splits them into independent runs of N = 1, 2, 4, ...
+    samples, and computes the root-mean-square relative error of p_hat over the runs,
+    sqrt(mean((p_hat / p(x) - 1)^2)), using the exact p(x) of ``model``. Returns the N where that
+    error crosses ``rel_err`` (interpolated in log-log between powers of two), or NaN if it is
+    still above ``rel_err`` at the largest N that leaves ``min_repeats`` runs.
+
+    Parameters
+    ----------
+    model : LinearGaussian
+    x : array_like, shape (d,)
+    rel_err : float
+    budget : int
+        Prior samples drawn in total.
+    min_repeats : int
+        Fewest runs an error estimate may rest on.
+    rng : int, numpy.random.Generator or None
+
+    Returns
+    -------
+    float
+    """
+    x = model._x(x)
+    if x.ndim != 1:
+        raise ValueError(f"x must have shape ({model.d},), got {x.shape}")
+    rel_err = positive_scalar("rel_err", rel_err)
+    budget = count("budget", budget)
+    min_repeats = count("min_repeats", min_repeats)
+    rng = as_rng(rng)
+    log_p = model.log_evidence(x)
+    z = rng.standard_normal((budget, model.k))
+    w = np.concatenate([np.exp(model.log_likelihood(x, z[lo:lo + 2**14]) - log_p)
+                        for lo in range(0, budget, 2**14)])  # p(x | z_l) / p(x)
+    sizes, errors = [], []
+    n = 1
+    while budget // n >= min_repeats:
+        runs = w[: budget // n * n].reshape(-1, n).mean(axis=1)  # p_hat / p(x), one per run
+        sizes.append(n)
+        errors.append(np.sqrt(np.mean((runs - 1.0) ** 2)))
+        n *= 2
+    sizes, errors = np.log(sizes), np.log(errors)
+    below = np.nonzero(errors <= np.log(rel_err))[0]
+    if len(below) == 0:
+        return float("nan")
+    i = below[0]
+    if i == 0:
+        return 1.0
+    t = (np.log(rel_err) - errors[i - 1]) / (errors[i] - errors[i - 1])
+    return float(np.exp(sizes[i - 1] + t * (sizes[i] - sizes[i - 1])))
+
+
+# ---------------------------------------------------------------------------------------------
+# Figures for notebook 02. Each is a plain function, so a slider and a test call the same code.
+# ---------------------------------------------------------------------------------------------
+
+def _log_spaced_indices(n, points=300):
+    """About ``points`` indices 0..n-1, evenly spread on a log axis (for drawing long curves)."""
+    return np.unique(np.round(np.logspace(0, np.log10(n), points)).astype(int) - 1)
+
+
+def plot_naive_convergence(n_values, log_p_hat, exact, relative_variance=None):
+    """Eq. 2.3's estimate against L: unbiased for p(x) (left), biased low for log p(x) (right).
+
+    Parameters
+    ----------
+    n_values : array_like, shape (m,)
+        The sample counts L.
+    log_p_hat : array_like, shape (runs, m)
+        log p_hat for each repeated run at each L.
+    exact : float
+        The exact log p(x).
+    relative_variance : float, optional
+        rho - 1 (``LinearGaussian.naive_relative_variance``); draws the large-L predictions
+        +-sqrt((rho - 1) / L) (left) and the Jensen bias -(rho - 1) / (2L) (right).
+    """
+    from ._plot import new_figure
+
+    n_values = np.asarray(n_values, dtype=float)
+    err = as_float_array("log_p_hat", log_p_hat, allow_inf=True) - float(exact)
+    ratio = np.exp(err)
+    fig, (ax_p, ax_log) = new_figure(2, width=4.6)
+    for ax, vals, ref, label in ((ax_p, ratio, 1.0, "p_hat / p(x)"),
+                                 (ax_log, err, 0.0, "log p_hat - log p(x)")):
+        lo, hi = np.percentile(vals, [10, 90], axis=0)
+        ax.fill_between(n_values, lo, hi, color="C0", alpha=0.25, label="10-90 % of runs")
+        ax.plot(n_values, vals.mean(axis=0), "o-", color="C0", ms=3, label="mean over runs")
+        ax.axhline(ref, color="k", lw=1, label="exact")
+        ax.set(xscale="log", xlabel="L (prior samples)", ylabel=label)
+    if relative_variance is not None:
+        nn = np.logspace(np.log10(n_values.min()), np.log10(n_values.max()), 100)
+        ax_p.plot(nn, 1 + np.sqrt(relative_variance / nn), "--", color="C3", lw=1,
+                  label="1 +- sqrt((rho-1)/L)")
+        ax_p.plot(nn, 1 - np.sqrt(relative_variance / nn), "--", color="C3", lw=1)
+        ax_log.plot(nn, -relative_variance / (2 * nn), "--", color="C3", lw=1,
+                    label="-(rho-1)/(2L)")
+    ax_p.set(ylim=(-0.1, 3.0), title="unbiased for p(x)")
+    ax_log.set(ylim=(min(-6.0, np.percentile(err[:, -1], 5) - 0.5), 1.0),
+               title="biased low for log p(x) (Jensen)")
+    ax_p.legend(fontsize=7)
+    ax_log.legend(fontsize=7, loc="lower right")
+    return fig
+
+
+def plot_samples_needed(k_values, c_values, measured, exact, exp_kl, budget=None, rel_err=0.1):
+    """Prior samples needed for a ``rel_err`` relative error, against the latent dimension k.
+
+    ``measured``, ``exact`` ((rho - 1) / rel_err^2) and ``exp_kl`` (exp(KL(posterior || prior)),
+    the trend) are arrays of shape (len(c_values), len(k_values)); NaN in ``measured`` means the
+    measurement ran out of samples (drawn as a triangle at ``budget``).
+    """
+    from ._plot import new_figure
+
+    fig, ax = new_figure(1, width=5.6, height=3.6)
+    k_values = np.asarray(k_values)
+    for i, c in enumerate(c_values):
+        col = f"C{i}"
+        ax.plot(k_values, exact[i], "-", color=col, label=f"c = {c:g}: exact (rho-1)/{rel_err:g}$^2$")
+        ax.plot(k_values, exp_kl[i], ":", color=col, lw=2, label=f"c = {c:g}: exp(KL) trend")
+        ok = np.isfinite(measured[i])
+        ax.plot(k_values[ok], measured[i][ok], "o", color=col, ms=6, mfc="none")
+        if budget is not None and (~ok).any():
+            ax.plot(k_values[~ok], np.full((~ok).sum(), budget), "^", color=col, ms=6)
+    ax.plot([], [], "o", color="grey", mfc="none", label="measured")
+    if budget is not None:
+        ax.axhline(budget, color="grey", lw=0.8, ls="--")
+        ax.plot([], [], "^", color="grey", label=f"measured: more than {budget:.3g}")
+    ax.set(yscale="log", xlabel="latent dimension k", ylabel=f"samples L for {rel_err:.0%} error",
+           title="how many prior samples eq. 2.3 needs")
+    ax.legend(fontsize=6.5, loc="upper left", ncol=1)
+    return fig
+
+
+def _ellipse(mean, cov, radius, n=100):
+    t = np.linspace(0, 2 * np.pi, n)
+    vals, vecs = np.linalg.eigh(cov)
+    circle = np.stack([np.cos(t), np.sin(t)], axis=1) * np.sqrt(np.maximum(vals, 0)) * radius
+    return mean + circle @ vecs.T
+
+
+def plot_naive_estimate_2d(c=0.01, n_samples=1000, k=2, *, W, b, z_true, noise, z_pool):
+    """Where eq. 2.3's prior samples land, and the running estimate, for the linear model.
+
+    The observation is x = W[:, :k] z_true[:k] + b + sqrt(c) noise. Left: the first L prior
+    samples (first two coordinates) and the posterior p(z | x) (ellipses at 1, 2, 3 sd). Middle:
+    a zoom onto the posterior, the small region where p(x | z) is large, with the samples
+    coloured by their weight p(x | z_l). Right: the running log p_hat against the exact log p(x).
+
+    ``z_pool`` (shape (L_max, k_max)) holds the prior samples, drawn once; the sliders pick
+    subsets, so a redraw only scores them.
+    """
+    from ._plot import new_figure
+
+    k = count("k", k)
+    z_pool = np.asarray(z_pool)
+    W = np.asarray(W)
+    if k > min(W.shape[1], z_pool.shape[1]):
+        raise ValueError(f"k must be <= {min(W.shape[1], z_pool.shape[1])}, got {k!r}")
+    L = min(count("n_samples", int(round(n_samples))), len(z_pool))
+    model = LinearGaussian(W[:, :k], b, c)
+    x = model.W @ np.asarray(z_true)[:k] + model.b + np.sqrt(model.c) * np.asarray(noise)
+    exact = model.log_evidence(x)
+    ll = model.log_likelihood(x, z_pool[:, :k])  # log p(x | z_l), every sample in the pool
+    running = running_log_mean_exp(ll)
+    mean, cov = model.posterior(x)
+    m2, c2 = mean[:2], cov[:2, :2] if k >= 2 else None
+
+    w = np.exp(ll[:L] - ll[:L].max())
+    ess = w.sum() ** 2 / np.sum(w**2)  # effective sample size of the weights
+    show = min(L, 3000)
+    fig, (ax_prior, ax_zoom, ax_run) = new_figure(3, width=3.6, height=3.3)
+    if k >= 2:
+        pts = z_pool[:show, :2]
+        for ax in (ax_prior, ax_zoom):
+            for r in (1, 2, 3):
+                e = _ellipse(m2, c2, r)
+                ax.plot(e[:, 0], e[:, 1], color="C3", lw=1)
+        ax_prior.scatter(pts[:, 0], pts[:, 1], s=3, color="C0", alpha=0.4, lw=0)
+        sd = np.sqrt(np.max(np.linalg.eigvalsh(c2)))
+        half = 5 * sd
+        inside = np.all(np.abs(pts - m2) < half, axis=1)
+        ax_zoom.scatter(pts[inside, 0], pts[inside, 1], s=18, c=w[:show][inside], cmap="viridis",
+                        vmin=0, vmax=1, edgecolor="k", lw=0.3)
+        ax_prior.add_patch(_rectangle(m2 - half, 2 * half))
+        ax_zoom.set(xlim=(m2[0] - half, m2[0] + half), ylim=(m2[1] - half, m2[1] + half),
+                    xlabel="z$_1$", ylabel="z$_2$",
+                    title=f"zoom: {inside.sum()} of {show} samples here")
+        ax_prior.set(xlim=(-4, 4), ylim=(-4, 4), xlabel="z$_1$", ylabel="z$_2$",
+                     title=f"prior samples, posterior (k = {k})")
+    else:
+        zs = np.linspace(-4, 4, 400)
+        ax_prior.plot(zs, np.exp(-0.5 * zs**2) / np.sqrt(2 * np.pi), color="C0", label="p(z)")
+        post = np.exp(-0.5 * (zs - mean[0]) ** 2 / cov[0, 0]) / np.sqrt(2 * np.pi * cov[0, 0])
+        ax_prior.plot(zs, post, color="C3", label="p(z | x)")
+        ax_prior.plot(z_pool[:show, 0], np.zeros(show), "|", color="C0", alpha=0.3)
+        ax_prior.set(xlim=(-4, 4), xlabel="z", ylabel="density", title="prior and posterior (k = 1)")
+        ax_prior.legend(fontsize=7)
+        ax_zoom.hist(np.log10(np.maximum(w, 1e-300)), bins=40, range=(-20, 0), color="C0")
+        ax_zoom.set(xlabel="log$_{10}$ (weight / largest weight)", ylabel="samples",
+                    title="weights of the L samples")
+    idx = _log_spaced_indices(len(running))
+    ax_run.plot(idx + 1, running[idx], color="C0", alpha=0.3)
+    cur = idx[idx < L]
+    ax_run.plot(cur + 1, running[cur], color="C0", label="running log p_hat")
+    ax_run.axhline(exact, color="k", lw=1, label=f"exact log p(x) = {exact:.3g}")
+    ax_run.axvline(L, color="grey", ls=":", lw=1)
+    ax_run.set(xscale="log", ylim=(exact - 25, exact + 3), xlabel="L (prior samples)",
+               ylabel="log p_hat(x)",
+               title=f"L = {L}: error {running[L - 1] - exact:+.2f} nats, ESS {ess:.3g}")
+    ax_run.legend(fontsize=7, loc="lower right")
+    return fig
+
+
+def _rectangle(corner, size):
+    from matplotlib.patches import Rectangle
+
+    return Rectangle(tuple(corner), size, size, fill=False, color="k", lw=0.8)
+
+
+def plot_training_curves(results, window=25):
+    """The training objective (minibatch mean of log p_hat, eq. 2.3) against the step, per run."""
+    from ._plot import new_figure
+
+    fig, ax = new_figure(1, width=5.0, height=3.2)
+    for i, r in enumerate(results):
+        curve = np.asarray(r.train_log_evidence)
+        w = min(window, len(curve))
+        smooth = np.convolve(curve, np.ones(w) / w, mode="valid")
+        ax.plot(np.arange(len(curve)) + 1, curve, color=f"C{i}", alpha=0.2, lw=0.8)
+        ax.plot(np.arange(w, len(curve) + 1), smooth, color=f"C{i}",
+                label=f"k = {r.latent_dim} (c = {r.c:g}, L = {r.settings['n_samples']})")
+    ax.set(xlabel="training step", ylabel="naive log p_hat(x), nats per image",
+           title="training on the naive estimate (eq. 2.3)")
+    lo = min(np.percentile(r.train_log_evidence, 5) for r in results)
+    hi = max(np.max(r.train_log_evidence) for r in results)
+    ax.set_ylim(lo, hi + 0.05 * (hi - lo))
+    ax.legend(fontsize=8, loc="lower right")
+    return fig
+
+
+def plot_digit_rows(rows, titles, side=8, ncols=12):
+    """Rows of 8x8 images, one row per entry of ``rows`` (each an array (n, side * side))."""
+    from ._plot import new_figure
+
+    fig, axes = new_figure(1, len(rows), width=0.55 * ncols, height=0.75)
+    axes = np.atleast_1d(axes)
+    for ax, imgs, title in zip(axes, rows, titles):
+        imgs = np.clip(np.asarray(imgs)[:ncols], 0, 1).reshape(-1, side, side)
+        strip = np.concatenate([np.pad(im, 1, constant_values=1) for im in imgs], axis=1)
+        ax.imshow(strip, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+        ax.set_title(title, fontsize=8, loc="left")
+        ax.set_axis_off()
+    return fig

@@ -1,0 +1,59 @@
+"""helpers.data: the bundled 8x8 digits, split once and for all, no download."""
+
+import socket
+
+import numpy as np
+import pytest
+
+from helpers import data
+from helpers.data import load_digits
+
+
+def test_split_sizes_dtype_and_range():
+    x_train, y_train = load_digits("train", return_labels=True)
+    x_test, y_test = load_digits("test", return_labels=True)
+    assert x_train.shape == (1438, 64) and x_test.shape == (359, 64)
+    assert y_train.shape == (1438,) and y_test.shape == (359,)
+    for x in (x_train, x_test):
+        assert x.dtype == np.float32
+        assert x.min() == 0.0 and x.max() == 1.0
+        # the raw pixels are the integers 0..16, so every value is a multiple of 1/16
+        assert np.array_equal(x * 16, np.round(x * 16))
+    assert set(np.unique(np.concatenate([y_train, y_test]))) == set(range(10))
+
+
+def test_split_is_a_fixed_partition_of_the_whole_set():
+    from sklearn.datasets import load_digits as sk_load_digits
+
+    bunch = sk_load_digits()
+    x_train, x_test = load_digits("train"), load_digits("test")
+    both = np.concatenate([x_train, x_test]) * 16
+    # same multiset of images: sort rows lexicographically and compare
+    key = lambda a: a[np.lexsort(a.T[::-1])]
+    assert np.array_equal(key(both), key(bunch.data.astype(np.float32)))
+    # the split depends on nothing but the seed: recompute it from scratch
+    data._split.cache_clear()
+    assert np.array_equal(load_digits("train"), x_train)
+    assert np.array_equal(load_digits("test"), x_test)
+
+
+def test_callers_get_a_copy():
+    x = load_digits("train")
+    x[:] = -1.0
+    assert load_digits("train").min() == 0.0
+
+
+def test_no_network(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("load_digits tried to open a network connection")
+
+    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    data._split.cache_clear()
+    assert load_digits("test").shape == (359, 64)
+
+
+@pytest.mark.parametrize("split", ["validation", "", None, 0])
+def test_bad_split(split):
+    with pytest.raises(ValueError, match="split"):
+        load_digits(split)
