@@ -51,5 +51,9 @@ execute: $(STAMP)
 readme:
 	$(PYTHON) tools/project.py readme
 
+# Measured speed and memory (a few minutes): prints a table, writes benchmarks/results/latest.json
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,184 @@
+"""``make bench``: measure the notebooks, the sliders, naive Monte Carlo and the VAE; print a table.
+
+    python benchmarks/run.py                       # everything (a few minutes)
+    python benchmarks/run.py --only notebooks      # notebooks + sliders only
+    python benchmarks/run.py --only mc,vae --vae-budget 10
+
+Writes ``benchmarks/results/latest.json`` (every raw number, the machine's load, the targets and
+whether each is met) and prints one table. Timings are wall-clock on the machine as it is: the
+load average before and after the run is recorded, so a run taken while other work shared the
+cores can be recognised (column ``cpu``: CPU seconds, which load inflates much less).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+import naive_mc  # noqa: E402
+import notebooks  # noqa: E402
+import vae_peer  # noqa: E402
+
+RESULTS = BENCH / "results" / "latest.json"
+GiB = 1024**3
+TARGETS = {"notebooks_total_s": 60.0, "slider_p95_ms": 100.0, "kernel_peak_bytes": 1 * GiB}
+SECTIONS = ("notebooks", "mc", "vae")
+
+
+def _machine():
+    return {"cpus": os.cpu_count(), "load_avg": list(os.getloadavg()), "python": platform.python_version(),
+            "platform": platform.platform()}
+
+
+def run(sections, vae_budget, n_updates):
+    out = {"when": datetime.datetime.now().isoformat(timespec="seconds"), "machine_before": _machine(),
+           "targets": {"notebooks_total_s": TARGETS["notebooks_total_s"],
+                       "slider_p95_ms": TARGETS["slider_p95_ms"],
+                       "kernel_peak_bytes": TARGETS["kernel_peak_bytes"],
+                       "vae": "ours >= peer in held-out log-likelihood at equal wall time"}}
+    if "notebooks" in sections:
+        rows = []
+        for path in notebooks.notebook_paths():
+            print(f"running {path.name} ...", file=sys.stderr, flush=True)
+            rows.append(notebooks.run_notebook(path, n_updates=n_updates))
+        out["notebooks"] = rows
+    if "mc" in sections:
+        print("naive Monte Carlo at 1e7 samples ...", file=sys.stderr, flush=True)
+        out["naive_mc"] = naive_mc.run()
+    if "vae" in sections:
+        print(f"VAE vs classic peer, {vae_budget:g} s each ...", file=sys.stderr, flush=True)
+        try:
+            out["vae"] = vae_peer.run(budget_s=vae_budget)
+        except ImportError as exc:  # helpers.vae not there yet
+            out["vae"] = {"skipped": f"{exc}"}
+    out["machine_after"] = _machine()
+    out["verdict"] = verdict(out)
+    return out
+
+
+def verdict(res):
+    v = {}
+    if "notebooks" in res:
+        nbs = res["notebooks"]
+        total = sum(r["time_s"] for r in nbs)
+        v["notebooks_total_s"] = {"value": total, "met": total <= TARGETS["notebooks_total_s"]}
+        peak = max(r["peak_rss_bytes"] for r in nbs)
+        v["kernel_peak_bytes"] = {"value": peak, "met": peak <= TARGETS["kernel_peak_bytes"]}
+        p95 = [s["p95_ms"] for r in nbs for s in r["sliders"]]
+        if p95:
+            v["slider_p95_ms"] = {"value": max(p95), "met": max(p95) <= TARGETS["slider_p95_ms"]}
+    vae = res.get("vae", {})
+    if "ll_at_equal_time" in vae:
+        ll = vae["ll_at_equal_time"]
+        v["vae_ll_at_equal_time"] = {"value": ll, "met": ll["ours"] >= ll["peer"]}
+    return v
+
+
+def _mark(ok):
+    return "ok" if ok else "MISSED"
+
+
+def table(res):
+    lines = []
+    m0, m1 = res["machine_before"], res["machine_after"]
+    lines.append(f"benchmarks {res['when']}  cpus={m0['cpus']}  load avg before "
+                 f"{m0['load_avg'][0]:.1f}, after {m1['load_avg'][0]:.1f}"
+                 + ("  (UNDER LOAD: timings inflated)" if max(m0["load_avg"][0], m1["load_avg"][0])
+                    > 0.75 * m0["cpus"] else ""))
+    v = res["verdict"]
+    if "notebooks" in res:
+        lines.append("")
+        lines.append(f"{'notebook':<28}{'kernel start':>13}{'cells':>9}{'total':>9}{'peak RSS':>11}"
+                     f"{'kernel cpu':>12}")
+        for r in res["notebooks"]:
+            cpu = r.get("kernel_cpu_s")
+            lines.append(f"{r['notebook']:<28}{r['kernel_start_s']:>11.1f} s{r['cells_s']:>7.1f} s"
+                         f"{r['time_s']:>7.1f} s{r['peak_rss_bytes'] / 2**20:>7.0f} MiB"
+                         + (f"{cpu:>10.1f} s" if cpu is not None else ""))
+        t = v["notebooks_total_s"]
+        pk = v["kernel_peak_bytes"]
+        lines.append(f"{'all notebooks':<28}{'':>13}{'':>9}{t['value']:>7.1f} s"
+                     f"{pk['value'] / 2**20:>7.0f} MiB")
+        lines.append(f"  target: total <= {TARGETS['notebooks_total_s']:.0f} s "
+                     f"[{_mark(t['met'])}], peak per kernel <= 1 GiB [{_mark(pk['met'])}]")
+        lines.append("")
+        lines.append(f"{'slider (notebook / panel)':<48}{'p50':>9}{'p95':>9}{'max':>9}"
+                     f"{'cpu p95':>10}   range")
+        for r in res["notebooks"]:
+            for s in r["sliders"]:
+                name = f"{r['notebook'][:2]} {s['panel'].split(':', 1)[1]}: {s['slider']}"
+                lines.append(f"{name:<48}{s['p50_ms']:>6.0f} ms{s['p95_ms']:>6.0f} ms"
+                             f"{s['max_ms']:>6.0f} ms{s['cpu_p95_ms']:>7.0f} ms"
+                             f"   {s['lo']:.3g}..{s['hi']:.3g}"
+                             + ("" if s["p95_ms"] <= TARGETS["slider_p95_ms"] else "  MISSED"))
+        if "slider_p95_ms" in v:
+            lines.append(f"  target: every slider p95 <= {TARGETS['slider_p95_ms']:.0f} ms "
+                         f"[{_mark(v['slider_p95_ms']['met'])}] (plot_fn + PNG render, "
+                         f"{res['notebooks'][0]['sliders'][0]['n'] if res['notebooks'][0]['sliders'] else 50}"
+                         " updates across each range)")
+    if "naive_mc" in res:
+        mc = res["naive_mc"]
+        lines.append("")
+        lines.append(f"naive MC (eq. 2.3), L = {mc['n_samples']:.0e}, d = {mc['d']}, k = {mc['k']}: "
+                     f"{mc['samples_per_s'] / 1e6:.2f} M samples/s ({mc['wall_s']:.1f} s wall, "
+                     f"{mc['cpu_s']:.1f} s cpu), peak traced memory "
+                     f"{mc['peak_traced_bytes'] / 2**20:.0f} MiB; estimate {mc['estimate']:.3f} "
+                     f"vs exact {mc['exact']:.3f}")
+    vae = res.get("vae")
+    if vae:
+        lines.append("")
+        if "skipped" in vae:
+            lines.append(f"VAE vs peer: skipped ({vae['skipped']})")
+        else:
+            oc = vae["ours_config"]
+            lines.append(f"VAE vs classic peer, c = {vae['c']}, held-out IWAE log p(x), k = {vae['k']} "
+                         f"(nats per digit), budget {vae['budget_s']:g} s each")
+            lines.append(f"{'model':<52}{'steps':>7}{'train s':>9}{'log p(x)':>10}")
+            for key, label in (("ours", f"ours: train_vae z={oc.get('z_dim')} h={oc.get('hidden')} "
+                                        f"{oc.get('activation')} lr={oc.get('lr')}"),
+                               ("peer", "peer: 400 ReLU, z=20, Adam 1e-3, sigmoid mean")):
+                for p in vae[key]:
+                    lines.append(f"{label:<52}{p['steps']:>7}{p['train_s']:>9.1f}{p['ll']:>10.2f}")
+            eq = vae["ll_at_equal_time"]
+            ratio = vae["time_ratio"]
+            lines.append(f"  at equal wall time {vae['equal_time_s']:.1f} s: ours {eq['ours']:.2f}, "
+                         f"peer {eq['peer']:.2f} [{_mark(v['vae_ll_at_equal_time']['met'])}]")
+            lines.append("  time to reach the peer's final value, ours / peer: "
+                         + (f"{ratio:.2f}" if ratio is not None else
+                            f"not reached by ours within {vae['ours'][-1]['train_s']:.1f} s"))
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", default=",".join(SECTIONS),
+                    help=f"comma-separated subset of {','.join(SECTIONS)}")
+    ap.add_argument("--vae-budget", type=float, default=30.0, help="training seconds per model")
+    ap.add_argument("--updates", type=int, default=50, help="slider updates per slider")
+    ap.add_argument("--out", default=str(RESULTS))
+    args = ap.parse_args(argv)
+    sections = [s for s in args.only.split(",") if s]
+    bad = set(sections) - set(SECTIONS)
+    if bad:
+        ap.error(f"unknown sections {sorted(bad)}")
+    t0 = time.perf_counter()
+    res = run(sections, args.vae_budget, args.updates)
+    res["bench_wall_s"] = time.perf_counter() - t0
+    res["table"] = table(res)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(res, indent=1) + "\n")
+    print(res["table"])
+    print(f"\n(written to {os.path.relpath(args.out)}; bench took {res['bench_wall_s']:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()

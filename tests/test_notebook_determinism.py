@@ -1,0 +1,97 @@
+"""Running a notebook twice in a row gives identical checked outputs.
+
+nbval compares one fresh run with the committed outputs; this runs the same notebook twice in two
+fresh kernels, one after the other, and compares the two runs with each other, so state that
+leaks between runs (files written, caches, unseeded randomness that happened to match the
+committed run) is caught too. "Checked outputs" are what nbval checks: every output of every cell
+except those marked ``# NBVAL_IGNORE_OUTPUT`` (live widgets), after the masks of
+``tests/nbval_sanitize.cfg``. Figures are compared too, as PNG bytes.
+
+Running notebooks is the expensive part, so by default this covers the numpy notebooks 01 and 03
+(seconds each). ``DETERMINISM_NOTEBOOKS=all`` runs every notebook; a comma-separated list of
+two-digit prefixes (``01,04``) picks some.
+"""
+
+import configparser
+import hashlib
+import os
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+DEFAULT = ("01", "03")
+
+
+def _selected():
+    choice = os.environ.get("DETERMINISM_NOTEBOOKS", ",".join(DEFAULT))
+    paths = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    if choice.strip() == "all":
+        return paths
+    wanted = {c.strip() for c in choice.split(",") if c.strip()}
+    return [p for p in paths if p.name[:2] in wanted]
+
+
+def _masks():
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "tests" / "nbval_sanitize.cfg")
+    return [(re.compile(cfg[s]["regex"]), cfg[s]["replace"]) for s in cfg.sections()]
+
+
+MASKS = _masks()
+
+
+def _sanitize(text):
+    for regex, replace in MASKS:
+        text = regex.sub(replace, text)
+    return text
+
+
+def _checked_outputs(nb):
+    """[(cell index, [output summaries])] for cells nbval checks, sanitized."""
+    result = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or "NBVAL_IGNORE_OUTPUT" in cell.source:
+            continue
+        outs = []
+        for o in cell.outputs:
+            if o.output_type == "stream":
+                # The kernel may split one print into several stream messages depending on
+                # timing; like nbval, join consecutive chunks of the same stream.
+                if outs and outs[-1][0] == o.name:
+                    outs[-1] = (o.name, outs[-1][1] + o.text)
+                else:
+                    outs.append((o.name, o.text))
+            elif o.output_type == "error":
+                outs.append(("error", o.ename, o.evalue))
+            else:
+                for mime, data in sorted(o.get("data", {}).items()):
+                    if mime == "application/vnd.jupyter.widget-view+json":
+                        continue
+                    if mime.startswith("image/"):
+                        outs.append((mime, hashlib.sha256(str(data).encode()).hexdigest()))
+                    else:
+                        text = data if isinstance(data, str) else "".join(data)
+                        outs.append((mime, _sanitize(text)))
+        outs = [(o[0], _sanitize(o[1])) if o[0] in ("stdout", "stderr") else o for o in outs]
+        result.append((i, outs))
+    return result
+
+
+def _run(path):
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=900, kernel_name="python3",
+                   resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    return _checked_outputs(nb)
+
+
+@pytest.mark.parametrize("ipynb", _selected(), ids=lambda p: p.name)
+def test_two_runs_in_a_row_give_identical_checked_outputs(ipynb):
+    first, second = _run(ipynb), _run(ipynb)
+    assert len(first) == len(second)
+    for (i, a), (_, b) in zip(first, second):
+        assert a == b, f"{ipynb.name}: cell {i} differs between two runs in a row"
