@@ -281,7 +281,10 @@ def _cheap_constants(tree):
 
 
 def _slider_panels():
-    """(notebook, plot function name, [(slider kind, name, lo, hi)]) for every panel, parsed."""
+    """(notebook, plot function name, [(slider kind, name, lo, hi)]) for every panel, parsed.
+
+    lo and hi are None where the notebook computes them (the test then uses generic bad values).
+    """
     panels = []
     for py in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py")):
         tree = ast.parse(py.read_text())
@@ -292,14 +295,13 @@ def _slider_panels():
                 sliders = []
                 for arg in node.args[1:]:
                     if isinstance(arg, ast.Call) and getattr(arg.func, "id", "").endswith("_slider"):
-                        try:  # name, value, lo, hi: literals or constants of the notebook
-                            vals = [eval(compile(ast.Expression(a), "<nb>", "eval"), dict(ns))
-                                    for a in arg.args[:4]]
-                        except Exception:
-                            raise ValueError(f"{py.name}: cannot read the range of "
-                                             f"{ast.unparse(arg)} without running the notebook"
-                                             ) from None
-                        sliders.append((arg.func.id, vals[0], float(vals[2]), float(vals[3])))
+                        name = ast.literal_eval(arg.args[0])
+                        try:  # lo, hi: literals or constants of the notebook, if they are
+                            lo, hi = (float(eval(compile(ast.Expression(a), "<nb>", "eval"),
+                                                 dict(ns))) for a in arg.args[2:4])
+                        except Exception:  # computed in the notebook: only generic bad values
+                            lo = hi = None
+                        sliders.append((arg.func.id, name, lo, hi))
                 panels.append((py.name, ast.unparse(node.args[0]), sliders))
     return panels
 
@@ -319,8 +321,15 @@ def _fixed_kwargs():
         res = vae.train_vae(x, None, c=[0.01, 0.1], steps=5, hidden=8, show_progress=False)
         return {"summary": vae.c_grid_summary(res.models, res.c, x)}
 
+    def naive_estimate_2d():
+        rng = np.random.default_rng(0)
+        d, k_max = 6, 3
+        return {"W": rng.standard_normal((d, k_max)), "b": np.zeros(d),
+                "z_true": rng.standard_normal(k_max), "noise": rng.standard_normal(d),
+                "z_pool": rng.standard_normal((2000, k_max))}
+
     return {"plot_inverse_cdf": lambda: {"rng": 0}, "plot_elbo_gap": elbo_gap,
-            "plot_c_tradeoff": c_tradeoff}
+            "plot_c_tradeoff": c_tradeoff, "plot_naive_estimate_2d": naive_estimate_2d}
 
 
 def _plot_function(name):
@@ -354,20 +363,50 @@ def test_plot_functions_reject_or_accept_out_of_range_values_clearly(notebook, f
                                  "_fixed_kwargs() in tests/test_properties.py")
     fn = _plot_function(fn_name)
     fixed = builders[fn_name]()
+    problems = {name: [] for _, name, _, _ in sliders}
     for kind, name, lo, hi in sliders:
-        span = hi - lo
-        bad = [lo - 10 * span, hi + 10 * span, -1, 0, math.nan, math.inf]
-        if kind == "int_slider":
-            bad = [int(lo - 10 * span), int(hi + 10 * span), -1, 0]
+        if kind == "int_slider":  # no huge ints: an n_samples of 1e9 would be a valid 8 GB request
+            bad = [-1, 0] + ([] if lo is None else [int(lo) - 10, int(hi + 10 * (hi - lo))])
+        else:
+            bad = [-1.0, 0.0, math.nan, math.inf, -math.inf]
+            if lo is not None:
+                bad += [lo - 10 * (hi - lo), hi + 10 * (hi - lo)]
+                if kind == "log_slider":
+                    bad += [lo * 1e-3, min(hi * 1e3, 1e6)]
         for value in bad:
             try:
                 out = fn(**{name: value}, **fixed)
             except ValueError as exc:
-                assert name in str(exc), f"{fn_name}({name}={value!r}): message {exc} lacks {name}"
+                if name not in str(exc):
+                    problems[name].append(f"{name}={value!r}: ValueError without the name: {exc}")
+            except Exception as exc:  # noqa: BLE001 - any other exception is unclear to a learner
+                problems[name].append(f"{name}={value!r}: {type(exc).__name__}: {exc}")
             else:
-                assert isinstance(out, Figure), f"{fn_name}({name}={value!r}) returned {out!r}"
-                assert not (isinstance(value, float) and math.isnan(value)), (
-                    f"{fn_name}({name}=nan) drew a figure instead of raising")
+                if not isinstance(out, Figure):
+                    problems[name].append(f"{name}={value!r} returned {out!r}")
+                elif isinstance(value, float) and math.isnan(value):
+                    problems[name].append(f"{name}=nan drew a figure instead of raising")
+    _report(fn_name, problems)
+
+
+# Bugs found by this test in files the test's author does not own, reported to their owners.
+# Each entry makes its case an expected failure; once fixed, the test fails until it is removed.
+KNOWN = {
+    ("plot_naive_estimate_2d", "n_samples"):
+        "helpers/evidence.py: int(round(n_samples)) runs before the check, so nan/inf raise "
+        "'cannot convert float NaN to integer' / OverflowError without naming n_samples",
+}
+
+
+def _report(fn_name, problems):
+    found = {(fn_name, k): v for k, v in problems.items() if v}
+    unknown = {k: v for k, v in found.items() if k not in KNOWN}
+    assert not unknown, "unclear out-of-range handling:\n" + "\n".join(
+        f"{k[0]}: {m}" for k, v in unknown.items() for m in v)
+    fixed = [k for k in KNOWN if k[0] == fn_name and k not in found]
+    assert not fixed, f"known issue(s) {fixed} are fixed: remove them from KNOWN"
+    if found:
+        pytest.xfail("; ".join(KNOWN[k] for k in found))
 
 
 def _make_slider(kind, name, lo, hi):
@@ -384,6 +423,8 @@ def _make_slider(kind, name, lo, hi):
                          ids=[f"{p[0][:2]}-{p[1]}" for p in PANELS])
 def test_sliders_clamp_out_of_range_values(notebook, fn_name, sliders):
     for kind, name, lo, hi in sliders:
+        if lo is None:  # range computed in the notebook: clamping is the widget's, test on 1..8
+            lo, hi = 1.0, 8.0
         slider = _make_slider(kind, name, lo, hi)
         slider.value = hi * 1e6 if kind == "log_slider" else hi + 100 * (hi - lo)
         assert slider.value == pytest.approx(hi)
