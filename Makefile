@@ -13,11 +13,13 @@ NBVAL      := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sani
 ROOT_FLAG  := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PORT       ?= 8888
 
-.PHONY: help setup lab test test-py test-nb sync execute readme bench clean
+.PHONY: help setup lab test test-py test-nb test-compat screenshots sync execute readme bench clean
 
 help:
 	@echo "make lab      set up .venv if needed, then JupyterLab on 127.0.0.1 (token auth)"
 	@echo "make test     set up .venv if needed, then pytest tests/ and strict nbval on every notebook"
+	@echo "make test-compat  the widget checks and nbval again, with Colab's ipywidgets 7.7 (.venv-compat)"
+	@echo "make screenshots  browser test, then copy each notebook's slider panel to docs/screenshots/"
 	@echo "make sync     re-pair notebooks/*.ipynb and their .py (jupytext)"
 	@echo "make execute  re-execute every notebook in place, deterministically"
 	@echo "make readme   rebuild the README badge table from pyproject.toml"
@@ -41,6 +43,31 @@ test-py: $(STAMP)
 
 test-nb: $(STAMP)
 	$(BIN)/python -m pytest $(NOTEBOOKS) $(NBVAL) -q
+
+# Colab's widget versions: a second environment with ipywidgets 7.7, same torch rule as setup.
+COMPAT_VENV  ?= .venv-compat
+COMPAT_BIN   := $(COMPAT_VENV)/bin
+COMPAT_STAMP := $(COMPAT_VENV)/.installed
+COMPAT_PINS  ?= ipywidgets==7.7.*
+
+$(COMPAT_STAMP): pyproject.toml
+	test -x $(COMPAT_BIN)/python || $(PYTHON) -m venv $(VENV_FLAGS) $(COMPAT_VENV)
+	$(COMPAT_BIN)/python -c "import torch" 2>/dev/null || $(COMPAT_BIN)/python -m pip install "$(TORCH_SPEC)"
+	$(COMPAT_BIN)/python -m pip install -e ".[dev]" "$(COMPAT_PINS)"
+	touch $@
+
+# PATH first: any kernel started by name also comes from .venv-compat.
+test-compat: $(COMPAT_STAMP)
+	PATH="$(CURDIR)/$(COMPAT_BIN):$$PATH" $(COMPAT_BIN)/python -m pytest \
+	    tests/compat_widget_panels.py $(NOTEBOOKS) $(NBVAL) -q
+
+# README pictures: the browser test must run (no skip), then its panel crops are copied.
+screenshots: $(STAMP)
+	rm -f screenshots/[0-9][0-9]_*.png
+	REQUIRE_BROWSER_TEST=1 $(BIN)/python -m pytest tests/test_browser.py -q \
+	    -k test_notebook_runs_in_jupyterlab
+	mkdir -p docs/screenshots
+	cp screenshots/[0-9][0-9]_*.png docs/screenshots/
 
 sync: $(STAMP)
 	$(BIN)/jupytext --sync notebooks/[0-9][0-9]_*.py
