@@ -1,13 +1,16 @@
 """The progress bar used by every loop that can take more than a second.
 
-A plain-text tqdm bar on stderr: it animates in JupyterLab, Colab and a terminal, needs no widget
-manager, and its last line is deterministic except for the elapsed time and rate (which the
-notebook tests' sanitize file masks).
+A plain-text tqdm bar on stderr: it animates in JupyterLab, Colab and a terminal and needs no
+widget manager. Its format leaves out the rate, whose width varies (99 -> 100 it/s would change the
+bar's width), so the last line is deterministic except for the elapsed and remaining times, which
+the notebook tests' sanitize file masks.
 """
 
 from __future__ import annotations
 
 import sys
+
+BAR_FORMAT = "{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}]{postfix}"
 
 
 def progress(iterable=None, *, total=None, desc=None, disable=False):
@@ -15,4 +18,5 @@ def progress(iterable=None, *, total=None, desc=None, disable=False):
     from tqdm.std import tqdm
 
     return tqdm(iterable, total=total, desc=desc, file=sys.stderr, disable=disable,
-                mininterval=0.25, ascii=" #", ncols=80, dynamic_ncols=False)
+                mininterval=0.25, ascii=" #", ncols=80, dynamic_ncols=False,
+                bar_format=BAR_FORMAT)
