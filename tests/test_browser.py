@@ -42,6 +42,7 @@ README_SHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 REQUIRED = os.environ.get("REQUIRE_BROWSER_TEST", "") not in ("", "0")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu",
+                 "--disable-dev-shm-usage",  # containers often have a 64 MB /dev/shm
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 SLIDER_NAMES = ("sigma", "c")  # the sliders every notebook's story turns on
 README_SHOT_MAX_BYTES = 150_000
