@@ -18,7 +18,7 @@ from ._checks import as_float_array, as_rng, count, positive_scalar
 
 __all__ = ["log_mean_exp", "running_log_mean_exp", "LinearGaussian", "naive_mc_log_evidence",
            "decoder_log_likelihood", "train_naive_decoder", "decoder_log_evidence",
-           "decoder_samples"]
+           "decoder_samples", "measure_samples_needed", "NAIVE_DECODER_SETTINGS"]
 
 _LOG_2PI = np.log(2 * np.pi)
 
@@ -344,6 +344,36 @@ class _one_torch_thread:
         return False
 
 
+class _Adam:
+    """Adam (Kingma and Ba, 2015), written out: the update of ``torch.optim.Adam`` with its defaults.
+
+    Written out because constructing any ``torch.optim`` optimizer first imports
+    ``torch._dynamo``, which costs 2-5 s on this project's machine: most of the time budget of
+    notebook 02's training cell.
+    """
+
+    def __init__(self, params, lr, betas=(0.9, 0.999), eps=1e-8):
+        import torch
+
+        self.params = list(params)
+        self.lr, self.betas, self.eps, self.t = lr, betas, eps, 0
+        self.m = [torch.zeros_like(p) for p in self.params]  # running mean of the gradient
+        self.v = [torch.zeros_like(p) for p in self.params]  # running mean of its square
+
+    def step(self, loss):
+        import torch
+
+        grads = torch.autograd.grad(loss, self.params)
+        self.t += 1
+        b1, b2 = self.betas
+        with torch.no_grad():
+            for p, g, m, v in zip(self.params, grads, self.m, self.v):
+                m.mul_(b1).add_(g, alpha=1 - b1)
+                v.mul_(b2).addcmul_(g, g, value=1 - b2)
+                denom = (v / (1 - b2**self.t)).sqrt_().add_(self.eps)
+                p.addcdiv_(m, denom, value=-self.lr / (1 - b1**self.t))
+
+
 def _check_data(name, x):
     x = as_float_array(name, x)
     if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
@@ -351,8 +381,13 @@ def _check_data(name, x):
     return x
 
 
-def train_naive_decoder(x_train, latent_dim, c=0.03, n_samples=512, n_steps=400,
-                        batch_size=128, hidden=128, lr=3e-3, seed=0, show_progress=True):
+# The settings notebook 02 trains with (k = 2 and k = 8), and notebook 04 compares against.
+NAIVE_DECODER_SETTINGS = dict(c=0.03, n_samples=256, n_steps=300, batch_size=128, hidden=128,
+                              lr=1e-2, seed=0)
+
+
+def train_naive_decoder(x_train, latent_dim, c=0.03, n_samples=256, n_steps=300,
+                        batch_size=128, hidden=128, lr=1e-2, seed=0, show_progress=True):
     """Train a decoder f_theta by maximising the naive estimate of eq. 2.3 (the article's note).
 
     Model: z ~ N(0, I_k), x | z ~ N(f_theta(z), c I_d) with f_theta = ``helpers._nets.mlp`` and a
@@ -362,7 +397,8 @@ def train_naive_decoder(x_train, latent_dim, c=0.03, n_samples=512, n_steps=400,
 
         log p_hat(x) = log (1/L) sum_l N(x; f_theta(z_l), c I)      (eq. 2.3, in log space)
 
-    maximised with Adam. Deterministic for a given argument set: a fixed number of steps, all
+    maximised with Adam. The defaults are ``NAIVE_DECODER_SETTINGS``, the run of notebook 02.
+    Deterministic for a given argument set: a fixed number of steps, all
     randomness from ``seed``, and one torch thread while training (the matrices are small: on
     a shared 2-core machine threads cost more than they save).
 
@@ -425,7 +461,7 @@ def train_naive_decoder(x_train, latent_dim, c=0.03, n_samples=512, n_steps=400,
         torch.manual_seed(int(seed))
         f_theta = mlp(latent_dim, *hidden, d)
     gen = torch.Generator().manual_seed(int(seed))
-    opt = torch.optim.Adam(f_theta.parameters(), lr=lr)
+    adam = _Adam(f_theta.parameters(), lr)
     curve = np.empty(n_steps)
 
     with _one_torch_thread():
@@ -440,9 +476,7 @@ def train_naive_decoder(x_train, latent_dim, c=0.03, n_samples=512, n_steps=400,
             log_lik = -sq / (2.0 * c) - log_const                        # log p(x | z_l), (B, L)
             log_p_hat = torch.logsumexp(log_lik, dim=1) - np.log(n_samples)  # eq. 2.3
             loss = -log_p_hat.mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+            adam.step(loss)
             curve[step] = -loss.item()
         wall_time = time.perf_counter() - start
     if not np.isfinite(curve).all():
@@ -679,7 +713,7 @@ def plot_samples_needed(k_values, c_values, measured, exact, exp_kl, budget=None
     ax.plot([], [], "o", color="grey", mfc="none", label="measured")
     if budget is not None:
         ax.axhline(budget, color="grey", lw=0.8, ls="--")
-        ax.plot([], [], "^", color="grey", label=f"measured: more than {budget:.3g}")
+        ax.plot([], [], "^", color="grey", label=f"not measurable with our budget (> {budget:.3g})")
     ax.set(yscale="log", xlabel="latent dimension k", ylabel=f"samples L for {rel_err:.0%} error",
            title="how many prior samples eq. 2.3 needs")
     ax.legend(fontsize=6.5, loc="upper left", ncol=1)
@@ -699,11 +733,14 @@ def plot_naive_estimate_2d(c=0.01, n_samples=1000, k=2, *, W, b, z_true, noise, 
     The observation is x = W[:, :k] z_true[:k] + b + sqrt(c) noise. Left: the first L prior
     samples (first two coordinates) and the posterior p(z | x) (ellipses at 1, 2, 3 sd). Middle:
     a zoom onto the posterior, the small region where p(x | z) is large, with the samples
-    coloured by their weight p(x | z_l). Right: the running log p_hat against the exact log p(x).
+    coloured by their weight p(x | z_l) / max_l p(x | z_l). For k = 1: prior and posterior
+    densities, and a histogram of the weights. Right: the running log p_hat against the exact log p(x).
 
     ``z_pool`` (shape (L_max, k_max)) holds the prior samples, drawn once; the sliders pick
     subsets, so a redraw only scores them.
     """
+    from matplotlib.ticker import MaxNLocator, NullLocator
+
     from ._plot import new_figure
 
     k = count("k", k)
@@ -711,11 +748,20 @@ def plot_naive_estimate_2d(c=0.01, n_samples=1000, k=2, *, W, b, z_true, noise, 
     W = np.asarray(W)
     if k > min(W.shape[1], z_pool.shape[1]):
         raise ValueError(f"k must be <= {min(W.shape[1], z_pool.shape[1])}, got {k!r}")
-    L = min(count("n_samples", int(round(n_samples))), len(z_pool))
+    n_float = float(as_float_array("n_samples", n_samples))  # a log slider gives floats
+    if n_float < 1:
+        raise ValueError(f"n_samples must be >= 1, got {n_samples!r}")
+    L = min(int(round(n_float)), len(z_pool))
     model = LinearGaussian(W[:, :k], b, c)
     x = model.W @ np.asarray(z_true)[:k] + model.b + np.sqrt(model.c) * np.asarray(noise)
     exact = model.log_evidence(x)
-    ll = model.log_likelihood(x, z_pool[:, :k])  # log p(x | z_l), every sample in the pool
+    # log p(x | z_l) for the whole pool in O(L k), not O(L d): with r = x - b,
+    # ||r - W z||^2 = ||r||^2 - 2 (W^T r) . z + z^T (W^T W) z. Same numbers as
+    # model.log_likelihood(x, z) to ~1e-9 nats, and fast enough for a slider.
+    z = z_pool[:, :k]
+    r = x - model.b
+    sq = r @ r - 2.0 * z @ (model.W.T @ r) + np.sum((z @ (model.W.T @ model.W)) * z, axis=1)
+    ll = -0.5 * np.maximum(sq, 0.0) / model.c - 0.5 * model.d * (_LOG_2PI + np.log(model.c))
     running = running_log_mean_exp(ll)
     mean, cov = model.posterior(x)
     m2, c2 = mean[:2], cov[:2, :2] if k >= 2 else None
@@ -733,14 +779,15 @@ def plot_naive_estimate_2d(c=0.01, n_samples=1000, k=2, *, W, b, z_true, noise, 
         ax_prior.scatter(pts[:, 0], pts[:, 1], s=3, color="C0", alpha=0.4, lw=0)
         sd = np.sqrt(np.max(np.linalg.eigvalsh(c2)))
         half = 5 * sd
-        inside = np.all(np.abs(pts - m2) < half, axis=1)
-        ax_zoom.scatter(pts[inside, 0], pts[inside, 1], s=18, c=w[:show][inside], cmap="viridis",
+        inside = np.nonzero(np.all(np.abs(z_pool[:L, :2] - m2) < half, axis=1))[0]
+        drawn = inside[:2000]
+        ax_zoom.scatter(z_pool[drawn, 0], z_pool[drawn, 1], s=18, c=w[drawn], cmap="viridis",
                         vmin=0, vmax=1, edgecolor="k", lw=0.3)
         ax_prior.add_patch(_rectangle(m2 - half, 2 * half))
         ax_zoom.set(xlim=(m2[0] - half, m2[0] + half), ylim=(m2[1] - half, m2[1] + half),
-                    xlabel="z$_1$", ylabel="z$_2$",
-                    title=f"zoom: {inside.sum()} of {show} samples here")
-        ax_prior.set(xlim=(-4, 4), ylim=(-4, 4), xlabel="z$_1$", ylabel="z$_2$",
+                    xlabel="z1", ylabel="z2",
+                    title=f"zoom: {len(inside)} of the {L} samples")
+        ax_prior.set(xlim=(-4, 4), ylim=(-4, 4), xlabel="z1", ylabel="z2",
                      title=f"prior samples, posterior (k = {k})")
     else:
         zs = np.linspace(-4, 4, 400)
@@ -751,7 +798,7 @@ def plot_naive_estimate_2d(c=0.01, n_samples=1000, k=2, *, W, b, z_true, noise, 
         ax_prior.set(xlim=(-4, 4), xlabel="z", ylabel="density", title="prior and posterior (k = 1)")
         ax_prior.legend(fontsize=7)
         ax_zoom.hist(np.log10(np.maximum(w, 1e-300)), bins=40, range=(-20, 0), color="C0")
-        ax_zoom.set(xlabel="log$_{10}$ (weight / largest weight)", ylabel="samples",
+        ax_zoom.set(xlabel="log10(weight / largest weight)", ylabel="samples",
                     title="weights of the L samples")
     idx = _log_spaced_indices(len(running))
     ax_run.plot(idx + 1, running[idx], color="C0", alpha=0.3)
@@ -759,7 +806,17 @@ def plot_naive_estimate_2d(c=0.01, n_samples=1000, k=2, *, W, b, z_true, noise, 
     ax_run.plot(cur + 1, running[cur], color="C0", label="running log p_hat")
     ax_run.axhline(exact, color="k", lw=1, label=f"exact log p(x) = {exact:.3g}")
     ax_run.axvline(L, color="grey", ls=":", lw=1)
-    ax_run.set(xscale="log", ylim=(exact - 25, exact + 3), xlabel="L (prior samples)",
+    ax_run.set_xscale("log")
+    # Plain-text ticks: minor log ticks and mathtext labels cost most of a redraw.
+    decades = 10.0 ** np.arange(0, int(np.log10(len(running))) + 1)
+    ax_run.set_xticks(decades, [f"{v:.0e}".replace("e+0", "e") if v >= 1e3 else f"{v:.0f}"
+                                for v in decades])
+    ax_run.xaxis.set_minor_locator(NullLocator())
+    for ax in (ax_prior, ax_zoom, ax_run):
+        ax.yaxis.set_major_locator(MaxNLocator(4))
+    for ax in (ax_prior, ax_zoom):
+        ax.xaxis.set_major_locator(MaxNLocator(4))
+    ax_run.set(xlim=(1, len(running)), ylim=(exact - 25, exact + 3), xlabel="L (prior samples)",
                ylabel="log p_hat(x)",
                title=f"L = {L}: error {running[L - 1] - exact:+.2f} nats, ESS {ess:.3g}")
     ax_run.legend(fontsize=7, loc="lower right")
@@ -794,15 +851,17 @@ def plot_training_curves(results, window=25):
 
 
 def plot_digit_rows(rows, titles, side=8, ncols=12):
-    """Rows of 8x8 images, one row per entry of ``rows`` (each an array (n, side * side))."""
+    """Rows of 8x8 images in one mosaic, one row per entry of ``rows`` (each (n, side * side))."""
     from ._plot import new_figure
 
-    fig, axes = new_figure(1, len(rows), width=0.55 * ncols, height=0.75)
-    axes = np.atleast_1d(axes)
-    for ax, imgs, title in zip(axes, rows, titles):
-        imgs = np.clip(np.asarray(imgs)[:ncols], 0, 1).reshape(-1, side, side)
-        strip = np.concatenate([np.pad(im, 1, constant_values=1) for im in imgs], axis=1)
-        ax.imshow(strip, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
-        ax.set_title(title, fontsize=8, loc="left")
-        ax.set_axis_off()
+    fig, ax = new_figure(1, width=6.0, height=0.6 * len(rows) + 0.5)
+    strips = []
+    for imgs in rows:
+        imgs = np.clip(np.asarray(imgs, dtype=float)[:ncols], 0, 1).reshape(-1, side, side)
+        strips.append(np.concatenate([np.pad(im, 1, constant_values=0) for im in imgs], axis=1))
+    ax.imshow(np.concatenate(strips, axis=0), cmap="gray_r", vmin=0, vmax=1,
+              interpolation="nearest")
+    ax.set_yticks([(side + 2) * (i + 0.5) - 0.5 for i in range(len(rows))], titles, fontsize=8)
+    ax.set_xticks([])
+    ax.set_title("dark = ink; decoder rows show f_theta(z) for z ~ N(0, I)", fontsize=9)
     return fig
