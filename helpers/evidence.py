@@ -8,6 +8,11 @@ model writes it as an expectation over the prior (eq. 2.3):
 which the naive estimator approximates by averaging p_theta(x | z_l) over L prior samples.
 ``LinearGaussian`` is a latent model whose evidence, posterior and ELBO are all known exactly, so
 every estimate in notebooks 02 and 03 can be checked against the truth.
+
+The second half runs the experiment the article proposes under eq. 2.3: ``train_naive_decoder``
+fits a neural decoder f_theta by maximising the naive estimate itself, ``decoder_log_evidence``
+scores it on held-out data, and ``NAIVE_DECODER_SETTINGS`` are the settings of notebook 02's
+runs. The plotting functions for notebook 02 close the module.
 """
 
 from __future__ import annotations
