@@ -329,56 +329,6 @@ def decoder_log_likelihood(f_theta, c):
     return log_likelihood
 
 
-class _one_torch_thread:
-    """Run torch on one thread inside a ``with`` block, then restore the previous count.
-
-    The matrices here are small: on a shared 2-core machine a second thread mostly spins waiting
-    (measured: 20x slower under load), and one thread keeps results reproducible bit for bit.
-    """
-
-    def __enter__(self):
-        import torch
-
-        self.threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-
-    def __exit__(self, *exc):
-        import torch
-
-        torch.set_num_threads(self.threads)
-        return False
-
-
-class _Adam:
-    """Adam (Kingma and Ba, 2015), written out: the update of ``torch.optim.Adam`` with its defaults.
-
-    Written out because constructing any ``torch.optim`` optimizer first imports
-    ``torch._dynamo``, which costs 2-5 s on this project's machine: most of the time budget of
-    notebook 02's training cell.
-    """
-
-    def __init__(self, params, lr, betas=(0.9, 0.999), eps=1e-8):
-        import torch
-
-        self.params = list(params)
-        self.lr, self.betas, self.eps, self.t = lr, betas, eps, 0
-        self.m = [torch.zeros_like(p) for p in self.params]  # running mean of the gradient
-        self.v = [torch.zeros_like(p) for p in self.params]  # running mean of its square
-
-    def step(self, loss):
-        import torch
-
-        grads = torch.autograd.grad(loss, self.params)
-        self.t += 1
-        b1, b2 = self.betas
-        with torch.no_grad():
-            for p, g, m, v in zip(self.params, grads, self.m, self.v):
-                m.mul_(b1).add_(g, alpha=1 - b1)
-                v.mul_(b2).addcmul_(g, g, value=1 - b2)
-                denom = (v / (1 - b2**self.t)).sqrt_().add_(self.eps)
-                p.addcdiv_(m, denom, value=-self.lr / (1 - b1**self.t))
-
-
 def _check_data(name, x):
     x = as_float_array(name, x)
     if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
@@ -440,7 +390,7 @@ def train_naive_decoder(x_train, latent_dim, c=0.03, n_samples=256, n_steps=300,
 
     import torch
 
-    from ._nets import mlp
+    from ._nets import Adam, mlp, torch_threads
     from ._progress import progress
 
     x_train = _check_data("x_train", x_train)
@@ -466,10 +416,10 @@ def train_naive_decoder(x_train, latent_dim, c=0.03, n_samples=256, n_steps=300,
         torch.manual_seed(int(seed))
         f_theta = mlp(latent_dim, *hidden, d)
     gen = torch.Generator().manual_seed(int(seed))
-    adam = _Adam(f_theta.parameters(), lr)
+    adam = Adam(f_theta.parameters(), lr)
     curve = np.empty(n_steps)
 
-    with _one_torch_thread():
+    with torch_threads(1):
         start = time.perf_counter()
         for step in progress(range(n_steps), desc=f"naive decoder, k={latent_dim}",
                              disable=not show_progress):
@@ -531,6 +481,8 @@ def decoder_log_evidence(f_theta, x, c, latent_dim, method="grid", n_samples=2**
     """
     import torch
 
+    from ._nets import torch_threads
+
     f_theta = _torch_decoder(f_theta)
     x = _check_data("x", x)
     c = positive_scalar("c", c)
@@ -567,7 +519,7 @@ def decoder_log_evidence(f_theta, x, c, latent_dim, method="grid", n_samples=2**
     log_const = 0.5 * x.shape[1] * (_LOG_2PI + np.log(c))
     total = torch.full((x.shape[0],), -np.inf, dtype=torch.float64)
     size = max(1, 2**21 // x.shape[0])
-    with _one_torch_thread(), torch.no_grad():
+    with torch_threads(1), torch.no_grad():
         for z, log_w in chunks(size):
             f = f_theta(z)
             if f.shape[-1] != x.shape[1]:

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from ._checks import as_float_array, count, positive_scalar
+from ._nets import Adam, torch_threads
 
 __all__ = ["GaussianVAE", "negative_elbo", "importance_log_likelihood", "train_vae", "TrainResult",
            "active_units", "gradient_noise", "reparam_vs_score_function", "c_grid_summary",
@@ -48,28 +49,6 @@ def _generator(rng):
     if isinstance(rng, bool) or not isinstance(rng, (int, np.integer)) or rng < 0:
         raise ValueError(f"rng must be a seed >= 0, a torch.Generator or None, got {rng!r}")
     return torch.Generator().manual_seed(int(rng))
-
-
-class _torch_threads:
-    """Run a block with ``n`` torch threads, then restore the previous number.
-
-    The default is one thread. These networks are small (64 pixels, a few hundred hidden units):
-    on this shared 2-core machine a second thread mostly spins waiting for the first, and we
-    measured 4 to 20 times slower steps with two threads than with one while other jobs ran.
-    The two cores are better used by two independent jobs (or by the batched c grid, one pass).
-    """
-
-    def __init__(self, n):
-        self.n = None if n is None else count("num_threads", n)
-
-    def __enter__(self):
-        self.saved = torch.get_num_threads()
-        if self.n is not None:
-            torch.set_num_threads(self.n)
-
-    def __exit__(self, *exc):
-        torch.set_num_threads(self.saved)
-        return False
 
 
 def _as_x(x, x_dim=None):
@@ -234,7 +213,7 @@ def importance_log_likelihood(model, x, c, k, rng=None, chunk_size=256, num_thre
     gen = _generator(rng)
     d, z_dim = model.x_dim, model.z_dim
     total = torch.full((x.shape[0],), -math.inf, dtype=torch.float64)
-    with torch.no_grad(), _torch_threads(num_threads):
+    with torch.no_grad(), torch_threads(num_threads):
         mu_phi, sigma_phi = model.encode(x)
         mu64, sig64, x64 = mu_phi.double(), sigma_phi.double(), x.double()
         log_norm = -0.5 * d * (_LOG_2PI + math.log(c))
@@ -312,7 +291,7 @@ def train_vae(x_train, x_test=None, *, c=0.01, learn_c=False, z_dim=2, hidden=12
     desc : str
         The progress bar's label.
     num_threads : int or None
-        torch threads while training (default 1, see ``_torch_threads``; None leaves torch's).
+        torch threads while training (default 1, see ``helpers._nets.torch_threads``; None leaves torch's).
 
     Returns
     -------
@@ -368,7 +347,7 @@ def train_vae(x_train, x_test=None, *, c=0.01, learn_c=False, z_dim=2, hidden=12
             rec, mu_phi, sigma_phi = vmapped(stacked, xb, eps, log_c_)
             return rec, gaussian_kl(mu_phi, sigma_phi)  # KL outside vmap: it checks its input
 
-    opt = torch.optim.Adam(params + ([log_c] if learn_c else []), lr=lr)
+    opt = Adam(params + ([log_c] if learn_c else []), lr=lr)
     hist_step, hist_train, hist_test, running = [], [], [], []
 
     def evaluate(step):
@@ -383,12 +362,9 @@ def train_vae(x_train, x_test=None, *, c=0.01, learn_c=False, z_dim=2, hidden=12
 
     order = torch.randperm(n, generator=gen)
     pos = 0
-    with _torch_threads(num_threads):
+    with torch_threads(num_threads):
         start = time.perf_counter()
         bar = progress(range(1, steps + 1), desc=desc, disable=not show_progress)
-        # No rate in the line: tqdm's default bar shrinks when the rate gains a digit (99 -> 100
-        # it/s), which would make the saved notebook output differ between runs.
-        bar.bar_format = "{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}]"
         for step in bar:
             if pos + batch_size > n:  # a fresh permutation each epoch
                 order, pos = torch.randperm(n, generator=gen), 0
@@ -397,9 +373,8 @@ def train_vae(x_train, x_test=None, *, c=0.01, learn_c=False, z_dim=2, hidden=12
             eps = torch.randn(n_models, n_samples, len(xb), z_dim, generator=gen)
             rec, kl = batch_terms(xb, eps, log_c)
             per_model = (rec + kl).mean(-1)
-            opt.zero_grad(set_to_none=True)
-            per_model.sum().backward()  # the models are independent: the sum's gradient is each one's
-            opt.step()
+            # the models are independent: the sum's gradient is each one's
+            opt.step(per_model.sum())
             running.append(per_model.detach().numpy().astype(np.float64))
             if step % eval_every == 0 or step == steps:
                 evaluate(step)
