@@ -34,12 +34,36 @@ TARGETS = {"notebooks_total_s": 60.0, "slider_p95_ms": 100.0, "kernel_peak_bytes
 SECTIONS = ("notebooks", "mc", "vae")
 
 
+def _reference_ms(repeats=7):
+    """Median time of a fixed small job (one 80-dpi line plot rendered to PNG), in ms.
+
+    The same job on the same machine takes the same time; a larger number than a clean run's
+    says the cores were shared while the benchmark ran.
+    """
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    from helpers._plot import _figure_png
+
+    xs = np.linspace(0, 10, 1000)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fig = Figure(figsize=(4, 3), dpi=80)
+        ax = fig.subplots()
+        ax.plot(xs, np.sin(xs))
+        ax.set(xlabel="x", ylabel="y", title="reference")
+        _figure_png(fig)
+        times.append(time.perf_counter() - t0)
+    return 1e3 * float(np.median(times))
+
+
 def _machine():
     return {"cpus": os.cpu_count(), "load_avg": list(os.getloadavg()), "python": platform.python_version(),
-            "platform": platform.platform()}
+            "platform": platform.platform(), "reference_ms": _reference_ms()}
 
 
-def run(sections, vae_budget, n_updates):
+def run(sections, vae_budget, n_updates, ours=None):
     out = {"when": datetime.datetime.now().isoformat(timespec="seconds"), "machine_before": _machine(),
            "targets": {"notebooks_total_s": TARGETS["notebooks_total_s"],
                        "slider_p95_ms": TARGETS["slider_p95_ms"],
@@ -57,7 +81,7 @@ def run(sections, vae_budget, n_updates):
     if "vae" in sections:
         print(f"VAE vs classic peer, {vae_budget:g} s each ...", file=sys.stderr, flush=True)
         try:
-            out["vae"] = vae_peer.run(budget_s=vae_budget)
+            out["vae"] = vae_peer.run(budget_s=vae_budget, ours=ours)
         except ImportError as exc:  # helpers.vae not there yet
             out["vae"] = {"skipped": f"{exc}"}
     out["machine_after"] = _machine()
@@ -91,7 +115,8 @@ def table(res):
     lines = []
     m0, m1 = res["machine_before"], res["machine_after"]
     lines.append(f"benchmarks {res['when']}  cpus={m0['cpus']}  load avg before "
-                 f"{m0['load_avg'][0]:.1f}, after {m1['load_avg'][0]:.1f}"
+                 f"{m0['load_avg'][0]:.1f}, after {m1['load_avg'][0]:.1f}; reference plot "
+                 f"{m0['reference_ms']:.0f} / {m1['reference_ms']:.0f} ms"
                  + ("  (UNDER LOAD: timings inflated)" if max(m0["load_avg"][0], m1["load_avg"][0])
                     > 0.75 * m0["cpus"] else ""))
     v = res["verdict"]
@@ -163,6 +188,7 @@ def main(argv=None):
     ap.add_argument("--only", default=",".join(SECTIONS),
                     help=f"comma-separated subset of {','.join(SECTIONS)}")
     ap.add_argument("--vae-budget", type=float, default=30.0, help="training seconds per model")
+    ap.add_argument("--ours", default="", help="train_vae overrides for our VAE, e.g. z_dim=2,hidden=64")
     ap.add_argument("--updates", type=int, default=50, help="slider updates per slider")
     ap.add_argument("--out", default=str(RESULTS))
     args = ap.parse_args(argv)
@@ -171,7 +197,11 @@ def main(argv=None):
     if bad:
         ap.error(f"unknown sections {sorted(bad)}")
     t0 = time.perf_counter()
-    res = run(sections, args.vae_budget, args.updates)
+    ours = {}
+    for item in filter(None, args.ours.split(",")):
+        key, value = item.split("=", 1)
+        ours[key] = json.loads(value) if value[:1].isdigit() or value[:1] in "[-" else value
+    res = run(sections, args.vae_budget, args.updates, ours)
     res["bench_wall_s"] = time.perf_counter() - t0
     res["table"] = table(res)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
