@@ -391,11 +391,8 @@ def test_plot_functions_reject_or_accept_out_of_range_values_clearly(notebook, f
 
 # Bugs found by this test in files the test's author does not own, reported to their owners.
 # Each entry makes its case an expected failure; once fixed, the test fails until it is removed.
-KNOWN = {
-    ("plot_naive_estimate_2d", "n_samples"):
-        "helpers/evidence.py: int(round(n_samples)) runs before the check, so nan/inf raise "
-        "'cannot convert float NaN to integer' / OverflowError without naming n_samples",
-}
+# (The first entry, n_samples=nan in plot_naive_estimate_2d, was fixed in helpers/evidence.py.)
+KNOWN = {}
 
 
 def _report(fn_name, problems):
