@@ -23,6 +23,7 @@ help:
 	@echo "make sync     re-pair notebooks/*.ipynb and their .py (jupytext)"
 	@echo "make execute  re-execute every notebook in place, deterministically"
 	@echo "make readme   rebuild the README badge table from pyproject.toml"
+	@echo "make bench    measured speed and memory table (benchmarks/, a few minutes)"
 
 setup: $(STAMP)
 

@@ -164,7 +164,10 @@ def tabulated_icdf(pdf, lo, hi, n_grid=4097):
 
 def _density_stairs(ax, samples, bins, range_, label):
     """A density histogram drawn as one filled outline (one artist, not one bar per bin)."""
-    heights, edges = np.histogram(samples, bins=bins, range=range_, density=True)
+    # Normalise by all samples, not only those inside the range: the density stays right (and
+    # finite, never 0/0) when part or all of the sample falls outside the plotted window.
+    counts, edges = np.histogram(samples, bins=bins, range=range_)
+    heights = counts / (len(samples) * np.diff(edges))
     ax.stairs(heights, edges, fill=True, color="C0", alpha=0.45, label=label)
 
 
