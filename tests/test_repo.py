@@ -74,11 +74,18 @@ def test_readme_badges_match_pyproject():
         assert project.binder_url(ipynb.name) in readme
 
 
+def _split_requirement(text):
+    """'numpy>=1.22' -> ('numpy', '>=1.22'); names lower-cased, spaces dropped."""
+    text = text.replace(" ", "")
+    name = re.split(r"[<>=!~;\[]", text)[0].lower()
+    return name, text[len(name):]
+
+
 def _pyproject_runtime_deps():
     text = (ROOT / "pyproject.toml").read_text()
     block = re.search(r"^dependencies = \[(.*?)^\]", text, flags=re.MULTILINE | re.DOTALL).group(1)
-    return {re.split(r"[<>=!~ ;\[]", d.strip().strip('",'))[0].lower()
-            for d in block.splitlines() if d.strip().startswith('"')}
+    return dict(_split_requirement(d.strip().strip('",')) for d in block.splitlines()
+                if d.strip().startswith('"'))
 
 
 # conda-forge names of the PyPI packages where they differ
@@ -86,14 +93,18 @@ CONDA_NAMES = {"torch": "pytorch-cpu"}
 
 
 def test_environment_yml_lists_the_runtime_dependencies():
+    """Binder's environment gets the same packages, with the same version ranges."""
     env = (ROOT / "environment.yml").read_text()
-    names = {re.split(r"[<>=!~ ]", line.strip()[2:])[0].lower()
-             for line in env.splitlines() if line.strip().startswith("- ")}
-    missing = {CONDA_NAMES.get(d, d) for d in _pyproject_runtime_deps()} - names
-    assert not missing, f"environment.yml lacks runtime dependencies {sorted(missing)}"
+    conda = dict(_split_requirement(line.strip()[2:]) for line in env.splitlines()
+                 if line.strip().startswith("- "))
+    for name, spec in _pyproject_runtime_deps().items():
+        conda_name = CONDA_NAMES.get(name, name)
+        assert conda_name in conda, f"environment.yml lacks the runtime dependency {conda_name}"
+        assert conda[conda_name] == spec, (
+            f"{conda_name}: environment.yml asks for {conda[conda_name]!r}, pyproject.toml {spec!r}")
     assert "conda-forge" in env
     assert re.search(r"- python=3\.\d+\b", env), "environment.yml must pin the Python minor version"
-    assert "jupytext" in names, "Binder needs jupytext to open the .py pairs as notebooks"
+    assert "jupytext" in conda, "Binder needs jupytext to open the .py pairs as notebooks"
 
 
 def test_postbuild_installs_the_project():
