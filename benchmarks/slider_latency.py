@@ -4,9 +4,11 @@
 notebook's namespace (a panel is a cell's displayed result, kept in IPython's ``Out``, or a global
 variable). For each slider of each panel it sweeps ``n_updates`` values evenly across the
 slider's range (log-evenly for a log slider, whole steps for an int slider), keeping the other
-sliders at their current values, and times what one update costs the kernel:
-``plot_fn(**values, **fixed)`` and the PNG rendering that IPython's inline display applies to the
-returned figure (``helpers._plot._figure_png``, the formatter ``new_figure`` registers).
+sliders at their current values, and times what one update costs the kernel: the panel's own
+``panel.figure(**values)`` (``plot_fn(**values, **fixed)`` as the panel calls it, reusing the
+panel's figure when the plot function supports it, see ``helpers._plot.live_figure``) and the PNG
+rendering that IPython's inline display applies to the returned figure
+(``helpers._plot._figure_png``, the formatter ``new_figure`` registers).
 """
 
 from __future__ import annotations
@@ -43,6 +45,14 @@ def _panel_parts(panel):
     return free["plot_fn"], dict(free["fixed"]), dict(panel.sliders)
 
 
+def _panel_figure(panel, plot_fn, fixed):
+    """The update path the panel itself takes (``panel.figure``), or a plain call if it has none."""
+    figure = getattr(panel, "figure", None)
+    if figure is not None:
+        return figure
+    return lambda **values: plot_fn(**values, **fixed)
+
+
 def sweep_values(slider, n):
     """``n`` values across a slider's range, as the slider itself would hold them."""
     kind = type(slider).__name__
@@ -57,8 +67,11 @@ def sweep_values(slider, n):
     return [float(v) for v in vals]
 
 
-def measure_panel(plot_fn, fixed, sliders, n_updates=50):
+def measure_panel(plot_fn, fixed, sliders, n_updates=50, figure=None):
     from helpers._plot import _figure_png
+
+    if figure is None:
+        figure = lambda **values: plot_fn(**values, **fixed)  # noqa: E731
 
     base = {name: s.value for name, s in sliders.items()}
     rows = []
@@ -67,7 +80,7 @@ def measure_panel(plot_fn, fixed, sliders, n_updates=50):
         for v in sweep_values(slider, n_updates):
             values = dict(base, **{name: v})
             t0, c0 = time.perf_counter(), time.thread_time()
-            fig = plot_fn(**values, **fixed)
+            fig = figure(**values)
             _figure_png(fig)
             times.append(time.perf_counter() - t0)
             cpu.append(time.thread_time() - c0)
@@ -89,6 +102,7 @@ def measure_namespace(namespace, n_updates=50):
     results = []
     for i, panel in enumerate(_panels(namespace)):
         plot_fn, fixed, sliders = _panel_parts(panel)
-        for row in measure_panel(plot_fn, fixed, sliders, n_updates):
+        figure = _panel_figure(panel, plot_fn, fixed)
+        for row in measure_panel(plot_fn, fixed, sliders, n_updates, figure=figure):
             results.append({"panel": f"{i}:{getattr(plot_fn, '__name__', 'plot')}", **row})
     return results

@@ -565,9 +565,10 @@ def plot_elbo_gap(mu=0.0, sigma=1.0, *, model, x, mu_lim=(-3.0, 3.0), sigma_lim=
 
     Left: log p(x) (flat in q), the ELBO as a function of q's mean at the current sigma, and the
     gap between them, which is KL(q || p(z|x)); the current q is marked. Right: the density of q
-    over the exact posterior p(z|x). Closed forms only, so it redraws fast.
+    over the exact posterior p(z|x). Closed forms only, and in a slider panel the figure is built
+    once and its moving parts updated in place (``helpers._plot.live_figure``).
     """
-    from ._plot import new_figure
+    from ._plot import live_figure
 
     _q_grid_check_k1(model)
     mu = float(as_float_array("mu", mu))
@@ -581,28 +582,48 @@ def plot_elbo_gap(mu=0.0, sigma=1.0, *, model, x, mu_lim=(-3.0, 3.0), sigma_lim=
     elbo_curve = model.elbo(x, mus[:, None], np.full((mus.size, 1), sigma))
     elbo_now = float(model.elbo(x, [mu], [sigma]))
     gap = log_px - elbo_now
-
-    fig, (ax_b, ax_q) = new_figure(2)
-    ax_b.axhline(log_px, color="black", lw=1.6, label="log p(x) (does not depend on q)")
-    ax_b.plot(mus, elbo_curve, color="C0", label=f"ELBO, q's sigma = {sigma:.2g}")
-    ax_b.fill_between(mus, elbo_curve, log_px, color="C3", alpha=0.15, label="gap = KL(q || p(z|x))")
-    ax_b.plot([mu, mu], [elbo_now, log_px], color="C3", lw=2.5)
-    ax_b.plot([mu], [elbo_now], "o", color="C0")
-    ax_b.set(xlim=mu_lim, ylim=(log_px - 12.0, log_px + 1.0),
-             xlabel="q's mean  mu", ylabel="nats",
-             title=f"ELBO {elbo_now:.3g}, gap {gap:.3g}")
-    ax_b.legend(loc="lower center", fontsize=7, framealpha=0.9)
-
     zs = np.linspace(*mu_lim, 600)
     post = np.exp(-0.5 * ((zs - pm) / ps) ** 2) / (ps * np.sqrt(2 * np.pi))
     q = np.exp(-0.5 * ((zs - mu) / sigma) ** 2) / (sigma * np.sqrt(2 * np.pi))
-    ax_q.fill_between(zs, post, color="0.6", alpha=0.5, label="exact posterior p(z|x)")
-    ax_q.plot(zs, q, color="C3", label="q(z|x)")
+
+    fig, p = live_figure(plot_elbo_gap, (), _elbo_gap_frame)
+    ax_b, ax_q = fig.axes
+    p["log_px"].set_ydata([log_px, log_px])
+    p["elbo"].set_data(mus, elbo_curve)
+    p["gap_fill"].set_data(mus, elbo_curve, log_px)
+    p["gap_bar"].set_data([mu, mu], [elbo_now, log_px])
+    p["q_mark"].set_data([mu], [elbo_now])
+    p["legend_b"].get_texts()[1].set_text(f"ELBO, q's sigma = {sigma:.2g}")
+    ax_b.set(xlim=mu_lim, ylim=(log_px - 12.0, log_px + 1.0),
+             title=f"ELBO {elbo_now:.3g}, gap {gap:.3g}")
+    p["post"].set_data(zs, post, 0)
+    p["q"].set_data(zs, q)
     ax_q.set(xlim=mu_lim, ylim=(0, 1.15 * max(post.max(), min(q.max(), 3 * post.max()))),
-             xlabel="z", ylabel="density",
              title=f"q = N({mu:.2g}, {sigma:.2g}$^2$), posterior N({pm:.2g}, {ps:.2g}$^2$)")
-    ax_q.legend(loc="upper left", fontsize=8)
     return fig
+
+
+def _elbo_gap_frame():
+    """The figure of ``plot_elbo_gap`` with empty curves (the frame a slider keeps)."""
+    from ._plot import new_figure
+
+    fig, (ax_b, ax_q) = new_figure(2)
+    log_px = ax_b.axhline(0.0, color="black", lw=1.6, label="log p(x) (does not depend on q)")
+    elbo, = ax_b.plot([], [], color="C0", label="ELBO")
+    gap_fill = ax_b.fill_between([0.0, 0.0], 0.0, 0.0, color="C3", alpha=0.15,
+                                 label="gap = KL(q || p(z|x))")
+    gap_bar, = ax_b.plot([], [], color="C3", lw=2.5)
+    q_mark, = ax_b.plot([], [], "o", color="C0")
+    ax_b.set(xlabel="q's mean  mu", ylabel="nats")
+    legend_b = ax_b.legend(loc="lower center", fontsize=7, framealpha=0.9)
+    post = ax_q.fill_between([0.0, 0.0], 0.0, color="0.6", alpha=0.5, label="exact posterior p(z|x)")
+    q, = ax_q.plot([], [], color="C3", label="q(z|x)")
+    ax_q.set(xlabel="z", ylabel="density")
+    legend_q = ax_q.legend(loc="upper left", fontsize=8)
+    parts = dict(log_px=log_px, elbo=elbo, gap_fill=gap_fill, gap_bar=gap_bar, q_mark=q_mark,
+                 legend_b=legend_b, title_b=ax_b.title, post=post, q=q, legend_q=legend_q,
+                 title_q=ax_q.title, density_axis=ax_q.yaxis)
+    return fig, parts
 
 
 def plot_elbo_terms(model, x, mu_lim=(-3.0, 3.0), sigma_lim=(0.02, 2.0)):

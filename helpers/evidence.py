@@ -694,11 +694,10 @@ def plot_naive_estimate_2d(c=0.01, n_samples=1000, k=2, *, W, b, z_true, noise, 
     densities, and a histogram of the weights. Right: the running log p_hat against the exact log p(x).
 
     ``z_pool`` (shape (L_max, k_max)) holds the prior samples, drawn once; the sliders pick
-    subsets, so a redraw only scores them.
+    subsets, so a redraw only scores them; in a slider panel the figure is built once per layout
+    (k = 1 or k >= 2) and its moving parts updated in place (``helpers._plot.live_figure``).
     """
-    from matplotlib.ticker import MaxNLocator, NullLocator
-
-    from ._plot import new_figure
+    from ._plot import live_figure
 
     k = count("k", k)
     z_pool = np.asarray(z_pool)
@@ -726,46 +725,89 @@ def plot_naive_estimate_2d(c=0.01, n_samples=1000, k=2, *, W, b, z_true, noise, 
     w = np.exp(ll[:L] - ll[:L].max())
     ess = w.sum() ** 2 / np.sum(w**2)  # effective sample size of the weights
     show = min(L, 3000)
-    fig, (ax_prior, ax_zoom, ax_run) = new_figure(3, width=3.6, height=3.3)
+    n_pool = len(z_pool)
+    fig, p = live_figure(plot_naive_estimate_2d, (k >= 2, n_pool),
+                         lambda: _naive_estimate_frame(k >= 2, n_pool))
+    ax_prior, ax_zoom, ax_run = fig.axes
     if k >= 2:
-        pts = z_pool[:show, :2]
-        for ax in (ax_prior, ax_zoom):
-            for r in (1, 2, 3):
-                e = _ellipse(m2, c2, r)
-                ax.plot(e[:, 0], e[:, 1], color="C3", lw=1)
-        ax_prior.scatter(pts[:, 0], pts[:, 1], s=3, color="C0", alpha=0.4, lw=0)
+        for r, e1, e2 in zip((1, 2, 3), p["ellipses_prior"], p["ellipses_zoom"]):
+            e = _ellipse(m2, c2, r)
+            e1.set_data(e[:, 0], e[:, 1])
+            e2.set_data(e[:, 0], e[:, 1])
+        p["prior_points"].set_offsets(z_pool[:show, :2])
         sd = np.sqrt(np.max(np.linalg.eigvalsh(c2)))
         half = 5 * sd
         inside = np.nonzero(np.all(np.abs(z_pool[:L, :2] - m2) < half, axis=1))[0]
         drawn = inside[:2000]
-        ax_zoom.scatter(z_pool[drawn, 0], z_pool[drawn, 1], s=18, c=w[drawn], cmap="viridis",
-                        vmin=0, vmax=1, edgecolor="k", lw=0.3)
-        ax_prior.add_patch(_rectangle(m2 - half, 2 * half))
+        p["zoom_points"].set_offsets(z_pool[drawn, :2])
+        p["zoom_points"].set_array(w[drawn])
+        p["box"].set_xy(tuple(m2 - half))
+        p["box"].set_width(2 * half)
+        p["box"].set_height(2 * half)
         ax_zoom.set(xlim=(m2[0] - half, m2[0] + half), ylim=(m2[1] - half, m2[1] + half),
-                    xlabel="z1", ylabel="z2",
                     title=f"zoom: {len(inside)} of the {L} samples")
-        ax_prior.set(xlim=(-4, 4), ylim=(-4, 4), xlabel="z1", ylabel="z2",
-                     title=f"prior samples, posterior (k = {k})")
+        ax_prior.set_title(f"prior samples, posterior (k = {k})")
     else:
         zs = np.linspace(-4, 4, 400)
-        ax_prior.plot(zs, np.exp(-0.5 * zs**2) / np.sqrt(2 * np.pi), color="C0", label="p(z)")
         post = np.exp(-0.5 * (zs - mean[0]) ** 2 / cov[0, 0]) / np.sqrt(2 * np.pi * cov[0, 0])
-        ax_prior.plot(zs, post, color="C3", label="p(z | x)")
-        ax_prior.plot(z_pool[:show, 0], np.zeros(show), "|", color="C0", alpha=0.3)
-        ax_prior.set(xlim=(-4, 4), xlabel="z", ylabel="density", title="prior and posterior (k = 1)")
-        ax_prior.legend(fontsize=7)
-        ax_zoom.hist(np.log10(np.maximum(w, 1e-300)), bins=40, range=(-20, 0), color="C0")
-        ax_zoom.set(xlabel="log10(weight / largest weight)", ylabel="samples",
-                    title="weights of the L samples")
+        p["posterior"].set_data(zs, post)
+        p["rug"].set_data(z_pool[:show, 0], np.zeros(show))
+        ax_prior.set_ylim(0, 1.05 * max(post.max(), 1 / np.sqrt(2 * np.pi)))  # as autoscaling
+        counts, edges = np.histogram(np.log10(np.maximum(w, 1e-300)), bins=40, range=(-20, 0))
+        p["weights"].set_data(counts, edges)
+        ax_zoom.set_ylim(0, 1.05 * counts.max())
     idx = _log_spaced_indices(len(running))
-    ax_run.plot(idx + 1, running[idx], color="C0", alpha=0.3)
+    p["run_all"].set_data(idx + 1, running[idx])
     cur = idx[idx < L]
-    ax_run.plot(cur + 1, running[cur], color="C0", label="running log p_hat")
-    ax_run.axhline(exact, color="k", lw=1, label=f"exact log p(x) = {exact:.3g}")
-    ax_run.axvline(L, color="grey", ls=":", lw=1)
+    p["run_now"].set_data(cur + 1, running[cur])
+    p["exact"].set_ydata([exact, exact])
+    p["legend_run"].get_texts()[1].set_text(f"exact log p(x) = {exact:.3g}")
+    p["L_line"].set_xdata([L, L])
+    ax_run.set(ylim=(exact - 25, exact + 3),
+               title=f"L = {L}: error {running[L - 1] - exact:+.2f} nats, ESS {ess:.3g}")
+    return fig
+
+
+def _naive_estimate_frame(two_d, n_pool):
+    """The figure of ``plot_naive_estimate_2d`` with empty artists (the frame a slider keeps)."""
+    from matplotlib.ticker import MaxNLocator, NullLocator
+
+    from ._plot import new_figure
+
+    fig, (ax_prior, ax_zoom, ax_run) = new_figure(3, width=3.6, height=3.3)
+    if two_d:
+        parts = {name: [ax.plot([], [], color="C3", lw=1)[0] for _ in (1, 2, 3)]
+                 for name, ax in (("ellipses_prior", ax_prior), ("ellipses_zoom", ax_zoom))}
+        parts["prior_points"] = ax_prior.scatter(np.empty(0), np.empty(0), s=3, color="C0",
+                                                 alpha=0.4, lw=0)
+        parts["zoom_points"] = ax_zoom.scatter(np.empty(0), np.empty(0), s=18, c=np.empty(0),
+                                               cmap="viridis", vmin=0, vmax=1, edgecolor="k",
+                                               lw=0.3)
+        parts["box"] = ax_prior.add_patch(_rectangle((0.0, 0.0), 1.0))
+        ax_zoom.set(xlabel="z1", ylabel="z2")
+        ax_prior.set(xlim=(-4, 4), ylim=(-4, 4), xlabel="z1", ylabel="z2")
+        parts.update(prior_title=ax_prior.title, zoom_title=ax_zoom.title,
+                     zoom_x=ax_zoom.xaxis, zoom_y=ax_zoom.yaxis)
+    else:
+        zs = np.linspace(-4, 4, 400)
+        prior, = ax_prior.plot(zs, np.exp(-0.5 * zs**2) / np.sqrt(2 * np.pi), color="C0",
+                               label="p(z)")
+        posterior, = ax_prior.plot([], [], color="C3", label="p(z | x)")
+        rug, = ax_prior.plot([], [], "|", color="C0", alpha=0.3)
+        ax_prior.set(xlim=(-4, 4), xlabel="z", ylabel="density", title="prior and posterior (k = 1)")
+        legend = ax_prior.legend(fontsize=7)
+        weights = ax_zoom.stairs([0.0], [-20.0, 0.0], fill=True, color="C0")
+        ax_zoom.set(xlim=(-20, 0), xlabel="log10(weight / largest weight)", ylabel="samples",
+                    title="weights of the L samples")
+        parts = dict(prior=prior, posterior=posterior, rug=rug, legend_prior=legend,
+                     prior_y=ax_prior.yaxis, weights=weights, zoom_y=ax_zoom.yaxis)
+    run_all, = ax_run.plot([], [], color="C0", alpha=0.3)
+    run_now, = ax_run.plot([], [], color="C0", label="running log p_hat")
+    exact = ax_run.axhline(0.0, color="k", lw=1, label="exact log p(x)")
+    L_line = ax_run.axvline(1.0, color="grey", ls=":", lw=1)
     ax_run.set_xscale("log")
     # Plain-text ticks: minor log ticks and mathtext labels cost most of a redraw.
-    decades = 10.0 ** np.arange(0, int(np.log10(len(running))) + 1)
+    decades = 10.0 ** np.arange(0, int(np.log10(n_pool)) + 1)
     ax_run.set_xticks(decades, [f"{v:.0e}".replace("e+0", "e") if v >= 1e3 else f"{v:.0f}"
                                 for v in decades])
     ax_run.xaxis.set_minor_locator(NullLocator())
@@ -773,11 +815,11 @@ def plot_naive_estimate_2d(c=0.01, n_samples=1000, k=2, *, W, b, z_true, noise, 
         ax.yaxis.set_major_locator(MaxNLocator(4))
     for ax in (ax_prior, ax_zoom):
         ax.xaxis.set_major_locator(MaxNLocator(4))
-    ax_run.set(xlim=(1, len(running)), ylim=(exact - 25, exact + 3), xlabel="L (prior samples)",
-               ylabel="log p_hat(x)",
-               title=f"L = {L}: error {running[L - 1] - exact:+.2f} nats, ESS {ess:.3g}")
-    ax_run.legend(fontsize=7, loc="lower right")
-    return fig
+    ax_run.set(xlim=(1, n_pool), xlabel="L (prior samples)", ylabel="log p_hat(x)")
+    legend_run = ax_run.legend(fontsize=7, loc="lower right")
+    parts.update(run_all=run_all, run_now=run_now, exact=exact, L_line=L_line,
+                 legend_run=legend_run, run_title=ax_run.title, run_y=ax_run.yaxis)
+    return fig, parts
 
 
 def _rectangle(corner, size):

@@ -613,33 +613,53 @@ def plot_c_tradeoff(c, summary):
     Top: held-out digits, their reconstructions f_theta(mu_phi(x)) and samples f_theta(z),
     z ~ N(0, I). Bottom left: the two parts of the negative ELBO against c (KL and the squared-
     error term, in nats). Bottom right: KL per latent unit and the count of active units.
-    Plain-text labels only (no mathtext): a slider redraw stays well under 100 ms.
+    Plain-text labels only (no mathtext), and in a slider panel the figure is built once and its
+    moving parts updated in place (``helpers._plot.live_figure``).
     """
-    from ._plot import new_figure
+    from ._plot import live_figure
 
     c = positive_scalar("c", c)
     grid = summary["c"]
     i = int(np.argmin(np.abs(np.log(grid) - np.log(c))))
+    fig, p = live_figure(plot_c_tradeoff, (), lambda: _c_tradeoff_frame(summary))
+    shown = np.concatenate([summary["originals"], summary["reconstructions"][i]])
+    p["reconstructions"].set_data(_tile(shown, len(summary["originals"])))
+    p["reconstructions"].axes.set_title(
+        f"held out (top), reconstructed (bottom), c = {grid[i]:.3g}")
+    p["samples"].set_data(_tile(summary["samples"][i], len(summary["samples"][i]) // 2))
+    p["c_line"].set_xdata([np.log10(grid[i])] * 2)
+    p["c_line"].axes.set_title(f"squared error / 2c = {summary['reconstruction'][i]:.3g}, "
+                               f"KL = {summary['kl'][i]:.3g}")
+    for bar, height in zip(p["bars"], summary["kl_per_dim"][i]):
+        bar.set_height(height)
+    p["units_title"].set_text(f"active units: {summary['active'][i]} of {len(p['bars'])}")
+    return fig
+
+
+def _c_tradeoff_frame(summary):
+    """The figure of ``plot_c_tradeoff`` without its per-c parts (the frame a slider keeps)."""
+    from ._plot import new_figure
+
+    grid = summary["c"]
     fig, axes = new_figure(2, 2, width=4.4, height=2.6)
     (ax_rec, ax_smp), (ax_split, ax_units) = axes
-    shown = np.concatenate([summary["originals"], summary["reconstructions"][i]])
-    _show_tiles(ax_rec, shown, len(summary["originals"]),
-                f"held out (top), reconstructed (bottom), c = {grid[i]:.3g}")
-    _show_tiles(ax_smp, summary["samples"][i], len(summary["samples"][i]) // 2,
+    shown = np.concatenate([summary["originals"], summary["reconstructions"][0]])
+    _show_tiles(ax_rec, shown, len(summary["originals"]), "")
+    _show_tiles(ax_smp, summary["samples"][0], len(summary["samples"][0]) // 2,
                 "samples f(z), z ~ N(0, I)")
     log_grid = np.log10(grid)
     ax_split.plot(log_grid, summary["reconstruction"], "o-", color="C0",
                   label="squared error / 2c")
     ax_split.plot(log_grid, summary["kl"], "s-", color="C3", label="KL(q || p(z))")
-    ax_split.axvline(log_grid[i], color="k", lw=1, ls="--")
+    c_line = ax_split.axvline(log_grid[0], color="k", lw=1, ls="--")
     ax_split.set_xticks(log_grid, [f"{v:.2g}" for v in grid], fontsize=7)
-    ax_split.set(xlabel="c (log scale)", ylabel="nats per image",
-                 title=f"squared error / 2c = {summary['reconstruction'][i]:.3g}, "
-                       f"KL = {summary['kl'][i]:.3g}")
-    ax_split.legend(fontsize=7)
+    ax_split.set(xlabel="c (log scale)", ylabel="nats per image")
+    legend = ax_split.legend(fontsize=7)
     k = summary["kl_per_dim"].shape[1]
-    ax_units.bar(np.arange(1, k + 1), summary["kl_per_dim"][i], color="C3")
+    bars = list(ax_units.bar(np.arange(1, k + 1), summary["kl_per_dim"][0], color="C3"))
     ax_units.set(xlabel="latent unit j", ylabel="KL of unit j (nats)", xticks=np.arange(1, k + 1),
-                 ylim=(0, 1.05 * summary["kl_per_dim"].max()),
-                 title=f"active units: {summary['active'][i]} of {k}")
-    return fig
+                 ylim=(0, 1.05 * summary["kl_per_dim"].max()))
+    parts = dict(reconstructions=ax_rec.images[0], rec_title=ax_rec.title,
+                 samples=ax_smp.images[0], c_line=c_line, split_title=ax_split.title,
+                 legend=legend, bars=bars, units_title=ax_units.title)
+    return fig, parts

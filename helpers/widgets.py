@@ -54,10 +54,18 @@ def slider_panel(plot_fn, *sliders, **fixed):
     -------
     ipywidgets.VBox
         The panel. ``panel.redraw()`` redraws with the current values; ``panel.sliders`` maps
-        names to sliders.
+        names to sliders; ``panel.figure(**slider_values)`` is the figure one update shows.
+
+    Notes
+    -----
+    The calls are made inside ``helpers._plot.reusing_frames``: a plot function built on
+    ``helpers._plot.live_figure`` then returns the panel's one figure, updated in place, and its
+    PNG redraws only what moves (see ``helpers/_plot.py``). Other plot functions are unaffected.
     """
     import ipywidgets as w
     from IPython.display import clear_output, display
+
+    from ._plot import reusing_frames
 
     if not callable(plot_fn):
         raise ValueError(f"plot_fn must be callable, got {plot_fn!r}")
@@ -65,17 +73,23 @@ def slider_panel(plot_fn, *sliders, **fixed):
     if len(set(names)) != len(names) or not all(names):
         raise ValueError(f"every slider needs its own description, got {names!r}")
     out = w.Output()
+    frames = {}  # this panel's reused figures (helpers._plot.live_figure)
+
+    def figure(**values):
+        with reusing_frames(frames):
+            return plot_fn(**values, **fixed)
 
     def redraw(*_):
         values = {s.description: s.value for s in sliders}
         with out:
             clear_output(wait=True)
-            display(plot_fn(**values, **fixed))
+            display(figure(**values))
 
     for s in sliders:
         s.observe(redraw, names="value")
     panel = w.VBox([w.HBox(list(sliders)), out])
     panel.redraw = redraw
+    panel.figure = figure
     panel.sliders = dict(zip(names, sliders))
     redraw()
     return panel
