@@ -36,8 +36,10 @@ def _panels(namespace):
 
 
 def _panel_parts(panel):
-    """``(plot_fn, fixed, sliders)`` from the closure of ``panel.redraw`` (helpers.widgets)."""
-    free = inspect.getclosurevars(panel.redraw).nonlocals
+    """``(plot_fn, fixed, sliders)`` from the closures of ``panel.redraw``/``panel.figure``."""
+    free = dict(inspect.getclosurevars(panel.redraw).nonlocals)
+    if hasattr(panel, "figure"):  # the panel's update path closes over them
+        free.update(inspect.getclosurevars(panel.figure).nonlocals)
     missing = {"plot_fn", "fixed"} - set(free)
     if missing:
         raise RuntimeError(f"slider_panel's redraw no longer closes over {sorted(missing)}; "

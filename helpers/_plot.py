@@ -107,6 +107,12 @@ class _Live:
         axes = list(fig.axes)
         order = {id(ax): i for i, ax in enumerate(axes)}
         moving = list(_flat(list(parts.values())))
+        # spines sit above the data (zorder 2.5): redraw them over the moving parts of their axes
+        with_parts = {id(getattr(a, "axes", None)) for a in moving}
+        spines = [sp for ax in axes if id(ax) in with_parts for sp in ax.spines.values()]
+        for sp in spines:
+            sp.set_animated(True)  # out of the frame, drawn once per update
+        moving += spines
 
         def where(item):
             i, a = item
