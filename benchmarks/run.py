@@ -168,8 +168,9 @@ def table(res):
             lines.append(f"VAE vs classic peer, c = {vae['c']}, held-out IWAE log p(x), k = {vae['k']} "
                          f"(nats per digit), budget {vae['budget_s']:g} s each")
             lines.append(f"{'model':<52}{'steps':>7}{'train s':>9}{'log p(x)':>10}")
-            for key, label in (("ours", f"ours: train_vae z={oc.get('z_dim')} h={oc.get('hidden')} "
-                                        f"{oc.get('activation')} lr={oc.get('lr')}"),
+            for key, label in (("ours", f"ours: z={oc.get('z_dim')} h={oc.get('hidden')} "
+                                        f"{oc.get('activation')} {oc.get('decoder_mean')} mean "
+                                        f"lr={oc.get('lr')}"),
                                ("peer", "peer: 400 ReLU, z=20, Adam 1e-3, sigmoid mean")):
                 for p in vae[key]:
                     lines.append(f"{label:<52}{p['steps']:>7}{p['train_s']:>9.1f}{p['ll']:>10.2f}")
@@ -188,7 +189,8 @@ def main(argv=None):
     ap.add_argument("--only", default=",".join(SECTIONS),
                     help=f"comma-separated subset of {','.join(SECTIONS)}")
     ap.add_argument("--vae-budget", type=float, default=30.0, help="training seconds per model")
-    ap.add_argument("--ours", default="", help="train_vae overrides for our VAE, e.g. z_dim=2,hidden=64")
+    ap.add_argument("--ours", default="", help="overrides of helpers.vae.RECOMMENDED for our VAE, "
+                    "e.g. lr=3e-3,decoder_mean=identity")
     ap.add_argument("--updates", type=int, default=50, help="slider updates per slider")
     ap.add_argument("--out", default=str(RESULTS))
     args = ap.parse_args(argv)
