@@ -458,9 +458,10 @@ def gradient_noise(model, x, c, n_samples, n_repeats=32, rng=None):
         p.requires_grad_(True)
     try:
         grads = []
-        for _ in range(n_repeats):  # one backward pass per noise draw (the batch is vectorised)
-            loss = negative_elbo(model, x, c, n_samples, rng=gen).mean()
-            grads.append(torch.cat([g.flatten() for g in torch.autograd.grad(loss, params)]))
+        with torch_threads(1):  # small networks: see helpers._nets.torch_threads
+            for _ in range(n_repeats):  # one backward pass per noise draw (batch vectorised)
+                loss = negative_elbo(model, x, c, n_samples, rng=gen).mean()
+                grads.append(torch.cat([g.flatten() for g in torch.autograd.grad(loss, params)]))
     finally:
         for p, f in zip(params, flags):
             p.requires_grad_(f)

@@ -32,7 +32,8 @@ def clean(nb):
     nb.metadata.get("language_info", {}).pop("version", None)
     nb.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python",
                                  "name": KERNEL}
-    for cell in nb.cells:
+    for i, cell in enumerate(nb.cells):
+        cell.id = f"cell-{i:03d}"  # jupytext draws random ids: number them, so diffs stay quiet
         cell.metadata.pop("execution", None)
         cell.metadata.pop("ExecuteTime", None)
     return nb
