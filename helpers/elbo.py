@@ -28,7 +28,7 @@ import numpy as np
 
 from ._checks import as_float_array, as_rng, count, positive, positive_scalar
 
-__all__ = ["gaussian_kl", "gaussian_kl_to", "diag_gaussian_log_pdf", "ElboTerms", "elbo_terms",
+__all__ = ["kl_per_dim", "gaussian_kl", "gaussian_kl_to", "diag_gaussian_log_pdf", "ElboTerms", "elbo_terms",
            "eq24_lines", "linear_gaussian_elbo_grads", "best_mean_field", "fit_q",
            "alternate_phi_theta", "plot_graphical_model", "plot_elbo_gap", "plot_elbo_terms",
            "plot_mean_field", "plot_subgoals"]
@@ -42,6 +42,16 @@ _LOG_2PI = np.log(2 * np.pi)
 
 def _is_torch(*values):
     return any(type(v).__module__.split(".")[0] == "torch" for v in values)
+
+
+def kl_per_dim(mu, sigma):
+    """0.5 * (mu^2 + sigma^2 - 1 - log sigma^2), one term per latent dimension, unchecked.
+
+    The formula inside ``gaussian_kl``, for callers that already know their inputs are valid
+    (a VAE's training step, where sigma_phi > 0 by construction). numpy or torch alike.
+    """
+    log = np.log if isinstance(sigma, np.ndarray) else type(sigma).log
+    return 0.5 * (mu**2 + sigma**2 - 1.0 - 2.0 * log(sigma))
 
 
 def gaussian_kl(mu, sigma):
@@ -88,7 +98,7 @@ def gaussian_kl(mu, sigma):
                 raise ValueError(f"sigma must be finite and > 0, found {bad!r}")
         if mu.ndim == 0 and sigma.ndim == 0:
             mu, sigma = mu.reshape(1), sigma.reshape(1)
-        return 0.5 * (mu**2 + sigma**2 - 1.0 - 2.0 * torch.log(sigma)).sum(-1)
+        return kl_per_dim(mu, sigma).sum(-1)
 
     mu = as_float_array("mu", mu)
     sigma = positive("sigma", sigma)
@@ -97,8 +107,8 @@ def gaussian_kl(mu, sigma):
     except ValueError:
         raise ValueError(f"mu and sigma must broadcast, got shapes {mu.shape} and "
                          f"{sigma.shape}") from None
-    out = np.sum(0.5 * (mu**2 + sigma**2 - 1.0 - 2.0 * np.log(sigma)), axis=-1) \
-        if max(mu.ndim, sigma.ndim) else 0.5 * (mu**2 + sigma**2 - 1.0 - 2.0 * np.log(sigma))
+    out = kl_per_dim(mu, sigma)
+    out = np.sum(out, axis=-1) if out.ndim else out
     return float(out) if np.ndim(out) == 0 else out
 
 

@@ -30,6 +30,7 @@ import torch
 
 from ._checks import as_float_array, count, positive_scalar
 from ._nets import Adam, torch_threads
+from .elbo import kl_per_dim
 
 __all__ = ["RECOMMENDED", "GaussianVAE", "negative_elbo", "importance_log_likelihood", "train_vae", "TrainResult",
            "active_units", "gradient_noise", "reparam_vs_score_function", "c_grid_summary",
@@ -357,7 +358,7 @@ def train_vae(x_train, x_test=None, *, c=0.01, learn_c=False, z_dim=2, hidden=12
             # gaussian_kl's formula with one check instead of its input checks (several small
             # ops each step): sigma_phi > 0 by construction, and a non-finite mu_phi makes the
             # KL non-finite, when gaussian_kl is called for its error message.
-            kl = 0.5 * (mu_phi**2 + sigma_phi**2 - 1.0 - 2.0 * torch.log(sigma_phi)).sum(-1)
+            kl = kl_per_dim(mu_phi, sigma_phi).sum(-1)
             if not torch.isfinite(kl).all():
                 _terms(xb, mu_phi, sigma_phi, f, torch.exp(log_c_[0]))
             return rec[None], kl[None]
@@ -517,7 +518,7 @@ def c_grid_summary(models, c_values, x, n_show=8, n_samples_show=8, rng=0):
         out["reconstructions"].append(model.decode(mu_phi[:n_show]).numpy())
         out["samples"].append(model.decode(z_prior).numpy())
         out["mse"].append(((x - f) ** 2).mean().item())
-        per_dim = 0.5 * (mu_phi**2 + sigma_phi**2 - 1 - 2 * torch.log(sigma_phi))
+        per_dim = kl_per_dim(mu_phi, sigma_phi)
         out["kl"].append(gaussian_kl(mu_phi, sigma_phi).mean().item())
         out["kl_per_dim"].append(per_dim.mean(0).numpy())
         n_active, variance = active_units(model, x)
