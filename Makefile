@@ -9,11 +9,13 @@ TORCH_SPEC ?= torch==2.13.0
 VENV_FLAGS ?=
 STAMP      := $(VENV)/.installed
 NOTEBOOKS  := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
-NBVAL      := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+# Every notebook run has a per-cell deadline; its one home is tools/notebook_runner.py.
+CELL_TIMEOUT_S := $(shell sed -n 's/^CELL_TIMEOUT_S = \([0-9]*\).*/\1/p' tools/notebook_runner.py)
+NBVAL      := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=$(CELL_TIMEOUT_S) --nbval-kernel-startup-timeout=60
 ROOT_FLAG  := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PORT       ?= 8888
 
-.PHONY: help setup lab test test-py test-nb test-compat screenshots sync execute readme bench clean
+.PHONY: help setup lab test test-py test-nb test-compat screenshots sync execute readme bench stress clean
 
 help:
 	@echo "make lab      set up .venv if needed, then JupyterLab on 127.0.0.1 (token auth)"
@@ -24,6 +26,7 @@ help:
 	@echo "make execute  re-execute every notebook in place, deterministically"
 	@echo "make readme   rebuild the README badge table from pyproject.toml"
 	@echo "make bench    measured speed and memory table (benchmarks/, a few minutes)"
+	@echo "make stress   every notebook 20 times over with a hang watchdog (about 20 min)"
 
 setup: $(STAMP)
 
@@ -82,6 +85,18 @@ readme:
 # Measured speed and memory (a few minutes): prints a table, writes benchmarks/results/latest.json
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
+# Hang hunting after a Jupyter upgrade (not part of make test). Another environment, e.g.
+#   make stress STRESS_VENV=.venv-ik6 STRESS_PINS='ipykernel==6.*'
+STRESS_VENV ?= $(VENV)
+STRESS_PINS ?=
+STRESS_ARGS ?= --passes 20
+stress: $(STAMP)
+	test -x $(STRESS_VENV)/bin/python || $(PYTHON) -m venv $(VENV_FLAGS) $(STRESS_VENV)
+	$(STRESS_VENV)/bin/python -c "import torch" 2>/dev/null || $(STRESS_VENV)/bin/python -m pip install "$(TORCH_SPEC)"
+	$(STRESS_VENV)/bin/python -c "import helpers" 2>/dev/null || $(STRESS_VENV)/bin/python -m pip install -e ".[dev]"
+	$(STRESS_VENV)/bin/python -m pip install -q py-spy $(STRESS_PINS)
+	PATH="$(CURDIR)/$(STRESS_VENV)/bin:$$PATH" $(STRESS_VENV)/bin/python tools/stress.py $(STRESS_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -19,14 +19,16 @@ import json
 import time
 from pathlib import Path
 
+import sys
+
 import nbformat
-from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 BENCH = Path(__file__).resolve().parent
-KERNEL = "python3"
-TIMEOUT_S = 900
+sys.path.insert(0, str(ROOT / "tools"))
+from notebook_runner import bounded_client  # noqa: E402
+
 MARKER = "BENCH-SLIDER-JSON:"
 
 
@@ -98,8 +100,7 @@ def run_notebook(path, n_updates=50, measure_sliders=True):
     """Run one notebook in a fresh kernel; return its timings, peak memory and slider latencies."""
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=TIMEOUT_S, kernel_name=KERNEL, record_timing=False,
-                            resources={"metadata": {"path": str(NOTEBOOKS)}})
+    client = bounded_client(nb, path.name, NOTEBOOKS, record_timing=False)
     client.reset_execution_trackers()
     t0 = time.perf_counter()
     with client.setup_kernel():

@@ -101,13 +101,11 @@ def _current_env_kernel_manager():
 
 def _run_with_exercise(ipynb):
     import nbformat
-    from nbclient import NotebookClient
+    from notebook_runner import bounded_client
 
     nb = nbformat.read(ipynb, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(EXERCISE))
-    client = NotebookClient(nb, km=_current_env_kernel_manager(), timeout=900,
-                            resources={"metadata": {"path": str(ipynb.parent)}})
-    client.execute()
+    bounded_client(nb, ipynb.name, ipynb.parent, km=_current_env_kernel_manager()).execute()
     text = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.output_type == "stream")
     line = next(ln for ln in text.splitlines() if ln.startswith(REPORT_TAG))
     return json.loads(line[len(REPORT_TAG):])

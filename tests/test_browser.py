@@ -34,6 +34,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from notebook_runner import CELL_TIMEOUT_S, describe_cell
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -47,10 +48,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-g
 SLIDER_NAMES = ("sigma", "c")  # the sliders every notebook's story turns on
 README_SHOT_MAX_BYTES = 150_000
 
-# Generous: two shared cores, and notebooks 02-04 train small models (15-30 s each when alone).
+# Generous: two shared cores, and notebooks 02-05 train small models (15-30 s each when alone).
+# Running cells share tools/notebook_runner.py's per-cell deadline (CELL_TIMEOUT_S).
 SERVER_START_S = 120
 OPEN_S = 120
-RUN_ALL_S = 600
 REDRAW_S = 60
 
 
@@ -252,6 +253,32 @@ def _prompts(page):
                                      "els => els.map(e => e.textContent.trim())")
 
 
+FIRST_RUNNING_JS = """() => Array.from(document.querySelectorAll(
+    '%s .jp-CodeCell .jp-InputPrompt')).findIndex(p => p.textContent.includes('*'))""" % NB
+
+
+def _wait_for_run_all(page, name, cells):
+    """Wait until Run All has finished; no cell may run longer than CELL_TIMEOUT_S.
+
+    A cell that overruns fails the test with the notebook, the cell index and its first line, as
+    every other notebook runner in this project does (tools/notebook_runner.py).
+    """
+    code = [(i, c) for i, c in enumerate(cells) if c["cell_type"] == "code"]
+    running, since = None, time.monotonic()
+    while not page.evaluate(RUN_FINISHED_JS):
+        now = page.evaluate(FIRST_RUNNING_JS)
+        if now != running:
+            running, since = now, time.monotonic()
+        elif time.monotonic() - since > CELL_TIMEOUT_S:
+            if running is None or running < 0:
+                pytest.fail(f"{name}: Run All made no progress for {CELL_TIMEOUT_S} s "
+                            "with no cell running (kernel not idle?)")
+            index, cell = code[running]
+            pytest.fail(f"{describe_cell(name, index, cell['source'])}: still running after "
+                        f"{CELL_TIMEOUT_S} s in JupyterLab (cell timeout)")
+        page.wait_for_timeout(250)
+
+
 def _pixels(png):
     import matplotlib.image
 
@@ -310,9 +337,9 @@ def test_notebook_runs_in_jupyterlab_and_its_sliders_redraw(lab, browser, ipynb)
         _menu(page, "Edit", "Clear Outputs of All Cells")
         assert all(p in ("[ ]:", "[ ]") for p in _prompts(page)), _prompts(page)
         _menu(page, "Run", "Run All Cells")
-        page.wait_for_function(RUN_FINISHED_JS, timeout=RUN_ALL_S * 1000, polling=500)
+        _wait_for_run_all(page, ipynb.name, stored["cells"])
         page.wait_for_timeout(500)  # let late display messages and widget views land
-        page.wait_for_function(RUN_FINISHED_JS, timeout=RUN_ALL_S * 1000, polling=500)
+        _wait_for_run_all(page, ipynb.name, stored["cells"])
         run_s = time.monotonic() - t0
         page.screenshot(path=str(shots / "after-run-all.png"))
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 from nbval.plugin import coalesce_streams
+from notebook_runner import bounded_client
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -82,8 +82,7 @@ def _checked_outputs(nb):
 
 def _run(path):
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=900, kernel_name="python3",
-                   resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    bounded_client(nb, path.name, NOTEBOOKS).execute()
     return _checked_outputs(nb)
 
 

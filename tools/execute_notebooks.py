@@ -17,13 +17,12 @@ from pathlib import Path
 
 import jupytext
 import nbformat
-from nbclient import NotebookClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from notebook_runner import bounded_client  # noqa: E402
 from project import NOTEBOOKS, notebook_paths  # noqa: E402
 
 KERNEL = "python3"
-TIMEOUT_S = 600
 
 
 def clean(nb):
@@ -44,8 +43,8 @@ def execute(py_path):
     nb = jupytext.read(py_path)
     nb.metadata.setdefault("jupytext", {})["formats"] = "ipynb,py:percent"
     start = time.perf_counter()
-    NotebookClient(nb, timeout=TIMEOUT_S, kernel_name=KERNEL, record_timing=False,
-                   resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    bounded_client(nb, py_path.with_suffix(".ipynb").name, NOTEBOOKS, kernel_name=KERNEL,
+                   record_timing=False).execute()
     elapsed = time.perf_counter() - start
     nb = clean(nb)
     nbformat.validate(nb)

@@ -1,0 +1,180 @@
+"""Run every notebook many times over and catch a kernel that stops answering (``make stress``).
+
+    python tools/stress.py                    # 20 passes over every notebooks/NN_*.ipynb
+    python tools/stress.py --passes 5 --stall 45 --log-dir stress-logs
+
+Each pass runs every notebook once, top to bottom, in a fresh kernel, through the same bounded
+runner as ``make execute``, ``make bench`` and the tests (``tools/notebook_runner.py``). A
+watchdog thread looks at the running cell; when one has run for ``--stall`` seconds (the slowest
+real cell takes about 20 s), it records, before the cell's deadline fires:
+
+- both processes' Python stacks (``py-spy dump``; installed by ``make stress``),
+- the last IOPub messages this client received for the notebook, with their ages,
+- whether the kernel still answers a *second* client (a ``kernel_info_request`` on a fresh
+  connection), and whether that second connection releases the waiting cell.
+
+The report ends with the package versions and ``passes, runs, hangs``; the exit status is 1 if
+any cell stalled. Use it after upgrading any Jupyter package: ``make stress`` in the project's
+environment, or ``make stress STRESS_VENV=.venv-ik6 STRESS_PINS='ipykernel==6.*'`` for another.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import importlib.metadata
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from notebook_runner import CELL_TIMEOUT_S, NotebookRunError, bounded_client  # noqa: E402
+from project import NOTEBOOKS, notebook_paths  # noqa: E402
+
+PACKAGES = ("ipykernel", "jupyter_client", "nbclient", "pyzmq", "tornado", "ipywidgets")
+
+
+def versions():
+    out = {}
+    for name in PACKAGES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = "absent"
+    return out
+
+
+def py_spy(pid):
+    try:
+        run = subprocess.run(["py-spy", "dump", "--pid", str(pid)], capture_output=True,
+                             text=True, timeout=30)
+        return run.stdout + run.stderr
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return f"py-spy unavailable: {err}"
+
+
+class Watched:
+    """One notebook run with the watchdog's view of it."""
+
+    def __init__(self, path, stall_s, log_dir):
+        self.path, self.stall_s, self.log_dir = path, stall_s, log_dir
+        self.nb = nbformat.read(path, as_version=4)
+        self.client = bounded_client(self.nb, path.name, NOTEBOOKS, record_timing=False)
+        self.client.on_cell_start = self._start
+        self.client.on_cell_executed = self._done
+        self.iopub = collections.deque(maxlen=25)
+        process_message = self.client.process_message
+
+        def logged(msg, cell, cell_index):
+            self.iopub.append((time.monotonic(), msg["msg_type"],
+                               msg.get("content", {}).get("execution_state", "")))
+            return process_message(msg, cell, cell_index)
+
+        self.client.process_message = logged
+        self.cell, self.since, self.stalled = None, None, []
+        self._stop = threading.Event()
+
+    def _start(self, cell, cell_index):
+        self.cell, self.since = cell_index, time.monotonic()
+
+    def _done(self, cell, cell_index, execute_reply):
+        if self.stalled and self.stalled[-1]["cell"] == cell_index:
+            self.stalled[-1]["released_after_s"] = time.monotonic() - self.since
+        self.cell = None
+
+    def _watch(self):
+        while not self._stop.wait(1.0):
+            cell = self.cell
+            if cell is None or time.monotonic() - self.since < self.stall_s:
+                continue
+            if self.stalled and self.stalled[-1]["cell"] == cell:
+                continue
+            self.stalled.append(self._diagnose(cell))
+
+    def _diagnose(self, cell):
+        km = self.client.km
+        now = time.monotonic()
+        record = {"notebook": self.path.name, "cell": cell,
+                  "first_line": self.nb.cells[cell].source.splitlines()[0][:70],
+                  "waited_s": now - self.since,
+                  "last_iopub": [(f"{now - t:.1f} s ago", kind, state)
+                                 for t, kind, state in self.iopub],
+                  "client_stack": py_spy(subprocess.os.getpid()),
+                  "kernel_stack": py_spy(km.provisioner.process.pid)}
+        second = km.client()
+        second.start_channels()
+        try:
+            second.wait_for_ready(timeout=10)
+            record["second_client_answered"] = True
+        except RuntimeError:
+            record["second_client_answered"] = False
+        finally:
+            second.stop_channels()
+        name = f"{self.path.stem}-cell{cell}-{int(time.time())}.txt"
+        (self.log_dir / name).write_text("\n".join(f"## {k}\n{v}" for k, v in record.items()))
+        record["log"] = str(self.log_dir / name)
+        return record
+
+    def run(self):
+        watchdog = threading.Thread(target=self._watch, daemon=True)
+        watchdog.start()
+        t0 = time.monotonic()
+        error = None
+        try:
+            self.client.execute()
+        except NotebookRunError as err:
+            error = str(err).splitlines()[0]
+        finally:
+            self._stop.set()
+            watchdog.join(timeout=60)
+        return time.monotonic() - t0, error
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--passes", type=int, default=20)
+    parser.add_argument("--stall", type=float, default=60.0,
+                        help=f"seconds before a running cell counts as stalled (< {CELL_TIMEOUT_S})")
+    parser.add_argument("--log-dir", type=Path, default=Path("stress-logs"))
+    parser.add_argument("notebooks", nargs="*", type=Path)
+    args = parser.parse_args(argv)
+    if args.passes < 1:
+        raise SystemExit(f"--passes must be at least 1, got {args.passes}")
+    if not 0 < args.stall < CELL_TIMEOUT_S:
+        raise SystemExit(f"--stall must be in (0, {CELL_TIMEOUT_S}) s, got {args.stall}")
+    paths = [p.with_suffix(".ipynb") for p in args.notebooks] or notebook_paths(".ipynb")
+    args.log_dir.mkdir(parents=True, exist_ok=True)
+    print("versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()), flush=True)
+    runs, stalls, errors = 0, [], []
+    t_start = time.monotonic()
+    for k in range(1, args.passes + 1):
+        times = []
+        for path in paths:
+            watched = Watched(Path(path), args.stall, args.log_dir)
+            seconds, error = watched.run()
+            runs += 1
+            times.append(f"{path.name[:2]} {seconds:.0f} s")
+            stalls += watched.stalled
+            if error:
+                errors.append(error)
+                times[-1] += " FAILED"
+            for s in watched.stalled:
+                print(f"  STALL {s['notebook']} cell {s['cell']} ({s['first_line']}): second "
+                      f"client answered: {s['second_client_answered']}; released "
+                      f"{s.get('released_after_s', 'never')}; log {s['log']}", flush=True)
+        print(f"pass {k}/{args.passes}: " + ", ".join(times), flush=True)
+    minutes = (time.monotonic() - t_start) / 60
+    print(f"versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()))
+    print(f"{args.passes} passes, {runs} notebook runs, {len(stalls)} stalls, "
+          f"{len(errors)} failed runs in {minutes:.1f} min")
+    for e in errors:
+        print("  " + e)
+    return 1 if stalls or errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
