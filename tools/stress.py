@@ -13,8 +13,9 @@ real cell takes about 20 s), it records, before the cell's deadline fires:
 - whether the kernel still answers a *second* client (a ``kernel_info_request`` on a fresh
   connection), and whether that second connection releases the waiting cell.
 
-The report ends with the package versions and ``passes, runs, hangs``; the exit status is 1 if
-any cell stalled. Use it after upgrading any Jupyter package: ``make stress`` in the project's
+A stalled cell whose kernel is still using CPU is only slow (a loaded machine); one whose kernel
+sits idle while the client waits is a hang. The report ends with the package versions and
+``passes, runs, hangs``; the exit status is 1 if any run hung or failed. Use it after upgrading any Jupyter package: ``make stress`` in the project's
 environment, or ``make stress STRESS_VENV=.venv-ik6 STRESS_PINS='ipykernel==6.*'`` for another.
 """
 
@@ -60,10 +61,12 @@ def py_spy(pid):
 class Watched:
     """One notebook run with the watchdog's view of it."""
 
-    def __init__(self, path, stall_s, log_dir):
-        self.path, self.stall_s, self.log_dir = path, stall_s, log_dir
+    def __init__(self, path, stall_s, log_dir, kernel_log=None):
+        self.path, self.stall_s, self.log_dir, self.kernel_log = path, stall_s, log_dir, kernel_log
         self.nb = nbformat.read(path, as_version=4)
-        self.client = bounded_client(self.nb, path.name, NOTEBOOKS, record_timing=False)
+        # --debug: the kernel logs every message it handles and every reply it sends
+        self.client = bounded_client(self.nb, path.name, NOTEBOOKS, record_timing=False,
+                                     extra_arguments=["--debug"] if kernel_log else [])
         self.client.on_cell_start = self._start
         self.client.on_cell_executed = self._done
         self.iopub = collections.deque(maxlen=25)
@@ -96,11 +99,20 @@ class Watched:
             self.stalled.append(self._diagnose(cell))
 
     def _diagnose(self, cell):
+        import psutil
+
         km = self.client.km
+        kernel = psutil.Process(km.provisioner.process.pid)
+        cpu0 = sum(kernel.cpu_times()[:2])
+        time.sleep(2.0)
+        # A slow cell keeps its kernel busy; a wedged one leaves it idle while the client waits.
+        kernel_cpu_s = sum(kernel.cpu_times()[:2]) - cpu0
         now = time.monotonic()
         record = {"notebook": self.path.name, "cell": cell,
                   "first_line": self.nb.cells[cell].source.splitlines()[0][:70],
                   "waited_s": now - self.since,
+                  "kernel_cpu_s_in_2_s": kernel_cpu_s,
+                  "hang": kernel_cpu_s < 0.2,
                   "last_iopub": [(f"{now - t:.1f} s ago", kind, state)
                                  for t, kind, state in self.iopub],
                   "client_stack": py_spy(subprocess.os.getpid()),
@@ -114,6 +126,14 @@ class Watched:
             record["second_client_answered"] = False
         finally:
             second.stop_channels()
+        time.sleep(2.0)
+        record["released_by_second_client"] = self.cell != cell
+        # Is the missing reply sitting unread in this client's own shell socket? (Read from this
+        # thread only for the diagnosis; the run is already lost.)
+        import zmq
+
+        shell = self.client.kc.shell_channel.socket
+        record["reply_waiting_in_client_socket"] = bool(shell.get(zmq.EVENTS) & zmq.POLLIN)
         name = f"{self.path.stem}-cell{cell}-{int(time.time())}.txt"
         (self.log_dir / name).write_text("\n".join(f"## {k}\n{v}" for k, v in record.items()))
         record["log"] = str(self.log_dir / name)
@@ -125,7 +145,11 @@ class Watched:
         t0 = time.monotonic()
         error = None
         try:
-            self.client.execute()
+            if self.kernel_log:
+                with open(self.kernel_log, "wb") as log:
+                    self.client.execute(stderr=log)
+            else:
+                self.client.execute()
         except NotebookRunError as err:
             error = str(err).splitlines()[0]
         finally:
@@ -140,6 +164,8 @@ def main(argv=None):
     parser.add_argument("--stall", type=float, default=60.0,
                         help=f"seconds before a running cell counts as stalled (< {CELL_TIMEOUT_S})")
     parser.add_argument("--log-dir", type=Path, default=Path("stress-logs"))
+    parser.add_argument("--kernel-debug", action="store_true",
+                        help="run kernels with --debug; keep the log of any run that stalled")
     parser.add_argument("notebooks", nargs="*", type=Path)
     args = parser.parse_args(argv)
     if args.passes < 1:
@@ -154,26 +180,34 @@ def main(argv=None):
     for k in range(1, args.passes + 1):
         times = []
         for path in paths:
-            watched = Watched(Path(path), args.stall, args.log_dir)
+            kernel_log = args.log_dir / f"kernel-{path.stem}-pass{k}.log" if args.kernel_debug else None
+            watched = Watched(Path(path), args.stall, args.log_dir, kernel_log)
             seconds, error = watched.run()
+            if kernel_log and not watched.stalled:
+                kernel_log.unlink(missing_ok=True)
             runs += 1
             times.append(f"{path.name[:2]} {seconds:.0f} s")
             stalls += watched.stalled
             if error:
                 errors.append(error)
                 times[-1] += " FAILED"
+                print(f"  {error}", flush=True)
             for s in watched.stalled:
-                print(f"  STALL {s['notebook']} cell {s['cell']} ({s['first_line']}): second "
-                      f"client answered: {s['second_client_answered']}; released "
-                      f"{s.get('released_after_s', 'never')}; log {s['log']}", flush=True)
+                kind = "HANG (kernel idle)" if s["hang"] else "slow cell (kernel busy)"
+                print(f"  {kind}: {s['notebook']} cell {s['cell']} ({s['first_line']}): second "
+                      f"client answered: {s['second_client_answered']}; that released the cell: "
+                      f"{s['released_by_second_client']}; reply waiting unread in the client's "
+                      f"socket: {s['reply_waiting_in_client_socket']}; log {s['log']}", flush=True)
         print(f"pass {k}/{args.passes}: " + ", ".join(times), flush=True)
     minutes = (time.monotonic() - t_start) / 60
     print(f"versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()))
-    print(f"{args.passes} passes, {runs} notebook runs, {len(stalls)} stalls, "
+    hangs = [s for s in stalls if s["hang"]]
+    print(f"{args.passes} passes, {runs} notebook runs, {len(hangs)} hangs, "
+          f"{len(stalls) - len(hangs)} slow cells (over {args.stall:.0f} s, kernel busy), "
           f"{len(errors)} failed runs in {minutes:.1f} min")
     for e in errors:
         print("  " + e)
-    return 1 if stalls or errors else 0
+    return 1 if hangs or errors else 0
 
 
 if __name__ == "__main__":
