@@ -24,7 +24,7 @@ from ._checks import as_float_array, as_rng, count, positive
 from .elbo import diag_gaussian_log_pdf, kl_per_dim
 
 __all__ = ["NoiseSchedule", "GaussianMixture1D", "DiffusionElbo", "diffusion_elbo",
-           "ddpm_sample", "ddim_sample"]
+           "reverse_mean", "ddpm_sample", "ddim_sample", "timesteps"]
 
 
 def _data(name, x):
@@ -268,8 +268,15 @@ def _eps_hat(eps_model, x_t, t):
     return out
 
 
-def _mu_theta(schedule, x_t, t, eps_hat):
-    """mu(x_t, t) = (x_t - beta_t / sqrt(1 - alpha_bar_t) eps_hat) / sqrt(alpha_t)."""
+def reverse_mean(schedule, x_t, t, eps_hat):
+    """The mean of p(x_{t-1} | x_t) in the eps-parametrisation (Ho et al. 2020, eq. 11):
+
+        mu(x_t, t) = (x_t - beta_t / sqrt(1 - alpha_bar_t) eps_hat) / sqrt(alpha_t).
+
+    It is q(x_{t-1} | x_t, x_0)'s mean with x_0 replaced by the x_0 that x_t and eps_hat imply,
+    so with eps_hat equal to the true noise it equals that posterior mean exactly.
+    Inputs are not checked: the samplers and the ELBO call it on checked arrays.
+    """
     beta, alpha, ab = schedule.betas[t - 1], schedule.alphas[t - 1], schedule.alpha_bar[t - 1]
     return (x_t - beta / np.sqrt(1.0 - ab) * eps_hat) / np.sqrt(alpha)
 
@@ -329,7 +336,7 @@ def diffusion_elbo(x0, eps_model, schedule, rng=None):
         # x_t ~ q(x_t | x_0), drawn afresh for every t
         x_t, _ = schedule.q_sample(x0, t, rng)
         # mu(x_t, t), the mean of p(x_{t-1} | x_t)
-        mu = _mu_theta(schedule, x_t, t, _eps_hat(eps_model, x_t, t))
+        mu = reverse_mean(schedule, x_t, t, _eps_hat(eps_model, x_t, t))
         if t == 1:
             # L_0 = -log N(x_0; mu(x_1, 1), beta_1 I)
             per_step[0] = -diag_gaussian_log_pdf(x0, mu, np.sqrt(schedule.betas[0]))
@@ -351,10 +358,25 @@ def _start(eps_model, schedule, n, d, rng):
     return rng, rng.standard_normal((n, d))
 
 
-def ddpm_sample(eps_model, schedule, n, d=1, rng=None, *, return_trajectory=False):
+def timesteps(schedule, steps):
+    """``steps`` timesteps spread evenly over 1..T, descending from T: np.linspace(1, T, steps)
+    rounded ([T] if steps = 1). The samplers' ``steps`` argument uses these."""
+    steps = count("steps", steps)
+    if steps > schedule.T:
+        raise ValueError(f"steps must lie in 1..{schedule.T}, got {steps!r}")
+    # unique: a spacing (T-1)/(steps-1) >= 1 keeps rounded timesteps distinct
+    taus = [schedule.T] if steps == 1 else np.round(np.linspace(1, schedule.T, steps)).astype(int)
+    return np.unique(taus)[::-1]
+
+
+def ddpm_sample(eps_model, schedule, n, d=1, rng=None, *, steps=None, return_trajectory=False):
     """Ancestral sampling through the model of ``diffusion_elbo``, from x_T ~ N(0, I):
 
     x_{t-1} = mu(x_t, t) + sqrt(beta_tilde_t) z, z ~ N(0, I), for t = T..2; x_0 = mu(x_1, 1).
+
+    With ``steps`` < T it walks only ``timesteps(schedule, steps)``: the chain through those
+    timesteps is itself a diffusion with alpha_bar taken at them, so the same update runs with
+    beta_i = 1 - alpha_bar_{tau_i} / alpha_bar_{tau_{i-1}} (Nichol & Dhariwal 2021, sec. 4).
 
     Parameters
     ----------
@@ -363,21 +385,28 @@ def ddpm_sample(eps_model, schedule, n, d=1, rng=None, *, return_trajectory=Fals
     n, d : int
         Number and dimension of the samples.
     rng : int, numpy.random.Generator or None
+    steps : int in 1..T, optional
+        Number of denoising steps (default: all T).
     return_trajectory : bool, default False
-        Also return the states, shape (T + 1, n, d): trajectory[i] = x_{T-i}, x_0 last.
+        Also return the states, shape (steps + 1, n, d): trajectory[i] is the state after i
+        steps, x_T first and x_0 last.
 
     Returns
     -------
     ndarray of shape (n, d), or ``(samples, trajectory)``
     """
     rng, x = _start(eps_model, schedule, n, d, rng)
+    taus = np.arange(schedule.T, 0, -1) if steps is None else timesteps(schedule, steps)
+    # the walk's own schedule: alpha_bar at tau_1 < tau_2 < ..., beta_i from their ratios
+    ab = schedule.alpha_bar[taus[::-1] - 1]
+    walk = schedule if steps is None else NoiseSchedule(1.0 - ab / np.append(1.0, ab[:-1]))
     trajectory = [x]
-    for t in range(schedule.T, 0, -1):
-        # mu(x_t, t)
-        x = _mu_theta(schedule, x, t, _eps_hat(eps_model, x, t))
-        if t > 1:
+    for i, tau in zip(range(walk.T, 0, -1), taus):
+        # mu(x_t, t), with the network asked at its own timestep tau
+        x = reverse_mean(walk, x, i, _eps_hat(eps_model, x, int(tau)))
+        if i > 1:
             # x_{t-1} = mu(x_t, t) + sqrt(beta_tilde_t) z
-            x = x + np.sqrt(schedule.beta_tilde[t - 1]) * rng.standard_normal(x.shape)
+            x = x + np.sqrt(walk.beta_tilde[i - 1]) * rng.standard_normal(x.shape)
         if return_trajectory:
             trajectory.append(x)
     return (x, np.stack(trajectory)) if return_trajectory else x
@@ -386,7 +415,7 @@ def ddpm_sample(eps_model, schedule, n, d=1, rng=None, *, return_trajectory=Fals
 def ddim_sample(eps_model, schedule, n, steps, d=1, rng=None, *, return_trajectory=False):
     """Deterministic DDIM (eta = 0) on ``steps`` timesteps tau spread evenly over 1..T.
 
-    The timesteps are np.linspace(1, T, steps) rounded ([T] if steps = 1). From x_T ~ N(0, I),
+    The timesteps are ``timesteps(schedule, steps)``. From x_T ~ N(0, I),
     each step predicts x_0 and moves to the next timestep down, tau', along the same noise:
 
         x0_hat = (x_tau - sqrt(1 - alpha_bar_tau) eps_hat) / sqrt(alpha_bar_tau),
@@ -399,13 +428,8 @@ def ddim_sample(eps_model, schedule, n, steps, d=1, rng=None, *, return_trajecto
     As ``ddpm_sample``, plus ``steps`` (int in 1..T): the number of timesteps and eps_model
     calls. The trajectory has shape (steps + 1, n, d): x_T, x at each timestep down, x_0 last.
     """
-    steps = count("steps", steps)
-    if steps > schedule.T:
-        raise ValueError(f"steps must lie in 1..{schedule.T}, got {steps!r}")
     rng, x = _start(eps_model, schedule, n, d, rng)
-    # the timesteps tau, descending from T (unique: a spacing (T-1)/(steps-1) >= 1 stays distinct)
-    taus = [schedule.T] if steps == 1 else np.round(np.linspace(1, schedule.T, steps)).astype(int)
-    taus = np.unique(taus)[::-1]
+    taus = timesteps(schedule, steps)
     # alpha_bar_tau' of the next timestep down; after the last, alpha_bar_0 = 1 lands on x0_hat
     ab_next = np.append(schedule.alpha_bar[taus[1:] - 1], 1.0)
     trajectory = [x]

@@ -15,7 +15,7 @@ import pytest
 from scipy import integrate, stats
 
 from helpers.diffusion import (DiffusionElbo, GaussianMixture1D, NoiseSchedule, ddim_sample,
-                               ddpm_sample, diffusion_elbo)
+                               ddpm_sample, diffusion_elbo, reverse_mean, timesteps)
 
 Z = 5.0
 # The mixture of the issue (notebook 05): pi = (.4, .3, .3), mu = (-1.5, .5, 2), s = (.25, .25, .5)
@@ -398,6 +398,44 @@ def test_ddpm_shapes_trajectory_and_seed():
     mu = (traj[-2] - s.betas[0] / math.sqrt(1 - s.alpha_bar[0]) * model(traj[-2], 1)) \
         / math.sqrt(s.alphas[0])
     np.testing.assert_allclose(x, mu, rtol=1e-14)
+
+
+def test_reverse_mean_with_the_true_noise_is_the_posterior_mean():
+    s = NoiseSchedule.cosine(30)
+    x0 = MIX.sample(50, rng=40)
+    for t in (2, 15, 30):
+        x_t, eps = s.q_sample(x0, t, rng=t)
+        np.testing.assert_allclose(reverse_mean(s, x_t, t, eps), s.q_posterior(x0, x_t, t)[0],
+                                   rtol=1e-10, atol=1e-12)
+
+
+def test_ddpm_on_fewer_steps(noise_floor):
+    s = NoiseSchedule.cosine(100)
+    # all T steps named explicitly is the default walk, draw for draw (betas rebuilt from
+    # alpha_bar ratios agree to rounding)
+    np.testing.assert_allclose(ddpm_sample(star(s), s, 300, rng=41, steps=100),
+                               ddpm_sample(star(s), s, 300, rng=41), rtol=1e-9, atol=1e-9)
+    calls = []
+
+    def model(x, t):
+        calls.append(t)
+        return MIX.eps_star(x, t, s)
+
+    x, traj = ddpm_sample(model, s, 500, rng=42, steps=25, return_trajectory=True)
+    assert calls == list(timesteps(s, 25)) and traj.shape == (26, 500, 1)
+    # The walk through 25 timesteps is a 25-step diffusion whose alpha_bar are the full chain's at
+    # those timesteps. Built here by hand, with eps* of that short chain (eps* depends on t only
+    # through alpha_bar_t), it gives the same samples draw for draw.
+    ab = s.alpha_bar[timesteps(s, 25)[::-1] - 1]
+    short = NoiseSchedule(1 - ab / np.append(1.0, ab[:-1]))
+    np.testing.assert_allclose(x, ddpm_sample(star(short), short, 500, rng=42), rtol=1e-9,
+                               atol=1e-9)
+    # and fewer ancestral steps cost accuracy: 10 of them land measurably off the data
+    w10 = stats.wasserstein_distance(ddpm_sample(star(s), s, 4000, rng=43, steps=10)[:, 0],
+                                     MIX.sample(4000, rng=44)[:, 0])
+    assert w10 > noise_floor[0] + Z * noise_floor[1], (w10, noise_floor)
+    with pytest.raises(ValueError, match="steps"):
+        ddpm_sample(model, s, 10, steps=101)
 
 
 def test_ddim_is_deterministic_given_x_T():
