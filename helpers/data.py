@@ -1,7 +1,9 @@
-"""The 8x8 digits that ship with scikit-learn: the real data of notebooks 02 and 04. No download.
+"""The data sets of the notebooks, all made or read locally. No download.
 
-``sklearn.datasets.load_digits`` holds 1797 grey-scale images with integer pixels 0..16. We scale
-them to [0, 1] as float32 and split them once, with a fixed seed, into train and test sets.
+* ``load_digits``: the 8x8 digits that ship with scikit-learn, the real data of notebooks 02 and
+  04. ``sklearn.datasets.load_digits`` holds 1797 grey-scale images with integer pixels 0..16. We
+  scale them to [0, 1] as float32 and split them once, with a fixed seed, into train and test.
+* ``two_moons``: the 2-D toy of notebook 05, drawn i.i.d. in numpy.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import functools
 
 import numpy as np
 
-__all__ = ["load_digits", "TEST_FRACTION", "SPLIT_SEED"]
+__all__ = ["load_digits", "two_moons", "TEST_FRACTION", "SPLIT_SEED"]
 
 TEST_FRACTION = 0.2
 SPLIT_SEED = 0
@@ -68,3 +70,38 @@ def load_digits(split="train", return_labels=False):
     x, y = _split()[0 if split == "train" else 1]
     x, y = x.copy(), y.copy()  # callers may modify their copy; the cached split stays intact
     return (x, y) if return_labels else x
+
+
+def two_moons(n, rng=None, noise=0.03):
+    """n i.i.d. points of two interleaved half circles in 2-D, on tiny-diffusion's scale.
+
+    scikit-learn's ``make_moons`` places the points at evenly spaced angles, so two of its data
+    sets differ only by their noise. Here each point draws its moon and its angle at random, so
+    two calls are two independent samples of one distribution (what a held-out set should be).
+    Then, as in tiny-diffusion, the first coordinate is mapped to (x + 0.3) 2 - 1 and the second
+    to (y + 0.3) 3 - 1, which spreads the moons over about [-2.4, 3.6] x [-1.6, 2.9].
+
+    Parameters
+    ----------
+    n : int
+    rng : int, numpy.random.Generator or None
+    noise : float, default 0.03
+        Standard deviation of the Gaussian noise added to each coordinate before the mapping.
+
+    Returns
+    -------
+    ndarray, float64, shape (n, 2)
+    """
+    from ._checks import as_float_array, as_rng, count
+
+    n, rng = count("n", n), as_rng(rng)
+    noise = float(as_float_array("noise", noise))
+    if noise < 0:
+        raise ValueError(f"noise must be >= 0, got {noise!r}")
+    angle = rng.uniform(0.0, np.pi, n)
+    inner = rng.random(n) < 0.5
+    # outer moon: (cos a, sin a); inner moon: (1 - cos a, 1/2 - sin a)
+    x = np.where(inner, 1.0 - np.cos(angle), np.cos(angle))
+    y = np.where(inner, 0.5 - np.sin(angle), np.sin(angle))
+    pts = np.column_stack([x, y]) + noise * rng.standard_normal((n, 2))
+    return np.column_stack([(pts[:, 0] + 0.3) * 2 - 1, (pts[:, 1] + 0.3) * 3 - 1])

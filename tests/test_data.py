@@ -57,3 +57,33 @@ def test_no_network(monkeypatch):
 def test_bad_split(split):
     with pytest.raises(ValueError, match="split"):
         load_digits(split)
+
+
+def test_two_moons_shape_seed_and_moments():
+    from helpers.data import two_moons
+
+    x = two_moons(8000, rng=1)
+    assert x.shape == (8000, 2)
+    np.testing.assert_array_equal(x, two_moons(8000, rng=1))
+    assert not np.array_equal(x, two_moons(8000, rng=2))
+    # Before the mapping, half the points are (cos a, sin a) and half (1 - cos a, 1/2 - sin a) with
+    # a ~ U(0, pi): means (1/2, 1/4). Mapped by (x + 0.3) 2 - 1 and (y + 0.3) 3 - 1: (0.6, 0.65).
+    # Tolerance: 5 standard errors of each sample mean (sd / sqrt(n)).
+    se = x.std(axis=0) / np.sqrt(len(x))
+    assert np.all(np.abs(x.mean(axis=0) - [0.6, 0.65]) < 5 * se), (x.mean(axis=0), se)
+    # with no noise every point lies on one of the two unit half circles (before the mapping)
+    raw = two_moons(500, rng=3, noise=0.0)
+    u, v = (raw[:, 0] + 1) / 2 - 0.3, (raw[:, 1] + 1) / 3 - 0.3
+    on_outer = np.isclose(u**2 + v**2, 1.0) & (v >= -1e-12)
+    on_inner = np.isclose((1 - u) ** 2 + (0.5 - v) ** 2, 1.0) & (v <= 0.5 + 1e-12)
+    assert np.all(on_outer | on_inner)
+    assert 0.4 < on_outer.mean() < 0.6
+
+
+@pytest.mark.parametrize("kwargs, match", [({"n": 0}, "n must"), ({"n": 5, "noise": -0.1}, "noise"),
+                                           ({"n": 5, "noise": float("nan")}, "noise")])
+def test_two_moons_bad_input(kwargs, match):
+    from helpers.data import two_moons
+
+    with pytest.raises(ValueError, match=match):
+        two_moons(**kwargs)
