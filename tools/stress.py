@@ -96,7 +96,14 @@ class Watched:
                 continue
             if self.stalled and self.stalled[-1]["cell"] == cell:
                 continue
-            self.stalled.append(self._diagnose(cell))
+            try:
+                self.stalled.append(self._diagnose(cell))
+            except Exception as err:  # a failed diagnosis must not hide the stall itself
+                self.stalled.append({"notebook": self.path.name, "cell": cell, "hang": None,
+                                     "first_line": "?", "second_client_answered": None,
+                                     "released_by_second_client": None,
+                                     "reply_waiting_in_client_socket": None,
+                                     "log": f"diagnosis failed: {err!r}"})
 
     def _diagnose(self, cell):
         import psutil
@@ -117,7 +124,10 @@ class Watched:
                                  for t, kind, state in self.iopub],
                   "client_stack": py_spy(subprocess.os.getpid()),
                   "kernel_stack": py_spy(km.provisioner.process.pid)}
-        second = km.client()
+        from jupyter_client import BlockingKernelClient
+
+        second = BlockingKernelClient()
+        second.load_connection_info(km.get_connection_info())
         second.start_channels()
         try:
             second.wait_for_ready(timeout=10)
@@ -193,7 +203,8 @@ def main(argv=None):
                 times[-1] += " FAILED"
                 print(f"  {error}", flush=True)
             for s in watched.stalled:
-                kind = "HANG (kernel idle)" if s["hang"] else "slow cell (kernel busy)"
+                kind = {True: "HANG (kernel idle)", False: "slow cell (kernel busy)",
+                        None: "STALL (not diagnosed)"}[s["hang"]]
                 print(f"  {kind}: {s['notebook']} cell {s['cell']} ({s['first_line']}): second "
                       f"client answered: {s['second_client_answered']}; that released the cell: "
                       f"{s['released_by_second_client']}; reply waiting unread in the client's "
@@ -201,7 +212,7 @@ def main(argv=None):
         print(f"pass {k}/{args.passes}: " + ", ".join(times), flush=True)
     minutes = (time.monotonic() - t_start) / 60
     print(f"versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()))
-    hangs = [s for s in stalls if s["hang"]]
+    hangs = [s for s in stalls if s["hang"] is not False]
     print(f"{args.passes} passes, {runs} notebook runs, {len(hangs)} hangs, "
           f"{len(stalls) - len(hangs)} slow cells (over {args.stall:.0f} s, kernel busy), "
           f"{len(errors)} failed runs in {minutes:.1f} min")
