@@ -5,6 +5,7 @@ project's own runner (``tools/notebook_runner.py``, which ``make execute``, ``ma
 determinism test and the ipywidgets 7.7 check use) and through nbval with the Makefile's flag.
 """
 
+import asyncio
 import os
 import re
 import subprocess
@@ -15,7 +16,8 @@ from pathlib import Path
 import nbformat
 import psutil
 import pytest
-from notebook_runner import CELL_TIMEOUT_S, NotebookRunError, bounded_client, describe_cell
+from notebook_runner import (CELL_TIMEOUT_S, NotebookRunError, bounded_client, describe_cell,
+                             sliced_get_msg)
 
 ROOT = Path(__file__).resolve().parent.parent
 SLEEP_S = 60  # far past the deadline: the runs below would take a minute if nothing fired
@@ -66,6 +68,56 @@ def test_runner_times_out_names_the_cell_and_kills_the_kernel(tmp_path):
     assert message.startswith("sleepy.ipynb, cell 2 (import time): no reply in 3 s"), message
     assert elapsed < SLEEP_S / 2, f"the deadline did not fire: {elapsed:.0f} s"
     assert pids and _gone(pids[0]), f"kernel {pids[0]} still running after the timeout"
+
+
+def test_runner_ends_a_kernel_it_did_not_start_the_manager_of(tmp_path):
+    from jupyter_client import AsyncKernelManager
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import os\nos.getpid()")]
+    km = AsyncKernelManager(kernel_name="python3")
+    bounded_client(nb, "given-km.ipynb", tmp_path, km=km).execute()
+    pid = int(nb.cells[0].outputs[0]["data"]["text/plain"])
+    assert _gone(pid), f"kernel {pid} of a given kernel manager still running after the run"
+
+
+class _LostWakeUpChannel:
+    """A channel whose message is queued but whose poll without a deadline never wakes up."""
+
+    def __init__(self, ready_after_s):
+        self.ready_at = time.monotonic() + ready_after_s
+        self.timeouts = []
+
+    async def get_msg(self, timeout=None):
+        self.timeouts.append(timeout)
+        if timeout is None:
+            await asyncio.sleep(3600)  # the lost wake-up: only a deadline would end this wait
+        await asyncio.sleep(timeout)
+        if time.monotonic() >= self.ready_at:
+            return {"msg_type": "execute_reply"}
+        from queue import Empty
+        raise Empty
+
+
+def test_sliced_waits_read_a_message_whose_wake_up_was_lost():
+    channel = _LostWakeUpChannel(ready_after_s=0.25)
+    get_msg = sliced_get_msg(channel.get_msg, slice_s=0.1)
+    t0 = time.monotonic()
+    msg = asyncio.run(asyncio.wait_for(get_msg(timeout=None), timeout=5))
+    assert msg["msg_type"] == "execute_reply"
+    assert time.monotonic() - t0 < 1.0
+    assert None not in channel.timeouts and max(channel.timeouts) <= 0.1
+
+
+def test_sliced_waits_keep_the_deadline():
+    from queue import Empty
+
+    channel = _LostWakeUpChannel(ready_after_s=60)
+    get_msg = sliced_get_msg(channel.get_msg, slice_s=0.1)
+    t0 = time.monotonic()
+    with pytest.raises(Empty):
+        asyncio.run(get_msg(timeout=0.35))
+    assert 0.3 <= time.monotonic() - t0 < 1.0
 
 
 def test_runner_names_the_cell_that_raised(tmp_path):
