@@ -43,7 +43,7 @@ def _reference_ms(repeats=7):
     import numpy as np
     from matplotlib.figure import Figure
 
-    from helpers._plot import _figure_png
+    from helpers.plots.figure import figure_png
 
     xs = np.linspace(0, 10, 1000)
     times = []
@@ -53,7 +53,7 @@ def _reference_ms(repeats=7):
         ax = fig.subplots()
         ax.plot(xs, np.sin(xs))
         ax.set(xlabel="x", ylabel="y", title="reference")
-        _figure_png(fig)
+        figure_png(fig)
         times.append(time.perf_counter() - t0)
     return 1e3 * float(np.median(times))
 

@@ -6,9 +6,12 @@ variable). For each slider of each panel it sweeps ``n_updates`` values evenly a
 slider's range (log-evenly for a log slider, whole steps for an int slider), keeping the other
 sliders at their current values, and times what one update costs the kernel: the panel's own
 ``panel.figure(**values)`` (``plot_fn(**values, **fixed)`` as the panel calls it, reusing the
-panel's figure when the plot function supports it, see ``helpers._plot.live_figure``) and the PNG
+panel's figure when the plot function supports it, see ``helpers.plots.live``) and the PNG
 rendering that IPython's inline display applies to the returned figure
-(``helpers._plot._figure_png``, the formatter ``new_figure`` registers).
+(``helpers.plots.figure.figure_png``, the formatter ``new_figure`` registers).
+
+This is where the slider timing lives (notebook 04 once timed its c slider in a cell; the
+notebooks now show only what a learner needs).
 """
 
 from __future__ import annotations
@@ -70,7 +73,7 @@ def sweep_values(slider, n):
 
 
 def measure_panel(plot_fn, fixed, sliders, n_updates=50, figure=None):
-    from helpers._plot import _figure_png
+    from helpers.plots.figure import figure_png
 
     if figure is None:
         figure = lambda **values: plot_fn(**values, **fixed)  # noqa: E731
@@ -83,7 +86,7 @@ def measure_panel(plot_fn, fixed, sliders, n_updates=50, figure=None):
             values = dict(base, **{name: v})
             t0, c0 = time.perf_counter(), time.thread_time()
             fig = figure(**values)
-            _figure_png(fig)
+            figure_png(fig)
             times.append(time.perf_counter() - t0)
             cpu.append(time.thread_time() - c0)
             del fig

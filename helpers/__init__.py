@@ -1,17 +1,28 @@
 """Helpers for the companion notebooks of "Principles of diffusion models".
 
-One module per notebook topic, read top to bottom:
+One idea per module, read top to bottom; the mathematics and the figures live apart:
 
-========================  ==============================================  ==========
-module                    what it holds                                   notebook
-========================  ==============================================  ==========
-``helpers.sampling``      eq. 1.1, inverse-CDF sampling                   01
-``helpers.evidence``      eqs. 2.1-2.3, the exact linear-Gaussian model   02
-``helpers.elbo``          eqs. 2.4-2.5, KL and the Monte-Carlo ELBO       03
-``helpers.vae``           eqs. 2.6-2.8, the Gaussian VAE (torch)          04
-``helpers.data``          the bundled 8x8 digits                          02, 04
-``helpers.widgets``       the thin slider panel every notebook uses       all
-========================  ==============================================  ==========
+===========================  ===============================================  ==========
+module                       what it holds                                    notebook
+===========================  ===============================================  ==========
+``helpers.gaussian``         the Gaussian formulas, each written once:        02-05
+                             log-densities, KL, the (d/2) log(2 pi c) term
+``helpers.sampling``         eq. 1.1, inverse-CDF sampling                    01
+``helpers.linear_gaussian``  the exact linear-Gaussian model                  02, 03
+``helpers.evidence``         eqs. 2.1-2.3, the naive estimate of log p(x)     02
+``helpers.naive_decoder``    a decoder trained on eq. 2.3 (torch)             02, 04
+``helpers.elbo``             eqs. 2.4-2.5, the Monte-Carlo ELBO, eq. 2.4      03
+                             line by line, the two sub-goals
+``helpers.vae``              eqs. 2.6-2.8, the Gaussian VAE and its training  04
+``helpers.vae_analysis``     notebook 04's experiments around the VAE         04
+``helpers.data``             the bundled 8x8 digits                           02, 04
+``helpers.widgets``          the thin slider panel every notebook uses        all
+``helpers.plots``            the figures: one module per notebook, plus the   all
+                             digit mosaic and slider blitting (``plots.live``)
+===========================  ===============================================  ==========
+
+Private plumbing: ``_checks`` (input checks and seeds), ``_results`` (the frozen-dataclass
+convention for results), ``_nets`` (the MLP, Adam, torch threads), ``_progress`` (the bar).
 
 Importing ``helpers`` is cheap: torch and matplotlib load only with the modules that need them.
 """

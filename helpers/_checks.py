@@ -1,7 +1,9 @@
 """Input checks shared by every helper (scikit-learn style: fail at the public boundary).
 
 Each check raises ``ValueError`` whose message names the argument and shows its value, so a
-learner sees ``sigma must be > 0, got -1.0`` instead of a NaN three cells later.
+learner sees ``sigma must be > 0, got -1.0`` instead of a NaN three cells later. Randomness is
+checked one way: ``seed`` for whole-number seeds, which ``as_rng`` (numpy) and
+``as_torch_generator`` (torch; torch is imported only when that is called) both use.
 """
 
 from __future__ import annotations
@@ -29,6 +31,14 @@ def as_float_array(name, value, *, allow_inf=False):
         raise ValueError(f"{name} must not contain NaN, got {_show(value)}")
     if not allow_inf and np.isinf(arr).any():
         raise ValueError(f"{name} must be finite, got {_show(value)}")
+    return arr
+
+
+def data_matrix(name, value):
+    """A finite float array of shape (n, d) with n, d >= 1: a data set, one example per row."""
+    arr = as_float_array(name, value)
+    if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ValueError(f"{name} must have shape (n, d) with n, d >= 1, got {arr.shape}")
     return arr
 
 
@@ -62,14 +72,59 @@ def count(name, value, minimum=1):
     return n
 
 
+def seed(name, value):
+    """A whole-number seed >= 0: a training run's ``seed``, or an int ``rng``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"{name} must be a whole number >= 0, got {value!r}")
+    return int(value)
+
+
 def as_rng(rng):
     """``rng`` as a ``numpy.random.Generator``: an int seed, a Generator, or None (fresh entropy)."""
-    if rng is None or isinstance(rng, (numbers.Integral, np.random.SeedSequence)):
-        if isinstance(rng, bool):
-            raise ValueError(f"rng must be an int seed, a numpy Generator or None, got {rng!r}")
-        if isinstance(rng, numbers.Integral) and rng < 0:
-            raise ValueError(f"rng seed must be >= 0, got {rng!r}")
-        return np.random.default_rng(rng)
     if isinstance(rng, np.random.Generator):
         return rng
+    if rng is None or isinstance(rng, np.random.SeedSequence):
+        return np.random.default_rng(rng)
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
+        return np.random.default_rng(seed("rng", rng))
     raise ValueError(f"rng must be an int seed, a numpy Generator or None, got {rng!r}")
+
+
+def as_torch_generator(rng, name="rng"):
+    """``rng`` as a ``torch.Generator``: an int seed, a Generator, or None (fresh entropy)."""
+    import torch
+
+    if isinstance(rng, torch.Generator):
+        return rng
+    if rng is None:
+        return torch.Generator().manual_seed(int(np.random.SeedSequence().generate_state(1)[0]))
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
+        return torch.Generator().manual_seed(seed(name, rng))
+    raise ValueError(f"{name} must be a seed >= 0, a torch.Generator or None, got {rng!r}")
+
+
+def as_float32_tensor(name, x, n_cols=None):
+    """``x`` (array or tensor) as a float32 torch tensor of shape (n, d), finite everywhere."""
+    import torch
+
+    if isinstance(x, torch.Tensor):
+        t = x.detach() if x.requires_grad else x
+        if not torch.isfinite(t).all():
+            raise ValueError(f"{name} must be finite, found a NaN or inf entry")
+        t = x.to(torch.float32)
+    else:
+        t = torch.as_tensor(as_float_array(name, x), dtype=torch.float32)
+    if t.ndim != 2:
+        raise ValueError(f"{name} must have shape (n, d), got shape {tuple(t.shape)}")
+    if n_cols is not None and t.shape[1] != n_cols:
+        raise ValueError(f"{name} must have shape (n, {n_cols}), got shape {tuple(t.shape)}")
+    return t
+
+
+def broadcastable(a, b, name_a, name_b):
+    """Raise a named ``ValueError`` if the leading (batch) axes of ``a`` and ``b`` do not broadcast."""
+    try:
+        np.broadcast_shapes(a.shape[:-1], b.shape[:-1])
+    except ValueError:
+        raise ValueError(f"{name_a} of shape {a.shape} and {name_b} of shape {b.shape} have leading "
+                         f"axes that do not broadcast") from None

@@ -58,14 +58,15 @@ def slider_panel(plot_fn, *sliders, **fixed):
 
     Notes
     -----
-    The calls are made inside ``helpers._plot.reusing_frames``: a plot function built on
-    ``helpers._plot.live_figure`` then returns the panel's one figure, updated in place, and its
-    PNG redraws only what moves (see ``helpers/_plot.py``). Other plot functions are unaffected.
+    The calls are made inside ``helpers.plots.live.reusing_frames``: a plot function built on
+    ``helpers.plots.live.live_figure`` then returns the panel's one figure, updated in place, and
+    its PNG redraws only what moves (see ``helpers/plots/live.py``). Other plot functions are
+    unaffected.
     """
     import ipywidgets as w
     from IPython.display import clear_output, display
 
-    from ._plot import reusing_frames
+    from .plots.live import reusing_frames
 
     if not callable(plot_fn):
         raise ValueError(f"plot_fn must be callable, got {plot_fn!r}")
@@ -73,7 +74,7 @@ def slider_panel(plot_fn, *sliders, **fixed):
     if len(set(names)) != len(names) or not all(names):
         raise ValueError(f"every slider needs its own description, got {names!r}")
     out = w.Output()
-    frames = {}  # this panel's reused figures (helpers._plot.live_figure)
+    frames = {}  # this panel's reused figures (helpers.plots.live.live_figure)
 
     def figure(**values):
         with reusing_frames(frames):

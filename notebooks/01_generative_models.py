@@ -42,8 +42,9 @@ except ImportError:
 import numpy as np
 from scipy import optimize, special
 
+from helpers.plots.sampling import plot_inverse_cdf, plot_tabulated_sampling
 from helpers.sampling import (inverse_cdf_sample, normal_cdf, normal_icdf, normal_pdf,
-                              plot_inverse_cdf, plot_tabulated_sampling, tabulated_icdf)
+                              tabulated_icdf)
 from helpers.widgets import float_slider, int_slider, slider_panel
 
 rng = np.random.default_rng(0)

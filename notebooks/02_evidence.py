@@ -46,8 +46,9 @@ import numpy as np
 from scipy import stats
 
 from helpers.evidence import (LinearGaussian, log_mean_exp, measure_samples_needed,
-                              naive_mc_log_evidence, plot_naive_convergence,
-                              plot_naive_estimate_2d, plot_samples_needed, running_log_mean_exp)
+                              naive_mc_log_evidence, running_log_mean_exp)
+from helpers.plots.evidence import (plot_naive_convergence, plot_naive_estimate_2d,
+                                    plot_samples_needed)
 from helpers.widgets import int_slider, log_slider, slider_panel
 
 rng = np.random.default_rng(0)
@@ -386,8 +387,10 @@ assert np.ptp(log_rhs_q) > 1.0
 
 # %%
 from helpers.data import load_digits
-from helpers.evidence import (NAIVE_DECODER_SETTINGS, decoder_log_evidence, decoder_samples,
-                              plot_digit_rows, plot_training_curves, train_naive_decoder)
+from helpers.naive_decoder import (NAIVE_DECODER_SETTINGS, decoder_log_evidence, decoder_samples,
+                                   train_naive_decoder)
+from helpers.plots.digits import plot_digit_rows
+from helpers.plots.evidence import plot_training_curves
 
 x_train, x_test = load_digits("train"), load_digits("test")
 print("settings:", NAIVE_DECODER_SETTINGS)

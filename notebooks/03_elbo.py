@@ -47,9 +47,10 @@ import time
 import numpy as np
 
 from helpers.elbo import (alternate_phi_theta, best_mean_field, elbo_terms, eq24_lines, fit_q,
-                          gaussian_kl, gaussian_kl_to, plot_elbo_gap, plot_elbo_terms,
-                          plot_graphical_model, plot_mean_field, plot_subgoals)
+                          gaussian_kl, gaussian_kl_to)
 from helpers.evidence import LinearGaussian
+from helpers.plots.elbo import (plot_elbo_gap, plot_elbo_terms, plot_graphical_model,
+                                plot_mean_field, plot_subgoals)
 from helpers.widgets import float_slider, slider_panel
 
 notebook_start = time.perf_counter()

@@ -51,10 +51,12 @@ from scipy import optimize
 
 from helpers.data import load_digits
 from helpers.elbo import gaussian_kl
-from helpers.vae import (GaussianVAE, active_units, c_grid_summary, gradient_noise,
-                         importance_log_likelihood, negative_elbo, plot_c_tradeoff, plot_digits,
-                         plot_gradient_estimators, plot_latent_map, plot_training,
-                         reparam_vs_score_function, train_vae)
+from helpers.plots.digits import plot_digits
+from helpers.plots.vae import (plot_c_tradeoff, plot_gradient_estimators, plot_latent_map,
+                               plot_training)
+from helpers.vae import GaussianVAE, importance_log_likelihood, negative_elbo, train_vae
+from helpers.vae_analysis import (active_units, c_grid_summary, gradient_noise,
+                                  reparam_vs_score_function)
 from helpers.widgets import log_slider, slider_panel
 
 notebook_start = time.perf_counter()
@@ -334,18 +336,6 @@ plot_c_tradeoff(c=1.0, summary=summary)
 # precomputed `summary`, so switching costs one redraw, no training:
 
 # %%
-from helpers._plot import _figure_png, reusing_frames
-
-redraw_times, frames = [], {}
-with reusing_frames(frames):  # what the slider does: reuse its figure, redraw what moves
-    for cv in (0.01, 1.0, 0.1, 3.16, 0.01):
-        t0 = time.perf_counter()
-        _figure_png(plot_c_tradeoff(c=cv, summary=summary))
-        redraw_times.append(time.perf_counter() - t0)
-print(f"one switch of the slider (update + render), median: wall time: "
-      f"{np.median(redraw_times):.3f} s")
-
-# %%
 # NBVAL_IGNORE_OUTPUT
 slider_panel(plot_c_tradeoff, log_slider("c", 0.01, C_GRID[0], C_GRID[-1], steps_per_decade=2),
              summary=summary)
@@ -446,7 +436,7 @@ assert abs(gain) < 3
 # yardstick.
 
 # %%
-from helpers.evidence import decoder_log_evidence, train_naive_decoder
+from helpers.naive_decoder import decoder_log_evidence, train_naive_decoder
 
 # the VAE's network, batch size and number of steps; L = 256 prior samples per step for the
 # naive estimate, as in notebook 02 (the wall times are printed below)

@@ -6,9 +6,10 @@ from scipy import integrate, stats
 
 from helpers.elbo import (alternate_phi_theta, best_mean_field, diag_gaussian_log_pdf,
                           elbo_terms, eq24_lines, fit_q, gaussian_kl, gaussian_kl_to,
-                          linear_gaussian_elbo_grads, plot_elbo_gap, plot_elbo_terms,
-                          plot_graphical_model, plot_mean_field, plot_subgoals)
-from helpers.evidence import LinearGaussian
+                          linear_gaussian_elbo_grads)
+from helpers.linear_gaussian import LinearGaussian
+from helpers.plots.elbo import (plot_elbo_gap, plot_elbo_terms, plot_graphical_model,
+                                plot_mean_field, plot_subgoals)
 
 
 def random_model(seed, d=4, k=2, c=0.4):
@@ -186,11 +187,11 @@ def test_alternating_steps_raise_the_evidence_only_in_theta_steps():
     data = true.sample(100, rng=9)[0]
     start = LinearGaussian([[0.2], [-0.3]], [0.0, 0.0], 0.25)
     h = alternate_phi_theta(start, data, n_rounds=2, q_steps=20, theta_steps=10)
-    changes = np.diff(h["evidence"])
-    assert np.all(changes[h["phase"][1:] == "phi"] == 0)
-    assert np.all(changes[h["phase"][1:] == "theta"] > 0)
-    assert np.all(h["elbo"] <= h["evidence"] + 1e-12)
-    assert h["evidence"][-1] > h["evidence"][0] + 1.0
+    changes = np.diff(h.evidence)
+    assert np.all(changes[h.phase[1:] == "phi"] == 0)
+    assert np.all(changes[h.phase[1:] == "theta"] > 0)
+    assert np.all(h.elbo <= h.evidence + 1e-12)
+    assert h.evidence[-1] > h.evidence[0] + 1.0
 
 
 def test_eq24_lines_all_equal_the_evidence_within_their_error():
@@ -199,13 +200,13 @@ def test_eq24_lines_all_equal_the_evidence_within_their_error():
     rows = eq24_lines(model, x, np.array([0.5, -0.5]), np.array([0.7, 1.2]), n_samples=20_000,
                       rng=12)
     log_px = model.log_evidence(x)
-    assert [r["line"] for r in rows] == list(range(9))
+    assert [r.line for r in rows] == list(range(9))
     for r in rows[:8]:
-        assert abs(r["value"] - log_px) <= 4 * r["se"] + 1e-9, r
-    assert rows[8]["value"] < log_px
+        assert abs(r.value - log_px) <= 4 * r.se + 1e-9, r
+    assert rows[8].value < log_px
     # the exact ELBO sits within 4 standard errors of the Monte-Carlo ELBO of line 8
     exact = model.elbo(x, np.array([0.5, -0.5]), np.array([0.7, 1.2]))
-    assert abs(rows[8]["value"] - exact) < 4 * rows[8]["se"]
+    assert abs(rows[8].value - exact) < 4 * rows[8].se
 
 
 # --- elbo_terms: Monte Carlo against the closed form ------------------------------------------

@@ -7,11 +7,14 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from helpers.elbo import gaussian_kl
-from helpers.evidence import (LinearGaussian, decoder_log_evidence, decoder_log_likelihood,
-                              decoder_samples, log_mean_exp, naive_mc_log_evidence,
-                              plot_naive_convergence, plot_naive_estimate_2d,
-                              plot_samples_needed, running_log_mean_exp, train_naive_decoder)
+from helpers.evidence import (LinearGaussian, log_mean_exp, measure_samples_needed,
+                              naive_mc_log_evidence, running_log_mean_exp)
+from helpers.gaussian import gaussian_kl
+from helpers.naive_decoder import (decoder_log_evidence, decoder_log_likelihood, decoder_samples,
+                                   train_naive_decoder)
+from helpers.plots.digits import plot_digit_rows
+from helpers.plots.evidence import (plot_naive_convergence, plot_naive_estimate_2d,
+                                    plot_samples_needed, plot_training_curves)
 
 
 def make_model(d=5, k=2, c=0.3, seed=0):
@@ -341,8 +344,6 @@ def test_decoder_log_evidence_bad_input():
 # --- notebook 02's measurement and figures ------------------------------------------------------
 
 def test_measure_samples_needed_matches_the_exact_count():
-    from helpers.evidence import measure_samples_needed
-
     m = make_model(d=4, k=1, c=1.0, seed=3)
     x, _ = m.sample(1, rng=24)
     budget = 2**16
@@ -361,9 +362,8 @@ def test_measure_samples_needed_matches_the_exact_count():
 
 def test_plot_functions_return_figures():
     from matplotlib.figure import Figure
-    from types import SimpleNamespace
 
-    from helpers.evidence import plot_digit_rows, plot_training_curves
+    from helpers.naive_decoder import NaiveDecoderRun
 
     rng = np.random.default_rng(0)
     fixed = dict(W=rng.standard_normal((6, 3)), b=np.zeros(6), z_true=rng.standard_normal(3),
@@ -380,7 +380,8 @@ def test_plot_functions_return_figures():
     assert isinstance(plot_naive_convergence(n, rng.normal(size=(5, 6)), 0.0, 2.0), Figure)
     t = np.ones((3, 2))
     assert isinstance(plot_samples_needed([1, 2], [1.0, 0.1, 0.01], t, t, t, budget=10), Figure)
-    run = SimpleNamespace(train_log_evidence=rng.normal(size=40), latent_dim=2, c=0.03,
+    run = NaiveDecoderRun(f_theta=None, latent_dim=2, c=0.03,
+                          train_log_evidence=rng.normal(size=40), wall_time=0.0,
                           settings={"n_samples": 8})
     assert isinstance(plot_training_curves([run]), Figure)
     assert isinstance(plot_digit_rows([rng.uniform(size=(12, 64))] * 2, ["a", "b"]), Figure)

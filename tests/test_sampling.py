@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from helpers.plots.sampling import plot_inverse_cdf, plot_tabulated_sampling
 from helpers.sampling import (inverse_cdf_sample, normal_cdf, normal_icdf, normal_pdf,
-                              plot_inverse_cdf, plot_tabulated_sampling, tabulated_icdf)
+                              tabulated_icdf)
 
 mpmath.mp.dps = 60
 

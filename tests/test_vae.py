@@ -8,9 +8,10 @@ import torch
 
 from helpers.data import load_digits
 from helpers.elbo import gaussian_kl
-from helpers.evidence import LinearGaussian
-from helpers.vae import (GaussianVAE, active_units, c_grid_summary, importance_log_likelihood,
-                         negative_elbo, plot_c_tradeoff, reparam_vs_score_function, train_vae)
+from helpers.linear_gaussian import LinearGaussian
+from helpers.plots.vae import plot_c_tradeoff
+from helpers.vae import GaussianVAE, importance_log_likelihood, negative_elbo, train_vae
+from helpers.vae_analysis import active_units, c_grid_summary, reparam_vs_score_function
 
 torch.set_num_threads(1)
 
@@ -140,9 +141,9 @@ def test_training_lowers_held_out_negative_elbo_and_is_reproducible(digits):
     kw = dict(c=0.05, z_dim=2, hidden=32, steps=60, batch_size=64, lr=3e-3, eval_every=10,
               show_progress=False)
     r1, r2 = train_vae(x, xt, seed=3, **kw), train_vae(x, xt, seed=3, **kw)
-    test = r1.history["test"][:, 0]
+    test = r1.history.test[:, 0]
     assert test[-1] < test[0] - 10
-    np.testing.assert_array_equal(test, r2.history["test"][:, 0])
+    np.testing.assert_array_equal(test, r2.history.test[:, 0])
 
 
 def test_large_c_collapses_small_c_keeps_latents(digits):
@@ -210,9 +211,9 @@ def test_other_bad_arguments():
 def test_reparam_and_score_function_unbiased_reparam_less_noisy():
     est = reparam_vs_score_function(0.5, 1.0, 2.0, 200_000, rng=0)
     for name in ("reparam", "score"):
-        v = est[name]
-        assert abs(v.mean() - est["exact"]) < 4 * v.std() / math.sqrt(len(v))
-    assert est["score"].var() > 5 * est["reparam"].var()
+        v = getattr(est, name)
+        assert abs(v.mean() - est.exact) < 4 * v.std() / math.sqrt(len(v))
+    assert est.score.var() > 5 * est.reparam.var()
 
 
 def test_c_slider_picture_from_precomputed_summary(digits):
@@ -222,8 +223,8 @@ def test_c_slider_picture_from_precomputed_summary(digits):
     for m in models:
         m.requires_grad_(False)
     summary = c_grid_summary(models, [0.01, 0.1, 1.0], xt)
-    assert summary["reconstructions"].shape == (3, 8, 64)
-    assert summary["kl_per_dim"].shape == (3, 3)
-    np.testing.assert_allclose(summary["kl_per_dim"].sum(1), summary["kl"], rtol=1e-5)
+    assert summary.reconstructions.shape == (3, 8, 64)
+    assert summary.kl_per_dim.shape == (3, 3)
+    np.testing.assert_allclose(summary.kl_per_dim.sum(1), summary.kl, rtol=1e-5)
     fig = plot_c_tradeoff(0.09, summary)  # snaps to the nearest trained c
     assert "0.1" in fig.axes[0].get_title()

@@ -1,0 +1,299 @@
+"""A neural decoder trained on eq. 2.3's naive estimate: the article's note under eq. 2.3, run.
+Taught in notebook 02; notebook 04 compares the VAE against it.
+
+Model: z ~ N(0, I_k), x | z ~ N(f_theta(z), c I_d) (eq. 2.6's decoder, c fixed). Training
+maximises the naive estimate of the evidence itself (eq. 2.3, in log space),
+
+    log p_hat(x) = log (1/L) sum_l N(x; f_theta(z_l), c I),   z_l ~ N(0, I),
+
+and ``decoder_log_evidence`` scores a trained decoder on held-out data (grid quadrature for
+k <= 2, or the naive estimate). Every (n, L) table of ||x - f_theta(z_l)||^2 is one matrix
+product (``_squared_distances``). torch is imported inside the functions only.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._checks import (as_float_array, as_torch_generator, broadcastable, count, data_matrix,
+                      positive_scalar, seed as check_seed)
+from ._nets import Adam, mlp, torch_threads
+from ._progress import progress
+from ._results import Result
+from .gaussian import gaussian_log_norm, isotropic_log_likelihood, standard_normal_log_pdf
+
+__all__ = ["NAIVE_DECODER_SETTINGS", "NaiveDecoderRun", "decoder_log_likelihood",
+           "train_naive_decoder", "decoder_log_evidence", "decoder_samples"]
+
+# The settings notebook 02 trains with (k = 2 and k = 8), and notebook 04 compares against.
+NAIVE_DECODER_SETTINGS = dict(c=0.03, n_samples=256, n_steps=300, batch_size=128, hidden=128,
+                              lr=1e-2, seed=0)
+
+
+def _squared_distances(x, f, x_sq=None):
+    """The (n, m) table ||x_i - f_j||^2 = ||x_i||^2 - 2 x_i . f_j + ||f_j||^2, numpy or torch.
+
+    One matrix product instead of an (n, m, d) array. ``x_sq`` = ||x_i||^2 when the caller has
+    it already. Rounding can leave a tiny negative distance: it is clipped at 0.
+    """
+    if x_sq is None:
+        x_sq = (x**2).sum(1)
+    sq = x_sq[:, None] - 2.0 * x @ f.T + (f**2).sum(1)
+    return np.maximum(sq, 0.0) if isinstance(sq, np.ndarray) else sq.clamp_min(0.0)
+
+
+def _torch_decoder(f_theta):
+    if not callable(f_theta):
+        raise ValueError(f"f_theta must be a callable torch module, got {f_theta!r}")
+    return f_theta
+
+
+def decoder_log_likelihood(f_theta, c):
+    """log p_theta(x | z) = log N(x; f_theta(z), c I) as a numpy callable ``(x, z) -> array``.
+
+    The returned function has the signature ``naive_mc_log_evidence`` expects. For x of shape
+    (n, 1, d) and z of shape (m, k) it builds the (n, m) table through one matrix product,
+    ||x - f||^2 = ||x||^2 - 2 x.f + ||f||^2, in float64; other shapes broadcast directly.
+
+    Parameters
+    ----------
+    f_theta : torch.nn.Module (or any callable on float32 tensors)
+        The decoder mean, R^k -> R^d.
+    c : float
+        Decoder variance, > 0 (eq. 2.6).
+    """
+    import torch
+
+    f_theta = _torch_decoder(f_theta)
+    c = positive_scalar("c", c)
+
+    def log_likelihood(x, z):
+        x = as_float_array("x", x)
+        z = as_float_array("z", z)
+        with torch.no_grad():
+            f = f_theta(torch.as_tensor(z, dtype=torch.float32)).double().numpy()
+        if f.shape[-1] != x.shape[-1]:
+            raise ValueError(f"x must have shape (..., {f.shape[-1]}) to match f_theta, got {x.shape}")
+        if x.ndim == 3 and x.shape[1] == 1 and f.ndim == 2:
+            sq = _squared_distances(x[:, 0, :], f)
+        else:
+            broadcastable(x, f, "x", "z")
+            sq = np.sum((x - f) ** 2, axis=-1)
+        return isotropic_log_likelihood(sq, x.shape[-1], c)
+
+    return log_likelihood
+
+
+@dataclass(frozen=True)
+class NaiveDecoderRun(Result):
+    """What ``train_naive_decoder`` returns.
+
+    Attributes
+    ----------
+    f_theta : torch.nn.Module
+        The trained decoder mean, in eval mode, its parameters frozen.
+    latent_dim : int
+    c : float
+    train_log_evidence : ndarray, shape (n_steps,)
+        The minibatch mean of log p_hat(x) at each step, nats per image, every constant kept.
+    wall_time : float
+        Seconds in the training loop.
+    settings : dict
+        Every argument except the data.
+    """
+
+    f_theta: object
+    latent_dim: int
+    c: float
+    train_log_evidence: np.ndarray
+    wall_time: float
+    settings: dict
+
+
+def train_naive_decoder(x_train, latent_dim, c=0.03, n_samples=256, n_steps=300,
+                        batch_size=128, hidden=128, lr=1e-2, seed=0, show_progress=True):
+    """Train a decoder f_theta by maximising the naive estimate of eq. 2.3 (the article's note).
+
+    Model: z ~ N(0, I_k), x | z ~ N(f_theta(z), c I_d) with f_theta = ``helpers._nets.mlp`` and a
+    fixed c. Each step draws a minibatch of ``batch_size`` images and ``n_samples`` = L prior
+    samples shared by the whole minibatch, so f_theta runs once per sample and the (batch, L)
+    table of ||x - f_theta(z_l)||^2 is one matrix product. The objective is the minibatch mean of
+
+        log p_hat(x) = log (1/L) sum_l N(x; f_theta(z_l), c I)      (eq. 2.3, in log space)
+
+    maximised with Adam. The defaults are ``NAIVE_DECODER_SETTINGS``, the run of notebook 02.
+    Deterministic for a given argument set: a fixed number of steps, all
+    randomness from ``seed``, and one torch thread while training (the matrices are small: on
+    a shared 2-core machine threads cost more than they save).
+
+    Parameters
+    ----------
+    x_train : array_like, shape (n, d)
+        Training images, e.g. ``helpers.data.load_digits("train")``.
+    latent_dim : int
+        k, the dimension of z.
+    c : float
+        Fixed decoder variance (eq. 2.6), > 0.
+    n_samples : int
+        L, prior samples per step (shared across the minibatch).
+    n_steps, batch_size : int
+    hidden : int or tuple of int
+        Hidden layer widths of f_theta: ``mlp(latent_dim, *hidden, d)``.
+    lr : float
+        Adam learning rate.
+    seed : int
+        Seeds the weights, the minibatches and the prior samples.
+    show_progress : bool
+        Show a ``helpers._progress.progress`` bar.
+
+    Returns
+    -------
+    NaiveDecoderRun
+    """
+    import torch
+
+    x_train = data_matrix("x_train", x_train)
+    latent_dim = count("latent_dim", latent_dim)
+    c = positive_scalar("c", c)
+    n_samples = count("n_samples", n_samples)
+    n_steps = count("n_steps", n_steps)
+    batch_size = count("batch_size", batch_size)
+    hidden = (hidden,) if isinstance(hidden, (int, np.integer)) else tuple(hidden)
+    for h in hidden:
+        count("hidden", h)
+    lr = positive_scalar("lr", lr)
+    seed = check_seed("seed", seed)
+    settings = dict(latent_dim=latent_dim, c=c, n_samples=n_samples, n_steps=n_steps,
+                    batch_size=batch_size, hidden=hidden, lr=lr, seed=seed)
+
+    n, d = x_train.shape
+    x_all = torch.as_tensor(x_train, dtype=torch.float32)
+    x_sq_all = (x_all**2).sum(1)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        f_theta = mlp(latent_dim, *hidden, d)
+    gen = torch.Generator().manual_seed(seed)
+    adam = Adam(f_theta.parameters(), lr)
+    curve = np.empty(n_steps)
+
+    with torch_threads(1):
+        start = time.perf_counter()
+        for step in progress(range(n_steps), desc=f"naive decoder, k={latent_dim}",
+                             disable=not show_progress):
+            idx = torch.randint(n, (batch_size,), generator=gen)
+            z = torch.randn(n_samples, latent_dim, generator=gen)            # z_l ~ p(z)
+            sq = _squared_distances(x_all[idx], f_theta(z), x_sq_all[idx])  # ||x - f_theta(z_l)||^2
+            log_lik = isotropic_log_likelihood(sq, d, c)                     # log p(x | z_l)
+            log_p_hat = torch.logsumexp(log_lik, dim=1) - np.log(n_samples)  # eq. 2.3
+            loss = -log_p_hat.mean()
+            adam.step(loss)
+            curve[step] = -loss.item()
+        wall_time = time.perf_counter() - start
+    if not np.isfinite(curve).all():
+        raise ValueError(f"training diverged (non-finite objective); try a smaller lr than {lr!r}")
+    f_theta.eval()
+    for p in f_theta.parameters():
+        p.requires_grad_(False)
+    return NaiveDecoderRun(f_theta=f_theta, latent_dim=latent_dim, c=c, train_log_evidence=curve,
+                           wall_time=wall_time, settings=settings)
+
+
+def decoder_log_evidence(f_theta, x, c, latent_dim, method="grid", n_samples=2**16,
+                         grid_size=256, grid_range=6.0, seed=0):
+    """log p_theta(x) of a trained decoder, per example, for held-out evaluation.
+
+    method="grid" (latent_dim 1 or 2): quadrature of eq. 2.3's integral on a regular grid over
+    [-grid_range, grid_range]^k, log sum_g p(x | z_g) p(z_g) dz. Deterministic, and accurate
+    when the grid spacing is small next to the width of p(z | x) (check by doubling grid_size).
+    method="naive": eq. 2.3's Monte-Carlo estimate with ``n_samples`` prior samples drawn from a
+    torch generator seeded with ``seed``; biased low when the posterior is narrow.
+
+    The (n, chunk) tables of ||x - f_theta(z)||^2 are float32 matrix products on one torch thread
+    (rounding error below 1e-3 nats for pixels in [0, 1]); the sums over chunks are float64, and
+    the constant (d/2) log(2 pi c) is subtracted once, after them.
+
+    Parameters
+    ----------
+    f_theta : torch module
+        The decoder mean, R^k -> R^d (float32).
+    x : array_like, shape (n, d)
+    c : float
+        Decoder variance, > 0.
+    latent_dim : int
+    method : {"grid", "naive"}
+    n_samples : int
+        L for method="naive".
+    grid_size : int
+        Points per axis for method="grid".
+    grid_range : float
+        Half-width of the grid; the prior mass outside [-6, 6]^2 is about 4e-9.
+    seed : int
+        Seed of the prior samples for method="naive".
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        log p(x) in nats, with every constant.
+    """
+    import torch
+
+    f_theta = _torch_decoder(f_theta)
+    x = data_matrix("x", x)
+    c = positive_scalar("c", c)
+    latent_dim = count("latent_dim", latent_dim)
+    if method == "naive":
+        n_samples = count("n_samples", n_samples)
+        gen = as_torch_generator(seed, "seed")
+        log_w_const = -np.log(n_samples)  # each sample weighs 1/L
+
+        def chunks(size):
+            for lo in range(0, n_samples, size):
+                m = min(size, n_samples - lo)
+                yield torch.randn(m, latent_dim, generator=gen), torch.full((m,), log_w_const)
+    elif method == "grid":
+        if latent_dim > 2:
+            raise ValueError(f"method='grid' needs latent_dim <= 2, got {latent_dim!r}")
+        grid_size = count("grid_size", grid_size, minimum=2)
+        grid_range = positive_scalar("grid_range", grid_range)
+        axis = torch.linspace(-grid_range, grid_range, grid_size, dtype=torch.float64)
+        z_all = torch.stack(torch.meshgrid(*([axis] * latent_dim), indexing="ij"), -1)
+        z_all = z_all.reshape(-1, latent_dim)
+        # log [p(z_g) dz]: the prior density times the cell volume
+        log_w_all = (standard_normal_log_pdf(z_all)
+                     + latent_dim * np.log(float(axis[1] - axis[0])))
+
+        def chunks(size):
+            for lo in range(0, len(z_all), size):
+                yield z_all[lo:lo + size].float(), log_w_all[lo:lo + size]
+    else:
+        raise ValueError(f"method must be 'grid' or 'naive', got {method!r}")
+
+    xt = torch.as_tensor(x, dtype=torch.float32)
+    x_sq = (xt**2).sum(1)
+    total = torch.full((x.shape[0],), -np.inf, dtype=torch.float64)
+    size = max(1, 2**21 // x.shape[0])
+    with torch_threads(1), torch.no_grad():
+        for z, log_w in chunks(size):
+            f = f_theta(z)
+            if f.shape[-1] != x.shape[1]:
+                raise ValueError(f"x must have shape (n, {f.shape[-1]}) to match f_theta, "
+                                 f"got {x.shape}")
+            sq = _squared_distances(xt, f, x_sq)
+            table = -sq / (2.0 * c) + log_w.float()  # log p(x | z) p(z) dz, but for the constant
+            total = torch.logaddexp(total, torch.logsumexp(table, dim=1).double())
+    return (total - gaussian_log_norm(x.shape[1], c)).numpy()
+
+
+def decoder_samples(f_theta, latent_dim, n, seed=0):
+    """Decoder means f_theta(z) for n prior samples z ~ N(0, I), as a numpy array (n, d)."""
+    import torch
+
+    f_theta = _torch_decoder(f_theta)
+    latent_dim = count("latent_dim", latent_dim)
+    n = count("n", n)
+    gen = as_torch_generator(seed, "seed")
+    with torch.no_grad():
+        return f_theta(torch.randn(n, latent_dim, generator=gen)).double().numpy()

@@ -1,0 +1,253 @@
+"""Figures for notebook 02: the naive estimate of eq. 2.3 and the decoder trained on it.
+
+The maths is in ``helpers.evidence`` (the estimator), ``helpers.linear_gaussian`` (the exact
+model the estimates are checked against) and ``helpers.naive_decoder`` (training curves). Each
+figure is a plain function, so a slider and a test call the same code.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._checks import as_float_array, count
+from ..evidence import running_log_mean_exp
+from ..linear_gaussian import LinearGaussian
+from ..sampling import normal_pdf
+from .figure import new_figure
+from .live import live_figure
+
+__all__ = ["plot_naive_convergence", "plot_samples_needed", "plot_naive_estimate_2d",
+           "plot_training_curves"]
+
+
+def _log_spaced_indices(n, points=300):
+    """About ``points`` indices 0..n-1, evenly spread on a log axis (for drawing long curves)."""
+    return np.unique(np.round(np.logspace(0, np.log10(n), points)).astype(int) - 1)
+
+
+def plot_naive_convergence(n_values, log_p_hat, exact, relative_variance=None):
+    """Eq. 2.3's estimate against L: unbiased for p(x) (left), biased low for log p(x) (right).
+
+    Parameters
+    ----------
+    n_values : array_like, shape (m,)
+        The sample counts L.
+    log_p_hat : array_like, shape (runs, m)
+        log p_hat for each repeated run at each L.
+    exact : float
+        The exact log p(x).
+    relative_variance : float, optional
+        rho - 1 (``LinearGaussian.naive_relative_variance``); draws the large-L predictions
+        +-sqrt((rho - 1) / L) (left) and the Jensen bias -(rho - 1) / (2L) (right).
+    """
+    n_values = np.asarray(n_values, dtype=float)
+    err = as_float_array("log_p_hat", log_p_hat, allow_inf=True) - float(exact)
+    ratio = np.exp(err)
+    fig, (ax_p, ax_log) = new_figure(2, width=4.6)
+    for ax, vals, ref, label in ((ax_p, ratio, 1.0, "p_hat / p(x)"),
+                                 (ax_log, err, 0.0, "log p_hat - log p(x)")):
+        lo, hi = np.percentile(vals, [10, 90], axis=0)
+        ax.fill_between(n_values, lo, hi, color="C0", alpha=0.25, label="10-90 % of runs")
+        ax.plot(n_values, vals.mean(axis=0), "o-", color="C0", ms=3, label="mean over runs")
+        ax.axhline(ref, color="k", lw=1, label="exact")
+        ax.set(xscale="log", xlabel="L (prior samples)", ylabel=label)
+    if relative_variance is not None:
+        nn = np.logspace(np.log10(n_values.min()), np.log10(n_values.max()), 100)
+        ax_p.plot(nn, 1 + np.sqrt(relative_variance / nn), "--", color="C3", lw=1,
+                  label="1 +- sqrt((rho-1)/L)")
+        ax_p.plot(nn, 1 - np.sqrt(relative_variance / nn), "--", color="C3", lw=1)
+        ax_log.plot(nn, -relative_variance / (2 * nn), "--", color="C3", lw=1,
+                    label="-(rho-1)/(2L)")
+    ax_p.set(ylim=(-0.1, 3.0), title="unbiased for p(x)")
+    ax_log.set(ylim=(min(-6.0, np.percentile(err[:, -1], 5) - 0.5), 1.0),
+               title="biased low for log p(x) (Jensen)")
+    ax_p.legend(fontsize=7)
+    ax_log.legend(fontsize=7, loc="lower right")
+    return fig
+
+
+def plot_samples_needed(k_values, c_values, measured, exact, exp_kl, budget=None, rel_err=0.1):
+    """Prior samples needed for a ``rel_err`` relative error, against the latent dimension k.
+
+    ``measured``, ``exact`` ((rho - 1) / rel_err^2) and ``exp_kl`` (exp(KL(posterior || prior)),
+    the trend) are arrays of shape (len(c_values), len(k_values)); NaN in ``measured`` means the
+    measurement ran out of samples (drawn as a triangle at ``budget``).
+    """
+    fig, ax = new_figure(1, width=5.6, height=3.6)
+    k_values = np.asarray(k_values)
+    for i, c in enumerate(c_values):
+        col = f"C{i}"
+        ax.plot(k_values, exact[i], "-", color=col, label=f"c = {c:g}: exact (rho-1)/{rel_err:g}$^2$")
+        ax.plot(k_values, exp_kl[i], ":", color=col, lw=2, label=f"c = {c:g}: exp(KL) trend")
+        ok = np.isfinite(measured[i])
+        ax.plot(k_values[ok], measured[i][ok], "o", color=col, ms=6, mfc="none")
+        if budget is not None and (~ok).any():
+            ax.plot(k_values[~ok], np.full((~ok).sum(), budget), "^", color=col, ms=6)
+    ax.plot([], [], "o", color="grey", mfc="none", label="measured")
+    if budget is not None:
+        ax.axhline(budget, color="grey", lw=0.8, ls="--")
+        ax.plot([], [], "^", color="grey", label=f"not measurable with our budget (> {budget:.3g})")
+    ax.set(yscale="log", xlabel="latent dimension k", ylabel=f"samples L for {rel_err:.0%} error",
+           title="how many prior samples eq. 2.3 needs")
+    ax.legend(fontsize=6.5, loc="upper left", ncol=1)
+    return fig
+
+
+def _ellipse(mean, cov, radius, n=100):
+    t = np.linspace(0, 2 * np.pi, n)
+    vals, vecs = np.linalg.eigh(cov)
+    circle = np.stack([np.cos(t), np.sin(t)], axis=1) * np.sqrt(np.maximum(vals, 0)) * radius
+    return mean + circle @ vecs.T
+
+
+def plot_naive_estimate_2d(c=0.01, n_samples=1000, k=2, *, W, b, z_true, noise, z_pool):
+    """Where eq. 2.3's prior samples land, and the running estimate, for the linear model.
+
+    The observation is x = W[:, :k] z_true[:k] + b + sqrt(c) noise. Left: the first L prior
+    samples (first two coordinates) and the posterior p(z | x) (ellipses at 1, 2, 3 sd). Middle:
+    a zoom onto the posterior, the small region where p(x | z) is large, with the samples
+    coloured by their weight p(x | z_l) / max_l p(x | z_l). For k = 1: prior and posterior
+    densities, and a histogram of the weights. Right: the running log p_hat against the exact log p(x).
+
+    ``z_pool`` (shape (L_max, k_max)) holds the prior samples, drawn once; the sliders pick
+    subsets, so a redraw only scores them; in a slider panel the figure is built once per layout
+    (k = 1 or k >= 2) and its moving parts updated in place (``helpers.plots.live``).
+    """
+    k = count("k", k)
+    z_pool = np.asarray(z_pool)
+    W = np.asarray(W)
+    if k > min(W.shape[1], z_pool.shape[1]):
+        raise ValueError(f"k must be <= {min(W.shape[1], z_pool.shape[1])}, got {k!r}")
+    n_float = float(as_float_array("n_samples", n_samples))  # a log slider gives floats
+    if n_float < 1:
+        raise ValueError(f"n_samples must be >= 1, got {n_samples!r}")
+    L = min(int(round(n_float)), len(z_pool))
+    model = LinearGaussian(W[:, :k], b, c)
+    x = model.W @ np.asarray(z_true)[:k] + model.b + np.sqrt(model.c) * np.asarray(noise)
+    exact = model.log_evidence(x)
+    ll = model.log_likelihood_of_pool(x, z_pool[:, :k])  # log p(x | z_l), fast enough for a slider
+    running = running_log_mean_exp(ll)
+    mean, cov = model.posterior(x)
+    m2, c2 = mean[:2], cov[:2, :2] if k >= 2 else None
+
+    w = np.exp(ll[:L] - ll[:L].max())
+    ess = w.sum() ** 2 / np.sum(w**2)  # effective sample size of the weights
+    show = min(L, 3000)
+    n_pool = len(z_pool)
+    fig, p = live_figure(plot_naive_estimate_2d, (k >= 2, n_pool),
+                         lambda: _naive_estimate_frame(k >= 2, n_pool))
+    ax_prior, ax_zoom, ax_run = fig.axes
+    if k >= 2:
+        for r, e1, e2 in zip((1, 2, 3), p["ellipses_prior"], p["ellipses_zoom"]):
+            e = _ellipse(m2, c2, r)
+            e1.set_data(e[:, 0], e[:, 1])
+            e2.set_data(e[:, 0], e[:, 1])
+        p["prior_points"].set_offsets(z_pool[:show, :2])
+        sd = np.sqrt(np.max(np.linalg.eigvalsh(c2)))
+        half = 5 * sd
+        inside = np.nonzero(np.all(np.abs(z_pool[:L, :2] - m2) < half, axis=1))[0]
+        drawn = inside[:2000]
+        p["zoom_points"].set_offsets(z_pool[drawn, :2])
+        p["zoom_points"].set_array(w[drawn])
+        p["box"].set_xy(tuple(m2 - half))
+        p["box"].set_width(2 * half)
+        p["box"].set_height(2 * half)
+        ax_zoom.set(xlim=(m2[0] - half, m2[0] + half), ylim=(m2[1] - half, m2[1] + half),
+                    title=f"zoom: {len(inside)} of the {L} samples")
+        ax_prior.set_title(f"prior samples, posterior (k = {k})")
+    else:
+        zs = np.linspace(-4, 4, 400)
+        post = normal_pdf(zs, mean[0], np.sqrt(cov[0, 0]))  # p(z | x), eq. 1.1
+        p["posterior"].set_data(zs, post)
+        p["rug"].set_data(z_pool[:show, 0], np.zeros(show))
+        ax_prior.set_ylim(0, 1.05 * max(post.max(), normal_pdf(0.0)))  # as autoscaling
+        counts, edges = np.histogram(np.log10(np.maximum(w, 1e-300)), bins=40, range=(-20, 0))
+        p["weights"].set_data(counts, edges)
+        ax_zoom.set_ylim(0, 1.05 * counts.max())
+    idx = _log_spaced_indices(len(running))
+    p["run_all"].set_data(idx + 1, running[idx])
+    cur = idx[idx < L]
+    p["run_now"].set_data(cur + 1, running[cur])
+    p["exact"].set_ydata([exact, exact])
+    p["legend_run"].get_texts()[1].set_text(f"exact log p(x) = {exact:.3g}")
+    p["L_line"].set_xdata([L, L])
+    ax_run.set(ylim=(exact - 25, exact + 3),
+               title=f"L = {L}: error {running[L - 1] - exact:+.2f} nats, ESS {ess:.3g}")
+    return fig
+
+
+def _naive_estimate_frame(two_d, n_pool):
+    """The figure of ``plot_naive_estimate_2d`` with empty artists (the frame a slider keeps)."""
+    from matplotlib.ticker import MaxNLocator, NullLocator
+
+    fig, (ax_prior, ax_zoom, ax_run) = new_figure(3, width=3.6, height=3.3)
+    if two_d:
+        parts = {name: [ax.plot([], [], color="C3", lw=1)[0] for _ in (1, 2, 3)]
+                 for name, ax in (("ellipses_prior", ax_prior), ("ellipses_zoom", ax_zoom))}
+        parts["prior_points"] = ax_prior.scatter(np.empty(0), np.empty(0), s=3, color="C0",
+                                                 alpha=0.4, lw=0)
+        parts["zoom_points"] = ax_zoom.scatter(np.empty(0), np.empty(0), s=18, c=np.empty(0),
+                                               cmap="viridis", vmin=0, vmax=1, edgecolor="k",
+                                               lw=0.3)
+        parts["box"] = ax_prior.add_patch(_rectangle((0.0, 0.0), 1.0))
+        ax_zoom.set(xlabel="z1", ylabel="z2")
+        ax_prior.set(xlim=(-4, 4), ylim=(-4, 4), xlabel="z1", ylabel="z2")
+        parts.update(prior_title=ax_prior.title, zoom_title=ax_zoom.title,
+                     zoom_x=ax_zoom.xaxis, zoom_y=ax_zoom.yaxis)
+    else:
+        zs = np.linspace(-4, 4, 400)
+        prior, = ax_prior.plot(zs, normal_pdf(zs), color="C0",
+                               label="p(z)")
+        posterior, = ax_prior.plot([], [], color="C3", label="p(z | x)")
+        rug, = ax_prior.plot([], [], "|", color="C0", alpha=0.3)
+        ax_prior.set(xlim=(-4, 4), xlabel="z", ylabel="density", title="prior and posterior (k = 1)")
+        legend = ax_prior.legend(fontsize=7)
+        weights = ax_zoom.stairs([0.0], [-20.0, 0.0], fill=True, color="C0")
+        ax_zoom.set(xlim=(-20, 0), xlabel="log10(weight / largest weight)", ylabel="samples",
+                    title="weights of the L samples")
+        parts = dict(prior=prior, posterior=posterior, rug=rug, legend_prior=legend,
+                     prior_y=ax_prior.yaxis, weights=weights, zoom_y=ax_zoom.yaxis)
+    run_all, = ax_run.plot([], [], color="C0", alpha=0.3)
+    run_now, = ax_run.plot([], [], color="C0", label="running log p_hat")
+    exact = ax_run.axhline(0.0, color="k", lw=1, label="exact log p(x)")
+    L_line = ax_run.axvline(1.0, color="grey", ls=":", lw=1)
+    ax_run.set_xscale("log")
+    # Plain-text ticks: minor log ticks and mathtext labels cost most of a redraw.
+    decades = 10.0 ** np.arange(0, int(np.log10(n_pool)) + 1)
+    ax_run.set_xticks(decades, [f"{v:.0e}".replace("e+0", "e") if v >= 1e3 else f"{v:.0f}"
+                                for v in decades])
+    ax_run.xaxis.set_minor_locator(NullLocator())
+    for ax in (ax_prior, ax_zoom, ax_run):
+        ax.yaxis.set_major_locator(MaxNLocator(4))
+    for ax in (ax_prior, ax_zoom):
+        ax.xaxis.set_major_locator(MaxNLocator(4))
+    ax_run.set(xlim=(1, n_pool), xlabel="L (prior samples)", ylabel="log p_hat(x)")
+    legend_run = ax_run.legend(fontsize=7, loc="lower right")
+    parts.update(run_all=run_all, run_now=run_now, exact=exact, L_line=L_line,
+                 legend_run=legend_run, run_title=ax_run.title, run_y=ax_run.yaxis)
+    return fig, parts
+
+
+def _rectangle(corner, size):
+    from matplotlib.patches import Rectangle
+
+    return Rectangle(tuple(corner), size, size, fill=False, color="k", lw=0.8)
+
+
+def plot_training_curves(results, window=25):
+    """The training objective (minibatch mean of log p_hat, eq. 2.3) against the step, per run."""
+    fig, ax = new_figure(1, width=5.0, height=3.2)
+    for i, r in enumerate(results):
+        curve = np.asarray(r.train_log_evidence)
+        w = min(window, len(curve))
+        smooth = np.convolve(curve, np.ones(w) / w, mode="valid")
+        ax.plot(np.arange(len(curve)) + 1, curve, color=f"C{i}", alpha=0.2, lw=0.8)
+        ax.plot(np.arange(w, len(curve) + 1), smooth, color=f"C{i}",
+                label=f"k = {r.latent_dim} (c = {r.c:g}, L = {r.settings['n_samples']})")
+    ax.set(xlabel="training step", ylabel="naive log p_hat(x), nats per image",
+           title="training on the naive estimate (eq. 2.3)")
+    lo = min(np.percentile(r.train_log_evidence, 5) for r in results)
+    hi = max(np.max(r.train_log_evidence) for r in results)
+    ax.set_ylim(lo, hi + 0.05 * (hi - lo))
+    ax.legend(fontsize=8, loc="lower right")
+    return fig

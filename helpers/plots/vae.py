@@ -1,0 +1,115 @@
+"""Figures for notebook 04: training curves, the latent map, gradient estimators, the c slider.
+
+The maths is in ``helpers.vae`` and ``helpers.vae_analysis``; these functions draw what those
+return, and need matplotlib only (no torch). Digits are drawn with ``helpers.plots.digits``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._checks import positive_scalar
+from .digits import show_digits, tile_digits
+from .figure import new_figure
+from .live import live_figure
+
+__all__ = ["plot_training", "plot_latent_map", "plot_gradient_estimators", "plot_c_tradeoff"]
+
+
+def plot_training(history, labels=None, title="negative ELBO per example (nats)"):
+    """Training and held-out negative ELBO against the step, one colour per model."""
+    fig, ax = new_figure(width=5.5, height=3.4)
+    steps, train = history.step, np.asarray(history.train)
+    labels = labels or [f"model {i}" for i in range(train.shape[1])]
+    for i, lab in enumerate(labels):
+        ax.plot(steps, train[:, i], color=f"C{i}", lw=1, alpha=0.6, label=f"{lab} (train batches)")
+        if history.test is not None:
+            ax.plot(steps, history.test[:, i], color=f"C{i}", lw=2, label=f"{lab} (held out)")
+    ax.set(xlabel="Adam step", ylabel="-ELBO (nats)", title=title)
+    ax.legend(fontsize=7)
+    return fig
+
+
+def plot_latent_map(mu, labels, decoded_grid, extent):
+    """Left: encoder means mu_phi(x) coloured by digit. Right: f_theta(z) on a grid of z."""
+    fig, (ax_map, ax_grid) = new_figure(2, width=4.2, height=4.0)
+    sc = ax_map.scatter(mu[:, 0], mu[:, 1], c=labels, cmap="tab10", s=6, vmin=-0.5, vmax=9.5)
+    fig.colorbar(sc, ax=ax_map, ticks=range(10), label="digit")
+    ax_map.set(xlabel="$\\mu_{\\phi}(x)_1$", ylabel="$\\mu_{\\phi}(x)_2$",
+               title="held-out digits in latent space", xlim=extent, ylim=extent)
+    n = int(round(np.sqrt(len(decoded_grid))))
+    show_digits(ax_grid, tile_digits(decoded_grid, n, pad=0), extent=(*extent, *extent))
+    ax_grid.set(xlabel="$z_1$", ylabel="$z_2$", title="$f_{\\theta}(z)$ on a grid of z")
+    return fig
+
+
+def plot_gradient_estimators(est, bins=80):
+    """Histograms of the single-sample reparameterised and score-function gradient estimates."""
+    fig, ax = new_figure(width=5.5, height=3.4)
+    r, s = est.reparam, est.score
+    lo, hi = np.percentile(s, [1, 99])
+    lo, hi = min(lo, r.min()), max(hi, r.max())
+    for vals, name, col in ((s, "score function", "C1"), (r, "reparameterised", "C0")):
+        ax.hist(vals, bins=bins, range=(lo, hi), density=True, alpha=0.5, color=col,
+                label=f"{name}: std {vals.std():.3g}")
+    ax.axvline(est.exact, color="k", lw=1.5, label=f"exact gradient {est.exact:.3g}")
+    ax.set(xlabel="single-sample estimate of d/d$\\mu$ E$_q$[(z - a)$^2$]", ylabel="density",
+           title=f"q = N({est.mu:.3g}, {est.sigma:.3g}$^2$), a = {est.a:.3g}")
+    ax.legend(fontsize=7)
+    return fig
+
+
+def plot_c_tradeoff(c, summary):
+    """The c slider's picture, drawn from ``c_grid_summary`` (nearest trained c; no training).
+
+    Top: held-out digits, their reconstructions f_theta(mu_phi(x)) and samples f_theta(z),
+    z ~ N(0, I). Bottom left: the two parts of the negative ELBO against c (KL and the squared-
+    error term, in nats). Bottom right: KL per latent unit and the count of active units.
+    Plain-text labels only (no mathtext), and in a slider panel the figure is built once and its
+    moving parts updated in place (``helpers.plots.live``).
+    """
+    c = positive_scalar("c", c)
+    grid = summary.c
+    i = int(np.argmin(np.abs(np.log(grid) - np.log(c))))
+    fig, p = live_figure(plot_c_tradeoff, (), lambda: _c_tradeoff_frame(summary))
+    shown = np.concatenate([summary.originals, summary.reconstructions[i]])
+    p["reconstructions"].set_data(tile_digits(shown, len(summary.originals)))
+    p["reconstructions"].axes.set_title(
+        f"held out (top), reconstructed (bottom), c = {grid[i]:.3g}")
+    p["samples"].set_data(tile_digits(summary.samples[i], len(summary.samples[i]) // 2))
+    p["c_line"].set_xdata([np.log10(grid[i])] * 2)
+    p["c_line"].axes.set_title(f"squared error / 2c = {summary.reconstruction[i]:.3g}, "
+                               f"KL = {summary.kl[i]:.3g}")
+    for bar, height in zip(p["bars"], summary.kl_per_dim[i]):
+        bar.set_height(height)
+    p["units_title"].set_text(f"active units: {summary.active[i]} of {len(p['bars'])}")
+    return fig
+
+
+def _c_tradeoff_frame(summary):
+    """The figure of ``plot_c_tradeoff`` without its per-c parts (the frame a slider keeps)."""
+    grid = summary.c
+    fig, axes = new_figure(2, 2, width=4.4, height=2.6)
+    (ax_rec, ax_smp), (ax_split, ax_units) = axes
+    shown = np.concatenate([summary.originals, summary.reconstructions[0]])
+    for ax, images, ncols, title in ((ax_rec, shown, len(summary.originals), ""),
+                                     (ax_smp, summary.samples[0], len(summary.samples[0]) // 2,
+                                      "samples f(z), z ~ N(0, I)")):
+        show_digits(ax, tile_digits(images, ncols))
+        ax.set(title=title, xticks=[], yticks=[])
+    log_grid = np.log10(grid)
+    ax_split.plot(log_grid, summary.reconstruction, "o-", color="C0",
+                  label="squared error / 2c")
+    ax_split.plot(log_grid, summary.kl, "s-", color="C3", label="KL(q || p(z))")
+    c_line = ax_split.axvline(log_grid[0], color="k", lw=1, ls="--")
+    ax_split.set_xticks(log_grid, [f"{v:.2g}" for v in grid], fontsize=7)
+    ax_split.set(xlabel="c (log scale)", ylabel="nats per image")
+    legend = ax_split.legend(fontsize=7)
+    k = summary.kl_per_dim.shape[1]
+    bars = list(ax_units.bar(np.arange(1, k + 1), summary.kl_per_dim[0], color="C3"))
+    ax_units.set(xlabel="latent unit j", ylabel="KL of unit j (nats)", xticks=np.arange(1, k + 1),
+                 ylim=(0, 1.05 * summary.kl_per_dim.max()))
+    parts = dict(reconstructions=ax_rec.images[0], rec_title=ax_rec.title,
+                 samples=ax_smp.images[0], c_line=c_line, split_title=ax_split.title,
+                 legend=legend, bars=bars, units_title=ax_units.title)
+    return fig, parts

@@ -1,0 +1,173 @@
+"""Notebook 04's experiments around the VAE of ``helpers.vae`` (eqs. 2.6-2.8).
+
+- ``reparam_vs_score_function``: why eq. 2.8 samples z = mu + sigma * eps (two gradient
+  estimators of one expectation, side by side);
+- ``gradient_noise``: how the spread of eq. 2.8's gradient falls with L;
+- ``active_units`` and ``c_grid_summary``: posterior collapse as the decoder variance c grows,
+  and everything the c slider of notebook 04 draws (``helpers.plots.vae.plot_c_tradeoff``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ._checks import (as_float32_tensor, as_float_array, as_rng, as_torch_generator, count,
+                      positive_scalar)
+from ._nets import torch_threads
+from ._results import Result
+from .gaussian import gaussian_kl, gaussian_log_norm, kl_per_dim
+from .vae import negative_elbo
+
+__all__ = ["GradientEstimates", "reparam_vs_score_function", "gradient_noise", "active_units",
+           "CGridSummary", "c_grid_summary"]
+
+
+@dataclass(frozen=True)
+class GradientEstimates(Result):
+    """What ``reparam_vs_score_function`` returns: ``n_draws`` estimates of each kind, same draws.
+
+    ``exact`` = 2 (mu - a); ``mu``, ``sigma`` and ``a`` are the problem's numbers.
+    """
+
+    reparam: np.ndarray
+    score: np.ndarray
+    exact: float
+    mu: float
+    sigma: float
+    a: float
+
+
+def reparam_vs_score_function(mu, sigma, a, n_draws, rng=None):
+    """Two single-sample estimators of d/dmu E_{z ~ N(mu, sigma^2)} (z - a)^2 = 2 (mu - a).
+
+    reparameterised: z = mu + sigma eps, gradient 2 (z - a) (it differentiates through z);
+    score function:  (z - a)^2 d/dmu log q(z) = (z - a)^2 (z - mu) / sigma^2 (REINFORCE).
+    Both are unbiased; their variances differ a lot.
+
+    Returns
+    -------
+    GradientEstimates
+    """
+    mu, a = float(as_float_array("mu", mu)), float(as_float_array("a", a))
+    sigma = positive_scalar("sigma", sigma)
+    n_draws = count("n_draws", n_draws)
+    eps = as_rng(rng).standard_normal(n_draws)
+    z = mu + sigma * eps
+    return GradientEstimates(reparam=2 * (z - a), score=(z - a) ** 2 * (z - mu) / sigma**2,
+                             exact=2 * (mu - a), mu=mu, sigma=sigma, a=a)
+
+
+def gradient_noise(model, x, c, n_samples, n_repeats=32, rng=None):
+    """Spread of the eq. 2.8 gradient over fresh noise draws, for L = ``n_samples``.
+
+    Computes the gradient of the mean negative ELBO over ``x`` with respect to every parameter,
+    ``n_repeats`` times with new eps, and returns the total variance (sum over parameters of the
+    variance across repeats) and the squared norm of the mean gradient, as a pair of floats. The
+    variance falls like 1/L because the L draws are independent.
+    """
+    x = as_float32_tensor("x", x, model.x_dim)
+    n_repeats = count("n_repeats", n_repeats, minimum=2)
+    gen = as_torch_generator(rng)
+    params = [p for p in model.parameters()]
+    flags = [p.requires_grad for p in params]
+    for p in params:
+        p.requires_grad_(True)
+    try:
+        grads = []
+        with torch_threads(1):  # small networks: see helpers._nets.torch_threads
+            for _ in range(n_repeats):  # one backward pass per noise draw (batch vectorised)
+                loss = negative_elbo(model, x, c, n_samples, rng=gen).mean()
+                grads.append(torch.cat([g.flatten() for g in torch.autograd.grad(loss, params)]))
+    finally:
+        for p, f in zip(params, flags):
+            p.requires_grad_(f)
+    g = torch.stack(grads).double()
+    return float(g.var(0).sum()), float((g.mean(0) ** 2).sum())
+
+
+def active_units(model, x, threshold=0.01):
+    """Latent units in use: Var_x(mu_phi(x)_j) > ``threshold`` (Burda et al., 2016).
+
+    A collapsed unit has q_phi(z_j | x) = N(0, 1) = p(z_j) for every x: its mean no longer depends
+    on x and its KL is 0. Returns the pair ``(n_active, variance)``, variance of shape (z_dim,).
+    """
+    x = as_float32_tensor("x", x, model.x_dim)
+    threshold = positive_scalar("threshold", threshold)
+    with torch.no_grad():
+        variance = model.encode(x)[0].var(0).double().numpy()
+    return int((variance > threshold).sum()), variance
+
+
+@dataclass(frozen=True)
+class CGridSummary(Result):
+    """Everything the c slider draws, for a grid of M trained models (``c_grid_summary``).
+
+    Attributes
+    ----------
+    c : (M,)
+    originals : (n_show, d)
+        Held-out digits.
+    reconstructions : (M, n_show, d)
+        f_theta(mu_phi(x)).
+    samples : (M, n_samples_show, d)
+        f_theta(z), the same z ~ N(0, I) for every model.
+    mse : (M,)
+        Per-pixel E_q ||x - f||^2 / d.
+    reconstruction : (M,)
+        E_q ||x - f||^2 / (2c).
+    constant : (M,)
+        (d/2) log(2 pi c).
+    kl : (M,)
+    kl_per_dim, mu_variance : (M, z_dim)
+    active : (M,) int
+    """
+
+    c: np.ndarray
+    originals: np.ndarray
+    reconstructions: np.ndarray
+    samples: np.ndarray
+    mse: np.ndarray
+    reconstruction: np.ndarray
+    constant: np.ndarray
+    kl: np.ndarray
+    kl_per_dim: np.ndarray
+    mu_variance: np.ndarray
+    active: np.ndarray
+
+
+@torch.no_grad()
+def c_grid_summary(models, c_values, x, n_show=8, n_samples_show=8, rng=0):
+    """Everything the c slider draws, computed once for a grid of trained models.
+
+    Scored on the whole of ``x`` with one fixed eps (L = 1). Returns a ``CGridSummary``.
+    """
+    c_values = np.asarray([positive_scalar("c", c) for c in np.atleast_1d(c_values)])
+    if len(models) != len(c_values):
+        raise ValueError(f"models and c_values must have the same length, got {len(models)} "
+                         f"and {len(c_values)}")
+    x = as_float32_tensor("x", x, models[0].x_dim)
+    n_show, n_samples_show = count("n_show", n_show), count("n_samples_show", n_samples_show)
+    gen = as_torch_generator(rng)
+    d, z_dim = x.shape[1], models[0].z_dim
+    eps = torch.randn(1, len(x), z_dim, generator=gen)
+    z_prior = torch.randn(n_samples_show, z_dim, generator=gen)
+    out = {k: [] for k in ("reconstructions", "samples", "mse", "kl", "kl_per_dim",
+                           "mu_variance", "active")}
+    for model in models:  # a handful of models, each scored on the whole set at once
+        mu_phi, sigma_phi, f = model(x, eps)
+        out["reconstructions"].append(model.decode(mu_phi[:n_show]).numpy())
+        out["samples"].append(model.decode(z_prior).numpy())
+        out["mse"].append(((x - f) ** 2).mean().item())
+        out["kl"].append(gaussian_kl(mu_phi, sigma_phi).mean().item())
+        out["kl_per_dim"].append(kl_per_dim(mu_phi, sigma_phi).mean(0).numpy())
+        n_active, variance = active_units(model, x)
+        out["mu_variance"].append(variance)
+        out["active"].append(n_active)
+    res = {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}
+    res["active"] = res["active"].astype(int)
+    return CGridSummary(c=c_values, originals=x[:n_show].numpy().astype(np.float64),
+                        reconstruction=d * res["mse"] / (2 * c_values),
+                        constant=gaussian_log_norm(d, c_values), **res)
