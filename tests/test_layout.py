@@ -1,0 +1,188 @@
+"""The layout of ``helpers``: one idea per module, no import circle, no private reach-ins.
+
+Read from the source (``ast``), so function-level imports count as much as top-level ones, and
+checked by importing every module alone in a fresh interpreter.
+"""
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "helpers"
+MAX_LINES = 420  # "about 400": one idea, read in one sitting
+
+# helpers.<name> for every module and package under helpers/
+MODULES = sorted(
+    ".".join(("helpers",) + p.relative_to(PACKAGE).with_suffix("").parts).removesuffix(".__init__")
+    for p in PACKAGE.rglob("*.py"))
+# Modules that draw (and the slider machinery that shows their figures); the rest compute.
+DRAWING = {"helpers.plots", "helpers._plot", "helpers.widgets"}
+
+# The public contract (../shared/API.md): each name, importable from where it has always been.
+API = {
+    "helpers.sampling": ["normal_pdf", "normal_cdf", "normal_icdf", "inverse_cdf_sample",
+                         "tabulated_icdf"],
+    "helpers.evidence": ["log_mean_exp", "LinearGaussian", "naive_mc_log_evidence"],
+    "helpers.elbo": ["gaussian_kl", "elbo_terms"],
+    "helpers.vae": ["GaussianVAE", "negative_elbo", "importance_log_likelihood"],
+    "helpers.data": ["load_digits"],
+}
+
+
+def _path(module):
+    rel = Path(*module.split(".")[1:])
+    if (PACKAGE / rel).is_dir():
+        return PACKAGE / rel / "__init__.py"
+    return PACKAGE / rel.with_suffix(".py")
+
+
+def _is_drawing(module):
+    return any(module == d or module.startswith(d + ".") for d in DRAWING)
+
+
+def _imports(module):
+    """Every (imported module, [names]) in ``module``'s source, resolved to absolute names."""
+    path = _path(module)
+    package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+    out = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            out += [(a.name, []) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[:len(base) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module
+            names = [a.name for a in node.names]
+            out.append((target, names))
+            # ``from . import x``: x may be a module of the package
+            out += [(f"{target}.{n}", []) for n in names if f"{target}.{n}" in MODULES]
+    return out
+
+
+def _graph():
+    graph = {}
+    for module in MODULES:
+        deps = set()
+        for target, _ in _imports(module):
+            parts = target.split(".")
+            # importing helpers.a.b runs helpers.a first: count every enclosing package
+            deps |= {".".join(parts[:i]) for i in range(2, len(parts) + 1)
+                     if ".".join(parts[:i]) in MODULES}
+        graph[module] = deps - {module}
+    return graph
+
+
+def test_every_module_is_found():
+    assert {"helpers.gaussian", "helpers.plots.live", "helpers.vae"} <= set(MODULES)
+
+
+def test_the_import_graph_has_no_circle():
+    graph = _graph()
+    state, stack = {}, []
+
+    def visit(m):
+        state[m] = "open"
+        stack.append(m)
+        for dep in sorted(graph[m]):
+            if state.get(dep) == "open":
+                circle = stack[stack.index(dep):] + [dep]
+                pytest.fail("import circle: " + " -> ".join(circle))
+            if dep not in state:
+                visit(dep)
+        stack.pop()
+        state[m] = "done"
+
+    for m in MODULES:
+        if m not in state:
+            visit(m)
+
+
+def test_mathematics_does_not_import_figures():
+    """A module that computes imports neither matplotlib nor helpers.plots (not even lazily)."""
+    bad = {m: sorted({t for t, _ in _imports(m)
+                      if t.split(".")[0] == "matplotlib" or t.startswith("helpers.plots")})
+           for m in MODULES if not _is_drawing(m)}
+    assert not {m: t for m, t in bad.items() if t}, bad
+
+
+def test_no_module_reaches_into_another_modules_private_names():
+    found = []
+    for module in MODULES:
+        for target, names in _imports(module):
+            if target.startswith("helpers") and target != module:
+                found += [f"{module}: from {target} import {n}" for n in names
+                          if n.startswith("_") and not n.startswith("__")]
+        # obj._name, where _name is no private function or attribute of this module: someone
+        # else's (another helpers module's, or a library's such as matplotlib's Legend._loc)
+        tree = ast.parse(_path(module).read_text())
+        own = {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+        targets = [t for n in ast.walk(tree) if isinstance(n, (ast.Assign, ast.AnnAssign))
+                   for t in (n.targets if isinstance(n, ast.Assign) else [n.target])]
+        own |= {t.attr for t in targets + [e for t in targets if isinstance(t, ast.Tuple)
+                                           for e in t.elts] if isinstance(t, ast.Attribute)}
+        found += [f"{module}:{node.lineno}: .{node.attr}" for node in ast.walk(tree)
+                  if isinstance(node, ast.Attribute) and node.attr.startswith("_")
+                  and not node.attr.startswith("__") and node.attr not in own]
+    assert not found, "\n".join(found)
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_module_is_small_and_says_what_it_serves(module):
+    path = _path(module)
+    n_lines = len(path.read_text().splitlines())
+    assert n_lines <= MAX_LINES, f"{module} has {n_lines} lines: split it by idea"
+    doc = ast.get_docstring(ast.parse(path.read_text())) or ""
+    assert doc, f"{module} has no module docstring"
+    if not module.split(".")[-1].startswith("_"):
+        assert "notebook" in doc.lower(), f"{module}'s docstring names no notebook it serves"
+
+
+def test_every_module_imports_alone_and_importing_helpers_is_cheap():
+    """Each module in a fresh set of helpers modules, so none works only after another."""
+    code = f"""
+import importlib, sys
+import helpers
+heavy = [m for m in ("torch", "matplotlib") if m in sys.modules]
+assert not heavy, f"import helpers loaded {{heavy}}"
+for name in {MODULES!r}:
+    for loaded in [m for m in sys.modules if m == "helpers" or m.startswith("helpers.")]:
+        del sys.modules[loaded]
+    importlib.import_module(name)
+print("ok")
+"""
+    res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr[-3000:]
+
+
+@pytest.mark.parametrize("module", sorted(API))
+def test_api_names_import_from_where_they_always_have(module):
+    import importlib
+
+    mod = importlib.import_module(module)
+    missing = [n for n in API[module] if not hasattr(mod, n)]
+    assert not missing, f"{module} lost {missing}"
+
+
+def test_notebooks_import_no_private_name():
+    found = []
+    for py in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py")):
+        for node in ast.walk(ast.parse(py.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("helpers"):
+                private = [p for p in node.module.split(".") if p.startswith("_")]
+                private += [a.name for a in node.names if a.name.startswith("_")]
+                if private:
+                    found.append(f"{py.name}:{node.lineno}: from {node.module} import "
+                                 f"{', '.join(a.name for a in node.names)}")
+            elif isinstance(node, ast.Import):
+                found += [f"{py.name}:{node.lineno}: import {a.name}" for a in node.names
+                          if a.name.startswith("helpers") and
+                          any(p.startswith("_") for p in a.name.split("."))]
+    assert not found, "\n".join(found)

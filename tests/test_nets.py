@@ -1,0 +1,71 @@
+"""helpers._nets: the hand-written Adam is torch.optim.Adam, step for step; the MLP; threads."""
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from helpers._nets import Adam, mlp, torch_threads  # noqa: E402
+
+
+def _problem(seed):
+    """A small regression problem with a tanh MLP, in float64 so that the two optimizers'
+    different arrangements of one formula differ by ~1e-16 per step, not by float32 rounding."""
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(32, 3, generator=gen, dtype=torch.float64)
+    y = torch.sin(x.sum(1, keepdim=True)) + 0.1 * torch.randn(32, 1, generator=gen,
+                                                              dtype=torch.float64)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = mlp(3, 16, 1).double()
+    return net, x, y
+
+
+@pytest.mark.parametrize("lr, betas, eps", [(1e-2, (0.9, 0.999), 1e-8), (3e-3, (0.5, 0.9), 1e-6),
+                                            (1e-1, (0.0, 0.99), 1e-8)])
+def test_adam_matches_torch_optim_adam_step_for_step(lr, betas, eps):
+    ours_net, x, y = _problem(0)
+    ref_net, _, _ = _problem(0)
+    ours = Adam(ours_net.parameters(), lr, betas=betas, eps=eps)
+    ref = torch.optim.Adam(ref_net.parameters(), lr=lr, betas=betas, eps=eps, foreach=False)
+    for step in range(50):
+        loss = ((ours_net(x) - y) ** 2).mean()
+        ours.step(loss)
+        ref.zero_grad()
+        ((ref_net(x) - y) ** 2).mean().backward()
+        ref.step()
+        for p, q in zip(ours_net.parameters(), ref_net.parameters()):
+            torch.testing.assert_close(p.detach(), q.detach(), rtol=1e-9, atol=1e-12,
+                                       msg=lambda m: f"step {step + 1}: {m}")
+    start = _problem(0)[0]
+    moved = sum(float((p - q).detach().abs().sum()) for p, q in zip(ours_net.parameters(),
+                                                                     start.parameters()))
+    assert moved > 0.1, "the parameters barely moved: the comparison would prove nothing"
+
+
+def test_adam_first_step_is_lr_times_the_gradient_sign():
+    """After one step, Adam moves every parameter by lr * g / (|g| + eps) (bias-corrected)."""
+    w = torch.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    opt = Adam([w], lr=0.1)
+    opt.step((w * torch.tensor([2.0, -0.5, 1e-3])).sum())
+    step = torch.tensor([1.0, -1.0, 1e-3 / (1e-3 + 1e-8)])  # g / (|g| + eps)
+    expected = torch.tensor([1.0, -2.0, 3.0]) - 0.1 * step
+    torch.testing.assert_close(w.detach(), expected)
+
+
+def test_mlp_layers_and_bad_sizes():
+    net = mlp(2, 8, 8, 5, activation="relu")
+    assert [type(m).__name__ for m in net] == ["Linear", "ReLU", "Linear", "ReLU", "Linear"]
+    assert net(torch.zeros(4, 2)).shape == (4, 5)
+    with pytest.raises(ValueError, match="sizes"):
+        mlp(2)
+    with pytest.raises(ValueError, match="activation"):
+        mlp(2, 3, activation="gelu")
+
+
+def test_torch_threads_sets_and_restores_the_count():
+    before = torch.get_num_threads()
+    with torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="num_threads"):
+        torch_threads(0)
