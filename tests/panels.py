@@ -112,13 +112,47 @@ def _naive_estimate_2d():
             "z_pool": rng.standard_normal((5000, k_max))}
 
 
+_MIXTURE = dict(weights=[0.4, 0.3, 0.3], means=[-1.5, 0.5, 2.0], stds=[0.25, 0.25, 0.5])
+_T = 20  # a shorter chain than notebook 05's T = 100; the panels only index it
+
+
+def _forward_process():
+    from helpers.diffusion import GaussianMixture1D, NoiseSchedule
+
+    rng = np.random.default_rng(0)
+    return {"schedule": NoiseSchedule.cosine(_T), "mixture": GaussianMixture1D(**_MIXTURE),
+            "x0_1d": rng.standard_normal((300, 1)), "noise_1d": rng.standard_normal((300, 1)),
+            "x0_2d": rng.standard_normal((200, 2)), "noise_2d": rng.standard_normal((200, 2))}
+
+
+def _sampler_steps():
+    from helpers.diffusion import GaussianMixture1D, NoiseSchedule
+
+    schedule, mixture = NoiseSchedule.cosine(_T), GaussianMixture1D(**_MIXTURE)
+    return {"schedule": schedule, "mixture": mixture, "n": 300,
+            "eps_model": lambda x, t: mixture.eps_star(x, t, schedule),
+            "held_out": mixture.sample(300, rng=1)}
+
+
+def _reverse_step():
+    from helpers.diffusion import GaussianMixture1D, NoiseSchedule, ddpm_sample
+
+    schedule, mixture = NoiseSchedule.cosine(_T), GaussianMixture1D(**_MIXTURE)
+    _, trajectory = ddpm_sample(lambda x, t: mixture.eps_star(x, t, schedule), schedule, 300,
+                                rng=2, return_trajectory=True)
+    return {"trajectory": trajectory, "mixture": mixture}
+
+
 FIXED = {"plot_inverse_cdf": lambda: {"rng": 0}, "plot_elbo_gap": _elbo_gap,
-         "plot_c_tradeoff": _c_tradeoff, "plot_naive_estimate_2d": _naive_estimate_2d}
+         "plot_c_tradeoff": _c_tradeoff, "plot_naive_estimate_2d": _naive_estimate_2d,
+         "plot_forward_process": _forward_process, "plot_sampler_steps": _sampler_steps,
+         "plot_reverse_step": _reverse_step}
 
 
 # Slider ranges the notebook computes (e.g. from a schedule's length), for the stand-ins above:
 # (plot function, slider name) -> (start, lo, hi).
-RANGES = {}
+RANGES = {("plot_forward_process", "t"): (5, 1, _T), ("plot_sampler_steps", "steps"): (5, 1, _T),
+          ("plot_reverse_step", "step"): (5, 0, _T)}
 
 
 def missing(fn_name, sliders):

@@ -1,0 +1,151 @@
+"""The forward chain of a diffusion model: the noise schedule and its closed forms. Notebook 05.
+
+q(x_t | x_{t-1}) = N(sqrt(alpha_t) x_{t-1}, beta_t I), t = 1..T, is the fixed encoder of the
+hierarchical VAE of notebook 05 (the article's empty section 3). Its closed forms: q(x_t | x_0)
+(jump to any step), q(x_{t-1} | x_t, x_0) (Bayes' rule, the target of every denoising term) and
+L_T = KL(q(x_T | x_0) || N(0, I)) (the prior-matching term of eq. 2.5 for the last latent).
+Steps t = 1..T; array index t-1 holds step t; data arrays are (n, d).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._checks import as_float_array, as_rng, count, data_matrix, positive
+from .gaussian import kl_per_dim
+
+__all__ = ["NoiseSchedule"]
+
+
+class NoiseSchedule:
+    """The forward chain q(x_t | x_{t-1}) = N(sqrt(alpha_t) x_{t-1}, beta_t I), t = 1..T.
+
+    Parameters
+    ----------
+    betas : array_like, shape (T,)
+        The noise variances beta_t, each in (0, 1).
+
+    Attributes
+    ----------
+    T : int
+    betas, alphas, alpha_bar, beta_tilde : ndarray, shape (T,)
+        beta_t, 1 - beta_t, prod_{s <= t} alpha_s, and the variance of q(x_{t-1} | x_t, x_0),
+        beta_tilde_t = (1 - alpha_bar_{t-1}) / (1 - alpha_bar_t) beta_t (0 at t = 1).
+    """
+
+    def __init__(self, betas):
+        betas = as_float_array("betas", betas)
+        if betas.ndim != 1 or betas.size == 0:
+            raise ValueError(f"betas must have shape (T,) with T >= 1, got {betas.shape}")
+        bad = (betas <= 0) | (betas >= 1)
+        if bad.any():
+            raise ValueError(f"betas must lie in (0, 1), found {betas[bad][0]!r}")
+        self.T, self.betas = betas.size, betas
+        # alpha_t = 1 - beta_t
+        self.alphas = 1.0 - betas
+        # alpha_bar_t = prod_{s <= t} alpha_s
+        self.alpha_bar = np.cumprod(self.alphas)
+        # alpha_bar_{t-1}, with alpha_bar_0 = 1
+        ab_prev = np.concatenate([[1.0], self.alpha_bar[:-1]])
+        one_minus_ab = 1.0 - self.alpha_bar
+        # beta_tilde_t = (1 - alpha_bar_{t-1}) / (1 - alpha_bar_t) beta_t
+        self.beta_tilde = (1.0 - ab_prev) / one_minus_ab * betas
+        # mu_tilde_t = c0_t x_0 + ct_t x_t, the mean of q(x_{t-1} | x_t, x_0) (Bayes' rule)
+        self._c0 = np.sqrt(ab_prev) * betas / one_minus_ab
+        self._ct = np.sqrt(self.alphas) * (1.0 - ab_prev) / one_minus_ab
+        # at t = 1 the posterior is the point mass at x_0: set it free of rounding
+        self.beta_tilde[0], self._c0[0], self._ct[0] = 0.0, 1.0, 0.0
+
+    def __repr__(self):
+        return f"NoiseSchedule(T={self.T}, beta_1={self.betas[0]:.3g}, beta_T={self.betas[-1]:.3g})"
+
+    @classmethod
+    def linear(cls, T, beta_1=1e-4, beta_T=0.02):
+        """DDPM's schedule: beta_t rises linearly from ``beta_1`` to ``beta_T`` over T steps."""
+        return cls(np.linspace(beta_1, beta_T, count("T", T)))
+
+    @classmethod
+    def cosine(cls, T, s=0.008):
+        """The cosine schedule: alpha_bar_t = f(t) / f(0), f(t) = cos^2(((t/T + s)/(1 + s)) pi/2).
+
+        beta_t = 1 - alpha_bar_t / alpha_bar_{t-1} is clipped at 0.999: f(T) = 0 would make
+        beta_T = 1, outside (0, 1). So alpha_bar_T = 0.001 alpha_bar_{T-1}, not exactly 0.
+        """
+        T, s = count("T", T), float(positive("s", s))
+        # f(t) = cos^2(((t/T + s) / (1 + s)) pi/2), t = 0..T
+        f = np.cos((np.arange(T + 1) / T + s) / (1 + s) * np.pi / 2) ** 2
+        # beta_t = 1 - f(t) / f(t-1)
+        return cls(np.minimum(1.0 - f[1:] / f[:-1], 0.999))
+
+    def check_step(self, t, n=None):
+        """t checked: an int, or an int array of shape (n,) when ``n`` is given; each in 1..T."""
+        arr = np.asarray(t)
+        whole = arr.dtype.kind in "iu" or (arr.dtype.kind == "f" and np.isfinite(arr).all()
+                                           and (arr == np.round(arr)).all())
+        if not whole or not (arr.ndim == 0 or (n is not None and arr.shape == (n,))):
+            shape = "" if n is None else f" or an int array of shape ({n},)"
+            got = repr(t) if arr.ndim == 0 else f"an array of shape {arr.shape}, dtype {arr.dtype}"
+            raise ValueError(f"t must be an int{shape} in 1..{self.T}, got {got}")
+        bad = (arr < 1) | (arr > self.T)
+        if bad.any():
+            raise ValueError(f"t must lie in 1..{self.T}, got {arr[bad].flat[0]!r}")
+        return int(arr) if arr.ndim == 0 else arr.astype(int)
+
+    def _per_row(self, values, t):
+        """values[t-1], shaped to broadcast against (n, d): a scalar, or a column (n, 1)."""
+        return values[t - 1] if np.ndim(t) == 0 else values[t - 1][:, None]
+
+    def q_sample(self, x0, t, rng=None):
+        """x_t ~ q(x_t | x_0) in closed form, sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps.
+
+        Parameters
+        ----------
+        x0 : array_like, shape (n, d)
+        t : int, or int array of shape (n,) giving each row its own step; in 1..T
+        rng : int, numpy.random.Generator or None
+
+        Returns
+        -------
+        x_t, eps : ndarray, shape (n, d)
+        """
+        x0 = data_matrix("x0", x0)
+        t = self.check_step(t, x0.shape[0])
+        eps = as_rng(rng).standard_normal(x0.shape)
+        ab = self._per_row(self.alpha_bar, t)
+        # x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps
+        return np.sqrt(ab) * x0 + np.sqrt(1.0 - ab) * eps, eps
+
+    def q_posterior(self, x0, x_t, t):
+        """q(x_{t-1} | x_t, x_0) = N(mu_tilde_t, beta_tilde_t I), the chain reversed given x_0.
+
+        mu_tilde_t = (sqrt(alpha_bar_{t-1}) beta_t x_0 + sqrt(alpha_t) (1 - alpha_bar_{t-1}) x_t)
+                     / (1 - alpha_bar_t); at t = 1 the posterior is the point mass (x_0, 0).
+
+        Parameters
+        ----------
+        x0, x_t : array_like, shape (n, d)
+        t : int or int array of shape (n,)
+
+        Returns
+        -------
+        mean : ndarray, shape (n, d)
+        var : float, or ndarray (n, 1) for an array t; broadcasts against ``mean``
+        """
+        x0, x_t = data_matrix("x0", x0), data_matrix("x_t", x_t)
+        if x_t.shape != x0.shape:
+            raise ValueError(f"x_t must have the shape of x0 {x0.shape}, got {x_t.shape}")
+        t = self.check_step(t, x0.shape[0])
+        # mu_tilde_t = c0_t x_0 + ct_t x_t
+        mean = self._per_row(self._c0, t) * x0 + self._per_row(self._ct, t) * x_t
+        return mean, self._per_row(self.beta_tilde, t)
+
+    def prior_kl(self, x0):
+        """L_T = KL(q(x_T | x_0) || N(0, I)) per row, summed over d (nats), shape (n,).
+
+        q(x_T | x_0) = N(sqrt(alpha_bar_T) x_0, (1 - alpha_bar_T) I); each dimension contributes
+        0.5 (mu^2 + sigma^2 - 1 - log sigma^2), the closed form of eq. 2.5's prior term.
+        """
+        x0 = data_matrix("x0", x0)
+        ab_T = self.alpha_bar[-1]
+        # mu = sqrt(alpha_bar_T) x_0, sigma = sqrt(1 - alpha_bar_T)
+        return kl_per_dim(np.sqrt(ab_T) * x0, np.full(x0.shape, np.sqrt(1.0 - ab_T))).sum(-1)
