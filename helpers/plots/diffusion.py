@@ -88,7 +88,8 @@ def plot_forward_strip(ts, *, schedule, x0_1d, noise_1d, x0_2d, noise_2d, mixtur
         top.stairs(heights, edges, fill=True, color="C0", alpha=0.45, label="samples")
         top.plot(grid, np.exp(mixture.marginal(ab).log_prob(grid)), color="C3", lw=1,
                  label="exact")
-        top.set(xlim=X_RANGE, ylim=(0, 1.0), title=f"t = {t}, alpha_bar = {ab:.2f}")
+        top.set(xlim=X_RANGE, ylim=(0, 1.0))
+        top.set_title(f"t = {t}, alpha_bar = {ab:.2f}", fontsize=9)
         bottom.scatter(x2[:, 0], x2[:, 1], s=1, alpha=0.4, color="C0")
         bottom.set(xlim=MOONS_LIM, ylim=MOONS_LIM, aspect="equal", xlabel="x_t")
         if j:
@@ -175,9 +176,12 @@ def plot_w1_vs_steps(steps, curves, floor):
     for i, (label, w) in enumerate(curves.items()):
         ax.plot(steps, w, marker=markers[i % 4], ms=4, color=f"C{i}", label=label)
     ax.axhline(floor, color="0.4", ls=":", label="floor: two data samples")
-    ax.set(xscale="log", yscale="log", xlabel="sampling steps", ylabel="W1 to held-out data",
-           xticks=list(steps), xticklabels=[str(s) for s in steps])
+    ax.set(xscale="log", yscale="log", xlabel="sampling steps", ylabel="W1 to held-out data")
     ax.minorticks_off()
+    ax.set_xticks(list(steps), [str(s) for s in steps])  # ticks only where there are data
+    lo, hi = ax.get_ylim()
+    yt = [v for v in (0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0) if lo <= v <= hi]
+    ax.set_yticks(yt, [f"{v:g}" for v in yt])
     ax.legend(fontsize=7)
     return fig
 
