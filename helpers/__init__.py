@@ -15,7 +15,13 @@ module                       what it holds                                    no
                              line by line, the two sub-goals
 ``helpers.vae``              eqs. 2.6-2.8, the Gaussian VAE and its training  04
 ``helpers.vae_analysis``     notebook 04's experiments around the VAE         04
-``helpers.data``             the bundled 8x8 digits                           02, 04
+``helpers.noise_schedule``   the forward chain: schedules, q(x_t | x_0),      05
+                             q(x_{t-1} | x_t, x_0), L_T
+``helpers.mixture``          exact 1-D test data: a Gaussian mixture, eps*    05
+``helpers.diffusion``        the chained ELBO, DDPM and DDIM samplers         05
+``helpers.denoiser``         the learned eps_theta and its training (torch)   05
+``helpers.metrics``          W1, sliced W1 and MMD between samples            05
+``helpers.data``             the bundled 8x8 digits; two moons                02, 04, 05
 ``helpers.widgets``          the thin slider panel every notebook uses        all
 ``helpers.plots``            the figures: one module per notebook, plus the   all
                              digit mosaic and slider blitting (``plots.live``)

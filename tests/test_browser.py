@@ -45,7 +45,7 @@ REQUIRED = os.environ.get("REQUIRE_BROWSER_TEST", "") not in ("", "0")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu",
                  "--disable-dev-shm-usage",  # containers often have a 64 MB /dev/shm
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-SLIDER_NAMES = ("sigma", "c")  # the sliders every notebook's story turns on
+SLIDER_NAMES = ("sigma", "c", "t")  # the sliders the notebooks' stories turn on (t: 05's chain)
 README_SHOT_MAX_BYTES = 150_000
 
 # Generous: two shared cores, and notebooks 02-05 train small models (15-30 s each when alone).
