@@ -33,7 +33,7 @@ from pathlib import Path
 import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from notebook_runner import CELL_TIMEOUT_S, NotebookRunError, bounded_client  # noqa: E402
+from notebook_runner import CELL_TIMEOUT_S, RESCUED, NotebookRunError, bounded_client  # noqa: E402
 from project import NOTEBOOKS, notebook_paths  # noqa: E402
 
 PACKAGES = ("ipykernel", "jupyter_client", "nbclient", "pyzmq", "tornado", "ipywidgets")
@@ -215,7 +215,8 @@ def main(argv=None):
     hangs = [s for s in stalls if s["hang"] is not False]
     print(f"{args.passes} passes, {runs} notebook runs, {len(hangs)} hangs, "
           f"{len(stalls) - len(hangs)} slow cells (over {args.stall:.0f} s, kernel busy), "
-          f"{len(errors)} failed runs in {minutes:.1f} min")
+          f"{len(errors)} failed runs in {minutes:.1f} min; {RESCUED['count']} messages read only "
+          "by the check at the end of a 1 s wait slice (lost wake-ups the runner recovered)")
     for e in errors:
         print("  " + e)
     return 1 if hangs or errors else 0
