@@ -4,7 +4,8 @@ For every slider panel of the notebooks (``tests/panels.py``), each slider is sw
 range and back, the other sliders at their start values. At each position the panel's update
 path (the reused figure inside ``reusing_frames``, rendered by ``figure_png``: the cached frame
 with the moving parts drawn over it, axes and legends from cached pixels on the way back) is
-compared with a new figure of the same arguments drawn whole by ``savefig``.
+compared with a new figure of the same arguments drawn whole by ``savefig`` at the slider's
+``FIG_DPI`` (a figure no slider reuses is shown at the crisper ``STATIC_DPI``).
 
 Stated tolerance, per pixel and per RGB channel: at most 4/255 anywhere, and more than 2/255 on
 at most 0.1 % of the pixels. Why not 0: the frame and the moving parts are composited in two
@@ -22,7 +23,7 @@ import pytest
 from panels import PANELS, fixed_kwargs, missing, plot_function, resolved, sweep
 from PIL import Image
 
-from helpers.plots.figure import figure_png
+from helpers.plots.figure import FIG_DPI, figure_png
 from helpers.plots.live import LiveCanvas, reusing_frames
 
 MAX_DIFF = 4          # out of 255, any pixel and channel
@@ -66,7 +67,7 @@ def test_blitted_frame_equals_a_fresh_render(nb, fn_name, kind, name, sliders):
             fig = fn(**args, **fixed)
             blitted = _rgb(figure_png(fig))
         figures.add(id(fig))
-        fresh = _rgb(figure_png(fn(**args, **fixed)))
+        fresh = _rgb(figure_png(fn(**args, **fixed), dpi=FIG_DPI))  # the slider's dpi
         assert blitted.shape == fresh.shape, f"{name}={value!r}: the blitted figure has another size"
         diff = np.abs(blitted - fresh).max(axis=-1)
         where = f"{nb} {fn_name}({name}={value!r})"
