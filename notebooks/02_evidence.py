@@ -17,11 +17,31 @@
 # # 02 · The evidence and its naive Monte-Carlo estimate
 #
 # Companion to the first part of section 2 of the article *Principles of diffusion models*
-# (eqs. 2.1-2.3, and the identity $p(x) = p(x \mid z)\,p(z) / p(z \mid x)$ at its very end).
+# (eqs. 2.1-2.3, and the identity $p(x) = p(x \mid z)\,p(z) / p(z \mid x)$, its eq. (2)).
 #
 # **Question.** A VAE is trained by maximum likelihood, which needs $p_\theta(x)$ for every
 # training image. For a model that first draws a hidden $z$ and then draws $x$ from it, how do we
 # get that number, and what does the obvious way of computing it cost?
+#
+# **Learning goals.** After this notebook you can
+# 1. say why maximum likelihood sums log-densities (eq. 2.2) instead of multiplying densities;
+# 2. write the evidence as a prior average (eq. 2.3) and estimate it by Monte Carlo;
+# 3. explain why that estimate is unbiased for $p(x)$ but biased low for $\log p(x)$;
+# 4. predict how its cost grows with the latent dimension $k$ and the decoder noise $c$;
+# 5. see why the exact identity eq. (2) does not help, and how importance sampling does;
+# 6. judge the article's proposal to train a decoder on the naive estimate.
+#
+# **Map.** The core path is §1 → §2 → §3 → §6. The parts marked *optional* go deeper and can be
+# skipped on a first reading.
+#
+# | § | topic | article | core or optional |
+# |---|---|---|---|
+# | 1 | maximum likelihood, why the log | eqs. 2.1, 2.2 | core (the SGD check is optional) |
+# | 2 | a latent-variable model with an exact answer | eq. 2.3 | core |
+# | 3 | the naive estimate: unbiased, and Jensen's bias | eq. 2.3 | core |
+# | 4 | its cost against $k$ and $c$ ($\rho$, KL, widget, ESS) | eq. 2.3 | optional (skim the widget) |
+# | 5 | the identity eq. (2) and importance sampling | eq. (2) | optional |
+# | 6 | the article's experiment: a decoder trained on eq. 2.3 | side note to eq. 2.3 | core |
 #
 # Along the way we run the experiment the article proposes in a side note: train a decoder
 # directly on the obvious estimate, and see what happens.
@@ -54,10 +74,10 @@ from helpers.widgets import int_slider, log_slider, slider_panel
 rng = np.random.default_rng(0)
 
 # %% [markdown]
-# ## 1. Maximum likelihood, and why we take the log (eqs. 2.1, 2.2)
+# ## 1. Maximum likelihood, and why we take the log (article §2, eqs. 2.1, 2.2)
 #
-# Given training images $x^{(1)}, \dots, x^{(n)}$, maximum likelihood picks the parameters that
-# make the observed data most probable:
+# Given training images $x^{(1)}, \dots, x^{(n)}$, **maximum likelihood (最大似然)** picks the
+# parameters that make the observed data most probable:
 #
 # $$ \theta^{*}=\arg \max _{\theta} \prod_{i=1}^{n} p_{\theta}\left(x^{(i)}\right) \tag{2.1} $$
 #
@@ -66,7 +86,10 @@ rng = np.random.default_rng(0)
 # The quantity $\log p_\theta(x)$ is called the **evidence (证据)**: the log-likelihood of an
 # observed sample. Eq. 2.2 is eq. 2.1 with a log in front. Does the log matter? On a computer, very
 # much. Take 1000 draws from $N(0, 1)$ and score them under the same $N(0, \sigma^2)$ for a range
-# of $\sigma$: the product of eq. 2.1 and the sum of logs of eq. 2.2.
+# of $\sigma$: the product of eq. 2.1 and the sum of logs of eq. 2.2. For this model the maximiser
+# has a closed form: setting the derivative of $\sum_i \log N(x_i; 0, \sigma^2)$ to zero gives
+# $\hat\sigma^2 = \frac1n \sum_i x_i^2$, the root mean square (RMS) of the data. (Not the sample
+# standard deviation: the mean is known to be 0, so it is not subtracted.)
 
 # %%
 data_1d = rng.standard_normal(1000)
@@ -80,16 +103,16 @@ print(f"product of 1000 densities at sigma = 1: {product[i1]}")
 print(f"sum of 1000 log-densities at sigma = 1: {sum_of_logs[i1]:.1f}  (i.e. e^{sum_of_logs[i1]:.0f})")
 print(f"smallest positive float64: {np.finfo(float).smallest_subnormal:.1e} = e^{np.log(np.finfo(float).smallest_subnormal):.0f}")
 print(f"argmax of the product: sigma = {sigmas[np.argmax(product)]:.2f} (every value is 0.0)")
-print(f"argmax of the sum of logs: sigma = {sigmas[np.argmax(sum_of_logs)]:.2f}, "
-      f"sample std = {data_1d.std():.2f}")
+rms = np.sqrt(np.mean(data_1d**2))                                  # the exact maximiser
+print(f"argmax of the sum of logs: sigma = {sigmas[np.argmax(sum_of_logs)]:.2f} on a grid of step 0.01; "
+      f"RMS of the data = {rms:.4f}")
 assert np.all(product == 0.0)
-assert abs(sigmas[np.argmax(sum_of_logs)] - data_1d.std()) < 0.01
 
 # %% [markdown]
 # The product is exactly `0.0` for every $\sigma$: about $e^{-1400}$ is far below the smallest
 # positive float64 (about $e^{-744}$). With every value equal, its argmax is just the first grid
 # point, $\sigma = 0.5$: maximum likelihood in the form of eq. 2.1 silently returns garbage. The
-# sum of logs is an ordinary number and its argmax is the sample standard deviation, the right
+# sum of logs is an ordinary number and its argmax is the grid point nearest the RMS, the right
 # answer. With only 20 points the product does not underflow, and both forms agree, because the
 # log is increasing:
 
@@ -108,8 +131,9 @@ print("20 points: same argmax, sigma =", f"{sigmas[np.argmax(np.prod(small, axis
 # > (shown above);
 # > (3) a sum splits into per-example terms, so the gradient of a random minibatch's mean is an
 # > unbiased estimate of the full mean's gradient: that is what makes stochastic gradient
-# > descent possible. A quick check of (3) on the $\sigma$ example, with the gradient of
-# > $\log N(x; 0, \sigma^2)$ in $\sigma$, $(x^2 - \sigma^2)/\sigma^3$, at $\sigma = 1.5$:
+# > descent possible. An optional quick check of (3) on the $\sigma$ example, with the gradient
+# > of $\log N(x; 0, \sigma^2)$ in $\sigma$, $(x^2 - \sigma^2)/\sigma^3$, at $\sigma = 1.5$. The
+# > two printed numbers should agree within a few of the printed standard errors:
 
 # %%
 grad_each = (data_1d**2 - 1.5**2) / 1.5**3                # d/dsigma log N(x_i; 0, sigma^2)
@@ -117,10 +141,9 @@ minibatch_means = grad_each[rng.integers(0, 1000, size=(20_000, 32))].mean(axis=
 se = minibatch_means.std() / np.sqrt(len(minibatch_means))
 print(f"full-data mean gradient {grad_each.mean():.4f}, "
       f"average minibatch (32) gradient {minibatch_means.mean():.4f} +- {se:.4f}")
-assert abs(minibatch_means.mean() - grad_each.mean()) < 4 * se
 
 # %% [markdown]
-# ## 2. A latent-variable model we can solve exactly
+# ## 2. A latent-variable model we can solve exactly (article §2, eq. 2.3)
 #
 # The model behind a VAE has two steps, $z \to x$: draw a **latent variable (隐变量)** $z$ from a
 # simple **prior (先验)** $p(z) = N(0, I_k)$, then draw $x$ from $p_\theta(x \mid z)$. The
@@ -128,11 +151,18 @@ assert abs(minibatch_means.mean() - grad_each.mean()) < 4 * se
 #
 # $$p_{\theta}\left(\mathbf{x}\right)=\int p_{\theta}\left(\mathbf{x} \mid \mathbf{z}\right) p(\mathbf{z}) d \mathbf{z} = \mathbb{E}_{\mathbf{z} \sim p(\mathbf{z})}\, p_{\theta}(\mathbf{x} \mid \mathbf{z}) \tag{2.3} $$
 #
-# For a neural-network decoder this integral has no closed form. To have a ground truth for
-# every experiment below, we use a decoder whose mean is linear,
-# $x \mid z \sim N(Wz + b,\ cI_d)$ (probabilistic PCA). Then $x$ is Gaussian,
-# $p(x) = N(x;\ b,\ WW^\top + cI)$, and the **posterior (后验)** $p(z \mid x)$ is Gaussian too:
-# `LinearGaussian` computes both exactly. Here $d = 20$ and $k = 2$.
+# The distribution $p_\theta(x \mid z)$ is the **probabilistic decoder (概率解码器)**. For a
+# neural-network decoder this integral has no closed form. To have a ground truth for every
+# experiment below, we use a decoder whose mean is linear, $x \mid z \sim N(Wz + b,\ cI_d)$
+# (probabilistic PCA, Tipping & Bishop 1999). Then $x$ is Gaussian,
+# $p(x) = N(x;\ b,\ WW^\top + cI)$, and the **posterior (后验)** $p(z \mid x)$ is Gaussian too,
+# $N(\mu, S)$ with
+#
+# $$ S = \left(I + W^\top W / c\right)^{-1}, \qquad \mu = S\, W^\top (x - b) / c .$$
+#
+# (Multiply the prior $e^{-\lVert z\rVert^2/2}$ by the likelihood $e^{-\lVert x - Wz - b\rVert^2/2c}$
+# and complete the square in $z$.) `LinearGaussian` computes both exactly. Here $d = 20$ and
+# $k = 2$.
 
 # %%
 d, k_max = 20, 8
@@ -181,13 +211,12 @@ for c in (1.0, 1e-1, 1e-2, 1e-3, 1e-4):
     est = naive_mc_log_evidence(m.log_likelihood, xc, 10_000, 2, rng=2)
     print(f"c = {c:7.0e}: naive {est:9.2f}, exact {m.log_evidence(xc):7.2f}, "
           f"error {est - m.log_evidence(xc):8.2f} nats")
-assert est - m.log_evidence(xc) < -5
 
 # %% [markdown]
-# ## 3. The naive estimate of eq. 2.3, against the exact value
+# ## 3. The naive estimate of eq. 2.3, against the exact value (article §2, eq. 2.3)
 #
-# Eq. 2.3 is an expectation over the prior, so the obvious estimate draws $z_1, \dots, z_L$ from
-# $p(z)$ and averages:
+# Eq. 2.3 is an expectation over the prior, so the obvious **Monte-Carlo (蒙特卡洛)** estimate
+# draws $z_1, \dots, z_L$ from $p(z)$ and averages:
 #
 # $$\hat p(x) = \frac{1}{L} \sum_{l=1}^{L} p_\theta(x \mid z_l), \qquad z_l \sim N(0, I).$$
 #
@@ -213,40 +242,54 @@ for r in range(runs):
     log_p_hat[r] = running_log_mean_exp(model.log_likelihood(x, z))[n_values - 1]
 rel_var = model.naive_relative_variance(x)
 print(f"rho - 1 = {rel_var:.3g}")
-print(f"{'L':>6} {'mean p_hat/p':>13} {'+- SE':>7} {'mean log error':>15} {'+- SE':>7} {'-(rho-1)/2L':>12}")
+print(f"{'L':>6} {'mean p_hat/p':>13} {'+- SE':>7} {'median':>7} {'mean log error':>15} {'+- SE':>7} "
+      f"{'-(rho-1)/2L':>12}")
 for j in (0, 2, 4, 6, 8, 10, 12):
     L = n_values[j]
     ratio, err = np.exp(log_p_hat[:, j] - exact), log_p_hat[:, j] - exact
     se_ratio, se_err = ratio.std() / np.sqrt(runs), err.std() / np.sqrt(runs)
-    jensen = -rel_var / (2 * L)
-    print(f"{L:6d} {ratio.mean():13.3f} {se_ratio:7.3f} {err.mean():15.3f} {se_err:7.3f} {jensen:12.3f}")
-    if runs * L >= 100 * rel_var:      # enough draws in total for the standard error to hold
-        assert abs(ratio.mean() - 1) < 4 * se_ratio          # unbiased for p(x)
-    if -jensen > 4 * se_err:           # a bias large enough to detect with 200 runs
-        assert err.mean() + 4 * se_err < 0                   # biased low for log p(x)
-    if L >= 10 * rel_var:              # large L: the bias follows -(rho - 1) / (2L)
-        assert abs(err.mean() - jensen) < 4 * se_err
+    print(f"{L:6d} {ratio.mean():13.3f} {se_ratio:7.3f} {np.median(ratio):7.3f} {err.mean():15.3f} "
+          f"{se_err:7.3f} {-rel_var / (2 * L):12.3f}")
 
 # %% [markdown]
-# The mean of $\hat p / p(x)$ stays within a few standard errors of 1 wherever the 200 runs
-# hold enough draws in total for a standard error to mean something. At $L = 1$ it does not:
-# there the average is ruled by a few rare, huge terms (and the typical run is far below the
-# truth), so it lands wherever the luckiest draw puts it. The mean log-error is clearly negative
-# wherever the bias is large enough to detect with 200 runs ($L \le 256$ here), shrinks like
-# $1/L$, and for $L \gg \rho$ agrees with the prediction $-(\rho-1)/(2L)$ within the standard
-# error (all asserted above). The picture:
+# How to read the table. The rows share their runs (each run's running estimate gives every
+# $L$), so neighbouring rows are not independent.
+#
+# - **$\hat p / p(x)$ (unbiased).** From $L = 16$ on, the mean stays within 3 standard errors of 1
+#   (the largest distance is 2.9 SE, at $L = 1024$). At $L = 1$ and $L = 4$ the mean also lands
+#   near 1, but for a different reason than at large $L$: the typical run (the median column) is
+#   far below the truth, and a few rare, huge terms pull the average up. With
+#   $\rho - 1 = 91.9$, 200 runs of one sample each are too few for the standard error to be
+#   trusted, so agreement there is luck, not evidence.
+# - **$\log \hat p - \log p(x)$ (biased low).** The mean log-error is clearly negative, by many
+#   standard errors, for $L \le 256$. While $L$ is below $\rho \approx 93$ it falls faster than
+#   $1/L$: by a factor of 8-9 per fourfold step in $L$ (from -8.464 to -1.029 to -0.113). The
+#   large-$L$ prediction $-(\rho-1)/(2L)$ only applies once $L \gg \rho$; there the bias is too
+#   small for 200 runs to resolve well: at $L = 4096$ the measured -0.001 ± 0.010 agrees with
+#   the predicted -0.011, while at $L = 1024$ the measured +0.019 ± 0.021 lies 3 standard errors
+#   above the predicted -0.045.
+#
+# (`tests/test_notebook_claims_01_02.py` re-runs these 200 runs and asserts each statement.)
+# The picture:
 
 # %%
 plot_naive_convergence(n_values, log_p_hat, exact, relative_variance=rel_var)
 
 # %% [markdown]
-# ## 4. How hard it gets: samples needed against $k$ and $c$
+# ## 4. Optional: how hard it gets, samples needed against $k$ and $c$ (article §2, eq. 2.3)
 #
 # How many samples give a 10 % error in $\hat p$? From the spread above,
-# $L = (\rho - 1)/0.1^2$. The trouble is how $\rho$ grows. Prior samples are useful only where
-# $p(x \mid z)$ is large, which is where the posterior $p(z \mid x)$ lives; the fraction of prior
-# mass there shrinks like $e^{-\mathrm{KL}(p(z\mid x)\,\|\,p(z))}$, so the samples needed grow
-# roughly like $\exp(\mathrm{KL})$. In the linear model a posterior of width about $\sqrt{c}$ in
+# $L = (\rho - 1)/0.1^2$. The trouble is how $\rho$ grows. It has an exact meaning:
+# $\rho = E_{p(z)}\big[(p(z \mid x)/p(z))^2\big] = \exp D_2\big(p(z\mid x)\,\|\,p(z)\big)$, the
+# exponential of the Rényi divergence of order 2. Rényi divergences grow with their order, and
+# order 1 is the KL divergence, so
+#
+# $$ \rho \;\ge\; \exp\big(\mathrm{KL}(p(z\mid x)\,\|\,p(z))\big). $$
+#
+# In words: prior samples are useful only where the posterior lives, and the KL measures how far
+# the posterior sits from the prior; the needed $L$ grows at least like $\exp(\mathrm{KL})$
+# (Chatterjee & Diaconis 2018 show that about $\exp(\mathrm{KL})$ samples are also enough for
+# importance sampling in general). In the linear model a posterior of width about $\sqrt{c}$ in
 # each of $k$ directions makes that about $c^{-k/2}$.
 #
 # We **measure** the needed $L$: draw $2^{16}$ prior samples, split them into independent runs
@@ -254,12 +297,12 @@ plot_naive_convergence(n_values, log_p_hat, exact, relative_variance=rel_var)
 # the runs, and read off where it crosses 10 % (`measure_samples_needed`). With at least 16 runs
 # per error estimate this can measure up to $L = 4096$; where the exact formula already says
 # more is needed, a measurement would need more samples than we can spare, so we skip it. Next to
-# it: the exact $(\rho - 1)/0.01$ and the trend $\exp(\mathrm{KL})$.
+# it: the exact $(\rho - 1)/0.01$, and $\rho$ beside its lower bound $\exp(\mathrm{KL})$.
 
 # %%
 k_values, c_values, budget = [1, 2, 3, 4, 6, 8], [1.0, 0.1, 0.01], 2**16
 measured, exact_needed, exp_kl = (np.full((len(c_values), len(k_values)), np.nan) for _ in range(3))
-print(f"{'c':>5} {'k':>2} {'measured':>9} {'exact':>9} {'exp(KL)':>9}")
+print(f"{'c':>5} {'k':>2} {'measured':>9} {'exact':>9} {'rho':>9} {'exp(KL)':>9} {'ratio':>6}")
 for i, c in enumerate(c_values):
     for j, k in enumerate(k_values):
         m = LinearGaussian(W_full[:, :k], b, c)
@@ -268,44 +311,79 @@ for i, c in enumerate(c_values):
         exp_kl[i, j] = np.exp(m.posterior_kl(xm))
         if exact_needed[i, j] <= budget / 16:
             measured[i, j] = measure_samples_needed(m, xm, 0.1, budget=budget, rng=3)
-            assert 0.5 < measured[i, j] / exact_needed[i, j] < 2
         shown = f"{measured[i, j]:9.3g}" if np.isfinite(measured[i, j]) else f"{'> 4096':>9}"
-        print(f"{c:5g} {k:2d} {shown} {exact_needed[i, j]:9.3g} {exp_kl[i, j]:9.3g}")
+        rho = 1 + exact_needed[i, j] * 0.1**2
+        print(f"{c:5g} {k:2d} {shown} {exact_needed[i, j]:9.3g} {rho:9.3g} {exp_kl[i, j]:9.3g} "
+              f"{rho / exp_kl[i, j]:6.2f}")
 
 # %% [markdown]
-# Where we could measure, measurement and formula agree within a factor of 2 (asserted above).
-# The table spans more than thirteen orders of magnitude: with $k = 8$ and $c = 0.01$, 10 %
-# accuracy for *one* image needs about $4 \times 10^{15}$ decoder evaluations.
-# $\exp(\mathrm{KL})$ is smaller by a factor of tens to hundreds, but it follows the growth:
-# over $k = 1 \to 8$ its logarithm grows about as fast as that of the exact count (within 25 %). And each tenfold decrease of $c$ multiplies the cost by
-# up to $10^{k/2}$, the $c^{-k/2}$ law, which it approaches once $c$ is small next to the squared
-# decoder weights (below, between half and all of it):
+# Where we could measure, measurement and formula agree within a factor of 2 (`measured` against
+# `exact`). The table spans more than thirteen orders of magnitude: with $k = 8$ and $c = 0.01$,
+# 10 % accuracy for *one* image needs about $4 \times 10^{15}$ decoder evaluations. On the same
+# footing, $\rho$ against $\exp(\mathrm{KL})$, the bound holds in every row (the `ratio` column
+# is at least 1.15); at $c = 0.1$, $k = 2$ the two are 92.9 and 68.5. The bound is within a
+# factor of 1.6 for $k \le 3$ and loosens to a factor of 3.4-4.1 at $k = 8$. Since both span many
+# decades, that looseness is small on a log scale: over $k = 1 \to 8$ the logarithms of the exact
+# count and of $\exp(\mathrm{KL})$ grow by similar amounts (first line below):
 
 # %%
 print(f"k = 8, c = 0.01: {exact_needed[2, -1]:.2g} samples; range of the table: "
       f"{np.log10(exact_needed.max() / exact_needed.min()):.1f} decades")
-assert 1e15 < exact_needed[2, -1] < 1e16 and exact_needed.max() / exact_needed.min() > 1e13
 growth_exact = np.log(exact_needed[:, -1] / exact_needed[:, 0])
 growth_kl = np.log(exp_kl[:, -1] / exp_kl[:, 0])
 print("growth of log(samples) from k = 1 to 8, exact vs exp(KL):",
       np.round(growth_exact, 1), np.round(growth_kl, 1))
-assert np.all(np.abs(growth_kl / growth_exact - 1) < 0.25)
 per_decade = exact_needed[2] / exact_needed[1]          # c = 0.1 -> c = 0.01
 print("cost factor for c = 0.1 -> 0.01, k =", k_values, ":", np.round(per_decade, 0))
 print("                         10^(k/2) =", np.round(10.0 ** (np.array(k_values) / 2), 0))
-assert np.all((per_decade > 0.5 * 10.0 ** (np.array(k_values) / 2))
-              & (per_decade < 1.1 * 10.0 ** (np.array(k_values) / 2)))
 plot_samples_needed(k_values, c_values, measured, exact_needed, exp_kl, budget=budget / 16)
+
+# %% [markdown]
+# Each tenfold decrease of $c$ multiplies the cost by up to $10^{k/2}$, the $c^{-k/2}$ law, which
+# it approaches once $c$ is small next to the squared decoder weights (the printed factors lie
+# between half and all of $10^{k/2}$). In the figure, the dotted curves are
+# $(\exp(\mathrm{KL}) - 1)/0.1^2$, the bound put on the same footing as the solid exact count,
+# so each dotted curve lies below its solid one.
+#
+# **One observation is not a trend.** The jump from $k = 3$ to $k = 4$ (a factor of about 700 at
+# $c = 0.1$) is larger than its neighbours. It comes from our single $x$: its latent
+# coordinates `z_true` include 2.87 in position 4 (printed below), and the prior gives a value
+# at least this far from 0 with probability 0.0041, about once in 240 draws. Such an $x$ sits where the prior is thin, so its posterior is far
+# from the prior and the KL is large. Medians over 25 observations drawn from the model, for the
+# same $W$, $b$ and $c$, give the typical growth. At $c = 0.1$ the median step from $k = 3$ to
+# $k = 4$ is a factor of about 12, not 700, and at $c = 0.01$ each added latent dimension
+# multiplies the median cost by roughly 30 to 60 (last line below): steady exponential growth
+# in $k$.
+
+# %%
+print("z_true:", np.round(z_true, 2), f"| P(|z| >= {abs(z_true[3]):.2f}) under N(0, 1) = "
+      f"{2 * stats.norm.sf(abs(z_true[3])):.4f}")
+obs_rng = np.random.default_rng(6)
+z_obs, noise_obs = obs_rng.standard_normal((25, k_max)), obs_rng.standard_normal((25, d))
+print(f"{'c':>5} " + " ".join(f"{'k = ' + str(k):>9}" for k in k_values) + "   (median exact L over 25 x)")
+median_needed = np.empty((len(c_values), len(k_values)))
+for i, c in enumerate(c_values):
+    for j, k in enumerate(k_values):
+        m = LinearGaussian(W_full[:, :k], b, c)
+        needed = [m.naive_relative_variance(m.W @ zo[:k] + b + np.sqrt(c) * no) / 0.1**2
+                  for zo, no in zip(z_obs, noise_obs)]
+        median_needed[i, j] = np.median(needed)
+    print(f"{c:5g} " + " ".join(f"{v:9.3g}" for v in median_needed[i]))
+print("median growth per added latent dimension, c = 0.01:",
+      np.round((median_needed[2, 1:] / median_needed[2, :-1]) ** (1 / np.diff(k_values)), 1))
 
 # %% [markdown]
 # ### Try it: move $c$, $L$ and $k$
 #
-# For $k = 2$ the left panel shows the prior samples and the posterior (ellipses at 1, 2 and 3
-# standard deviations): the small region where $p(x \mid z)$ is large. The middle panel zooms
-# into it and colours each sample by its weight $p(x \mid z_l)$ relative to the largest. The
+# For $k = 2$ the left panel shows the prior samples (blue) and the posterior (red ellipses at
+# 1, 2 and 3 standard deviations, and a red cross at its mean, which stays visible when the
+# ellipses shrink below a pixel at small $c$): the small region where $p(x \mid z)$ is large.
+# The middle panel zooms into the black box around it and colours each sample by its weight
+# $p(x \mid z_l)$ relative to the largest (colour bar). The
 # right panel is the running estimate $\log \hat p$ against the exact $\log p(x)$; its title gives
 # the effective sample size (ESS) $(\sum_l w_l)^2 / \sum_l w_l^2$, the number of samples that
-# really count. For $k > 2$ the first two coordinates are drawn. Shrink $c$ or raise $k$ and watch
+# really count; it is the same quantity that decides importance sampling in §5. For $k > 2$
+# the first two coordinates are drawn. Shrink $c$ or raise $k$ and watch
 # the region empty out. The $10^5$ prior samples are drawn once; the sliders only pick subsets.
 
 # %%
@@ -322,9 +400,10 @@ slider_panel(plot_naive_estimate_2d,
              **widget_data)
 
 # %% [markdown]
-# ## 5. The identity $p(x) = p(x \mid z)\,p(z) / p(z \mid x)$
+# ## 5. Optional: the identity $p(x) = p(x \mid z)\,p(z) / p(z \mid x)$ (article §2, eq. (2))
 #
-# The article ends its section 2 with Bayes' rule solved for the evidence:
+# The article's text carries one more equation, a fragment that trails after its reference
+# list: Bayes' rule solved for the evidence,
 #
 # $$ p(x) = \frac{p(x \mid z)\,p(z)}{p(z \mid x)} \tag{2} $$
 #
@@ -344,23 +423,38 @@ assert np.allclose(log_rhs, exact, atol=1e-9)
 # Why does this not help in practice? Because $p(z \mid x) = p(x \mid z)\,p(z) / p(x)$ contains
 # the very $p(x)$ we want: knowing the posterior exactly *is* knowing the evidence, and for a
 # neural-network decoder we know neither. Put an approximation $q(z)$ in its place and the
-# right-hand side stops being constant: it now depends on which $z$ we picked. With a posterior
-# guess whose mean is off by half a unit:
+# right-hand side stops being constant: it now depends on which $z$ we picked. Take a posterior
+# guess $q$ with the right covariance and a mean off by half a unit in each coordinate. Half a
+# unit sounds small, but the posterior is narrow:
 
 # %%
+post_sd = np.sqrt(np.diag(post_cov))
+print("posterior sd per coordinate:", np.round(post_sd, 3), "-> a shift of 0.5 is",
+      np.round(0.5 / post_sd, 1), "sd;  0.5 / sd^2 =", np.round(0.5 / post_sd**2, 0), "nats per unit")
 q = stats.multivariate_normal(post_mean + 0.5, post_cov)
 log_rhs_q = (model.log_likelihood(x, z_any) + stats.multivariate_normal(np.zeros(2)).logpdf(z_any)
              - q.logpdf(z_any))
-print("with an approximate posterior:", np.round(log_rhs_q - exact, 2), "nats off")
-assert np.ptp(log_rhs_q) > 1.0
+print("with the shifted q:", np.round(log_rhs_q - exact, 2), "nats off")
+print("distance of the 5 z from the posterior mean:",
+      np.round(np.linalg.norm(z_any - post_mean, axis=1), 2))
 
 # %% [markdown]
-# Averaging $p(x\mid z)p(z)/q(z)$ over $z \sim q$ turns this into an estimate that is unbiased
-# for any reasonable $q$ and exact for $q = p(z \mid x)$: importance sampling. Learning a good
-# $q(z \mid x)$ is what the encoder of a VAE does, and the ELBO of notebook 03 is the log of
-# this ratio averaged under $q$.
+# So $q$ is shifted by about 6 posterior standard deviations, and the errors are tens to
+# hundreds of nats (49 to 280 in size). Why so large: with equal covariances $S$,
+# $\log p(z \mid x) - \log q(z) = \delta^\top S^{-1}(z - \mu) - \tfrac12 \delta^\top S^{-1}\delta$
+# for the shift $\delta$, a linear function of $z$. With $S$ nearly diagonal, every unit of
+# distance from the posterior mean (along a coordinate) is worth about $0.5/\mathrm{sd}^2$, 74 to
+# 82 nats, and our five $z$ lie 0.85 to 3.68 units from the posterior mean; the sign follows the
+# side of the posterior on which $z$ falls.
 #
-# ## 6. The article's experiment: train a decoder on the naive estimate
+# Averaging $p(x\mid z)p(z)/q(z)$ over $z \sim q$ turns this into an estimate that is unbiased
+# for any $q$ that covers the posterior and exact for $q = p(z \mid x)$: **importance sampling
+# (重要性采样)**. The naive estimate is the special case $q = p(z)$. Learning a good
+# $q(z \mid x)$ is what the encoder of a VAE does (Kingma & Welling 2014; Rezende et al. 2014),
+# and the **evidence lower bound (ELBO, 证据下界)** of notebook 03 is the log of this ratio
+# averaged under $q$.
+#
+# ## 6. The article's experiment: train a decoder on the naive estimate (article §2, side note to eq. 2.3)
 #
 # The side note under eq. 2.3 proposes to skip all that: take $p(z) = N(0, I)$, a neural-network
 # decoder $x \mid z \sim N(f_\theta(z), cI)$, and minimise $-\sum_i \log \hat p_\theta(x^{(i)})$
@@ -368,12 +462,28 @@ assert np.ptp(log_rhs_q) > 1.0
 # but works to some extent. We run it on the 8x8 digits (pixels in $[0, 1]$, $d = 64$, 1438
 # training and 359 held-out images, `helpers.data.load_digits`).
 #
-# `train_naive_decoder` does exactly this. Each step takes a minibatch of 128 images and
-# $L = 256$ prior samples *shared* by the whole minibatch, so $f_\theta$ runs 256 times and the
-# $128 \times 256$ table of $\lVert x - f_\theta(z_l)\rVert^2$ is one matrix product; the loss is
-# minus the minibatch mean of $\operatorname{logmeanexp}_l \log N(x; f_\theta(z_l), cI)$. The
-# decoder $f_\theta$ is the same one-hidden-layer network (128 tanh units) as notebook 04's VAE
-# decoder, and the settings are `NAIVE_DECODER_SETTINGS`.
+# The loss is a few lines. For a minibatch of images and $L$ prior samples *shared* by the whole
+# minibatch, $f_\theta$ runs $L$ times, the table of $\lVert x - f_\theta(z_l)\rVert^2$ is one
+# distance computation, and the loss is minus the minibatch mean of
+# $\operatorname{logmeanexp}_l \log N(x; f_\theta(z_l), cI)$:
+
+# %%
+import torch
+
+
+def naive_loss(f_theta, x_batch, n_samples, c, latent_dim, generator):
+    """-mean over the batch of log p_hat(x) (eq. 2.3) with n_samples shared prior samples."""
+    z = torch.randn(n_samples, latent_dim, generator=generator)        # z_l ~ p(z) = N(0, I)
+    sq = torch.cdist(x_batch, f_theta(z)) ** 2                          # ||x - f_theta(z_l)||^2
+    d = x_batch.shape[1]
+    log_lik = -sq / (2 * c) - 0.5 * d * np.log(2 * np.pi * c)           # log p(x | z_l)
+    log_p_hat = torch.logsumexp(log_lik, dim=1) - np.log(n_samples)     # eq. 2.3, in logs
+    return -log_p_hat.mean()
+
+# %% [markdown]
+# `train_naive_decoder` minimises exactly this with Adam: each step takes a minibatch of 128
+# training images and $L = 256$ fresh prior samples. Its decoder $f_\theta$ is a network with
+# one hidden layer of 128 tanh units, and its settings are `NAIVE_DECODER_SETTINGS`.
 #
 # **Why a fixed $c = 0.03$.** A learned $c$ would be pushed towards 0 wherever a decoder output
 # matches pixels exactly, and the digits' pixels take only 17 values (and many are exactly 0):
@@ -403,34 +513,50 @@ for k, r in naive.items():
     print(f"k = {k}: wall time: {r.wall_time:.2f} s")
 
 # %% [markdown]
-# **Held-out log-likelihood.** For $k = 2$ the integral of eq. 2.3 is two-dimensional, so a
-# dense grid of $128^2$ points over $[-6, 6]^2$ computes it accurately (`decoder_log_evidence`,
-# method `"grid"`); a naive estimate with $2^{14}$ samples is an independent check. For $k = 8$
-# no grid is possible, and the best we have is the naive estimate itself with many samples,
-# $2^{12}$ and $2^{14}$: if it still moves between the two, it has not converged and is only a
+# **Held-out log-likelihood, and why it is positive.** The numbers below are log-*densities* of
+# a continuous model on $[0, 1]^{64}$, not log-probabilities, so they can be positive: a normal
+# with variance $c = 0.03$ has density up to $1/\sqrt{2\pi c} \approx 2.30$ per pixel, and a
+# decoder output that matched all 64 pixels exactly would score $32 \log(1/(2\pi c))$ nats
+# (printed below). Since the pixels are not dequantised, these values are good for comparing
+# models at the same $c$ on the same data, not against published bits-per-dimension figures.
+#
+# For $k = 2$ the integral of eq. 2.3 is two-dimensional, so a dense grid of $128^2$ points over
+# $[-6, 6]^2$ computes it accurately (`decoder_log_evidence`, method `"grid"`). For $k = 8$ no
+# grid is possible, and the best we have is the naive estimate itself. So we score each *final*
+# decoder with the naive estimate at growing $L$, from the training value $L = 256$ up to
+# $2^{16}$: where the score still climbs with $L$, the estimate has not converged and is only a
 # (stochastic) lower bound. The baseline is a decoder that ignores $z$ and always outputs the
 # mean training image, which has an exact log-likelihood.
 
 # %%
 c = NAIVE_DECODER_SETTINGS["c"]
+print(f"peak density of N(0, c) at c = {c}: {1 / np.sqrt(2 * np.pi * c):.2f} per pixel; largest possible "
+      f"log-density of an image: 32 log(1 / (2 pi c)) = {32 * np.log(1 / (2 * np.pi * c)):.1f} nats")
 baseline = stats.multivariate_normal(x_train.mean(0), c * np.eye(64)).logpdf(x_test).mean()
 f2, f8 = naive[2].f_theta, naive[8].f_theta
 ll2_grid = decoder_log_evidence(f2, x_test, c, 2, method="grid", grid_size=128).mean()
-ll2_naive = decoder_log_evidence(f2, x_test, c, 2, method="naive", n_samples=2**14).mean()
-ll8_small = decoder_log_evidence(f8, x_test, c, 8, method="naive", n_samples=2**12).mean()
-ll8_large = decoder_log_evidence(f8, x_test, c, 8, method="naive", n_samples=2**14).mean()
-final = {k: r.train_log_evidence[-50:].mean() for k, r in naive.items()}
 print("held-out log-likelihood, nats per image (c = 0.03):")
-print(f"  decoder ignoring z (mean image)    {baseline:8.2f}")
-print(f"  k = 2: grid {ll2_grid:8.2f}, naive 2^14 samples {ll2_naive:8.2f}")
-print(f"  k = 8: naive 2^12 samples {ll8_small:8.2f}, naive 2^14 samples {ll8_large:8.2f}")
-print(f"training objective (L = 256, mean of last 50 steps): k = 2 {final[2]:.2f}, k = 8 {final[8]:.2f}")
-assert abs(ll2_grid - ll2_naive) < 0.05 and ll2_grid > baseline + 20
-assert ll8_large > ll8_small + 0.3 and ll8_large > ll2_grid + 5
-assert final[8] < ll8_large - 3 and abs(final[2] - ll2_grid) < 1.5
-curve2 = naive[2].train_log_evidence
-print(f"k = 2 objective, steps 201-250: {curve2[200:250].mean():.2f}, steps 251-300: {curve2[250:].mean():.2f}")
-assert curve2[250:].mean() > curve2[200:250].mean() + 1
+print(f"  decoder ignoring z (mean image): {baseline:8.2f}")
+print(f"  k = 2, grid quadrature:          {ll2_grid:8.2f}")
+sweep_L = [2**8, 2**12, 2**14, 2**16]
+print(f"  naive estimate at L = {'   '.join(f'{L:>5d}' for L in sweep_L)}")
+sweep = {}
+for k, f in ((2, f2), (8, f8)):
+    sweep[k] = [decoder_log_evidence(f, x_test, c, k, method="naive", n_samples=L).mean()
+                for L in sweep_L]
+    print(f"  k = {k}:              " + "   ".join(f"{v:8.2f}" for v in sweep[k]))
+
+# %% [markdown]
+# The loss written out above is the one `train_naive_decoder` minimises. Evaluated on the
+# held-out images with the final $k = 2$ decoder and $L = 256$, it is minus a naive estimate
+# like the $L = 256$ column, with other random draws: the two differ by a few tenths of a nat,
+# as two estimates at this $L$ do.
+
+# %%
+with torch.no_grad():
+    loss = naive_loss(f2, torch.as_tensor(x_test), 256, c, 2, torch.Generator().manual_seed(1))
+print(f"naive_loss, k = 2, L = 256, held-out images: {loss.item():.2f} "
+      f"(minus the L = 256 column above: {-sweep[2][0]:.2f})")
 
 # %%
 plot_training_curves(list(naive.values()))
@@ -441,38 +567,121 @@ plot_digit_rows([x_test[:12], decoder_samples(f2, 2, 12, seed=0), decoder_sample
 
 # %% [markdown]
 # Top row: held-out digits. The rows $k = 2$ and $k = 8$ show decoder means $f_\theta(z)$ for
-# prior draws $z \sim N(0, I)$; a sample of the model adds
-# $N(0, cI)$ noise to each, which would only hide the shapes.
+# prior draws $z \sim N(0, I)$; a sample of the model adds $N(0, cI)$ noise to each, which would
+# only hide the shapes.
 #
-# **What happened** (the numbers above, at this notebook's budget of 300 steps, a few seconds
-# per model):
+# **What happened** (at this notebook's budget of 300 steps, a few seconds per model; both
+# training curves are still rising at the end, so these are not converged models):
 #
-# - **$k = 2$ works, modestly.** The decoder trained on the naive estimate beats the
-#   mean-image baseline by more than 20 nats per held-out image, and its samples look like
-#   blurry digits. With $k = 2$ the naive estimate is also trustworthy: the grid and the naive
-#   estimate agree to within 0.05 nats, and the training objective with only $L = 256$ samples
-#   sits within 1.5 nats of the held-out value. The article's guess, "slow, but it does
-#   something", holds.
-# - **$k = 8$ did not fall apart as a model: its decoder scores *higher*.** Even its
-#   stochastic lower bound beats $k = 2$ by more than 5 nats. What falls apart is the *estimate*:
-#   the training objective at $L = 256$ sits more than 3 nats below the held-out value with
-#   $2^{14}$ samples, and the held-out value itself still climbs between $2^{12}$ and $2^{14}$
-#   samples. So at $k = 8$ we train on a badly biased objective and cannot even measure the
-#   result precisely: section 4's exponential cost in $k$, met on real data.
-# - **Slow, as the article guessed.** The $k = 2$ curve is still climbing steeply after 300
-#   steps; this notebook stops there to stay within its time budget, so the numbers above are
-#   what a few seconds of training buy, not what the method can reach.
+# - **$k = 2$ works, modestly.** The decoder trained on the naive estimate beats the mean-image
+#   baseline by more than 20 nats per held-out image, and its samples look like blurry digits.
+#   Its naive score is flat from $L = 2^{12}$ on (4.44, 4.46, 4.45) and equal to the grid value,
+#   4.45; at the training value $L = 256$ it is about half a nat lower (3.98). With $k = 2$ the
+#   naive estimate is nearly trustworthy, so training optimised nearly the real log-likelihood.
+# - **$k = 8$ did not fall apart as a model: its decoder scores *higher*.** But its score climbs
+#   with $L$ at every step of the sweep: 11.26, 16.24, 16.93, 17.37, i.e. about 5 nats from
+#   $L = 256$ to $2^{12}$ and still 0.4-0.7 nats per fourfold increase after that. So the estimate it was trained on
+#   ($L = 256$) was biased low by many nats, and even $2^{16}$ samples per image do not pin down
+#   its log-likelihood: section 4's exponential cost in $k$, met on real data.
+#
+# **Why naive training works at all: the IWAE bound.** The expected training objective,
+# $E[\log \hat p_L(x)]$, is the importance-weighted bound of Burda et al. (2016) with the prior as
+# proposal. It is a lower bound on $\log p(x)$ for every $L$ (Jensen, §3), it rises with $L$,
+# and it tends to $\log p(x)$ as $L \to \infty$. So training on it maximises a valid lower bound
+# of the evidence; the price is the gap, which at fixed $L$ grows with the KL between posterior
+# and prior. An encoder that proposes $z$ near the posterior shrinks that gap: the VAE of
+# notebooks 03 and 04.
 #
 # Calling `train_naive_decoder(x_train, k, **NAIVE_DECODER_SETTINGS)` reproduces these runs
-# exactly (same seed, fixed number of steps), so notebook 04 can put a VAE with the same decoder,
-# the same $c$ and the same latent dimension next to them.
+# exactly (same seed, fixed number of steps). Notebook 04 puts a VAE next to a naive decoder of
+# the same architecture.
 #
 # ## What we have seen
 #
-# - The evidence $\log p_\theta(x)$ (eq. 2.2) is a sum of logs because products of densities
-#   underflow, and sums suit minibatches; the log does not change the maximiser.
-# - Eq. 2.3 writes $p(x)$ as a prior average of $p(x \mid z)$. Its naive estimate is unbiased for
-#   $p(x)$ but biased low for $\log p(x)$, and the samples it needs grow like
-#   $\exp(\mathrm{KL}(p(z\mid x)\,\|\,p(z)))$: exponentially in $k$, like $c^{-k/2}$.
-# - $p(x) = p(x\mid z)p(z)/p(z\mid x)$ is exact but circular. Next, notebook 03: replace the
-#   unknown posterior by a learned $q_\phi(z \mid x)$ and get the ELBO.
+# - The evidence $\log p_\theta(x)$ (eq. 2.2) is summed, not multiplied, because products of
+#   densities underflow and sums suit minibatches; the log does not change the maximiser (for
+#   $N(0, \sigma^2)$ the maximiser is the RMS of the data).
+# - Eq. 2.3 writes $p(x)$ as a prior average of $p(x \mid z)$. Its Monte-Carlo estimate is
+#   unbiased for $p(x)$ but biased low for $\log p(x)$ (Jensen).
+# - Optional: the samples it needs are $(\rho - 1)/\varepsilon^2$ with $\rho \ge \exp(\mathrm{KL})$,
+#   so they grow exponentially in $k$, about like $c^{-k/2}$; one outlying observation can
+#   dominate such a table, medians over many $x$ show the trend.
+# - Optional: $p(x) = p(x\mid z)p(z)/p(z\mid x)$ is exact but circular; replacing the posterior
+#   by a proposal $q$ gives importance sampling.
+# - Training a decoder on the naive estimate maximises the IWAE bound with the prior as proposal:
+#   fine for $k = 2$, badly biased for $k = 8$. Next, notebook 03: replace the prior as proposal
+#   by a learned $q_\phi(z \mid x)$ and get the ELBO.
+#
+# ## Exercises (predict, then check)
+#
+# Write your prediction down before you run anything.
+#
+# 1. **The widget's ESS.** In the slider panel, at $k = 2$ and $L = 10^5$, move $c$ from 1 to
+#    0.01. Predict roughly how the effective sample size in the right-hand title changes (hint:
+#    §4's $c^{-k/2}$). Then check.
+#
+#    <details><summary>Solution</summary>
+#
+#    The ESS is about $L/\rho$, and $\rho$ grows like $c^{-k/2} = c^{-1}$ for $k = 2$, so the ESS
+#    drops by roughly a factor of 100 over the two decades of $c$ (a bit less or more depending
+#    on where this $x$ sits; compare $\rho$ in the §4 table).
+#    </details>
+#
+# 2. **More runs in §3.** If you change `runs` from 200 to 800 in §3, what happens to the
+#    standard errors in the table, and will the $L = 1024$ row still be 3 SE from the
+#    $-(\rho-1)/2L$ prediction? Predict, then run the cell (a few seconds).
+#
+#    <details><summary>Solution</summary>
+#
+#    Every standard error halves ($1/\sqrt{\text{runs}}$), to about 0.011 at $L = 1024$. The
+#    means move too, since the runs change; a run with 800 gave -0.036 ± 0.011 at $L = 1024$,
+#    within one SE of the predicted -0.045. The 3-SE gap with 200 runs was a fluctuation.
+#    </details>
+#
+# 3. **A better proposal (beyond the text).** In §5, draw $z$ from the shifted $q$ instead of
+#    $N(0, 2^2 I)$, and average $w = p(x\mid z)p(z)/q(z)$ over $10^4$ draws:
+#    `zq = q.rvs(10_000, random_state=0)`, then `log_mean_exp(model.log_likelihood(x, zq) +
+#    stats.multivariate_normal(np.zeros(2)).logpdf(zq) - q.logpdf(zq))`. Predict: closer to
+#    `exact` than the naive estimate with $10^4$ prior samples, or further? Then try
+#    `q = stats.multivariate_normal(post_mean, post_cov)`.
+#
+#    <details><summary>Solution</summary>
+#
+#    With the shift of about 6 posterior sd, $q$ barely overlaps the posterior: the estimate
+#    comes out about 25 nats below `exact`, far worse than the naive estimate with $10^4$ prior
+#    samples (0.08 nats low with `rng=0`). With the exact posterior every weight equals $p(x)$
+#    and the estimate is exact to rounding. A
+#    proposal only helps if it covers the posterior; this is what an encoder must learn.
+#    </details>
+#
+# 4. **Learn $c$.** In §1 the MLE of $\sigma$ is the RMS. For the decoder of §6, the MLE of $c$
+#    at a fixed $f_\theta$ and a fixed $z$ per image is the mean squared error per pixel. If
+#    $c$ were learned, would it stay near 0.03? Predict from the printed pixel variance, then
+#    compute `np.mean((x_test - decoder_samples(f2, 2, 359, seed=0)) ** 2)` as a crude stand-in.
+#
+#    <details><summary>Solution</summary>
+#
+#    The crude number uses random $z$, not each image's best $z$, so it is an upper bound of
+#    the order of the pixel variance, 0.074. With each image's best $z$ it is smaller, and with a
+#    flexible decoder on 17-valued pixels a learned $c$ keeps shrinking: the density becomes
+#    unbounded, the reason §6 fixes $c$ (notebook 04 returns to learning $c$).
+#    </details>
+#
+# ## Glossary (English, the article's Chinese)
+#
+# maximum likelihood 最大似然 · evidence 证据 · latent variable 隐变量 · prior 先验 ·
+# posterior 后验 · probabilistic decoder 概率解码器 · Monte Carlo 蒙特卡洛 ·
+# importance sampling 重要性采样 · evidence lower bound (ELBO) 证据下界
+#
+# ## References
+#
+# - D. P. Kingma and M. Welling (2014). Auto-encoding variational Bayes. *ICLR* (the article's
+#   reference [6]) (§5).
+# - D. J. Rezende, S. Mohamed and D. Wierstra (2014). Stochastic backpropagation and approximate
+#   inference in deep generative models. *ICML* (§5).
+# - M. E. Tipping and C. M. Bishop (1999). Probabilistic principal component analysis. *Journal
+#   of the Royal Statistical Society B* 61(3) (§2: the linear-Gaussian model).
+# - Y. Burda, R. Grosse and R. Salakhutdinov (2016). Importance weighted autoencoders. *ICLR*
+#   (§6: the IWAE bound).
+# - S. Chatterjee and P. Diaconis (2018). The sample size required in importance sampling.
+#   *Annals of Applied Probability* 28(2) (§4: about $\exp(\mathrm{KL})$ samples).

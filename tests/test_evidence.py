@@ -385,3 +385,32 @@ def test_plot_functions_return_figures():
                           settings={"n_samples": 8})
     assert isinstance(plot_training_curves([run]), Figure)
     assert isinstance(plot_digit_rows([rng.uniform(size=(12, 64))] * 2, ["a", "b"]), Figure)
+
+
+def test_samples_needed_figure_ticks_markers_and_bound():
+    """Ticks only at the k with data; 'not measurable' markers nudged apart; the exp(KL) curve
+    drawn on the same footing as the exact count, (exp(KL) - 1) / rel_err^2."""
+    k, c = [1, 2, 3, 4, 6, 8], [1.0, 0.1, 0.01]
+    exact = np.tile(np.logspace(2, 7, 6), (3, 1))
+    exp_kl = 1 + 0.5 * exact * 0.01
+    measured = np.full((3, 6), np.nan)
+    fig = plot_samples_needed(k, c, measured, exact, exp_kl, budget=4096)
+    ax = fig.axes[0]
+    assert list(ax.get_xticks()) == k
+    dotted = [ln for ln in ax.lines if ln.get_linestyle() == ":"]
+    assert np.allclose(dotted[0].get_ydata(), (exp_kl[0] - 1) / 0.01)
+    triangles = [ln for ln in ax.lines if ln.get_marker() == "^" and len(ln.get_xdata())]
+    xs = np.concatenate([ln.get_xdata() for ln in triangles])
+    assert len(np.unique(np.round(xs, 6))) == len(xs)        # no triangle hides another
+
+
+def test_naive_estimate_widget_labels_colours_and_keeps_the_posterior_visible():
+    rng = np.random.default_rng(0)
+    fixed = dict(W=rng.standard_normal((6, 3)), b=np.zeros(6), z_true=rng.standard_normal(3),
+                 noise=rng.standard_normal(6), z_pool=rng.standard_normal((500, 3)))
+    fig = plot_naive_estimate_2d(c=1e-3, n_samples=100, k=2, **fixed)
+    ax_prior = fig.axes[0]
+    assert len(fig.axes) == 4                                 # three panels and a colour bar
+    assert ax_prior.get_legend() is not None
+    marker = [ln for ln in ax_prior.lines if ln.get_marker() == "+" and len(ln.get_xdata())]
+    assert len(marker) == 1                                   # the posterior mean, at any c

@@ -62,16 +62,18 @@ def plot_inverse_cdf(mu=0.0, sigma=1.0, n_samples=2000, rng=0, n_arrows=5):
 def _inverse_cdf_frame():
     """The figure of ``plot_inverse_cdf`` with empty curves (the frame a slider keeps)."""
     fig, (ax_map, ax_hist) = new_figure(2)
-    cdf, = ax_map.plot([], [], color="C0", label="F(x)")
-    arrows, = ax_map.plot([], [], color="C1", lw=0.9, ls="--")
-    feet, = ax_map.plot([], [], "v", color="C1", ms=5)
-    ax_map.set(xlim=(-6, 6), ylim=(0, 1.02), xlabel="x = F$^{-1}$(u)", ylabel="u ~ U(0, 1)",
-               title="u on the axis, F, then x")
+    cdf, = ax_map.plot([], [], color="C0", label="CDF F(x)")
+    arrows, = ax_map.plot([], [], color="C1", lw=0.9, ls="--", label="u across to F, down")
+    feet, = ax_map.plot([], [], "v", color="C1", ms=5, label="x = F$^{-1}$(u)")
+    ax_map.set(xlim=(-6, 6), ylim=(0, 1.02), xlabel="x", ylabel="u ~ U(0, 1)",
+               title="inverse CDF: u maps to x = F$^{-1}$(u)")
+    legend_map = ax_map.legend(loc="lower right", fontsize=8)  # in parts: drawn over the curves
     hist = ax_hist.stairs([0.0], [-6.0, 6.0], fill=True, color="C0", alpha=0.45, label="samples")
     pdf, = ax_hist.plot([], [], color="C3", label="eq. 1.1")
     ax_hist.set(xlim=(-6, 6), xlabel="x", ylabel="density")
     legend = ax_hist.legend(loc="upper left", fontsize=8)
     parts = dict(cdf=cdf, arrows=arrows, feet=feet, hist=hist, pdf=pdf, legend=legend,
+                 legend_map=legend_map,
                  title=ax_hist.title, density_axis=ax_hist.yaxis)
     return fig, parts
 

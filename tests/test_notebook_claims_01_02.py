@@ -1,0 +1,265 @@
+"""The claims the prose of notebooks 01 and 02 makes about their printed numbers.
+
+Each test re-runs the same helper calls with the same seeds as the notebook cell it names, and
+asserts what the prose says. The notebooks only print the numbers (strict nbval guards the
+printed lines); the conditions live here, so no narrative cell carries test scaffolding.
+
+Tolerances: a statistical claim ("within k standard errors") is checked with the standard error
+the notebook prints, at the k the prose states; exact claims (a factor, a range of a table) are
+checked at the rounding the prose uses.
+"""
+
+import mpmath
+import numpy as np
+import pytest
+from scipy import optimize, special, stats
+
+from helpers.evidence import (LinearGaussian, measure_samples_needed, naive_mc_log_evidence,
+                              running_log_mean_exp)
+from helpers.sampling import inverse_cdf_sample, normal_cdf, normal_icdf, normal_pdf, tabulated_icdf
+
+# ---------------------------------------------------------------- notebook 01
+
+
+def test_01_s2_sample_moments_within_a_few_standard_errors():
+    mu, sigma, n = 1.0, 0.5, 100_000
+    draws = inverse_cdf_sample(lambda u: normal_icdf(u, mu, sigma), n, rng=1)
+    assert abs(draws.mean() - mu) / (sigma / np.sqrt(n)) < 4
+    assert abs(draws.std() - sigma) / (sigma / np.sqrt(2 * n)) < 4
+
+
+def _mixture():
+    def pdf(x):
+        return 0.3 * normal_pdf(x, -2.0, 0.5) + 0.7 * normal_pdf(x, 1.5, 1.0)
+
+    def cdf(x):
+        return 0.3 * normal_cdf(x, -2.0, 0.5) + 0.7 * normal_cdf(x, 1.5, 1.0)
+
+    mean = 0.3 * -2.0 + 0.7 * 1.5
+    var = 0.3 * (0.5**2 + 4.0) + 0.7 * (1.0 + 1.5**2) - mean**2
+    return pdf, cdf, mean, var
+
+
+def test_01_s3_tabulated_icdf_and_ancestral_sampler_match_the_mixture():
+    pdf, cdf, mean, var = _mixture()
+    lo, hi = -6.0, 7.0
+    icdf = tabulated_icdf(lambda x: 5.0 * pdf(x), lo, hi, n_grid=4097)
+    u = np.array([1e-4, 0.05, 0.3, 0.5, 0.9, 0.9999])
+    exact_x = np.array([optimize.brentq(lambda x: cdf(x) - ui, lo, hi, xtol=1e-14) for ui in u])
+    assert np.abs(icdf(u) - exact_x).max() < 1e-3          # printed 2.9e-05
+    tabulated = inverse_cdf_sample(icdf, 50_000, rng=2)
+    se = np.sqrt(var / 50_000)
+    assert abs(tabulated.mean() - mean) < 4 * se
+
+    rng = np.random.default_rng(3)                          # the notebook's ancestral cell
+    weights, means, sds = np.array([0.3, 0.7]), np.array([-2.0, 1.5]), np.array([0.5, 1.0])
+    z = rng.choice(2, size=50_000, p=weights)
+    ancestral = rng.normal(means[z], sds[z])
+    assert abs(np.mean(z == 0) - 0.3) < 4 * np.sqrt(0.3 * 0.7 / 50_000)
+    assert abs(ancestral.mean() - mean) < 4 * se
+    # "neither KS distance is larger than chance would give": p-values not small
+    for sample in (tabulated, ancestral):
+        assert stats.kstest(sample, cdf).pvalue > 0.05
+
+
+def test_01_s3_table_sizes_are_the_real_sizes():
+    for d in (1, 2, 3):
+        grid = np.zeros((100,) * d)
+        assert grid.size == 100**d and grid.nbytes == 8 * 100**d
+    assert 8.0 * 100.0**64 > 1e80                           # more bytes than atoms
+
+
+def _icdf_reference(u):
+    mpmath.mp.dps = 50
+    return float(mpmath.findroot(lambda x: mpmath.ncdf(x) - mpmath.mpf(u), float(normal_icdf(u))))
+
+
+def test_01_s4_tail_precision():
+    # the sampler's values are multiples of 2^-53, for which 2u - 1 is exact
+    u = np.random.default_rng(5).random(1_000_000)
+    assert np.all(u * 2**53 == np.round(u * 2**53)) and np.all((2 * u - 1) + 1 == 2 * u)
+    for u in (2.0**-53, 1e-12, 1e-17):
+        exact = _icdf_reference(u)
+        assert abs(normal_icdf(u) - exact) / abs(exact) <= 1e-12  # "about 16 digits"
+        with np.errstate(divide="ignore"):
+            naive = np.sqrt(2) * special.erfinv(2 * u - 1)
+        err = abs(naive - exact) / abs(exact)
+        if u == 2.0**-53:
+            assert err == 0.0 and round(exact, 2) == -8.21      # "agree to the last digit"
+        elif u == 1e-12:
+            assert 1e-7 < err < 1e-6                            # "from the seventh digit"
+        else:
+            assert naive == -np.inf
+    # the cut-off: 2u - 1 rounds to -1 at u = 2^-55 (about 2.8e-17), not at 2^-54
+    assert 2 * 2.0**-55 - 1 == -1.0 and 2 * 2.0**-54 - 1 != -1.0
+
+
+# ---------------------------------------------------------------- notebook 02
+
+D, K_MAX = 20, 8
+
+
+@pytest.fixture(scope="module")
+def nb02():
+    """The notebook's random state, in the order its cells draw from it."""
+    rng = np.random.default_rng(0)
+    data_1d = rng.standard_normal(1000)
+    sigmas = np.linspace(0.5, 2.0, 151)
+    sum_of_logs = np.sum(stats.norm.logpdf(data_1d[:, None], scale=sigmas), axis=0)
+    grad_each = (data_1d**2 - 1.5**2) / 1.5**3
+    minibatch_means = grad_each[rng.integers(0, 1000, size=(20_000, 32))].mean(axis=1)
+    params = np.random.default_rng(1)
+    W = params.standard_normal((D, K_MAX))
+    b = params.standard_normal(D)
+    z_true = params.standard_normal(K_MAX)
+    noise = params.standard_normal(D)
+
+    def observation(m):
+        return m.W @ z_true[:m.k] + m.b + np.sqrt(m.c) * noise
+
+    model = LinearGaussian(W[:, :2], b, c=0.1)
+    x = observation(model)
+    runs, n_values = 200, 2 ** np.arange(0, 13)
+    log_p_hat = np.empty((runs, len(n_values)))
+    for r in range(runs):
+        z = rng.standard_normal((2**12, 2))
+        log_p_hat[r] = running_log_mean_exp(model.log_likelihood(x, z))[n_values - 1]
+    z_any = rng.normal(scale=2.0, size=(5, 2))
+    return dict(data_1d=data_1d, sigmas=sigmas, sum_of_logs=sum_of_logs, grad_each=grad_each,
+                minibatch_means=minibatch_means, W=W, b=b, z_true=z_true, noise=noise,
+                observation=observation, model=model, x=x, n_values=n_values,
+                log_p_hat=log_p_hat, z_any=z_any)
+
+
+def test_02_s1_mle_is_the_rms_and_minibatch_gradients_are_unbiased(nb02):
+    rms = np.sqrt(np.mean(nb02["data_1d"] ** 2))
+    argmax = nb02["sigmas"][np.argmax(nb02["sum_of_logs"])]
+    assert abs(argmax - rms) <= 0.005 + 1e-12                # the nearest grid point (step 0.01)
+    mb = nb02["minibatch_means"]
+    assert abs(mb.mean() - nb02["grad_each"].mean()) < 4 * mb.std() / np.sqrt(len(mb))
+
+
+def test_02_s2_naive_estimate_fails_for_a_nearly_deterministic_decoder(nb02):
+    m = LinearGaussian(nb02["W"][:, :2], nb02["b"], 1e-4)
+    xc = nb02["observation"](m)
+    est = naive_mc_log_evidence(m.log_likelihood, xc, 10_000, 2, rng=2)
+    assert est - m.log_evidence(xc) < -5                      # printed -7.11
+
+
+def test_02_s3_bias_claims(nb02):
+    model, x, n_values = nb02["model"], nb02["x"], nb02["n_values"]
+    exact = model.log_evidence(x)
+    rel_var = model.naive_relative_variance(x)
+    assert round(rel_var, 1) == 91.9
+    runs = len(nb02["log_p_hat"])
+    rows = {}
+    for j in (0, 2, 4, 6, 8, 10, 12):
+        err = nb02["log_p_hat"][:, j] - exact
+        ratio = np.exp(err)
+        rows[n_values[j]] = (ratio.mean(), ratio.std() / np.sqrt(runs), np.median(ratio),
+                             err.mean(), err.std() / np.sqrt(runs))
+    # unbiased for p(x): within 3 SE of 1 from L = 16 on; the largest distance 2.9 SE at 1024
+    dist = {L: abs(r[0] - 1) / r[1] for L, r in rows.items() if L >= 16}
+    assert max(dist.values()) < 3 and max(dist, key=dist.get) == 1024
+    # at L = 1, 4 the typical run is far below the truth
+    assert rows[1][2] < 1e-3 and rows[4][2] < 1e-3
+    # biased low, by many SE, for L <= 256
+    for L in (1, 4, 16, 64, 256):
+        assert rows[L][3] + 2 * rows[L][4] < 0
+    # falls by a factor of 8-9 per fourfold L below L = rho
+    for a, b in ((16, 64), (64, 256)):
+        assert 8 <= rows[a][3] / rows[b][3] < 10
+    # L = 4096 agrees with -(rho-1)/2L (1.0 SE apart); L = 1024 lies about 3 SE above it
+    assert abs(rows[4096][3] + rel_var / 8192) < 1.5 * rows[4096][4]
+    assert 2.5 < (rows[1024][3] + rel_var / 2048) / rows[1024][4] < 3.5
+
+
+K_VALUES, C_VALUES = [1, 2, 3, 4, 6, 8], [1.0, 0.1, 0.01]
+
+
+@pytest.fixture(scope="module")
+def nb02_table(nb02):
+    shape = (len(C_VALUES), len(K_VALUES))
+    measured, needed, exp_kl = np.full(shape, np.nan), np.empty(shape), np.empty(shape)
+    for i, c in enumerate(C_VALUES):
+        for j, k in enumerate(K_VALUES):
+            m = LinearGaussian(nb02["W"][:, :k], nb02["b"], c)
+            xm = nb02["observation"](m)
+            needed[i, j] = m.naive_relative_variance(xm) / 0.1**2
+            exp_kl[i, j] = np.exp(m.posterior_kl(xm))
+            if needed[i, j] <= 2**16 / 16:
+                measured[i, j] = measure_samples_needed(m, xm, 0.1, budget=2**16, rng=3)
+    return measured, needed, exp_kl
+
+
+def test_02_s4_samples_needed_claims(nb02_table):
+    measured, needed, exp_kl = nb02_table
+    ok = np.isfinite(measured)
+    assert ok.sum() == 4 and np.all((0.5 < measured[ok] / needed[ok]) & (measured[ok] / needed[ok] < 2))
+    assert np.log10(needed.max() / needed.min()) > 13 and 4e15 < needed[2, -1] < 5e15
+    rho = 1 + needed * 0.01
+    ratio = rho / exp_kl
+    assert np.all(ratio >= 1.15 - 5e-3)                       # rho >= exp(KL) (Renyi-2 >= KL)
+    assert np.all(ratio[:, :3] < 1.6) and np.all((3.4 - 5e-3 <= ratio[:, -1]) & (ratio[:, -1] < 4.15))
+    assert round(rho[1, 1], 1) == 92.9 and round(exp_kl[1, 1], 1) == 68.5
+    growth_exact = np.log(needed[:, -1] / needed[:, 0])
+    growth_kl = np.log(exp_kl[:, -1] / exp_kl[:, 0])
+    assert np.all(np.abs(growth_kl / growth_exact - 1) < 0.25)
+    per_decade = needed[2] / needed[1]
+    law = 10.0 ** (np.array(K_VALUES) / 2)
+    assert np.all((per_decade > 0.5 * law) & (per_decade < 1.1 * law))
+    assert 600 < needed[1, 3] / needed[1, 2] < 800           # "a factor of about 700"
+
+
+def test_02_s4_medians_over_observations(nb02):
+    assert round(nb02["z_true"][3], 2) == 2.87
+    assert round(2 * stats.norm.sf(abs(nb02["z_true"][3])), 4) == 0.0041
+    obs_rng = np.random.default_rng(6)
+    z_obs, noise_obs = obs_rng.standard_normal((25, K_MAX)), obs_rng.standard_normal((25, D))
+    med = np.empty((len(C_VALUES), len(K_VALUES)))
+    for i, c in enumerate(C_VALUES):
+        for j, k in enumerate(K_VALUES):
+            m = LinearGaussian(nb02["W"][:, :k], nb02["b"], c)
+            med[i, j] = np.median([m.naive_relative_variance(m.W @ zo[:k] + nb02["b"] + np.sqrt(c) * no)
+                                   / 0.01 for zo, no in zip(z_obs, noise_obs)])
+    assert 10 < med[1, 3] / med[1, 2] < 14                    # "about 12, not 700"
+    per_dim = (med[2, 1:] / med[2, :-1]) ** (1 / np.diff(K_VALUES))
+    assert np.all((per_dim > 25) & (per_dim < 60))            # "roughly 30 to 60"
+
+
+def test_02_s5_shifted_posterior_errors(nb02):
+    model, x, z_any = nb02["model"], nb02["x"], nb02["z_any"]
+    exact = model.log_evidence(x)
+    mean, cov = model.posterior(x)
+    sd = np.sqrt(np.diag(cov))
+    assert np.all((6 <= 0.5 / sd) & (0.5 / sd < 6.5))          # "about 6 sd"
+    assert np.all(np.isin(np.round(0.5 / sd**2), [74, 82]))    # "74 to 82 nats per unit"
+    q = stats.multivariate_normal(mean + 0.5, cov)
+    off = (model.log_likelihood(x, z_any) + stats.multivariate_normal(np.zeros(2)).logpdf(z_any)
+           - q.logpdf(z_any)) - exact
+    assert 48 < np.abs(off).min() < 50 and 279 < np.abs(off).max() < 281
+    dist = np.linalg.norm(z_any - mean, axis=1)
+    assert round(dist.min(), 2) == 0.85 and round(dist.max(), 2) == 3.68
+
+
+def test_02_s6_naive_decoder_claims():
+    torch = pytest.importorskip("torch")  # noqa: F841
+    from helpers.data import load_digits
+    from helpers.naive_decoder import NAIVE_DECODER_SETTINGS, decoder_log_evidence, train_naive_decoder
+
+    x_train, x_test = load_digits("train"), load_digits("test")
+    c = NAIVE_DECODER_SETTINGS["c"]
+    settings = dict(NAIVE_DECODER_SETTINGS, show_progress=False)
+    runs = {k: train_naive_decoder(x_train, k, **settings) for k in (2, 8)}
+    for r in runs.values():                                   # "both still rising at the end"
+        assert r.train_log_evidence[250:].mean() > r.train_log_evidence[200:250].mean()
+    baseline = stats.multivariate_normal(x_train.mean(0), c * np.eye(64)).logpdf(x_test).mean()
+    grid2 = decoder_log_evidence(runs[2].f_theta, x_test, c, 2, method="grid", grid_size=128).mean()
+    sweep = {k: [decoder_log_evidence(runs[k].f_theta, x_test, c, k, method="naive", n_samples=L).mean()
+                 for L in (2**8, 2**12, 2**14, 2**16)] for k in (2, 8)}
+    assert grid2 > baseline + 20
+    assert np.ptp(sweep[2][1:]) < 0.05 and abs(sweep[2][-1] - grid2) < 0.05
+    assert 0.3 < grid2 - sweep[2][0] < 0.7                    # "about half a nat lower"
+    assert np.all(np.diff(sweep[8]) > 0.3) and 4.5 < sweep[8][1] - sweep[8][0] < 5.5
+    assert np.all((0.4 <= np.diff(sweep[8])[1:]) & (np.diff(sweep[8])[1:] <= 0.7))
+    assert sweep[8][-1] > grid2 + 5
