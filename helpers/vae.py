@@ -39,8 +39,10 @@ from ._progress import progress
 from ._results import Result
 from .gaussian import isotropic_log_likelihood, kl_per_dim, standard_normal_log_pdf
 
+# Adam is re-exported so that notebook 04's written-out training step uses the optimiser of
+# ``train_vae`` (helpers._nets.Adam: torch.optim's update, without its slow first import).
 __all__ = ["RECOMMENDED", "GaussianVAE", "negative_elbo", "importance_log_likelihood",
-           "train_vae", "TrainResult", "TrainingHistory"]
+           "train_vae", "TrainResult", "TrainingHistory", "Adam"]
 
 _SIGMA_MIN = 1e-4  # sigma_phi = softplus(.) + _SIGMA_MIN keeps log sigma_phi finite
 _DECODER_MEANS = ("identity", "sigmoid")

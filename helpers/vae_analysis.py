@@ -4,7 +4,8 @@
   estimators of one expectation, side by side);
 - ``gradient_noise``: how the spread of eq. 2.8's gradient falls with L;
 - ``active_units`` and ``c_grid_summary``: posterior collapse as the decoder variance c grows,
-  and everything the c slider of notebook 04 draws (``helpers.plots.vae.plot_c_tradeoff``).
+  and everything the c slider of notebook 04 draws (``helpers.plots.vae.plot_c_tradeoff``);
+- ``fit_per_point_q``: one q per example instead of the encoder, for the amortisation gap.
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ import torch
 
 from ._checks import (as_float32_tensor, as_float_array, as_rng, as_torch_generator, count,
                       positive_scalar)
-from ._nets import torch_threads
+from ._nets import Adam, torch_threads
 from ._results import Result
-from .gaussian import gaussian_kl, gaussian_log_norm, kl_per_dim
+from .gaussian import gaussian_kl, gaussian_log_norm, isotropic_log_likelihood, kl_per_dim
 from .vae import negative_elbo
 
 __all__ = ["GradientEstimates", "reparam_vs_score_function", "gradient_noise", "active_units",
-           "CGridSummary", "c_grid_summary"]
+           "CGridSummary", "c_grid_summary", "PerPointFit", "fit_per_point_q"]
 
 
 @dataclass(frozen=True)
@@ -171,3 +172,61 @@ def c_grid_summary(models, c_values, x, n_show=8, n_samples_show=8, rng=0):
     return CGridSummary(c=c_values, originals=x[:n_show].numpy().astype(np.float64),
                         reconstruction=d * res["mse"] / (2 * c_values),
                         constant=gaussian_log_norm(d, c_values), **res)
+
+
+@dataclass(frozen=True)
+class PerPointFit(Result):
+    """What ``fit_per_point_q`` returns, one row per example.
+
+    ``mu``, ``sigma`` (n, k): the fitted q's. ``elbo_encoder``, ``elbo_per_point`` (n,): the ELBO
+    (eq. 2.8 with its constant, nats) of the encoder's q and of the fitted q, scored with the
+    same eps.
+    """
+
+    mu: np.ndarray
+    sigma: np.ndarray
+    elbo_encoder: np.ndarray
+    elbo_per_point: np.ndarray
+
+
+def fit_per_point_q(model, x, c, steps=200, n_samples=8, lr=0.05, n_eval=64, rng=0):
+    """Fit a separate q(z | x) = N(mu, diag sigma^2) to each example, the decoder frozen.
+
+    This is notebook 03's per-point q on a neural decoder: no encoder, two free vectors per x.
+    Starting from the encoder's (mu_phi(x), sigma_phi(x)), Adam maximises each example's ELBO
+    (eq. 2.8, L = ``n_samples``, reparameterised) over (mu, log sigma); the examples do not
+    interact, so one summed loss fits them all. Both q's are then scored with the same
+    ``n_eval`` eps per example. ``elbo_per_point - elbo_encoder`` estimates the amortisation gap
+    (Cremer et al., 2018): what sharing one encoder across all x costs.
+
+    Returns
+    -------
+    PerPointFit
+    """
+    x = as_float32_tensor("x", x, model.x_dim)
+    c = positive_scalar("c", c)
+    steps, n_samples, n_eval = count("steps", steps), count("n_samples", n_samples), count("n_eval", n_eval)
+    lr = positive_scalar("lr", lr)
+    gen = as_torch_generator(rng)
+    d = x.shape[1]
+
+    def negative_elbo_of(mu, sigma, eps):  # eq. 2.8 per example, q given directly
+        sq = ((x - model.decode(mu + sigma * eps)) ** 2).sum(-1).mean(0)
+        return -isotropic_log_likelihood(sq, d, c) + gaussian_kl(mu, sigma)
+
+    with torch.no_grad():
+        mu_enc, sigma_enc = model.encode(x)
+    mu = mu_enc.clone().requires_grad_(True)
+    log_sigma = sigma_enc.log().clone().requires_grad_(True)
+    opt = Adam([mu, log_sigma], lr=lr)
+    with torch_threads(1):  # small networks: see helpers._nets.torch_threads
+        for _ in range(steps):
+            eps = torch.randn(n_samples, *mu.shape, generator=gen)
+            opt.step(negative_elbo_of(mu, log_sigma.exp(), eps).sum())
+        with torch.no_grad():
+            eps = torch.randn(n_eval, *mu.shape, generator=gen)
+            elbo_enc = -negative_elbo_of(mu_enc, sigma_enc, eps)
+            elbo_fit = -negative_elbo_of(mu, log_sigma.exp(), eps)
+    as_np = lambda t: t.detach().double().numpy()  # noqa: E731
+    return PerPointFit(mu=as_np(mu), sigma=as_np(log_sigma.exp()), elbo_encoder=as_np(elbo_enc),
+                       elbo_per_point=as_np(elbo_fit))

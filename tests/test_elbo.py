@@ -295,6 +295,15 @@ def test_plots_return_figures():
     assert isinstance(plot_mean_field(model2, x2, mean, std, path=np.zeros((3, 2))), Figure)
     data = model.sample(20, rng=1)[0]
     assert isinstance(plot_subgoals(alternate_phi_theta(model, data, 1, 3, 3)), Figure)
+    # every colour labelled, the contour levels stated
+    legend = plot_mean_field(model2, x2, mean, std).axes[0].get_legend()
+    labels = [t.get_text() for t in legend.get_texts()]
+    assert any("posterior" in t for t in labels) and any("q(z|x)" in t for t in labels)
+    assert "1, 2, 3 sd" in legend.get_title().get_text()
+    # the first phi phase ends at the starting evidence: inside the y-limits
+    hist = alternate_phi_theta(LinearGaussian([[0.2], [-0.3]], [0.0, 0.0], 0.25), data, 2, 30, 25)
+    lo, hi = plot_subgoals(hist).axes[0].get_ylim()
+    assert lo < hist.evidence.min() and hist.evidence.max() < hi
     with pytest.raises(ValueError, match="k = 1"):
         plot_elbo_gap(mu=0.0, sigma=1.0, model=model2, x=x2)
     with pytest.raises(ValueError, match="sigma"):

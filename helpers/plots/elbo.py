@@ -181,13 +181,20 @@ def plot_mean_field(model, x, q_mean, q_std, path=None, title=None):
                 alpha=0.6)
     ax.contour(g1, g2, log_q - log_q.max(), levels=levels, colors="C3", linewidths=1.4,
                linestyles="solid")
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color="0.55", alpha=0.6, label="exact posterior p(z|x)"),
+               Line2D([], [], color="C3", lw=1.4, label="diagonal q(z|x)")]
     if path is not None:
         path = np.asarray(path)
-        ax.plot(path[:, 0], path[:, 1], ".-", color="C0", ms=3, lw=1, label="gradient ascent on q's mean")
-        ax.legend(loc="lower right", fontsize=8)
+        handles += ax.plot(path[:, 0], path[:, 1], ".-", color="C0", ms=3, lw=1,
+                           label="gradient ascent on q's mean")
     ax.plot(*mean, "k+", ms=10)
+    ax.legend(handles=handles, loc="lower right", fontsize=7,
+              title="contours: 1, 2, 3 sd ellipses", title_fontsize=7)
     ax.set(aspect="equal", xlabel="$z_1$", ylabel="$z_2$",
-           title=title or "grey: exact posterior, red: diagonal q")
+           title=title or "exact posterior and a diagonal q")
     return fig
 
 
@@ -207,8 +214,14 @@ def plot_subgoals(history):
                 start = None
     ax.plot(steps, ev, color="black", lw=2, label="exact log p(x) (mean over data)")
     ax.plot(steps, el, color="C0", label="ELBO (mean over data)")
-    lo = el[min(5, el.size - 1)]
-    ax.set(ylim=(lo, ev.max() + 0.1 * (ev.max() - lo)), xlabel="step",
+    # room below the lowest evidence for the end of the first phi phase; the ELBO's very first
+    # values (far below) are cut off, and the figure says so
+    span = ev.max() - ev.min()
+    lo = ev.min() - 0.25 * span
+    if el.min() < lo:
+        ax.annotate(f"ELBO starts at {el[0]:.3g} (below the axis)", (0, lo), xytext=(3, 4),
+                    textcoords="offset points", fontsize=7, color="C0")
+    ax.set(ylim=(lo, ev.max() + 0.1 * span), xlabel="step",
            ylabel="nats per data point", title="white: phi steps, orange: theta steps")
     ax.legend(loc="lower right", fontsize=8)
     ax_gap.semilogy(steps, np.maximum(ev - el, 1e-12), color="C3")

@@ -15,6 +15,8 @@ from .live import live_figure
 
 __all__ = ["plot_training", "plot_latent_map", "plot_gradient_estimators", "plot_c_tradeoff"]
 
+KL_FLOOR = 0.01  # nats: the c trade-off panel's log axis draws smaller KLs at this value
+
 
 def plot_training(history, labels=None, title="negative ELBO per example (nats)"):
     """Training and held-out negative ELBO against the step, one colour per model."""
@@ -63,8 +65,9 @@ def plot_c_tradeoff(c, summary):
     """The c slider's picture, drawn from ``c_grid_summary`` (nearest trained c; no training).
 
     Top: held-out digits, their reconstructions f_theta(mu_phi(x)) and samples f_theta(z),
-    z ~ N(0, I). Bottom left: the two parts of the negative ELBO against c (KL and the squared-
-    error term, in nats). Bottom right: KL per latent unit and the count of active units.
+    z ~ N(0, I) (decoder means). Bottom left: the two parts of the negative ELBO against c (KL
+    and the squared-error term, nats, log axis) and, on a linear right axis, the whole -ELBO
+    with its (d/2) log(2 pi c) constant. Bottom right: KL per latent unit and the count of active units.
     Plain-text labels only (no mathtext), and in a slider panel the figure is built once and its
     moving parts updated in place (``helpers.plots.live``).
     """
@@ -78,8 +81,9 @@ def plot_c_tradeoff(c, summary):
         f"held out (top), reconstructed (bottom), c = {grid[i]:.3g}")
     p["samples"].set_data(tile_digits(summary.samples[i], len(summary.samples[i]) // 2))
     p["c_line"].set_xdata([np.log10(grid[i])] * 2)
-    p["c_line"].axes.set_title(f"squared error / 2c = {summary.reconstruction[i]:.3g}, "
-                               f"KL = {summary.kl[i]:.3g}")
+    total = summary.reconstruction[i] + summary.constant[i] + summary.kl[i]
+    p["c_line"].axes.set_title(f"-ELBO {total:.3g}: error / 2c {summary.reconstruction[i]:.3g}, "
+                               f"KL {summary.kl[i]:.3g}", fontsize=8)
     for bar, height in zip(p["bars"], summary.kl_per_dim[i]):
         bar.set_height(height)
     p["units_title"].set_text(f"active units: {summary.active[i]} of {len(p['bars'])}")
@@ -98,15 +102,33 @@ def _c_tradeoff_frame(summary):
         show_digits(ax, tile_digits(images, ncols))
         ax.set(title=title, xticks=[], yticks=[])
     log_grid = np.log10(grid)
-    ax_split.plot(log_grid, summary.reconstruction, "o-", color="C0",
-                  label="squared error / 2c")
-    ax_split.plot(log_grid, summary.kl, "s-", color="C3", label="KL(q || p(z))")
+    # the parts span decades, so a log axis; a collapsed model's KL (about 0) sits at the floor
+    floor = KL_FLOOR
+    ax_split.semilogy(log_grid, summary.reconstruction, "o-", color="C0",
+                      label="squared error / 2c")
+    ax_split.semilogy(log_grid, np.maximum(summary.kl, floor), "s-", color="C3",
+                      label=f"KL(q || p(z)) (< {floor:g} drawn at {floor:g})")
     c_line = ax_split.axvline(log_grid[0], color="k", lw=1, ls="--")
-    ax_split.set_xticks(log_grid, [f"{v:.2g}" for v in grid], fontsize=7)
-    ax_split.set(xlabel="c (log scale)", ylabel="nats per image")
-    legend = ax_split.legend(fontsize=7)
+    ax_split.set_xticks(log_grid, [f"{v:.2g}" for v in grid], fontsize=8)
+    ax_split.tick_params(labelsize=8)
+    ax_split.set(xlabel="c (log scale)", ylabel="nats per image (log scale)")
+    # -ELBO with its constant (d/2) log(2 pi c): the only part comparable across c; it can be
+    # negative, so it gets its own linear axis
+    ax_total = ax_split.twinx()
+    total = summary.reconstruction + summary.constant + summary.kl
+    (total_line,) = ax_total.plot(log_grid, total, "^--", color="k", ms=4,
+                                  label="-ELBO with its constant (nats, right axis)")
+    ax_total.tick_params(labelsize=8)
+    # headroom on both axes keeps the upper band free for the legend
+    lo_total, hi_total = total.min(), total.max()
+    ax_total.set_ylim(lo_total - 0.05 * (hi_total - lo_total), hi_total + 0.7 * (hi_total - lo_total))
+    top = max(summary.reconstruction.max(), summary.kl.max())
+    ax_split.set_ylim(floor / 2, top * 1e3)
+    handles = ax_split.get_legend_handles_labels()[0] + [total_line]
+    legend = ax_split.legend(handles=handles, fontsize=6.5, loc="upper center")
     k = summary.kl_per_dim.shape[1]
     bars = list(ax_units.bar(np.arange(1, k + 1), summary.kl_per_dim[0], color="C3"))
+    ax_units.tick_params(labelsize=8)
     ax_units.set(xlabel="latent unit j", ylabel="KL of unit j (nats)", xticks=np.arange(1, k + 1),
                  ylim=(0, 1.05 * summary.kl_per_dim.max()))
     parts = dict(reconstructions=ax_rec.images[0], rec_title=ax_rec.title,
