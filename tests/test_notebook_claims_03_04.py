@@ -210,7 +210,7 @@ def test_04_number_of_samples(main_vae, digits):
 def test_04_naive_decoder_against_vae_two_budgets_and_gaps(main_vae, digits):
     x_train, x_test = digits
     ll = {}
-    for steps in (400, 800):
+    for steps in (200, 800):
         naive = train_naive_decoder(x_train, latent_dim=2, c=C_MAIN, n_samples=256,
                                     n_steps=steps, batch_size=128, hidden=(128, 128), lr=3e-3,
                                     seed=0, show_progress=False)
@@ -220,15 +220,16 @@ def test_04_naive_decoder_against_vae_two_budgets_and_gaps(main_vae, digits):
         ll[steps] = (decoder_log_evidence(naive.f_theta, x_test, C_MAIN, latent_dim=2).mean(),
                      decoder_log_evidence(vae.model.decoder, x_test, C_MAIN, latent_dim=2).mean())
     diff = {steps: v - n for steps, (n, v) in ll.items()}
-    assert diff[400] < 0 and diff[800] < 0  # the naive decoder scores higher at both budgets
-    assert abs(diff[800]) < abs(diff[400])  # and the difference shrinks with the budget
-    assert ll[800][0] > ll[400][0] and ll[800][1] > ll[400][1]  # both still rising
+    assert diff[200] < 0 and diff[800] < 0  # the naive decoder scores higher at both budgets
+    assert abs(diff[800]) < abs(diff[200])  # and the difference shrinks with the budget
+    # both still rising, the VAE slightly faster
+    assert ll[800][1] - ll[200][1] > ll[800][0] - ll[200][0] > 0
     model = main_vae.model
     ll_vae = ll[800][1]
     elbo = -negative_elbo(model, x_test, C_MAIN, n_samples=64, rng=1).mean().item()
     iw = importance_log_likelihood(model, x_test, C_MAIN, k=1000, rng=2).mean().item()
     assert elbo < iw < ll_vae and ll_vae - iw < 0.5 * (ll_vae - elbo)  # IW closes most of it
-    pp = fit_per_point_q(model, x_test, C_MAIN, steps=100, n_samples=4, lr=0.1, n_eval=64, rng=4)
+    pp = fit_per_point_q(model, x_test, C_MAIN, steps=60, n_samples=4, lr=0.1, n_eval=64, rng=4)
     elbo_enc, elbo_pp = pp.elbo_encoder.mean(), pp.elbo_per_point.mean()
     # both gaps positive, and the amortisation gap is the larger one; the per-image ELBOs are
     # means over 64 samples and the gaps are means over 359 images, so their Monte-Carlo
