@@ -414,3 +414,19 @@ def test_naive_estimate_widget_labels_colours_and_keeps_the_posterior_visible():
     assert ax_prior.get_legend() is not None
     marker = [ln for ln in ax_prior.lines if ln.get_marker() == "+" and len(ln.get_xdata())]
     assert len(marker) == 1                                   # the posterior mean, at any c
+
+
+def test_digit_mosaics_have_no_blank_band():
+    """The axes of a digit mosaic have the mosaic's own aspect, so no empty band is left."""
+    from helpers.plots.digits import plot_digits
+
+    rng = np.random.default_rng(0)
+    for fig in (plot_digit_rows([rng.uniform(size=(12, 64))] * 3, ["a", "b", "c"]),
+                plot_digits([rng.uniform(size=(12, 64))] * 3, ["a", "b", "c"])):
+        ax = fig.axes[0]
+        fig.canvas.draw()
+        box = ax.get_window_extent()
+        image = ax.get_images()[0].get_array()
+        assert box.height / box.width == pytest.approx(image.shape[0] / image.shape[1], rel=0.02)
+        # the space below the axes is a thin margin, not a band of the figure's height
+        assert box.y0 / fig.bbox.height < 0.1

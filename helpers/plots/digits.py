@@ -34,6 +34,20 @@ def show_digits(ax, mosaic, **imshow_kw):
     return ax.imshow(mosaic, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest", **imshow_kw)
 
 
+def _fit_to_mosaic(fig, ax, mosaic, top=0.32, bottom=0.08):
+    """Set the figure's height so the axes hold the mosaic exactly: no blank band below it.
+
+    ``new_figure`` keeps room for an x label at the bottom; a mosaic has none, and its equal
+    aspect would otherwise leave the rest of the height empty.
+    """
+    w_in, box = fig.get_figwidth(), ax.get_position()
+    ax_w = box.width * w_in
+    ax_h = ax_w * mosaic.shape[0] / mosaic.shape[1]
+    h = ax_h + top + bottom
+    fig.set_figheight(h)
+    ax.set_position([box.x0, bottom / h, box.width, ax_h / h])
+
+
 def plot_digits(rows, row_labels=None, title="digits", ncols=None):
     """Rows of 8x8 digits in one picture, e.g. ``plot_digits([x[:10], reconstructions])``.
 
@@ -48,7 +62,9 @@ def plot_digits(rows, row_labels=None, title="digits", ncols=None):
     for r in rows:
         extra = (-len(r)) % ncols
         padded.append(np.concatenate([r, np.full((extra, 64), np.nan)]) if extra else r)
-    show_digits(ax, tile_digits(np.concatenate(padded), ncols))
+    mosaic = tile_digits(np.concatenate(padded), ncols)
+    show_digits(ax, mosaic)
+    _fit_to_mosaic(fig, ax, mosaic)
     ax.set(title=title, xticks=[], yticks=[])
     if row_labels is not None:
         starts = np.cumsum([0] + [len(p) // ncols for p in padded[:-1]])
@@ -65,7 +81,9 @@ def plot_digit_rows(rows, titles, side=8, ncols=12):
     fig, ax = new_figure(1, width=6.0, height=0.6 * len(rows) + 0.5)
     imgs = [np.clip(np.asarray(r, dtype=float)[:ncols], 0, 1) for r in rows]
     per_row = len(imgs[0])
-    show_digits(ax, tile_digits(np.concatenate(imgs), per_row, side, pad=2, fill=0.0, border=1))
+    mosaic = tile_digits(np.concatenate(imgs), per_row, side, pad=2, fill=0.0, border=1)
+    show_digits(ax, mosaic)
+    _fit_to_mosaic(fig, ax, mosaic)
     ax.set_yticks([(side + 2) * (i + 0.5) - 0.5 for i in range(len(rows))], titles, fontsize=8)
     ax.set_xticks([])
     ax.set_title("dark = ink; decoder rows show f_theta(z) for z ~ N(0, I)", fontsize=9)
