@@ -1,8 +1,9 @@
-"""``make bench``: measure the notebooks, the sliders, naive Monte Carlo and the VAE; print a table.
+"""``make bench``: measure the notebooks, the sliders, naive Monte Carlo, the VAE and diffusion.
 
     python benchmarks/run.py                       # everything (a few minutes)
     python benchmarks/run.py --only notebooks      # notebooks + sliders only
     python benchmarks/run.py --only mc,vae --vae-budget 10
+    python benchmarks/run.py --only diffusion      # ours vs tiny-diffusion on two moons
 
 Writes ``benchmarks/results/latest.json`` (every raw number, the machine's load, the targets and
 whether each is met) and prints one table. Timings are wall-clock on the machine as it is: the
@@ -24,14 +25,17 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
+import browser_latency  # noqa: E402
+import diffusion_peer  # noqa: E402
 import naive_mc  # noqa: E402
 import notebooks  # noqa: E402
 import vae_peer  # noqa: E402
 
 RESULTS = BENCH / "results" / "latest.json"
 GiB = 1024**3
-TARGETS = {"notebooks_total_s": 60.0, "slider_p95_ms": 100.0, "kernel_peak_bytes": 1 * GiB}
-SECTIONS = ("notebooks", "mc", "vae")
+TARGETS = {"notebooks_total_s": 60.0, "slider_p95_ms": 100.0, "kernel_peak_bytes": 1 * GiB,
+           "browser_p95_ms": browser_latency.TARGET_P95_MS}
+SECTIONS = ("notebooks", "mc", "vae", "diffusion", "browser")
 
 
 def _reference_ms(repeats=7):
@@ -63,12 +67,14 @@ def _machine():
             "platform": platform.platform(), "reference_ms": _reference_ms()}
 
 
-def run(sections, vae_budget, n_updates, ours=None):
+def run(sections, vae_budget, n_updates, ours=None, diffusion_budget=None):
     out = {"when": datetime.datetime.now().isoformat(timespec="seconds"), "machine_before": _machine(),
            "targets": {"notebooks_total_s": TARGETS["notebooks_total_s"],
                        "slider_p95_ms": TARGETS["slider_p95_ms"],
                        "kernel_peak_bytes": TARGETS["kernel_peak_bytes"],
-                       "vae": "ours >= peer in held-out log-likelihood at equal wall time"}}
+                       "browser_p95_ms": TARGETS["browser_p95_ms"],
+                       "vae": "ours >= peer in held-out log-likelihood at equal wall time",
+                       "diffusion": diffusion_peer.TARGET}}
     if "notebooks" in sections:
         rows = []
         for path in notebooks.notebook_paths():
@@ -84,6 +90,17 @@ def run(sections, vae_budget, n_updates, ours=None):
             out["vae"] = vae_peer.run(budget_s=vae_budget, ours=ours)
         except ImportError as exc:  # helpers.vae not there yet
             out["vae"] = {"skipped": f"{exc}"}
+    if "diffusion" in sections:
+        print("diffusion vs tiny-diffusion on two moons (peers at T = 50 and 1000) ...",
+              file=sys.stderr, flush=True)
+        try:
+            out["diffusion"] = diffusion_peer.run(budget_s=diffusion_budget)
+        except ImportError as exc:  # helpers.denoiser or helpers.diffusion not there yet
+            out["diffusion"] = {"skipped": f"{exc}"}
+    if "browser" in sections:
+        print("sliders in JupyterLab + headless Chromium ...", file=sys.stderr, flush=True)
+        reason = browser_latency.unavailable()
+        out["browser"] = {"skipped": reason} if reason else browser_latency.run()
     out["machine_after"] = _machine()
     out["verdict"] = verdict(out)
     return out
@@ -100,6 +117,10 @@ def verdict(res):
         p95 = [s["p95_ms"] for r in nbs for s in r["sliders"]]
         if p95:
             v["slider_p95_ms"] = {"value": max(p95), "met": max(p95) <= TARGETS["slider_p95_ms"]}
+    if "overall" in res.get("browser", {}):
+        p95 = res["browser"]["overall"]["p95_ms"]
+        v["browser_p95_ms"] = {"value": p95, "met": p95 <= TARGETS["browser_p95_ms"]}
+    v.update(diffusion_peer.verdict(res.get("diffusion", {})))
     vae = res.get("vae", {})
     if "ll_at_equal_time" in vae:
         ll = vae["ll_at_equal_time"]
@@ -158,6 +179,9 @@ def table(res):
                      f"{mc['cpu_s']:.1f} s cpu), peak traced memory "
                      f"{mc['peak_traced_bytes'] / 2**20:.0f} MiB; estimate {mc['estimate']:.3f} "
                      f"vs exact {mc['exact']:.3f}")
+    if "browser" in res:
+        lines.append("")
+        lines.append(browser_latency.table(res["browser"]))
     vae = res.get("vae")
     if vae:
         lines.append("")
@@ -181,6 +205,9 @@ def table(res):
             lines.append("  time to reach the peer's final value, ours / peer: "
                          + (f"{ratio:.2f}" if ratio is not None else
                             f"not reached by ours within {vae['ours'][-1]['train_s']:.1f} s"))
+    if "diffusion" in res:
+        lines.append("")
+        lines.append(diffusion_peer.table(res["diffusion"]))
     return "\n".join(lines)
 
 
@@ -189,6 +216,8 @@ def main(argv=None):
     ap.add_argument("--only", default=",".join(SECTIONS),
                     help=f"comma-separated subset of {','.join(SECTIONS)}")
     ap.add_argument("--vae-budget", type=float, default=30.0, help="training seconds per model")
+    ap.add_argument("--diffusion-budget", type=float, default=None,
+                    help="training seconds per diffusion peer (default: its full 150 epochs)")
     ap.add_argument("--ours", default="", help="overrides of helpers.vae.RECOMMENDED for our VAE, "
                     "e.g. lr=3e-3,decoder_mean=identity")
     ap.add_argument("--updates", type=int, default=50, help="slider updates per slider")
@@ -203,7 +232,7 @@ def main(argv=None):
     for item in filter(None, args.ours.split(",")):
         key, value = item.split("=", 1)
         ours[key] = json.loads(value) if value[:1].isdigit() or value[:1] in "[-" else value
-    res = run(sections, args.vae_budget, args.updates, ours)
+    res = run(sections, args.vae_budget, args.updates, ours, args.diffusion_budget)
     res["bench_wall_s"] = time.perf_counter() - t0
     res["table"] = table(res)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
