@@ -109,6 +109,33 @@ def test_sliced_waits_read_a_message_whose_wake_up_was_lost():
     assert None not in channel.timeouts and max(channel.timeouts) <= 0.1
 
 
+def test_sliced_waits_serve_a_blocking_channel_too():
+    """A blocking client's get_msg returns a dict (or raises Empty), not a coroutine."""
+    from queue import Empty
+
+    calls = []
+
+    def blocking_get_msg(timeout=None):
+        calls.append(timeout)
+        if len(calls) < 3:
+            raise Empty
+        return {"msg_type": "execute_reply"}
+
+    msg = asyncio.run(sliced_get_msg(blocking_get_msg, slice_s=0.01)(timeout=5))
+    assert msg["msg_type"] == "execute_reply" and len(calls) == 3
+
+
+def test_runner_with_a_blocking_kernel_manager(tmp_path):
+    """The ipywidgets 7.7 check passes a (blocking) KernelManager of its own."""
+    from jupyter_client import KernelManager
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import os\nos.getpid()")]
+    bounded_client(nb, "blocking-km.ipynb", tmp_path, km=KernelManager(kernel_name="python3")).execute()
+    pid = int(nb.cells[0].outputs[0]["data"]["text/plain"])
+    assert _gone(pid), f"kernel {pid} still running after the run"
+
+
 def test_sliced_waits_keep_the_deadline():
     from queue import Empty
 

@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 from queue import Empty
 
-from jupyter_core.utils import run_sync
+from jupyter_core.utils import ensure_async, run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
@@ -63,7 +63,10 @@ def describe_cell(notebook_name, cell_index, source):
 
 
 def sliced_get_msg(get_msg, slice_s=POLL_SLICE_S):
-    """``get_msg(timeout)`` of an async channel, waiting in slices of ``slice_s`` seconds.
+    """``get_msg(timeout)`` of a channel, waiting in slices of ``slice_s`` seconds.
+
+    The channel may be asynchronous (nbclient's own kernel manager) or blocking (a
+    ``KernelManager`` passed in, as the ipywidgets 7.7 check does).
 
     Same contract as the wrapped coroutine (a message, or ``queue.Empty`` once ``timeout``
     seconds have passed; ``timeout=None`` waits without end), but every slice ends in a
@@ -75,7 +78,7 @@ def sliced_get_msg(get_msg, slice_s=POLL_SLICE_S):
             wait = slice_s if deadline is None else min(slice_s, max(0.0, deadline - time.monotonic()))
             start = time.monotonic()
             try:
-                msg = await get_msg(timeout=wait)
+                msg = await ensure_async(get_msg(timeout=wait))  # async or blocking client
                 if wait > 0 and time.monotonic() - start >= 0.95 * wait:
                     RESCUED["count"] += 1
                 return msg
