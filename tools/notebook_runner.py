@@ -2,7 +2,7 @@
 
 ``tools/execute_notebooks.py``, the determinism test, ``make bench``, the ipywidgets 7.7 check and
 ``make stress`` all run notebooks through :func:`bounded_client`. It is nbclient's
-``NotebookClient`` with three promises:
+``NotebookClient`` with four promises:
 
 - **Each cell has a deadline** (``CELL_TIMEOUT_S``, sized to the slowest real cell, about 20 s
   today, with room for a loaded 2-core machine). Kernel start-up has its own deadline.
