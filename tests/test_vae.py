@@ -216,13 +216,19 @@ def test_reparam_and_score_function_unbiased_reparam_less_noisy():
     assert est.score.var() > 5 * est.reparam.var()
 
 
-def test_c_slider_picture_from_precomputed_summary(digits):
-    x, xt = digits
+@pytest.fixture(scope="module")
+def c_summary(digits):
+    """c_grid_summary of three small untrained VAEs at c = 0.01, 0.1, 1 (the c slider's input)."""
+    _, xt = digits
     torch.manual_seed(0)
     models = [GaussianVAE(64, 3, hidden=8) for _ in range(3)]
     for m in models:
         m.requires_grad_(False)
-    summary = c_grid_summary(models, [0.01, 0.1, 1.0], xt)
+    return c_grid_summary(models, [0.01, 0.1, 1.0], xt)
+
+
+def test_c_slider_picture_from_precomputed_summary(c_summary):
+    summary = c_summary
     assert summary.reconstructions.shape == (3, 8, 64)
     assert summary.kl_per_dim.shape == (3, 3)
     np.testing.assert_allclose(summary.kl_per_dim.sum(1), summary.kl, rtol=1e-5)
@@ -230,13 +236,8 @@ def test_c_slider_picture_from_precomputed_summary(digits):
     assert "0.1" in fig.axes[0].get_title()
 
 
-def test_c_slider_picture_has_a_log_axis_and_the_whole_negative_elbo(digits):
-    _, xt = digits
-    torch.manual_seed(0)
-    models = [GaussianVAE(64, 3, hidden=8) for _ in range(3)]
-    for m in models:
-        m.requires_grad_(False)
-    summary = c_grid_summary(models, [0.01, 0.1, 1.0], xt)
+def test_c_slider_picture_has_a_log_axis_and_the_whole_negative_elbo(c_summary):
+    summary = c_summary
     fig = plot_c_tradeoff(0.1, summary)
     ax_split = fig.axes[2]
     assert ax_split.get_yscale() == "log"
