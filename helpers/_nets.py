@@ -64,6 +64,11 @@ class Adam:
     Written out because constructing any ``torch.optim`` optimizer first imports
     ``torch._dynamo``, which costs 2-5 s on a laptop-class CPU: most of the time budget of a
     notebook's training cell. ``step(loss)`` computes the gradients itself.
+
+    The parameters are moved into one flat buffer (each parameter becomes a view of its slice),
+    so a step is five whole-buffer operations instead of five per tensor. The arithmetic per
+    element is unchanged; for the small networks here the per-tensor version spent about a
+    fifth of every training step on launching those small operations.
     """
 
     def __init__(self, params, lr, betas=(0.9, 0.999), eps=1e-8):
@@ -71,8 +76,17 @@ class Adam:
 
         self.params = list(params)
         self.lr, self.betas, self.eps, self.t = lr, betas, eps, 0
-        self.m = [torch.zeros_like(p) for p in self.params]  # running mean of the gradient
-        self.v = [torch.zeros_like(p) for p in self.params]  # running mean of its square
+        dtypes = {p.dtype for p in self.params}
+        if len(dtypes) != 1:
+            raise ValueError(f"params must share one dtype, got {sorted(map(str, dtypes))}")
+        with torch.no_grad():
+            self.flat = torch.cat([p.detach().reshape(-1) for p in self.params])
+            start = 0
+            for p in self.params:  # p now lives in its slice of the flat buffer
+                p.data = self.flat[start:start + p.numel()].view_as(p)
+                start += p.numel()
+        self.m = torch.zeros_like(self.flat)  # running mean of the gradient
+        self.v = torch.zeros_like(self.flat)  # running mean of its square
 
     def step(self, loss):
         import torch
@@ -81,8 +95,8 @@ class Adam:
         self.t += 1
         b1, b2 = self.betas
         with torch.no_grad():
-            for p, g, m, v in zip(self.params, grads, self.m, self.v):
-                m.mul_(b1).add_(g, alpha=1 - b1)
-                v.mul_(b2).addcmul_(g, g, value=1 - b2)
-                denom = (v / (1 - b2**self.t)).sqrt_().add_(self.eps)
-                p.addcdiv_(m, denom, value=-self.lr / (1 - b1**self.t))
+            g = torch.cat([g.reshape(-1) for g in grads])
+            self.m.mul_(b1).add_(g, alpha=1 - b1)
+            self.v.mul_(b2).addcmul_(g, g, value=1 - b2)
+            denom = (self.v / (1 - b2**self.t)).sqrt_().add_(self.eps)
+            self.flat.addcdiv_(self.m, denom, value=-self.lr / (1 - b1**self.t))

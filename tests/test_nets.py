@@ -69,3 +69,20 @@ def test_torch_threads_sets_and_restores_the_count():
     assert torch.get_num_threads() == before
     with pytest.raises(ValueError, match="num_threads"):
         torch_threads(0)
+
+
+def test_adam_keeps_each_parameter_its_own_tensor_and_rejects_mixed_dtypes():
+    """The flat buffer is an implementation detail: the module still sees its own Parameters,
+    with their shapes, and a step through the buffer moves them."""
+    net = mlp(3, 4, 2)
+    params_before = [id(p) for p in net.parameters()]
+    shapes = [p.shape for p in net.parameters()]
+    opt = Adam(net.parameters(), lr=0.1)
+    assert [id(p) for p in net.parameters()] == params_before
+    assert [p.shape for p in net.parameters()] == shapes
+    last = list(net.parameters())[-1].detach().clone()
+    opt.step(net(torch.ones(5, 3)).sum())
+    assert not torch.equal(list(net.parameters())[-1].detach(), last)
+    with pytest.raises(ValueError, match="dtype"):
+        Adam([torch.zeros(2, requires_grad=True),
+              torch.zeros(2, dtype=torch.float64, requires_grad=True)], lr=0.1)
