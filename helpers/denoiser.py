@@ -63,7 +63,7 @@ class EpsNet(torch.nn.Module):
         Use the form above (default) or eps_theta = F_theta.
     """
 
-    def __init__(self, d, alpha_bar, hidden=96, n_layers=4, n_freqs=8, max_freq=100.0,
+    def __init__(self, d, alpha_bar, hidden=64, n_layers=4, n_freqs=8, max_freq=100.0,
                  skip=True):
         super().__init__()
         alpha_bar = as_float_array("alpha_bar", alpha_bar)
@@ -155,7 +155,7 @@ def training_loop(net, x0, alpha_bar, steps, batch_size, lr, gen, bar=None):
     return losses
 
 
-def train_eps_model(x0, schedule, *, steps=1500, batch_size=256, lr=5e-3, hidden=96,
+def train_eps_model(x0, schedule, *, steps=1500, batch_size=256, lr=5e-3, hidden=64,
                     n_layers=4, skip=True, seed=0, progress=True, desc="training eps_theta"):
     """Fit eps_theta by the simple loss of Ho et al. (2020), eq. 14, with Adam.
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import as_float_array, as_rng, count, positive_scalar
+from ._logsumexp import FLOOR
 from .linear_gaussian import LinearGaussian
 
 __all__ = ["log_mean_exp", "running_log_mean_exp", "LinearGaussian", "naive_mc_log_evidence",
@@ -46,9 +47,11 @@ def log_mean_exp(a, axis=-1):
     if a.ndim == 0 or a.shape[axis] == 0:
         raise ValueError(f"a must have at least one entry along axis {axis}, got shape {a.shape}")
     shift = np.max(a, axis=axis, keepdims=True)
-    shift = np.where(np.isfinite(shift), shift, 0.0)
-    with np.errstate(divide="ignore"):
-        out = np.log(np.mean(np.exp(a - shift), axis=axis)) + np.squeeze(shift, axis=axis)
+    finite = np.isfinite(shift)
+    shift = np.where(finite, shift, 0.0)
+    # the clamp skips exp's slow path on underflow and cannot change the mean (helpers._logsumexp)
+    out = np.log(np.mean(np.exp(np.maximum(a - shift, FLOOR["float64"])), axis=axis))
+    out = np.where(np.squeeze(finite, axis=axis), out + np.squeeze(shift, axis=axis), -np.inf)
     return out if out.ndim else float(out)
 
 

@@ -13,6 +13,8 @@ product (``_squared_distances``). torch is imported inside the functions only.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import time
 from dataclasses import dataclass
 
@@ -20,6 +22,7 @@ import numpy as np
 
 from ._checks import (as_float_array, as_torch_generator, broadcastable, count, data_matrix,
                       positive_scalar, seed as check_seed)
+from ._logsumexp import logsumexp_torch
 from ._nets import Adam, mlp, torch_threads
 from ._progress import progress
 from ._results import Result
@@ -103,6 +106,8 @@ class NaiveDecoderRun(Result):
         Seconds in the training loop.
     settings : dict
         Every argument except the data.
+    snapshots : dict
+        {step: f_theta after that many steps} for each of ``snapshot_steps`` (frozen copies).
     """
 
     f_theta: object
@@ -111,10 +116,12 @@ class NaiveDecoderRun(Result):
     train_log_evidence: np.ndarray
     wall_time: float
     settings: dict
+    snapshots: dict = dataclasses.field(default_factory=dict)
 
 
 def train_naive_decoder(x_train, latent_dim, c=0.03, n_samples=256, n_steps=300,
-                        batch_size=128, hidden=128, lr=1e-2, seed=0, show_progress=True):
+                        batch_size=128, hidden=128, lr=1e-2, seed=0, show_progress=True,
+                        snapshot_steps=()):
     """Train a decoder f_theta by maximising the naive estimate of eq. 2.3 (the article's note).
 
     Model: z ~ N(0, I_k), x | z ~ N(f_theta(z), c I_d) with f_theta = ``helpers._nets.mlp`` and a
@@ -148,6 +155,9 @@ def train_naive_decoder(x_train, latent_dim, c=0.03, n_samples=256, n_steps=300,
         Seeds the weights, the minibatches and the prior samples.
     show_progress : bool
         Show a ``helpers._progress.progress`` bar.
+    snapshot_steps : sequence of int
+        Steps (1..n_steps) after which to keep a copy of f_theta, in ``snapshots``: the decoder
+        an s-step run ends with (same batches and samples, constant lr), at no extra training.
 
     Returns
     -------
@@ -166,6 +176,9 @@ def train_naive_decoder(x_train, latent_dim, c=0.03, n_samples=256, n_steps=300,
         count("hidden", h)
     lr = positive_scalar("lr", lr)
     seed = check_seed("seed", seed)
+    snapshot_steps = sorted({count("snapshot_steps", s) for s in snapshot_steps})
+    if snapshot_steps and snapshot_steps[-1] > n_steps:
+        raise ValueError(f"snapshot_steps must lie in 1..n_steps={n_steps}, got {snapshot_steps!r}")
     settings = dict(latent_dim=latent_dim, c=c, n_samples=n_samples, n_steps=n_steps,
                     batch_size=batch_size, hidden=hidden, lr=lr, seed=seed)
 
@@ -178,6 +191,7 @@ def train_naive_decoder(x_train, latent_dim, c=0.03, n_samples=256, n_steps=300,
     gen = torch.Generator().manual_seed(seed)
     adam = Adam(f_theta.parameters(), lr)
     curve = np.empty(n_steps)
+    snapshots = {}
 
     with torch_threads(1):
         start = time.perf_counter()
@@ -191,14 +205,21 @@ def train_naive_decoder(x_train, latent_dim, c=0.03, n_samples=256, n_steps=300,
             loss = -log_p_hat.mean()
             adam.step(loss)
             curve[step] = -loss.item()
+            if step + 1 in snapshot_steps:
+                snapshots[step + 1] = _frozen(copy.deepcopy(f_theta))
         wall_time = time.perf_counter() - start
     if not np.isfinite(curve).all():
         raise ValueError(f"training diverged (non-finite objective); try a smaller lr than {lr!r}")
-    f_theta.eval()
-    for p in f_theta.parameters():
-        p.requires_grad_(False)
-    return NaiveDecoderRun(f_theta=f_theta, latent_dim=latent_dim, c=c, train_log_evidence=curve,
-                           wall_time=wall_time, settings=settings)
+    return NaiveDecoderRun(f_theta=_frozen(f_theta), latent_dim=latent_dim, c=c,
+                           train_log_evidence=curve, wall_time=wall_time, settings=settings,
+                           snapshots=snapshots)
+
+
+def _frozen(module):
+    """``module``, switched to eval mode with its parameters frozen."""
+    module.eval()
+    module.requires_grad_(False)
+    return module
 
 
 def decoder_log_evidence(f_theta, x, c, latent_dim, method="grid", n_samples=2**16,
@@ -283,7 +304,7 @@ def decoder_log_evidence(f_theta, x, c, latent_dim, method="grid", n_samples=2**
                                  f"got {x.shape}")
             sq = _squared_distances(xt, f, x_sq)
             table = -sq / (2.0 * c) + log_w.float()  # log p(x | z) p(z) dz, but for the constant
-            total = torch.logaddexp(total, torch.logsumexp(table, dim=1).double())
+            total = torch.logaddexp(total, logsumexp_torch(table, 1).double())
     return (total - gaussian_log_norm(x.shape[1], c)).numpy()
 
 

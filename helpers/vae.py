@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import time
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,15 +48,12 @@ __all__ = ["RECOMMENDED", "GaussianVAE", "negative_elbo", "importance_log_likeli
 _SIGMA_MIN = 1e-4  # sigma_phi = softplus(.) + _SIGMA_MIN keeps log sigma_phi finite
 _DECODER_MEANS = ("identity", "sigmoid")
 
-# The settings of train_vae recommended when the goal is a high likelihood on held-out digits
-# (``train_vae(x_train, **RECOMMENDED)``); the defaults stay those notebook 04 teaches with.
-# Chosen by ``make bench`` (benchmarks/vae_peer.py), which trains them side by side with the
-# classic MLP VAE (400 ReLU, 20 latents, sigmoid mean, Adam 1e-3) for the same wall time on the
-# same split, at c = 0.01. A bounded (sigmoid) decoder mean is the largest gain (+4 nats held out
-# against 128 tanh units with an unconstrained mean); a step of 3e-3 gets there sooner but
-# overfits the 1438 training digits after ~6000 steps, so 1e-3 is recommended for runs of 30 s
-# and more. One torch thread (train_vae's default) beats two on a shared 2-core machine: the
-# networks are small enough that a step is mostly fixed per-op cost.
+# train_vae's settings for a high held-out likelihood (``train_vae(x_train, **RECOMMENDED)``);
+# the defaults stay those notebook 04 teaches with. Chosen by ``make bench``
+# (benchmarks/vae_peer.py) against the classic MLP VAE (400 ReLU, 20 latents, sigmoid mean, Adam
+# 1e-3) at equal wall time, c = 0.01. The sigmoid mean is the largest gain (+4 nats against 128
+# tanh units, unconstrained mean); lr 3e-3 gets there sooner but overfits the 1438 training
+# digits after ~6000 steps, so 1e-3 suits runs of 30 s and more.
 RECOMMENDED = {"z_dim": 20, "hidden": 400, "activation": "relu", "decoder_mean": "sigmoid",
                "lr": 1e-3, "batch_size": 128}
 
@@ -133,7 +131,6 @@ class GaussianVAE(torch.nn.Module):
 
 def _loss_terms(x, mu_phi, sigma_phi, f, c):
     """The negative ELBO of eq. 2.8 in its two parts, per example: (reconstruction, KL).
-
     reconstruction = (1/L) sum_l ||x - f_theta(z^l)||^2 / (2c) + (d/2) log(2 pi c), from
     f = f_theta(z^l) of shape (L, n, d); KL = KL(q_phi(z | x) || N(0, I)) in closed form.
     Unchecked (sigma_phi > 0 by construction); callers check that the KL is finite.
@@ -188,8 +185,8 @@ def importance_log_likelihood(model, x, c, k, rng=None, chunk_size=256, num_thre
     log p(x) ~ log (1/k) sum_j p_theta(x | z_j) p(z_j) / q_phi(z_j | x),  z_j ~ q_phi(z | x).
 
     With k = 1 its mean is the ELBO; it grows with k towards log p(x) (Burda et al., 2016), and is
-    exact for any k when q is the true posterior. Computed in float64, ``chunk_size`` samples at
-    a time, under ``torch.no_grad``.
+    exact for any k when q is the true posterior. Squared errors in float32 (rounding far below
+    1e-3 nats), log-weights and sums in float64; ``chunk_size`` samples at a time, no gradients.
 
     Parameters
     ----------
@@ -218,14 +215,14 @@ def importance_log_likelihood(model, x, c, k, rng=None, chunk_size=256, num_thre
     total = torch.full((x.shape[0],), -math.inf, dtype=torch.float64)
     with torch.no_grad(), torch_threads(num_threads):
         mu_phi, sigma_phi = model.encode(x)
-        mu64, sig64, x64 = mu_phi.double(), sigma_phi.double(), x.double()
+        mu64, sig64 = mu_phi.double(), sigma_phi.double()
         done = 0
         while done < k:
             m = min(chunk_size, k - done)
             eps = torch.randn(m, x.shape[0], z_dim, generator=gen, dtype=torch.float64)
             z = mu64 + sig64 * eps
-            f = model.decode(z.float()).double()
-            log_px_z = isotropic_log_likelihood(((x64 - f) ** 2).sum(-1), d, c)
+            sq = ((x - model.decode(z.float())) ** 2).sum(-1).double()  # ||x - f_theta(z)||^2
+            log_px_z = isotropic_log_likelihood(sq, d, c)
             log_pz = standard_normal_log_pdf(z)
             # z = mu + sigma eps: log q(z) = log N(eps; 0, I) - sum_j log sigma_j
             log_qz = standard_normal_log_pdf(eps) - torch.log(sig64).sum(-1)
@@ -265,12 +262,15 @@ class TrainResult(Result):
     history : TrainingHistory
     wall_time : float
         Seconds spent in the training loop.
+    snapshots : dict
+        {step: list of GaussianVAE}, the models after each of ``snapshot_steps`` (frozen copies).
     """
 
     models: list
     c: np.ndarray
     history: TrainingHistory
     wall_time: float = 0.0
+    snapshots: dict = dataclasses.field(default_factory=dict)
 
     @property
     def model(self):
@@ -281,7 +281,7 @@ class TrainResult(Result):
 def train_vae(x_train, x_test=None, *, c=0.01, learn_c=False, z_dim=2, hidden=128,
               activation="tanh", decoder_mean="identity", n_samples=1, steps=2000,
               batch_size=128, lr=3e-3, eval_every=100, seed=0, show_progress=True,
-              desc="training VAE", num_threads=1):
+              desc="training VAE", num_threads=1, snapshot_steps=()):
     """Fit Gaussian VAEs by minimising the negative ELBO (eqs. 2.7-2.8) with Adam.
 
     A fixed number of steps on seeded mini-batches, so two calls with the same arguments give the
@@ -298,22 +298,20 @@ def train_vae(x_train, x_test=None, *, c=0.01, learn_c=False, z_dim=2, hidden=12
     learn_c : bool
         Learn log c together with the networks (it needs the constant of eq. 2.7).
     z_dim, hidden, activation, decoder_mean
-        The architecture (see ``GaussianVAE``). For a model judged by its likelihood, the
-        recommended settings are ``RECOMMENDED`` (measured against a classic VAE by
-        ``make bench``).
+        The architecture (``GaussianVAE``); for a high likelihood, see ``RECOMMENDED``.
     n_samples : int
         L of eq. 2.8.
-    steps, batch_size, lr
-        Adam steps, examples per step (``None`` = the whole set), learning rate.
-    eval_every : int
+    steps, batch_size, lr, eval_every
+        Adam steps, examples per step (``None`` = the whole set), learning rate, steps per score.
     seed : int
         Seeds the initial weights, the batches and the noise.
-    show_progress : bool
-        Show a ``helpers._progress`` bar.
-    desc : str
-        The progress bar's label.
+    show_progress, desc : bool, str
+        Show a ``helpers._progress`` bar, with this label.
     num_threads : int or None
-        torch threads while training (default 1, see ``helpers._nets.torch_threads``; None leaves torch's).
+        torch threads while training (default 1, see ``helpers._nets.torch_threads``).
+    snapshot_steps : sequence of int
+        Steps (1..steps) after which to keep copies of the models, in ``snapshots``: the models
+        an s-step run ends with (same batches and noise, constant lr), at no extra training.
 
     Returns
     -------
@@ -333,6 +331,9 @@ def train_vae(x_train, x_test=None, *, c=0.01, learn_c=False, z_dim=2, hidden=12
     batch_size = n if batch_size is None else min(count("batch_size", batch_size), n)
     lr = positive_scalar("lr", lr)
     seed = check_seed("seed", seed)
+    snapshot_steps = sorted({count("snapshot_steps", s) for s in snapshot_steps})
+    if snapshot_steps and snapshot_steps[-1] > steps:
+        raise ValueError(f"snapshot_steps must lie in 1..steps={steps}, got {snapshot_steps!r}")
 
     torch.manual_seed(seed)
     arch = {"hidden": hidden, "activation": activation, "decoder_mean": decoder_mean}
@@ -382,6 +383,15 @@ def train_vae(x_train, x_test=None, *, c=0.01, learn_c=False, z_dim=2, hidden=12
                 hist_test.append((rec + kl).mean(-1).numpy().astype(np.float64))
         running.clear()
 
+    def frozen_models():  # copies of the current models, in eval mode, gradients off
+        copies = [GaussianVAE(d, z_dim, **arch) for _ in range(n_models)]
+        with torch.no_grad():
+            for i, m in enumerate(copies):
+                m.load_state_dict(models[i].state_dict() if stacked is None else
+                                  {key: v[i].clone() for key, v in stacked.items()})
+        return [m.eval().requires_grad_(False) for m in copies]
+
+    snapshots = {}
     order = torch.randperm(n, generator=gen)
     pos = 0
     with torch_threads(num_threads):
@@ -399,16 +409,12 @@ def train_vae(x_train, x_test=None, *, c=0.01, learn_c=False, z_dim=2, hidden=12
             running.append(per_model.detach())
             if step % eval_every == 0 or step == steps:
                 evaluate(step)
+            if step in snapshot_steps:
+                snapshots[step] = frozen_models()
         wall_time = time.perf_counter() - start
 
-    if stacked is not None:
-        with torch.no_grad():
-            for i, m in enumerate(models):
-                m.load_state_dict({key: v[i].clone() for key, v in stacked.items()})
-    for m in models:
-        m.eval()
-        m.requires_grad_(False)
+    models = frozen_models()
     history = TrainingHistory(step=np.array(hist_step), train=np.array(hist_train),
                               test=None if x_test is None else np.array(hist_test))
     return TrainResult(models=models, c=np.exp(log_c.detach().numpy().astype(np.float64)),
-                       history=history, wall_time=wall_time)
+                       history=history, wall_time=wall_time, snapshots=snapshots)

@@ -305,6 +305,21 @@ def test_decoder_log_evidence_grid_and_naive_against_exact():
     assert np.all(np.abs(naive - exact) < 4 * sd + 1e-3)
 
 
+def test_snapshot_is_the_decoder_a_shorter_run_ends_with():
+    """A snapshot after s steps equals, bit for bit, the decoder of a run of s steps (the same
+    batches and prior samples, constant lr), and training goes on past it."""
+    x = tiny_data(n=40, d=6)
+    kw = dict(latent_dim=2, c=0.05, n_samples=16, batch_size=20, hidden=8, seed=2,
+              show_progress=False)
+    long = train_naive_decoder(x, n_steps=30, snapshot_steps=[10, 20], **kw)
+    short = train_naive_decoder(x, n_steps=10, **kw)
+    assert sorted(long.snapshots) == [10, 20]
+    for p, q in zip(long.snapshots[10].parameters(), short.f_theta.parameters()):
+        assert torch.equal(p, q) and not p.requires_grad
+    assert not torch.equal(next(long.snapshots[10].parameters()), next(long.f_theta.parameters()))
+    np.testing.assert_array_equal(long.train_log_evidence[:10], short.train_log_evidence)
+
+
 def test_decoder_samples_shape_and_seed():
     m = make_model(d=6, k=2)
     f = _linear_decoder(m)
@@ -317,6 +332,7 @@ def test_decoder_samples_shape_and_seed():
     (dict(n_samples=0), "n_samples"), (dict(n_steps=0), "n_steps"), (dict(lr=0.0), "lr"),
     (dict(hidden=(8, 0)), "hidden"), (dict(seed=-1), "seed"),
     (dict(x_train=np.full((4, 3), np.nan)), "x_train"), (dict(x_train=np.zeros(5)), "x_train"),
+    (dict(snapshot_steps=[2]), "snapshot_steps"), (dict(snapshot_steps=[0]), "snapshot_steps"),
 ])
 def test_training_bad_input(kwargs, name):
     args = dict(x_train=tiny_data(n=4, d=3), latent_dim=2, n_steps=1, show_progress=False)

@@ -146,6 +146,23 @@ def test_training_lowers_held_out_negative_elbo_and_is_reproducible(digits):
     np.testing.assert_array_equal(test, r2.history.test[:, 0])
 
 
+@pytest.mark.parametrize("c", [0.05, [0.05, 0.5]], ids=["one model", "a stacked grid"])
+def test_snapshot_is_the_model_a_shorter_run_ends_with(digits, c):
+    """A snapshot after s steps equals, bit for bit, the models of an s-step run (same batches
+    and noise, constant lr), for one model and for a vmapped grid; the run goes on past it."""
+    x, xt = digits
+    kw = dict(c=c, z_dim=2, hidden=16, batch_size=64, eval_every=10, seed=1, show_progress=False)
+    long, short = train_vae(x, xt, steps=30, snapshot_steps=(10,), **kw), train_vae(x, xt, steps=10, **kw)
+    assert list(long.snapshots) == [10] and len(long.snapshots[10]) == len(short.models)
+    for snap, ref, final in zip(long.snapshots[10], short.models, long.models):
+        for p, q in zip(snap.parameters(), ref.parameters()):
+            assert torch.equal(p, q) and not p.requires_grad
+        assert not torch.equal(next(snap.parameters()), next(final.parameters()))
+    np.testing.assert_array_equal(long.history.test[0], short.history.test[-1])
+    with pytest.raises(ValueError, match="snapshot_steps"):
+        train_vae(x, steps=5, snapshot_steps=(6,), show_progress=False)
+
+
 def test_large_c_collapses_small_c_keeps_latents(digits):
     x, xt = digits
     res = train_vae(x, c=[0.01, 1.0], z_dim=4, hidden=64, steps=250, batch_size=128, lr=3e-3,
