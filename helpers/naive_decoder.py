@@ -201,7 +201,7 @@ def train_naive_decoder(x_train, latent_dim, c=0.03, n_samples=256, n_steps=300,
             z = torch.randn(n_samples, latent_dim, generator=gen)            # z_l ~ p(z)
             sq = _squared_distances(x_all[idx], f_theta(z), x_sq_all[idx])  # ||x - f_theta(z_l)||^2
             log_lik = isotropic_log_likelihood(sq, d, c)                     # log p(x | z_l)
-            log_p_hat = torch.logsumexp(log_lik, dim=1) - np.log(n_samples)  # eq. 2.3
+            log_p_hat = logsumexp_torch(log_lik, 1) - np.log(n_samples)      # eq. 2.3
             loss = -log_p_hat.mean()
             adam.step(loss)
             curve[step] = -loss.item()

@@ -570,17 +570,17 @@ plot_digit_rows([x_test[:12], decoder_samples(f2, 2, 12, seed=0), decoder_sample
 # prior draws $z \sim N(0, I)$; a sample of the model adds $N(0, cI)$ noise to each, which would
 # only hide the shapes.
 #
-# **What happened** (at this notebook's budget of 300 steps, a few seconds per model; both
+# **What happened** (at this notebook's budget of 300 steps, about a second per model; both
 # training curves are still rising at the end, so these are not converged models):
 #
 # - **$k = 2$ works, modestly.** The decoder trained on the naive estimate beats the mean-image
 #   baseline by more than 20 nats per held-out image, and its samples look like blurry digits.
-#   Its naive score is flat from $L = 2^{12}$ on (4.44, 4.46, 4.45) and equal to the grid value,
-#   4.45; at the training value $L = 256$ it is about half a nat lower (3.98). With $k = 2$ the
+#   Its naive score is flat from $L = 2^{12}$ on (4.62, 4.62, 4.62) and within 0.01 of the grid
+#   value, 4.61; at the training value $L = 256$ it is about half a nat lower (4.09). With $k = 2$ the
 #   naive estimate is nearly trustworthy, so training optimised nearly the real log-likelihood.
 # - **$k = 8$ did not fall apart as a model: its decoder scores *higher*.** But its score climbs
-#   with $L$ at every step of the sweep: 11.26, 16.24, 16.93, 17.37, i.e. about 5 nats from
-#   $L = 256$ to $2^{12}$ and still 0.4-0.7 nats per fourfold increase after that. So the estimate it was trained on
+#   with $L$ at every step of the sweep: 11.37, 15.90, 16.70, 17.16, i.e. about 4.5 nats from
+#   $L = 256$ to $2^{12}$ and still 0.5-0.8 nats per fourfold increase after that. So the estimate it was trained on
 #   ($L = 256$) was biased low by many nats, and even $2^{16}$ samples per image do not pin down
 #   its log-likelihood: section 4's exponential cost in $k$, met on real data.
 #

@@ -204,7 +204,7 @@ def test_04_number_of_samples(main_vae, digits):
     runs = {L: train_vae(x_train, x_test, c=C_MAIN, z_dim=2, hidden=64, n_samples=L, steps=300,
                          batch_size=128, lr=3e-3, seed=0, show_progress=False) for L in (1, 8)}
     gain = runs[1].history.test[-1, 0] - runs[8].history.test[-1, 0]
-    assert abs(gain) < 1  # "0.4 nats, too small to call"
+    assert round(gain, 1) == 0.4  # exercise 5's solution: "0.4 nats per image in favour of L = 8"
 
 
 def test_04_naive_decoder_against_vae_two_budgets_and_gaps(main_vae, digits):
@@ -227,7 +227,7 @@ def test_04_naive_decoder_against_vae_two_budgets_and_gaps(main_vae, digits):
     model = main_vae.model
     ll_vae = ll[800][1]
     elbo = -negative_elbo(model, x_test, C_MAIN, n_samples=64, rng=1).mean().item()
-    iw = importance_log_likelihood(model, x_test, C_MAIN, k=1000, rng=2).mean().item()
+    iw = importance_log_likelihood(model, x_test, C_MAIN, k=250, rng=2).mean().item()
     assert elbo < iw < ll_vae and ll_vae - iw < 0.5 * (ll_vae - elbo)  # IW closes most of it
     pp = fit_per_point_q(model, x_test, C_MAIN, steps=60, n_samples=4, lr=0.1, n_eval=64, rng=4)
     elbo_enc, elbo_pp = pp.elbo_encoder.mean(), pp.elbo_per_point.mean()
