@@ -86,9 +86,10 @@ class EpsNet(torch.nn.Module):
     def forward(self, x_t, t):
         """eps_theta for a float32 x_t of shape (n, d) and int steps t in 1..T, shape (n,) or ()."""
         t = torch.as_tensor(t).reshape(-1, 1)
-        # phase_k = w_k t / T
-        phase = (t / self.T * self.freqs).expand(len(x_t), -1)
-        f_theta = self.mlp(torch.cat([x_t, torch.sin(phase), torch.cos(phase)], dim=1))
+        # phase_k = w_k t / T; one row for a single t, then shared by every row of x_t
+        phase = t / self.T * self.freqs
+        embedding = torch.cat([torch.sin(phase), torch.cos(phase)], dim=1).expand(len(x_t), -1)
+        f_theta = self.mlp(torch.cat([x_t, embedding], dim=1))
         if not self.skip:
             return f_theta
         ab = self.alpha_bar[t - 1]

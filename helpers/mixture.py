@@ -9,9 +9,9 @@ network against.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import logsumexp
 
 from ._checks import as_float_array, as_rng, count, positive
+from ._logsumexp import logsumexp_np
 from .gaussian import diag_gaussian_log_pdf
 from .noise_schedule import NoiseSchedule
 
@@ -50,7 +50,7 @@ class GaussianMixture1D:
         # log pi_k + log N(x; mu_k, s_k^2), shape x.shape + (K,) (a size-1 last axis per component)
         log_joint = np.log(self.weights) + diag_gaussian_log_pdf(
             x[..., None, None], self.means[:, None], self.stds[:, None])
-        return logsumexp(log_joint, axis=-1)
+        return logsumexp_np(log_joint, axis=-1)
 
     def sample(self, n, rng=None):
         """n draws, shape (n, 1): component k with probability pi_k, then x ~ N(mu_k, s_k^2)."""
@@ -92,7 +92,7 @@ class GaussianMixture1D:
         m, v = np.sqrt(ab) * self.means, ab * self.stds**2 + 1.0 - ab
         # log r_k(x) = log pi_k + log N(x; m_k, v_k) - log q_t(x)  (the 2 pi cancels)
         log_r = np.log(self.weights) - 0.5 * ((x - m) ** 2 / v + np.log(v))
-        log_r -= logsumexp(log_r, axis=-1, keepdims=True)
+        log_r -= logsumexp_np(log_r, axis=-1, keepdims=True)
         # d/dx log q_t(x) = sum_k r_k (m_k - x) / v_k
         score = np.sum(np.exp(log_r) * (m - x) / v, axis=-1)
         # eps* = -sqrt(1 - alpha_bar_t) d/dx log q_t(x)

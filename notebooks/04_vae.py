@@ -24,7 +24,7 @@
 # number the article leaves free, the decoder variance $c$, do to the model?
 #
 # Everything runs on the 8x8 digits (1438 training images, 359 held out), on the CPU, in about
-# half a minute on a quiet machine (the last cell prints the time).
+# 20 seconds on a quiet machine (the last cell prints the time).
 #
 # **Learning goals.** After this notebook you can
 # 1. write the Gaussian VAE's loss (eqs. 2.6-2.8) and one training step in a few lines, and say

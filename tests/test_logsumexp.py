@@ -45,3 +45,17 @@ def test_log_mean_exp_unchanged_by_the_clamp():
     with np.errstate(under="ignore"):
         plain = np.log(np.mean(np.exp(a - shift), axis=1)) + shift[:, 0]
     np.testing.assert_array_equal(log_mean_exp(a, axis=1), plain)
+
+
+def test_numpy_version_matches_scipy_and_handles_minus_infinity():
+    from scipy.special import logsumexp
+
+    from helpers._logsumexp import logsumexp_np
+
+    a = _spread_table(torch.float64, seed=2).numpy().reshape(8, 8, 3000)
+    for axis in (0, 1, -1):
+        for keepdims in (False, True):
+            np.testing.assert_allclose(logsumexp_np(a, axis, keepdims),
+                                       logsumexp(a, axis=axis, keepdims=keepdims), rtol=1e-14)
+    b = np.array([[-np.inf, -np.inf], [0.0, -np.inf], [0.0, 0.0]])
+    np.testing.assert_array_equal(logsumexp_np(b), [-np.inf, 0.0, np.log(2.0)])
