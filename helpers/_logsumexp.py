@@ -1,12 +1,13 @@
-"""log sum exp without the slow path of ``exp`` on underflow: the clamp, and a torch version.
+"""log sum exp without the slow path of ``exp`` on underflow: the clamp, for numpy and torch.
 
 Every sum of likelihoods in this project (eq. 2.3's naive estimate, grid quadrature of the
 evidence) is computed as log sum_l exp(a_l) = m + log sum_l exp(a_l - m), with m the largest a_l.
 Most terms of such sums are far below the largest: at c = 0.03 a decoder output a few pixels off
 is hundreds of nats down. For those terms ``exp`` underflows to a subnormal number or to 0, and
-on x86 CPUs numpy's and torch's ``exp`` then leave their vectorised path: measured here, 1.3 ns
-per float32 element normally against 15-80 ns below -87, and 8 ns per float64 element against
-25 ns below -708. Large grids spent most of their time there.
+on the project's machine (an x86 CPU) numpy's and torch's ``exp`` then leave their fast path:
+1.3 ns per float32 element normally against 15-80 ns below -87, and 8 ns per float64 element
+against 25 ns below -708. A 256^2 grid of the evidence took 0.92 s before the clamp, 0.56 s
+after.
 
 So the shifted values are clamped from below at ``FLOOR`` before ``exp`` (here in
 ``logsumexp_np``, ``logsumexp_torch`` and ``helpers.evidence.log_mean_exp``). That cannot change the
