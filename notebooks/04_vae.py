@@ -653,17 +653,17 @@ print(f"  ELBO, encoder's q          {elbo_enc:7.2f}   amortisation gap  {elbo_p
 #    </details>
 #
 # 5. **Does a larger $L$ buy a better model?** Section 7 showed the gradient variance falling
-#    like $1/L$. Train the same small VAE twice for 300 steps, once with each $L$:
+#    like $1/L$. Train a small VAE (one hidden layer of 64) twice for 300 steps, once per $L$:
 #    `train_vae(x_train, x_test, c=C_MAIN, z_dim=2, hidden=64, n_samples=L, steps=300, seed=0)`
 #    for `L` in 1 and 8, and compare `history["test"][-1, 0]`. Predict the difference in
 #    held-out negative ELBO first, and how much longer the $L = 8$ run takes.
 #
 #    <details><summary>Solution</summary>
 #
-#    Less than a nat (we measured 0.4 nats per image in favour of $L = 8$, one seed): too small
-#    to call a gain next to what a different seed or a few more steps change. The $L = 8$ run
-#    takes longer, though not 8 times longer: the decoder runs 8 times per step, the encoder
-#    and the optimiser step once. More steps at $L = 1$ are the better use of the time.
+#    Less than a nat: we measured 0.4 nats per image in favour of $L = 8$, from one seed, too
+#    small to call a gain. The $L = 8$ run takes longer, but less than 8 times as long: only the
+#    decoder runs 8 times per step; the encoder and the optimiser step run once. More steps at
+#    $L = 1$ are the usual use of that time.
 #    </details>
 #
 # ## References
