@@ -72,6 +72,14 @@ def count(name, value, minimum=1):
     return n
 
 
+def steps_within(name, values, last):
+    """Sorted distinct whole numbers in 1..``last`` (training steps, e.g. for snapshots)."""
+    steps = sorted({count(name, v) for v in values})
+    if steps and steps[-1] > last:
+        raise ValueError(f"{name} must lie in 1..{last}, got {steps!r}")
+    return steps
+
+
 def seed(name, value):
     """A whole-number seed >= 0: a training run's ``seed``, or an int ``rng``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._checks import (as_float_array, as_torch_generator, broadcastable, count, data_matrix,
-                      positive_scalar, seed as check_seed)
+                      positive_scalar, seed as check_seed, steps_within)
 from ._logsumexp import logsumexp_torch
 from ._nets import Adam, mlp, torch_threads
 from ._progress import progress
@@ -176,9 +176,7 @@ def train_naive_decoder(x_train, latent_dim, c=0.03, n_samples=256, n_steps=300,
         count("hidden", h)
     lr = positive_scalar("lr", lr)
     seed = check_seed("seed", seed)
-    snapshot_steps = sorted({count("snapshot_steps", s) for s in snapshot_steps})
-    if snapshot_steps and snapshot_steps[-1] > n_steps:
-        raise ValueError(f"snapshot_steps must lie in 1..n_steps={n_steps}, got {snapshot_steps!r}")
+    snapshot_steps = steps_within("snapshot_steps", snapshot_steps, n_steps)
     settings = dict(latent_dim=latent_dim, c=c, n_samples=n_samples, n_steps=n_steps,
                     batch_size=batch_size, hidden=hidden, lr=lr, seed=seed)
 

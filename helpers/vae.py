@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from ._checks import as_float32_tensor, as_float_array, as_torch_generator, count, positive_scalar
-from ._checks import seed as check_seed
+from ._checks import seed as check_seed, steps_within
 from ._nets import Adam, mlp, torch_threads
 from ._progress import progress
 from ._results import Result
@@ -331,9 +331,7 @@ def train_vae(x_train, x_test=None, *, c=0.01, learn_c=False, z_dim=2, hidden=12
     batch_size = n if batch_size is None else min(count("batch_size", batch_size), n)
     lr = positive_scalar("lr", lr)
     seed = check_seed("seed", seed)
-    snapshot_steps = sorted({count("snapshot_steps", s) for s in snapshot_steps})
-    if snapshot_steps and snapshot_steps[-1] > steps:
-        raise ValueError(f"snapshot_steps must lie in 1..steps={steps}, got {snapshot_steps!r}")
+    snapshot_steps = steps_within("snapshot_steps", snapshot_steps, steps)
 
     torch.manual_seed(seed)
     arch = {"hidden": hidden, "activation": activation, "decoder_mean": decoder_mean}
