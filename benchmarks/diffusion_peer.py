@@ -251,7 +251,7 @@ def run(budget_s=None, ours=None, seed=0):
         Overrides of ``train_eps_model``'s defaults for ours (e.g. {"lr": 3e-3}).
     """
     torch = _torch()
-    from helpers._nets import torch_threads
+    from helpers.nets import torch_threads
 
     ours = dict(ours or {})
     x_train = moons(N_TRAIN, SEEDS["train"])
@@ -273,7 +273,7 @@ def run(budget_s=None, ours=None, seed=0):
             _, s1, _ = next(gen)
             per_step[T] = (s1 - s0) / 100
         train_ours(x_train, 20, seed=seed, **ours)
-        per_step["ours"] = train_ours(x_train, 100, seed=seed, **ours).train_time / 100
+        per_step["ours"] = train_ours(x_train, 100, seed=seed, **ours).train_s / 100
         peer_steps = full if budget_s is None else max(
             16, int(budget_s / max(per_step[50], per_step[1000])))
         peer_time = peer_steps * (per_step[50] + per_step[1000]) / 2
@@ -296,7 +296,7 @@ def run(budget_s=None, ours=None, seed=0):
                                              "load_avg_1min": os.getloadavg()[0]})
             for steps in ours_batch:
                 model = train_ours(x_train, steps, seed=seed, **ours)
-                curves["ours"].append({"steps": steps, "train_s": model.train_time,
+                curves["ours"].append({"steps": steps, "train_s": model.train_s,
                                        **score(ours_sample(model, N_EVAL, seed=seed + 7)),
                                        "load_avg_1min": os.getloadavg()[0]})
             print(f"  checkpoint {k + 1}/{len(plan)}: " + ", ".join(

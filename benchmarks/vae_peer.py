@@ -139,8 +139,8 @@ def train_ours(x_train, steps, c=C, seed=0, **kwargs):
     from helpers.vae import train_vae
 
     res = train_vae(x_train, None, c=c, steps=steps, eval_every=steps, seed=seed,
-                    show_progress=False, **_ours_config(kwargs))
-    return res.model, res.wall_time
+                    progress=False, **_ours_config(kwargs))
+    return res.model, res.train_s
 
 
 def held_out_ll(model, x_test, c=C, k=K_IWAE):

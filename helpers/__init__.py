@@ -22,15 +22,26 @@ module                       what it holds                                    no
 ``helpers.denoiser``         the learned eps_theta and its training (torch)   05
 ``helpers.metrics``          W1, sliced W1 and MMD between samples            05
 ``helpers.data``             the bundled 8x8 digits; two moons                02, 04, 05
+``helpers.nets``             the MLP, Adam (torch.optim's interface),         02, 04, 05
+                             torch threads
+``helpers.progress``         the progress bar of every long loop              02, 04, 05
 ``helpers.widgets``          the thin slider panel every notebook uses        all
 ``helpers.plots``            the figures: one module per notebook, plus the   all
                              digit mosaic and slider blitting (``plots.live``)
 ===========================  ===============================================  ==========
 
-Private plumbing: ``_checks`` (input checks and seeds), ``_results`` (the frozen-dataclass
-convention for results), ``_nets`` (the MLP, Adam, torch threads), ``_progress`` (the bar).
+Private plumbing: ``_checks`` (input checks and seeds), ``_logsumexp`` and ``_distances`` (two
+numerical kernels shared by several modules), ``_deprecated`` (old names, for one release).
+
+One vocabulary: training functions take ``steps``, ``batch_size``, ``lr``, ``seed`` and
+``progress``, and their results hold ``train_s`` and ``history``; every function that draws
+random numbers takes ``rng`` (an int seed, a Generator, or None); results are frozen dataclasses,
+read by attribute.
 
 Importing ``helpers`` is cheap: torch and matplotlib load only with the modules that need them.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
+# The installed distribution's name. Notebooks' set-up cells check it, so that another module
+# called ``helpers`` (a helpers.py beside a notebook, say) is not mistaken for this package.
+PROJECT = "diffusion-principles-notebooks"

@@ -6,10 +6,10 @@
 * ``EpsNet``: a small MLP that reads x_t and a sinusoidal embedding of t / T, with the exact
   limit eps* -> x_t at t -> T built in;
 * ``train_eps_model``: the DDPM "simple" loss (Ho et al. 2020, eq. 14), the chained ELBO of
-  eqs. 2.4-2.5 with its per-step weights dropped, minimised with Adam (``helpers._nets.Adam``)
-  in ``training_loop``, the dozen lines notebook 05 shows;
+  eqs. 2.4-2.5 with its per-step weights dropped, minimised with Adam (``helpers.nets.Adam``)
+  in ``training_loop``, the dozen lines that notebook 05 writes out and runs;
 * ``TrainedEpsModel``: what training returns, itself an ``eps_model``, so
-  ``ddpm_sample(trained, schedule, n, d)`` samples from it.
+  ``ddpm_sample(trained, schedule, n, d=d)`` samples from it.
 """
 
 from __future__ import annotations
@@ -21,9 +21,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ._checks import as_float_array, count, positive_scalar
-from ._nets import Adam, torch_threads
-from ._results import Result
+from ._checks import as_float_array, count, data_matrix, positive_scalar, seed as check_seed
+from ._deprecated import renamed_field
+from .nets import Adam, frozen, torch_threads
+from .noise_schedule import NoiseSchedule
+from .progress import progress_bar
 
 __all__ = ["EpsNet", "TrainedEpsModel", "training_loop", "train_eps_model"]
 
@@ -98,7 +100,7 @@ class EpsNet(torch.nn.Module):
 
 
 @dataclass(frozen=True)
-class TrainedEpsModel(Result):
+class TrainedEpsModel:
     """What ``train_eps_model`` returns: an ``eps_model`` for ``helpers.diffusion``.
 
     Call it as ``trained(x_t, t)`` with a numpy x_t of shape (n, d) and an int t in 1..T: it
@@ -108,19 +110,22 @@ class TrainedEpsModel(Result):
     Attributes
     ----------
     net : EpsNet
-        The torch module (in eval mode, gradients off).
+        The torch module (in eval mode, gradients off: ``helpers.nets.frozen``).
     schedule : helpers.diffusion.NoiseSchedule
         The schedule it was trained for.
-    losses : ndarray, shape (steps,)
+    history : ndarray, shape (steps,)
         The simple loss of eq. 14 on each step's batch.
-    train_time : float
+    train_s : float
         Seconds spent in the training loop.
     """
 
     net: EpsNet
     schedule: object
-    losses: np.ndarray
-    train_time: float
+    history: np.ndarray
+    train_s: float
+
+    losses = renamed_field("losses", "history")
+    train_time = renamed_field("train_time", "train_s")
 
     def __call__(self, x_t, t, batch_size=65536):
         """eps_theta(x_t, t) for x_t of shape (n, d) and an int t in 1..T, as float64 (n, d)."""
@@ -151,7 +156,9 @@ def training_loop(net, x0, alpha_bar, steps, batch_size, lr, gen, bar=None):
         x_t = ab.sqrt() * x + (1 - ab).sqrt() * eps                   # x_t ~ q(x_t | x_0)
         loss = ((eps - net(x_t, t)) ** 2).sum(1).mean()               # L_simple, eq. 14
         opt.lr = lr * 0.5 * (1 + math.cos(math.pi * step / steps))    # cosine decay
-        opt.step(loss)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
         losses.append(loss.item())
     return losses
 
@@ -191,40 +198,32 @@ def train_eps_model(x0, schedule, *, steps=1500, batch_size=256, lr=5e-3, hidden
         Seeds the initial weights, the batches, the steps and the noise: equal seeds give equal
         models (one torch thread). torch's global random state is left untouched.
     progress : bool
-        Show a ``helpers._progress`` bar.
+        Show a ``helpers.progress`` bar.
     desc : str
         The bar's label.
 
     Returns
     -------
     TrainedEpsModel
-        Callable as an ``eps_model``; also holds ``net``, ``losses`` and ``train_time``.
+        Callable as an ``eps_model``; also holds ``net``, ``history`` and ``train_s``.
     """
-    from ._progress import progress as progress_bar
-    from .diffusion import NoiseSchedule
-
-    x0 = as_float_array("x0", x0)
-    if x0.ndim != 2 or x0.shape[0] == 0 or x0.shape[1] == 0:
-        raise ValueError(f"x0 must have shape (n, d) with n, d >= 1, got {x0.shape}")
+    x0 = data_matrix("x0", x0)
     if not isinstance(schedule, NoiseSchedule):
         raise ValueError(f"schedule must be a NoiseSchedule, got {schedule!r}")
     steps, batch_size = count("steps", steps), count("batch_size", batch_size)
     lr = positive_scalar("lr", lr)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
+    seed = check_seed("seed", seed)
 
     with torch_threads(1):
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(seed))
+            torch.manual_seed(seed)
             net = EpsNet(x0.shape[1], schedule.alpha_bar, hidden=hidden, n_layers=n_layers,
                          skip=skip)
-        gen = torch.Generator().manual_seed(int(seed) + 1)
+        gen = torch.Generator().manual_seed(seed + 1)
         bar = progress_bar(range(steps), desc=desc, disable=not progress)
         start = time.perf_counter()
         losses = training_loop(net, torch.as_tensor(x0, dtype=torch.float32),
                                torch.as_tensor(schedule.alpha_bar, dtype=torch.float32),
                                steps, batch_size, lr, gen, bar)
-        train_time = time.perf_counter() - start
-    net.eval()
-    net.requires_grad_(False)
-    return TrainedEpsModel(net, schedule, np.asarray(losses), train_time)
+        train_s = time.perf_counter() - start
+    return TrainedEpsModel(frozen(net), schedule, np.asarray(losses), train_s)

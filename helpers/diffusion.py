@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._checks import as_rng, count, data_matrix
+from ._deprecated import keyword_only
 from .gaussian import diag_gaussian_log_pdf
 from .mixture import GaussianMixture1D  # noqa: F401 - part of this module's API (API.md)
 from .noise_schedule import NoiseSchedule
@@ -147,7 +148,8 @@ def timesteps(schedule, steps):
     return np.unique(taus)[::-1]
 
 
-def ddpm_sample(eps_model, schedule, n, d=1, rng=None, *, steps=None, return_trajectory=False):
+@keyword_only(3, ("d", "rng"))
+def ddpm_sample(eps_model, schedule, n, *, steps=None, d=1, rng=None, return_trajectory=False):
     """Ancestral sampling through the model of ``diffusion_elbo``, from x_T ~ N(0, I):
 
     x_{t-1} = mu(x_t, t) + sqrt(beta_tilde_t) z, z ~ N(0, I), for t = T..2; x_0 = mu(x_1, 1).
@@ -160,11 +162,13 @@ def ddpm_sample(eps_model, schedule, n, d=1, rng=None, *, steps=None, return_tra
     ----------
     eps_model : callable ``(x_t, t) -> eps_hat``
     schedule : NoiseSchedule
-    n, d : int
-        Number and dimension of the samples.
-    rng : int, numpy.random.Generator or None
+    n : int
+        Number of samples.
     steps : int in 1..T, optional
         Number of denoising steps (default: all T).
+    d : int
+        Dimension of the samples.
+    rng : int, numpy.random.Generator or None
     return_trajectory : bool, default False
         Also return the states, shape (steps + 1, n, d): trajectory[i] is the state after i
         steps, x_T first and x_0 last.
@@ -190,7 +194,8 @@ def ddpm_sample(eps_model, schedule, n, d=1, rng=None, *, steps=None, return_tra
     return (x, np.stack(trajectory)) if return_trajectory else x
 
 
-def ddim_sample(eps_model, schedule, n, steps, d=1, rng=None, *, return_trajectory=False):
+@keyword_only(3, ("steps", "d", "rng"))
+def ddim_sample(eps_model, schedule, n, *, steps, d=1, rng=None, return_trajectory=False):
     """Deterministic DDIM (eta = 0) on ``steps`` timesteps tau spread evenly over 1..T.
 
     The timesteps are ``timesteps(schedule, steps)``. From x_T ~ N(0, I),

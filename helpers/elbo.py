@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._checks import as_float_array, as_rng, count, positive, positive_scalar
-from ._results import Result
+from ._deprecated import renamed_arguments
 from .gaussian import (diag_gaussian_log_pdf, gaussian_kl, gaussian_kl_to, gaussian_log_pdf,
                        kl_per_dim)
 from .linear_gaussian import LinearGaussian
@@ -45,7 +45,7 @@ __all__ = ["kl_per_dim", "gaussian_kl", "gaussian_kl_to", "diag_gaussian_log_pdf
 # ---------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class ElboTerms(Result):
+class ElboTerms:
     """The two terms of eq. 2.5 and their difference, with the Monte-Carlo standard error.
 
     Floats for one x, arrays of shape (n,) for n of them; ``se`` is the standard error of
@@ -130,7 +130,7 @@ def elbo_terms(x, q_mean, q_std, log_likelihood, n_samples, rng=None):
 # ---------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Eq24Line(Result):
+class Eq24Line:
     """One line of eq. 2.4, evaluated: see ``eq24_lines``."""
 
     line: int
@@ -230,7 +230,7 @@ def eq24_lines(model, x, q_mean, q_std, n_samples=100_000, rng=None, n_grid=4001
 
 
 @dataclass(frozen=True)
-class ElboGradients(Result):
+class ElboGradients:
     """Gradients of the closed-form ELBO: see ``linear_gaussian_elbo_grads``."""
 
     q_mean: np.ndarray
@@ -299,7 +299,8 @@ def best_mean_field(model, x):
     return mean, q_std, float(gap)
 
 
-def fit_q(model, x, q_mean, q_std, n_steps=300, lr=None, return_path=False):
+@renamed_arguments(n_steps="steps")
+def fit_q(model, x, q_mean, q_std, steps=300, lr=None, return_path=False):
     """Optimise phi: gradient ascent of the ELBO over q's mean and log standard deviation.
 
     The evidence does not depend on q, so every step that raises the ELBO closes the gap
@@ -313,7 +314,8 @@ def fit_q(model, x, q_mean, q_std, n_steps=300, lr=None, return_path=False):
     x : array_like, shape (d,) or (n, d)
     q_mean, q_std : array_like, shape (k,) or (n, k)
         The starting q.
-    n_steps : int
+    steps : int
+        Gradient steps (0 returns the starting q).
     lr : float or None
     return_path : bool
         Also return q's mean at every step.
@@ -322,19 +324,19 @@ def fit_q(model, x, q_mean, q_std, n_steps=300, lr=None, return_path=False):
     -------
     q_mean, q_std : ndarrays
         The final q.
-    history : ndarray, shape (n_steps + 1, ...)
+    history : ndarray, shape (steps + 1, ...)
         The ELBO at every step (per x).
-    path : ndarray, shape (n_steps + 1, ..., k)
+    path : ndarray, shape (steps + 1, ..., k)
         Only with ``return_path``: q's mean at every step.
     """
     x = model.as_x(x)
     m, s = model.as_q(q_mean, q_std)
-    n_steps = count("n_steps", n_steps, minimum=0)
+    steps = count("steps", steps, minimum=0)
     lam = 1.0 + np.linalg.eigvalsh(model.W.T @ model.W).max() / model.c
     lr = 1.0 / lam if lr is None else positive_scalar("lr", lr)
     m, log_s = m.copy(), np.log(s)
     history, path = [], [m]
-    for _ in range(n_steps):
+    for _ in range(steps):
         elbo, g = linear_gaussian_elbo_grads(model, x, m, np.exp(log_s))
         history.append(elbo)
         m = m + lr * g.q_mean
@@ -348,7 +350,7 @@ def fit_q(model, x, q_mean, q_std, n_steps=300, lr=None, return_path=False):
 
 
 @dataclass(frozen=True)
-class SubgoalHistory(Result):
+class SubgoalHistory:
     """What ``alternate_phi_theta`` returns: one entry per step, and the final model."""
 
     evidence: np.ndarray
@@ -400,7 +402,7 @@ def alternate_phi_theta(model, x, n_rounds=6, q_steps=100, theta_steps=25, lr_th
 
     record(model, m, s, "start")
     for _ in range(n_rounds):
-        m, s, hist = fit_q(model, x, m, s, n_steps=q_steps)
+        m, s, hist = fit_q(model, x, m, s, steps=q_steps)
         for h in hist[1:]:
             evidence.append(evidence[-1])
             elbo.append(float(np.mean(h)))

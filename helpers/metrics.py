@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import as_float_array, as_rng, count, positive_scalar
+from ._distances import squared_distances
 
 __all__ = ["wasserstein_1", "sliced_wasserstein_1", "mmd"]
 
@@ -110,11 +111,6 @@ def sliced_wasserstein_1(a, b, n_projections=256, rng=None):
     return float(np.mean(_w1_columns(a @ u, b @ u)))
 
 
-def _sq_dists(x, y):
-    """|x_i - y_j|^2, shape (len(x), len(y)), clipped at 0 against rounding."""
-    return np.maximum((x**2).sum(1)[:, None] + (y**2).sum(1)[None, :] - 2 * x @ y.T, 0.0)
-
-
 def mmd(a, b, bandwidth=None):
     """The squared maximum mean discrepancy with a Gaussian kernel, unbiased estimate.
 
@@ -153,12 +149,12 @@ def mmd(a, b, bandwidth=None):
         # it: the median of 2 million distances is as good as that of 8 million, and 4x cheaper)
         pooled = np.concatenate([a, b])
         pooled = pooled[np.linspace(0, len(pooled) - 1, min(len(pooled), 2000)).astype(int)]
-        h2 = float(np.median(_sq_dists(pooled, pooled)[np.triu_indices(len(pooled), 1)]))
+        h2 = float(np.median(squared_distances(pooled, pooled)[np.triu_indices(len(pooled), 1)]))
         if h2 <= 0:
             raise ValueError("bandwidth=None needs distinct points: the median distance is 0")
     else:
         h2 = positive_scalar("bandwidth", bandwidth) ** 2
-    k_aa, k_bb, k_ab = (np.exp(_sq_dists(x, y) / (-2 * h2)) for x, y in ((a, a), (b, b), (a, b)))
+    k_aa, k_bb, k_ab = (np.exp(squared_distances(x, y) / (-2 * h2)) for x, y in ((a, a), (b, b), (a, b)))
     # U-statistics: sum over i != j (the diagonal k(x_i, x_i) = 1 removed)
     return float((k_aa.sum() - n) / (n * (n - 1)) + (k_bb.sum() - m) / (m * (m - 1))
                  - 2 * k_ab.mean())

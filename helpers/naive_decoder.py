@@ -8,7 +8,7 @@ maximises the naive estimate of the evidence itself (eq. 2.3, in log space),
 
 and ``decoder_log_evidence`` scores a trained decoder on held-out data (grid quadrature for
 k <= 2, or the naive estimate). Every (n, L) table of ||x - f_theta(z_l)||^2 is one matrix
-product (``_squared_distances``). torch is imported inside the functions only.
+product (``squared_distances``). torch is imported inside the functions only.
 """
 
 from __future__ import annotations
@@ -22,30 +22,19 @@ import numpy as np
 
 from ._checks import (as_float_array, as_torch_generator, broadcastable, count, data_matrix,
                       positive_scalar, seed as check_seed, steps_within)
+from ._deprecated import renamed_arguments, renamed_field
+from ._distances import squared_distances
 from ._logsumexp import logsumexp_torch
-from ._nets import Adam, mlp, torch_threads
-from ._progress import progress
-from ._results import Result
+from .nets import Adam, frozen, hidden_sizes, mlp, torch_threads
+from .progress import progress_bar
 from .gaussian import gaussian_log_norm, isotropic_log_likelihood, standard_normal_log_pdf
 
 __all__ = ["NAIVE_DECODER_SETTINGS", "NaiveDecoderRun", "decoder_log_likelihood",
            "train_naive_decoder", "decoder_log_evidence", "decoder_samples"]
 
 # The settings notebook 02 trains with (k = 2 and k = 8), and notebook 04 compares against.
-NAIVE_DECODER_SETTINGS = dict(c=0.03, n_samples=256, n_steps=300, batch_size=128, hidden=128,
+NAIVE_DECODER_SETTINGS = dict(c=0.03, n_samples=256, steps=300, batch_size=128, hidden=128,
                               lr=1e-2, seed=0)
-
-
-def _squared_distances(x, f, x_sq=None):
-    """The (n, m) table ||x_i - f_j||^2 = ||x_i||^2 - 2 x_i . f_j + ||f_j||^2, numpy or torch.
-
-    One matrix product instead of an (n, m, d) array. ``x_sq`` = ||x_i||^2 when the caller has
-    it already. Rounding can leave a tiny negative distance: it is clipped at 0.
-    """
-    if x_sq is None:
-        x_sq = (x**2).sum(1)
-    sq = x_sq[:, None] - 2.0 * x @ f.T + (f**2).sum(1)
-    return np.maximum(sq, 0.0) if isinstance(sq, np.ndarray) else sq.clamp_min(0.0)
 
 
 def _torch_decoder(f_theta):
@@ -81,7 +70,7 @@ def decoder_log_likelihood(f_theta, c):
         if f.shape[-1] != x.shape[-1]:
             raise ValueError(f"x must have shape (..., {f.shape[-1]}) to match f_theta, got {x.shape}")
         if x.ndim == 3 and x.shape[1] == 1 and f.ndim == 2:
-            sq = _squared_distances(x[:, 0, :], f)
+            sq = squared_distances(x[:, 0, :], f)
         else:
             broadcastable(x, f, "x", "z")
             sq = np.sum((x - f) ** 2, axis=-1)
@@ -91,7 +80,7 @@ def decoder_log_likelihood(f_theta, c):
 
 
 @dataclass(frozen=True)
-class NaiveDecoderRun(Result):
+class NaiveDecoderRun:
     """What ``train_naive_decoder`` returns.
 
     Attributes
@@ -100,9 +89,9 @@ class NaiveDecoderRun(Result):
         The trained decoder mean, in eval mode, its parameters frozen.
     latent_dim : int
     c : float
-    train_log_evidence : ndarray, shape (n_steps,)
+    history : ndarray, shape (steps,)
         The minibatch mean of log p_hat(x) at each step, nats per image, every constant kept.
-    wall_time : float
+    train_s : float
         Seconds in the training loop.
     settings : dict
         Every argument except the data.
@@ -113,14 +102,18 @@ class NaiveDecoderRun(Result):
     f_theta: object
     latent_dim: int
     c: float
-    train_log_evidence: np.ndarray
-    wall_time: float
+    history: np.ndarray
+    train_s: float
     settings: dict
     snapshots: dict = dataclasses.field(default_factory=dict)
 
+    train_log_evidence = renamed_field("train_log_evidence", "history")
+    wall_time = renamed_field("wall_time", "train_s")
 
-def train_naive_decoder(x_train, latent_dim, c=0.03, n_samples=256, n_steps=300,
-                        batch_size=128, hidden=128, lr=1e-2, seed=0, show_progress=True,
+
+@renamed_arguments(n_steps="steps", show_progress="progress")
+def train_naive_decoder(x_train, latent_dim, c=0.03, n_samples=256, steps=300,
+                        batch_size=128, hidden=128, lr=1e-2, seed=0, progress=True,
                         snapshot_steps=()):
     """Train a decoder f_theta by maximising the naive estimate of eq. 2.3 (the article's note).
 
@@ -146,17 +139,18 @@ def train_naive_decoder(x_train, latent_dim, c=0.03, n_samples=256, n_steps=300,
         Fixed decoder variance (eq. 2.6), > 0.
     n_samples : int
         L, prior samples per step (shared across the minibatch).
-    n_steps, batch_size : int
+    steps, batch_size : int
+        Adam steps, and images per step.
     hidden : int or tuple of int
         Hidden layer widths of f_theta: ``mlp(latent_dim, *hidden, d)``.
     lr : float
         Adam learning rate.
     seed : int
         Seeds the weights, the minibatches and the prior samples.
-    show_progress : bool
-        Show a ``helpers._progress.progress`` bar.
+    progress : bool
+        Show a ``helpers.progress`` bar.
     snapshot_steps : sequence of int
-        Steps (1..n_steps) after which to keep a copy of f_theta, in ``snapshots``: the decoder
+        Steps (1..steps) after which to keep a copy of f_theta, in ``snapshots``: the decoder
         an s-step run ends with (same batches and samples, constant lr), at no extra training.
 
     Returns
@@ -169,15 +163,13 @@ def train_naive_decoder(x_train, latent_dim, c=0.03, n_samples=256, n_steps=300,
     latent_dim = count("latent_dim", latent_dim)
     c = positive_scalar("c", c)
     n_samples = count("n_samples", n_samples)
-    n_steps = count("n_steps", n_steps)
+    steps = count("steps", steps)
     batch_size = count("batch_size", batch_size)
-    hidden = (hidden,) if isinstance(hidden, (int, np.integer)) else tuple(hidden)
-    for h in hidden:
-        count("hidden", h)
+    hidden = hidden_sizes(hidden)
     lr = positive_scalar("lr", lr)
     seed = check_seed("seed", seed)
-    snapshot_steps = steps_within("snapshot_steps", snapshot_steps, n_steps)
-    settings = dict(latent_dim=latent_dim, c=c, n_samples=n_samples, n_steps=n_steps,
+    snapshot_steps = steps_within("snapshot_steps", snapshot_steps, steps)
+    settings = dict(latent_dim=latent_dim, c=c, n_samples=n_samples, steps=steps,
                     batch_size=batch_size, hidden=hidden, lr=lr, seed=seed)
 
     n, d = x_train.shape
@@ -188,47 +180,42 @@ def train_naive_decoder(x_train, latent_dim, c=0.03, n_samples=256, n_steps=300,
         f_theta = mlp(latent_dim, *hidden, d)
     gen = torch.Generator().manual_seed(seed)
     adam = Adam(f_theta.parameters(), lr)
-    curve = np.empty(n_steps)
+    curve = np.empty(steps)
     snapshots = {}
 
     with torch_threads(1):
         start = time.perf_counter()
-        for step in progress(range(n_steps), desc=f"naive decoder, k={latent_dim}",
-                             disable=not show_progress):
+        for step in progress_bar(range(steps), desc=f"naive decoder, k={latent_dim}",
+                                 disable=not progress):
             idx = torch.randint(n, (batch_size,), generator=gen)
             z = torch.randn(n_samples, latent_dim, generator=gen)            # z_l ~ p(z)
-            sq = _squared_distances(x_all[idx], f_theta(z), x_sq_all[idx])  # ||x - f_theta(z_l)||^2
-            log_lik = isotropic_log_likelihood(sq, d, c)                     # log p(x | z_l)
-            log_p_hat = logsumexp_torch(log_lik, 1) - np.log(n_samples)      # eq. 2.3
+            sq = squared_distances(x_all[idx], f_theta(z), x_sq_all[idx])  # ||x - f_theta(z_l)||^2
+            log_lik = isotropic_log_likelihood(sq, d, c)                    # log p(x | z_l)
+            log_p_hat = logsumexp_torch(log_lik, 1) - np.log(n_samples)     # eq. 2.3
             loss = -log_p_hat.mean()
-            adam.step(loss)
+            adam.zero_grad()
+            loss.backward()
+            adam.step()
             curve[step] = -loss.item()
             if step + 1 in snapshot_steps:
-                snapshots[step + 1] = _frozen(copy.deepcopy(f_theta))
-        wall_time = time.perf_counter() - start
+                snapshots[step + 1] = frozen(copy.deepcopy(f_theta))
+        train_s = time.perf_counter() - start
     if not np.isfinite(curve).all():
         raise ValueError(f"training diverged (non-finite objective); try a smaller lr than {lr!r}")
-    return NaiveDecoderRun(f_theta=_frozen(f_theta), latent_dim=latent_dim, c=c,
-                           train_log_evidence=curve, wall_time=wall_time, settings=settings,
-                           snapshots=snapshots)
+    return NaiveDecoderRun(f_theta=frozen(f_theta), latent_dim=latent_dim, c=c, history=curve,
+                           train_s=train_s, settings=settings, snapshots=snapshots)
 
 
-def _frozen(module):
-    """``module``, switched to eval mode with its parameters frozen."""
-    module.eval()
-    module.requires_grad_(False)
-    return module
-
-
+@renamed_arguments(seed="rng")
 def decoder_log_evidence(f_theta, x, c, latent_dim, method="grid", n_samples=2**16,
-                         grid_size=256, grid_range=6.0, seed=0):
+                         grid_size=256, grid_range=6.0, rng=None):
     """log p_theta(x) of a trained decoder, per example, for held-out evaluation.
 
     method="grid" (latent_dim 1 or 2): quadrature of eq. 2.3's integral on a regular grid over
     [-grid_range, grid_range]^k, log sum_g p(x | z_g) p(z_g) dz. Deterministic, and accurate
     when the grid spacing is small next to the width of p(z | x) (check by doubling grid_size).
-    method="naive": eq. 2.3's Monte-Carlo estimate with ``n_samples`` prior samples drawn from a
-    torch generator seeded with ``seed``; biased low when the posterior is narrow.
+    method="naive": eq. 2.3's Monte-Carlo estimate with ``n_samples`` prior samples drawn with
+    ``rng``; biased low when the posterior is narrow.
 
     The (n, chunk) tables of ||x - f_theta(z)||^2 are float32 matrix products on one torch thread
     (rounding error below 1e-3 nats for pixels in [0, 1]); the sums over chunks are float64, and
@@ -249,8 +236,8 @@ def decoder_log_evidence(f_theta, x, c, latent_dim, method="grid", n_samples=2**
         Points per axis for method="grid".
     grid_range : float
         Half-width of the grid; the prior mass outside [-6, 6]^2 is about 4e-9.
-    seed : int
-        Seed of the prior samples for method="naive".
+    rng : int, torch.Generator or None
+        Source of the prior samples for method="naive" (the grid draws nothing).
 
     Returns
     -------
@@ -265,7 +252,7 @@ def decoder_log_evidence(f_theta, x, c, latent_dim, method="grid", n_samples=2**
     latent_dim = count("latent_dim", latent_dim)
     if method == "naive":
         n_samples = count("n_samples", n_samples)
-        gen = as_torch_generator(seed, "seed")
+        gen = as_torch_generator(rng)
         log_w_const = -np.log(n_samples)  # each sample weighs 1/L
 
         def chunks(size):
@@ -300,19 +287,23 @@ def decoder_log_evidence(f_theta, x, c, latent_dim, method="grid", n_samples=2**
             if f.shape[-1] != x.shape[1]:
                 raise ValueError(f"x must have shape (n, {f.shape[-1]}) to match f_theta, "
                                  f"got {x.shape}")
-            sq = _squared_distances(xt, f, x_sq)
+            sq = squared_distances(xt, f, x_sq)
             table = -sq / (2.0 * c) + log_w.float()  # log p(x | z) p(z) dz, but for the constant
             total = torch.logaddexp(total, logsumexp_torch(table, 1).double())
     return (total - gaussian_log_norm(x.shape[1], c)).numpy()
 
 
-def decoder_samples(f_theta, latent_dim, n, seed=0):
-    """Decoder means f_theta(z) for n prior samples z ~ N(0, I), as a numpy array (n, d)."""
+@renamed_arguments(seed="rng")
+def decoder_samples(f_theta, latent_dim, n, rng=None):
+    """Decoder means f_theta(z) for n prior samples z ~ N(0, I), as a numpy array (n, d).
+
+    ``rng`` (an int seed, a ``torch.Generator`` or None) draws the z.
+    """
     import torch
 
     f_theta = _torch_decoder(f_theta)
     latent_dim = count("latent_dim", latent_dim)
     n = count("n", n)
-    gen = as_torch_generator(seed, "seed")
+    gen = as_torch_generator(rng)
     with torch.no_grad():
         return f_theta(torch.randn(n, latent_dim, generator=gen)).double().numpy()

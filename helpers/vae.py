@@ -26,8 +26,9 @@ The experiments of notebook 04 around the model are ``helpers.vae_analysis``; it
 from __future__ import annotations
 
 import math
-import time
 import dataclasses
+import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,15 +36,14 @@ import torch
 
 from ._checks import as_float32_tensor, as_float_array, as_torch_generator, count, positive_scalar
 from ._checks import seed as check_seed, steps_within
-from ._nets import Adam, mlp, torch_threads
-from ._progress import progress
-from ._results import Result
+from ._deprecated import renamed_arguments, renamed_field
 from .gaussian import isotropic_log_likelihood, kl_per_dim, standard_normal_log_pdf
+from . import nets
+from .nets import frozen, hidden_sizes, mlp, torch_threads
+from .progress import progress_bar
 
-# Adam is re-exported so that notebook 04's written-out training step uses the optimiser of
-# ``train_vae`` (helpers._nets.Adam: torch.optim's update, without its slow first import).
 __all__ = ["RECOMMENDED", "GaussianVAE", "negative_elbo", "importance_log_likelihood",
-           "train_vae", "TrainResult", "TrainingHistory", "Adam"]
+           "train_vae", "TrainResult", "TrainingHistory"]
 
 _SIGMA_MIN = 1e-4  # sigma_phi = softplus(.) + _SIGMA_MIN keeps log sigma_phi finite
 _DECODER_MEANS = ("identity", "sigmoid")
@@ -68,19 +68,8 @@ def _as_c(c):
     return positive_scalar("c", c)
 
 
-def _hidden_sizes(hidden):
-    if hidden is None:
-        return ()
-    if isinstance(hidden, (int, np.integer)) and not isinstance(hidden, bool):
-        return (count("hidden", hidden),)
-    try:
-        return tuple(count("hidden", h) for h in hidden)
-    except TypeError:
-        raise ValueError(f"hidden must be a whole number, a sequence of them, or (), got {hidden!r}")
-
-
 class GaussianVAE(torch.nn.Module):
-    """The Gaussian VAE of eq. 2.6 with an MLP encoder and decoder (``helpers._nets.mlp``).
+    """The Gaussian VAE of eq. 2.6 with an MLP encoder and decoder (``helpers.nets.mlp``).
 
     Parameters
     ----------
@@ -109,7 +98,7 @@ class GaussianVAE(torch.nn.Module):
                              f"{decoder_mean!r}")
         self.decoder_mean = decoder_mean
         self.x_dim, self.z_dim = count("x_dim", x_dim), count("z_dim", z_dim)
-        sizes = _hidden_sizes(hidden)
+        sizes = hidden_sizes(hidden)
         self.encoder = mlp(self.x_dim, *sizes, 2 * self.z_dim, activation=activation)
         self.decoder = mlp(self.z_dim, *sizes[::-1], self.x_dim, activation=activation)
 
@@ -232,7 +221,7 @@ def importance_log_likelihood(model, x, c, k, rng=None, chunk_size=256, num_thre
 
 
 @dataclass(frozen=True)
-class TrainingHistory(Result):
+class TrainingHistory:
     """Mean negative ELBO per example (with the constant), every ``eval_every`` steps.
 
     Attributes
@@ -250,7 +239,7 @@ class TrainingHistory(Result):
 
 
 @dataclass(frozen=True)
-class TrainResult(Result):
+class TrainResult:
     """What ``train_vae`` returns.
 
     Attributes
@@ -260,7 +249,7 @@ class TrainResult(Result):
     c : ndarray
         Final c of each model (the given c, or the learned one with ``learn_c``).
     history : TrainingHistory
-    wall_time : float
+    train_s : float
         Seconds spent in the training loop.
     snapshots : dict
         {step: list of GaussianVAE}, the models after each of ``snapshot_steps`` (frozen copies).
@@ -269,8 +258,10 @@ class TrainResult(Result):
     models: list
     c: np.ndarray
     history: TrainingHistory
-    wall_time: float = 0.0
+    train_s: float = 0.0
     snapshots: dict = dataclasses.field(default_factory=dict)
+
+    wall_time = renamed_field("wall_time", "train_s")
 
     @property
     def model(self):
@@ -278,9 +269,10 @@ class TrainResult(Result):
         return self.models[0]
 
 
+@renamed_arguments(show_progress="progress")
 def train_vae(x_train, x_test=None, *, c=0.01, learn_c=False, z_dim=2, hidden=128,
               activation="tanh", decoder_mean="identity", n_samples=1, steps=2000,
-              batch_size=128, lr=3e-3, eval_every=100, seed=0, show_progress=True,
+              batch_size=128, lr=3e-3, eval_every=100, seed=0, progress=True,
               desc="training VAE", num_threads=1, snapshot_steps=()):
     """Fit Gaussian VAEs by minimising the negative ELBO (eqs. 2.7-2.8) with Adam.
 
@@ -305,10 +297,10 @@ def train_vae(x_train, x_test=None, *, c=0.01, learn_c=False, z_dim=2, hidden=12
         Adam steps, examples per step (``None`` = the whole set), learning rate, steps per score.
     seed : int
         Seeds the initial weights, the batches and the noise.
-    show_progress, desc : bool, str
-        Show a ``helpers._progress`` bar, with this label.
+    progress, desc : bool, str
+        Show a ``helpers.progress`` bar, with this label.
     num_threads : int or None
-        torch threads while training (default 1, see ``helpers._nets.torch_threads``).
+        torch threads while training (default 1, see ``helpers.nets.torch_threads``).
     snapshot_steps : sequence of int
         Steps (1..steps) after which to keep copies of the models, in ``snapshots``: the models
         an s-step run ends with (same batches and noise, constant lr), at no extra training.
@@ -368,7 +360,7 @@ def train_vae(x_train, x_test=None, *, c=0.01, learn_c=False, z_dim=2, hidden=12
         _check_finite_kl(kl)
         return rec, kl
 
-    opt = Adam(params + ([log_c] if learn_c else []), lr=lr)
+    opt = nets.Adam(params + ([log_c] if learn_c else []), lr=lr)
     hist_step, hist_train, hist_test, running = [], [], [], []
 
     def evaluate(step):
@@ -387,14 +379,14 @@ def train_vae(x_train, x_test=None, *, c=0.01, learn_c=False, z_dim=2, hidden=12
             for i, m in enumerate(copies):
                 m.load_state_dict(models[i].state_dict() if stacked is None else
                                   {key: v[i].clone() for key, v in stacked.items()})
-        return [m.eval().requires_grad_(False) for m in copies]
+        return [frozen(m) for m in copies]
 
     snapshots = {}
     order = torch.randperm(n, generator=gen)
     pos = 0
     with torch_threads(num_threads):
         start = time.perf_counter()
-        for step in progress(range(1, steps + 1), desc=desc, disable=not show_progress):
+        for step in progress_bar(range(1, steps + 1), desc=desc, disable=not progress):
             if pos + batch_size > n:  # a fresh permutation each epoch
                 order, pos = torch.randperm(n, generator=gen), 0
             xb = x_train[order[pos:pos + batch_size]]
@@ -403,16 +395,26 @@ def train_vae(x_train, x_test=None, *, c=0.01, learn_c=False, z_dim=2, hidden=12
             rec, kl = batch_terms(xb, eps)
             per_model = (rec + kl).mean(-1)
             # the models are independent: the sum's gradient is each one's
-            opt.step(per_model.sum())
+            opt.zero_grad()
+            per_model.sum().backward()
+            opt.step()
             running.append(per_model.detach())
             if step % eval_every == 0 or step == steps:
                 evaluate(step)
             if step in snapshot_steps:
                 snapshots[step] = frozen_models()
-        wall_time = time.perf_counter() - start
+        train_s = time.perf_counter() - start
 
     models = frozen_models()
     history = TrainingHistory(step=np.array(hist_step), train=np.array(hist_train),
                               test=None if x_test is None else np.array(hist_test))
     return TrainResult(models=models, c=np.exp(log_c.detach().numpy().astype(np.float64)),
-                       history=history, wall_time=wall_time, snapshots=snapshots)
+                       history=history, train_s=train_s, snapshots=snapshots)
+
+
+def __getattr__(name):  # helpers.vae.Adam: its home is helpers.nets (until the next release)
+    if name == "Adam":
+        warnings.warn("helpers.vae.Adam is now helpers.nets.Adam (deprecated in helpers 0.2)",
+                      DeprecationWarning, stacklevel=2)
+        return nets.Adam
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

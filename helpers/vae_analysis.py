@@ -17,8 +17,7 @@ import torch
 
 from ._checks import (as_float32_tensor, as_float_array, as_rng, as_torch_generator, count,
                       positive_scalar)
-from ._nets import Adam, torch_threads
-from ._results import Result
+from .nets import Adam, torch_threads
 from .gaussian import gaussian_kl, gaussian_log_norm, isotropic_log_likelihood, kl_per_dim
 from .vae import negative_elbo
 
@@ -27,7 +26,7 @@ __all__ = ["GradientEstimates", "reparam_vs_score_function", "gradient_noise", "
 
 
 @dataclass(frozen=True)
-class GradientEstimates(Result):
+class GradientEstimates:
     """What ``reparam_vs_score_function`` returns: ``n_draws`` estimates of each kind, same draws.
 
     ``exact`` = 2 (mu - a); ``mu``, ``sigma`` and ``a`` are the problem's numbers.
@@ -78,7 +77,7 @@ def gradient_noise(model, x, c, n_samples, n_repeats=32, rng=None):
         p.requires_grad_(True)
     try:
         grads = []
-        with torch_threads(1):  # small networks: see helpers._nets.torch_threads
+        with torch_threads(1):  # small networks: see helpers.nets.torch_threads
             for _ in range(n_repeats):  # one backward pass per noise draw (batch vectorised)
                 loss = negative_elbo(model, x, c, n_samples, rng=gen).mean()
                 grads.append(torch.cat([g.flatten() for g in torch.autograd.grad(loss, params)]))
@@ -103,7 +102,7 @@ def active_units(model, x, threshold=0.01):
 
 
 @dataclass(frozen=True)
-class CGridSummary(Result):
+class CGridSummary:
     """Everything the c slider draws, for a grid of M trained models (``c_grid_summary``).
 
     Attributes
@@ -140,10 +139,11 @@ class CGridSummary(Result):
 
 
 @torch.no_grad()
-def c_grid_summary(models, c_values, x, n_show=8, n_samples_show=8, rng=0):
+def c_grid_summary(models, c_values, x, n_show=8, n_samples_show=8, rng=None):
     """Everything the c slider draws, computed once for a grid of trained models.
 
-    Scored on the whole of ``x`` with one fixed eps (L = 1). Returns a ``CGridSummary``.
+    Scored on the whole of ``x`` with one eps (L = 1) drawn with ``rng`` (an int seed, a
+    ``torch.Generator`` or None), as are the prior samples. Returns a ``CGridSummary``.
     """
     c_values = np.asarray([positive_scalar("c", c) for c in np.atleast_1d(c_values)])
     if len(models) != len(c_values):
@@ -175,7 +175,7 @@ def c_grid_summary(models, c_values, x, n_show=8, n_samples_show=8, rng=0):
 
 
 @dataclass(frozen=True)
-class PerPointFit(Result):
+class PerPointFit:
     """What ``fit_per_point_q`` returns, one row per example.
 
     ``mu``, ``sigma`` (n, k): the fitted q's. ``elbo_encoder``, ``elbo_per_point`` (n,): the ELBO
@@ -189,7 +189,7 @@ class PerPointFit(Result):
     elbo_per_point: np.ndarray
 
 
-def fit_per_point_q(model, x, c, steps=200, n_samples=8, lr=0.05, n_eval=64, rng=0):
+def fit_per_point_q(model, x, c, steps=200, n_samples=8, lr=0.05, n_eval=64, rng=None):
     """Fit a separate q(z | x) = N(mu, diag sigma^2) to each example, the decoder frozen.
 
     This is notebook 03's per-point q on a neural decoder: no encoder, two free vectors per x.
@@ -219,10 +219,13 @@ def fit_per_point_q(model, x, c, steps=200, n_samples=8, lr=0.05, n_eval=64, rng
     mu = mu_enc.clone().requires_grad_(True)
     log_sigma = sigma_enc.log().clone().requires_grad_(True)
     opt = Adam([mu, log_sigma], lr=lr)
-    with torch_threads(1):  # small networks: see helpers._nets.torch_threads
+    with torch_threads(1):  # small networks: see helpers.nets.torch_threads
         for _ in range(steps):
             eps = torch.randn(n_samples, *mu.shape, generator=gen)
-            opt.step(negative_elbo_of(mu, log_sigma.exp(), eps).sum())
+            loss = negative_elbo_of(mu, log_sigma.exp(), eps).sum()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
         with torch.no_grad():
             eps = torch.randn(n_eval, *mu.shape, generator=gen)
             elbo_enc = -negative_elbo_of(mu_enc, sigma_enc, eps)

@@ -34,19 +34,29 @@
 # Run the cells top to bottom; the sliders further down redraw their figure as you move them.
 
 # %%
-# Set-up for Colab or any kernel without the project: install it from its repository.
-# Locally (make lab) and in the tests `helpers` is already installed, so this does nothing.
+# Set-up for Colab or any kernel without this project: install its `helpers` package.
+# Locally (make lab) and in the tests it is installed already, and this cell does nothing.
+import importlib, importlib.metadata, importlib.util, subprocess, sys
+PROJECT = "diffusion-principles-notebooks"
 try:
     import helpers
 except ImportError:
-    import importlib, subprocess, sys
+    helpers = None
+if getattr(helpers, "PROJECT", None) != PROJECT:  # missing, or another module called helpers
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                     "git+https://github.com/diffusion-principles/companion-notebooks.git"], check=True)
     importlib.invalidate_caches()
     if "google.colab" in sys.modules:
         from google.colab import output
         output.enable_custom_widget_manager()
+    sys.modules.pop("helpers", None)
     import helpers
+    if getattr(helpers, "PROJECT", None) != PROJECT:  # a local helpers still comes first
+        print(f"{helpers.__file__} hides this project's helpers: using the installed one")
+        init = importlib.metadata.distribution(PROJECT).locate_file("helpers/__init__.py")
+        spec = importlib.util.spec_from_file_location("helpers", init)
+        helpers = sys.modules["helpers"] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(helpers)
 
 # %%
 import numpy as np

@@ -47,19 +47,29 @@
 # directly on the obvious estimate, and see what happens.
 
 # %%
-# Set-up for Colab or any kernel without the project: install it from its repository.
-# Locally (make lab) and in the tests `helpers` is already installed, so this does nothing.
+# Set-up for Colab or any kernel without this project: install its `helpers` package.
+# Locally (make lab) and in the tests it is installed already, and this cell does nothing.
+import importlib, importlib.metadata, importlib.util, subprocess, sys
+PROJECT = "diffusion-principles-notebooks"
 try:
     import helpers
 except ImportError:
-    import importlib, subprocess, sys
+    helpers = None
+if getattr(helpers, "PROJECT", None) != PROJECT:  # missing, or another module called helpers
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                     "git+https://github.com/diffusion-principles/companion-notebooks.git"], check=True)
     importlib.invalidate_caches()
     if "google.colab" in sys.modules:
         from google.colab import output
         output.enable_custom_widget_manager()
+    sys.modules.pop("helpers", None)
     import helpers
+    if getattr(helpers, "PROJECT", None) != PROJECT:  # a local helpers still comes first
+        print(f"{helpers.__file__} hides this project's helpers: using the installed one")
+        init = importlib.metadata.distribution(PROJECT).locate_file("helpers/__init__.py")
+        spec = importlib.util.spec_from_file_location("helpers", init)
+        helpers = sys.modules["helpers"] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(helpers)
 
 # %%
 import numpy as np
@@ -510,7 +520,7 @@ assert len(np.unique(x_train)) == 17
 print(f"pixel variance of the training data (mean over pixels): {x_train.var(axis=0).mean():.3f}")
 naive = {k: train_naive_decoder(x_train, k, **NAIVE_DECODER_SETTINGS) for k in (2, 8)}
 for k, r in naive.items():
-    print(f"k = {k}: wall time: {r.wall_time:.2f} s")
+    print(f"k = {k}: wall time: {r.train_s:.2f} s")
 
 # %% [markdown]
 # **Held-out log-likelihood, and why it is positive.** The numbers below are log-*densities* of
@@ -542,7 +552,7 @@ sweep_L = [2**8, 2**12, 2**14, 2**16]
 print(f"  naive estimate at L = {'   '.join(f'{L:>5d}' for L in sweep_L)}")
 sweep = {}
 for k, f in ((2, f2), (8, f8)):
-    sweep[k] = [decoder_log_evidence(f, x_test, c, k, method="naive", n_samples=L).mean()
+    sweep[k] = [decoder_log_evidence(f, x_test, c, k, method="naive", n_samples=L, rng=0).mean()
                 for L in sweep_L]
     print(f"  k = {k}:              " + "   ".join(f"{v:8.2f}" for v in sweep[k]))
 
@@ -562,7 +572,7 @@ print(f"naive_loss, k = 2, L = 256, held-out images: {loss.item():.2f} "
 plot_training_curves(list(naive.values()))
 
 # %%
-plot_digit_rows([x_test[:12], decoder_samples(f2, 2, 12, seed=0), decoder_samples(f8, 8, 12, seed=0)],
+plot_digit_rows([x_test[:12], decoder_samples(f2, 2, 12, rng=0), decoder_samples(f8, 8, 12, rng=0)],
                 ["held-out", "k = 2", "k = 8"])
 
 # %% [markdown]
@@ -657,7 +667,7 @@ plot_digit_rows([x_test[:12], decoder_samples(f2, 2, 12, seed=0), decoder_sample
 # 4. **Learn $c$.** In §1 the MLE of $\sigma$ is the RMS. For the decoder of §6, the MLE of $c$
 #    at a fixed $f_\theta$ and a fixed $z$ per image is the mean squared error per pixel. If
 #    $c$ were learned, would it stay near 0.03? Predict from the printed pixel variance, then
-#    compute `np.mean((x_test - decoder_samples(f2, 2, 359, seed=0)) ** 2)` as a crude stand-in.
+#    compute `np.mean((x_test - decoder_samples(f2, 2, 359, rng=0)) ** 2)` as a crude stand-in.
 #
 #    <details><summary>Solution</summary>
 #

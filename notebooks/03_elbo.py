@@ -42,19 +42,29 @@
 # References [1]-[6] are listed at the end.
 
 # %%
-# Set-up for Colab or any kernel without the project: install it from its repository.
-# Locally (make lab) and in the tests `helpers` is already installed, so this does nothing.
+# Set-up for Colab or any kernel without this project: install its `helpers` package.
+# Locally (make lab) and in the tests it is installed already, and this cell does nothing.
+import importlib, importlib.metadata, importlib.util, subprocess, sys
+PROJECT = "diffusion-principles-notebooks"
 try:
     import helpers
 except ImportError:
-    import importlib, subprocess, sys
+    helpers = None
+if getattr(helpers, "PROJECT", None) != PROJECT:  # missing, or another module called helpers
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                     "git+https://github.com/diffusion-principles/companion-notebooks.git"], check=True)
     importlib.invalidate_caches()
     if "google.colab" in sys.modules:
         from google.colab import output
         output.enable_custom_widget_manager()
+    sys.modules.pop("helpers", None)
     import helpers
+    if getattr(helpers, "PROJECT", None) != PROJECT:  # a local helpers still comes first
+        print(f"{helpers.__file__} hides this project's helpers: using the installed one")
+        init = importlib.metadata.distribution(PROJECT).locate_file("helpers/__init__.py")
+        spec = importlib.util.spec_from_file_location("helpers", init)
+        helpers = sys.modules["helpers"] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(helpers)
 
 # %%
 import time
@@ -144,9 +154,9 @@ def show_se(se):   # standard errors at rounding level (below 1e-12) are shown a
 
 print(f"{'line':>4}  {'expression':<38} {'method':<14} {'value':>9} {'MC s.e.':>8}")
 for r in rows:
-    print(f"{r['line']:>4}  {r['expression']:<38} {r['method']:<14} {r['value']:9.4f} "
-          f"{show_se(r['se'])}")
-assert rows[-1]["value"] < log_px
+    print(f"{r.line:>4}  {r.expression:<38} {r.method:<14} {r.value:9.4f} "
+          f"{show_se(r.se)}")
+assert rows[-1].value < log_px
 
 # %% [markdown]
 # Lines 0 to 7 agree with the exact $\log p(x)$ (line 7 within its standard error). Two things in the table deserve a second look.
@@ -157,7 +167,7 @@ assert rows[-1]["value"] < log_px
 #   expectations does each part become random; their errors cancel exactly in the sum:
 
 # %%
-elbo_mc, kl_mc = rows[6]["parts"]
+elbo_mc, kl_mc = rows[6].parts
 print(f"line 6, first part  (ELBO, Monte Carlo):          {elbo_mc:.4f}")
 print(f"line 6, second part (KL(q || p(z|x)), Monte Carlo): {kl_mc:.4f}")
 print(f"sum: {elbo_mc + kl_mc:.4f}   log p(x): {log_px:.4f}")
@@ -341,7 +351,7 @@ for name, W in (("diagonal posterior", W_orth), ("correlated posterior", W_corr)
     m2 = LinearGaussian(W, b=np.zeros(3), c=0.5)
     x2 = m2.sample(1, rng=3)[0][0]
     mf_mean, mf_std, mf_gap = best_mean_field(m2, x2)                 # closed-form optimum
-    fit_mean, fit_std, history, path = fit_q(m2, x2, start_mean, start_std, n_steps=300,
+    fit_mean, fit_std, history, path = fit_q(m2, x2, start_mean, start_std, steps=300,
                                              return_path=True)
     final_gap = m2.log_evidence(x2) - history[-1]
     pc = m2.posterior(x2)[1]
@@ -400,7 +410,7 @@ true_model = LinearGaussian(W=[[1.5], [0.8]], b=[0.5, -0.3], c=0.25)
 data, _ = true_model.sample(300, rng=4)
 start_model = LinearGaussian(W=[[0.2], [-0.3]], b=[0.0, 0.0], c=0.25)
 history = alternate_phi_theta(start_model, data, n_rounds=6, q_steps=30, theta_steps=25)
-ev, el, phase = history["evidence"], history["elbo"], history["phase"]
+ev, el, phase = history.evidence, history.elbo, history.phase
 
 phi_changes = np.diff(ev)[phase[1:] == "phi"]
 theta_changes = np.diff(ev)[phase[1:] == "theta"]

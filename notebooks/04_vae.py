@@ -45,19 +45,29 @@
 # posterior collapse (后验坍塌), amortised inference (摊销推断), maximum likelihood (最大似然).
 
 # %%
-# Set-up for Colab or any kernel without the project: install it from its repository.
-# Locally (make lab) and in the tests `helpers` is already installed, so this does nothing.
+# Set-up for Colab or any kernel without this project: install its `helpers` package.
+# Locally (make lab) and in the tests it is installed already, and this cell does nothing.
+import importlib, importlib.metadata, importlib.util, subprocess, sys
+PROJECT = "diffusion-principles-notebooks"
 try:
     import helpers
 except ImportError:
-    import importlib, subprocess, sys
+    helpers = None
+if getattr(helpers, "PROJECT", None) != PROJECT:  # missing, or another module called helpers
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                     "git+https://github.com/diffusion-principles/companion-notebooks.git"], check=True)
     importlib.invalidate_caches()
     if "google.colab" in sys.modules:
         from google.colab import output
         output.enable_custom_widget_manager()
+    sys.modules.pop("helpers", None)
     import helpers
+    if getattr(helpers, "PROJECT", None) != PROJECT:  # a local helpers still comes first
+        print(f"{helpers.__file__} hides this project's helpers: using the installed one")
+        init = importlib.metadata.distribution(PROJECT).locate_file("helpers/__init__.py")
+        spec = importlib.util.spec_from_file_location("helpers", init)
+        helpers = sys.modules["helpers"] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(helpers)
 
 # %%
 import math
@@ -72,7 +82,8 @@ from helpers.elbo import gaussian_kl
 from helpers.plots.digits import plot_digits
 from helpers.plots.vae import (plot_c_tradeoff, plot_gradient_estimators, plot_latent_map,
                                plot_training)
-from helpers.vae import Adam, GaussianVAE, importance_log_likelihood, negative_elbo, train_vae
+from helpers.nets import Adam
+from helpers.vae import GaussianVAE, importance_log_likelihood, negative_elbo, train_vae
 from helpers.vae_analysis import (c_grid_summary, fit_per_point_q, gradient_noise,
                                   reparam_vs_score_function)
 from helpers.widgets import log_slider, slider_panel
@@ -211,15 +222,15 @@ assert torch.allclose(g_beta, 2 * c * g_elbo, rtol=1e-4, atol=1e-7 * g_beta.abs(
 
 # %%
 est = reparam_vs_score_function(mu=0.5, sigma=1.0, a=2.0, n_draws=100_000, rng=0)
-n_draws = len(est["reparam"])
+n_draws = len(est.reparam)
 for name in ("reparam", "score"):
-    v = est[name]
+    v = getattr(est, name)
     se = v.std() / math.sqrt(n_draws)
-    print(f"{name:8s}: mean {v.mean():+.3f} +- {se:.3f} (exact {est['exact']:+.3f}), "
+    print(f"{name:8s}: mean {v.mean():+.3f} +- {se:.3f} (exact {est.exact:+.3f}), "
           f"variance of one draw {v.var():.3g}, median {np.median(v):+.3f}")
-var_ratio = est["score"].var() / est["reparam"].var()
+var_ratio = est.score.var() / est.reparam.var()
 print(f"the score-function estimator's variance is {var_ratio:.0f} times larger; "
-      f"reparameterised variance {est['reparam'].var():.3f} vs exact 4 sigma^2 = 4")
+      f"reparameterised variance {est.reparam.var():.3f} vs exact 4 sigma^2 = 4")
 plot_gradient_estimators(est)
 
 # %% [markdown]
@@ -280,13 +291,20 @@ for step in range(200):
     sq_error = ((xb - small.decode(z)) ** 2).sum(-1)                    # ||x - f_theta(z)||^2
     kl = 0.5 * (mu_phi**2 + sigma_phi**2 - 1 - 2 * torch.log(sigma_phi)).sum(-1)
     loss = (sq_error / (2 * C_MAIN) + d / 2 * math.log(2 * math.pi * C_MAIN) + kl).mean()
-    opt.step(loss)                                                      # autograd, then Adam
+    opt.zero_grad()                                                     # forget the last gradient
+    loss.backward()                                                     # d loss / d (theta, phi)
+    opt.step()                                                          # one Adam update
 print(f"held-out -ELBO after 200 steps: {negative_elbo(small, x_test, C_MAIN, rng=0).mean():.1f} nats")
 
 # %% [markdown]
-# `train_vae` runs exactly this loss and update (`helpers.vae.Adam` is the same optimiser), with
-# three additions: mini-batches drawn without replacement epoch by epoch, a held-out score
-# every `eval_every` steps, and the option to train several models side by side. It is seeded,
+# The last three lines are the ones every PyTorch training loop ends with. `Adam` here is
+# `helpers.nets.Adam`: `torch.optim.Adam`'s update and interface, written out because the first
+# `torch.optim` optimizer of a session takes about 1.5 s to set up. Put `torch.optim.Adam` in its
+# place and the loop runs unchanged.
+#
+# `train_vae` runs exactly this loss and update, with three additions: mini-batches drawn
+# without replacement epoch by epoch, a held-out score every `eval_every` steps, and the option
+# to train several models side by side. It is seeded,
 # so a re-run gives the same model. Our main VAE has a two-dimensional latent space, so we can
 # draw it, two hidden layers of 128 in each network, and $c = 0.03$. (Notebook 02's naive
 # decoder had one hidden layer of 128; section 8 retrains it with this network.)
@@ -296,8 +314,8 @@ main = train_vae(x_train, x_test, c=C_MAIN, z_dim=2, hidden=(128, 128), steps=80
                  batch_size=128, lr=3e-3, eval_every=100, seed=0, desc="VAE k=2, c=0.03",
                  snapshot_steps=[200])  # also keep the model after 200 steps, for section 8
 model = main.model
-print(f"held-out -ELBO per image after {main.history['step'][-1]} steps: "
-      f"{main.history['test'][-1, 0]:.1f} nats")
+print(f"held-out -ELBO per image after {main.history.step[-1]} steps: "
+      f"{main.history.test[-1, 0]:.1f} nats")
 plot_training(main.history, labels=["k = 2, c = 0.03"])
 
 # %% [markdown]
@@ -363,11 +381,11 @@ assert iw_test.mean().item() > elbo_test
 C_GRID = 10 ** (-2.5 + 0.5 * np.arange(7))
 grid = train_vae(x_train, x_test, c=C_GRID, z_dim=8, hidden=64, steps=500, batch_size=128,
                  lr=5e-3, eval_every=100, seed=0, desc="7 VAEs, one per c")
-summary = c_grid_summary(grid.models, C_GRID, x_test)
+summary = c_grid_summary(grid.models, C_GRID, x_test, rng=0)
 print("     c   per-pixel MSE   KL (nats)   active units")
 for i, cv in enumerate(C_GRID):
-    print(f"{cv:6.3f}   {summary['mse'][i]:13.4f}   {summary['kl'][i]:9.2f}   "
-          f"{summary['active'][i]:d} of 8")
+    print(f"{cv:6.3f}   {summary.mse[i]:13.4f}   {summary.kl[i]:9.2f}   "
+          f"{summary.active[i]:d} of 8")
 
 # %% [markdown]
 # The KL falls as $c$ grows, and the per-pixel error rises; at $c = 1$ every unit has
@@ -388,7 +406,7 @@ lam = np.linalg.eigvalsh(np.cov(x_train.T))[::-1]   # data-covariance eigenvalue
 print("largest eigenvalues of the data covariance:", np.round(lam[:9], 3))
 predicted = [min(8, int((lam > cv).sum())) for cv in C_GRID]
 print("     c   eigenvalues > c (at most 8)   active units observed")
-for cv, pred, obs in zip(C_GRID, predicted, summary["active"]):
+for cv, pred, obs in zip(C_GRID, predicted, summary.active):
     print(f"{cv:6.3f}   {pred:27d}   {obs:21d}")
 
 # %% [markdown]
@@ -422,8 +440,8 @@ slider_panel(plot_c_tradeoff, log_slider("c", 0.01, C_GRID[0], C_GRID[-1], steps
 # without $\frac{d}{2}\log(2\pi c)$, for the seven models:
 
 # %%
-with_const = summary["reconstruction"] + summary["constant"] + summary["kl"]
-without_const = summary["reconstruction"] + summary["kl"]
+with_const = summary.reconstruction + summary.constant + summary.kl
+without_const = summary.reconstruction + summary.kl
 for cv, a, b in zip(C_GRID, with_const, without_const):
     print(f"c = {cv:6.3f}:  -ELBO {a:8.1f}   without the constant {b:8.1f}")
 best, best_wrong = C_GRID[np.argmin(with_const)], C_GRID[np.argmin(without_const)]
@@ -507,10 +525,10 @@ print(f"variance(L=1) / variance(L=16) = {ratio_1_16:.1f} (1/L predicts 16); wit
 from helpers.naive_decoder import decoder_log_evidence, train_naive_decoder
 
 # L = 256 prior samples per step for the naive estimate, as in notebook 02
-naive = train_naive_decoder(x_train, latent_dim=2, c=C_MAIN, n_samples=256, n_steps=800,
+naive = train_naive_decoder(x_train, latent_dim=2, c=C_MAIN, n_samples=256, steps=800,
                             batch_size=128, hidden=(128, 128), lr=3e-3, seed=0,
                             snapshot_steps=[200])
-print(f"naive decoder wall time: {naive.wall_time:.1f} s, VAE wall time: {main.wall_time:.1f} s "
+print(f"naive decoder wall time: {naive.train_s:.1f} s, VAE wall time: {main.train_s:.1f} s "
       f"(800 steps each)")
 decoders = {200: (naive.snapshots[200], main.snapshots[200][0].decoder),
             800: (naive.f_theta, main.model.decoder)}
@@ -605,7 +623,7 @@ print(f"  ELBO, encoder's q          {elbo_enc:7.2f}   amortisation gap  {elbo_p
 # 1. **Where does collapse start?** From the printed eigenvalues alone, predict how many units
 #    stay active at $c = 0.2$, a value between two grid points. Then check with
 #    `train_vae(x_train, x_test, c=0.2, z_dim=8, hidden=64, steps=500, batch_size=128, lr=5e-3)`
-#    and `c_grid_summary(result.models, [0.2], x_test).active`.
+#    and `c_grid_summary(result.models, [0.2], x_test, rng=0).active`.
 #
 #    <details><summary>Solution</summary>
 #

@@ -42,34 +42,47 @@
 # references. Everything runs on the CPU in well under a minute.
 
 # %%
-# Set-up for Colab or any kernel without the project: install it from its repository.
-# Locally (make lab) and in the tests `helpers` is already installed, so this does nothing.
+# Set-up for Colab or any kernel without this project: install its `helpers` package.
+# Locally (make lab) and in the tests it is installed already, and this cell does nothing.
+import importlib, importlib.metadata, importlib.util, subprocess, sys
+PROJECT = "diffusion-principles-notebooks"
 try:
     import helpers
 except ImportError:
-    import importlib, subprocess, sys
+    helpers = None
+if getattr(helpers, "PROJECT", None) != PROJECT:  # missing, or another module called helpers
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                     "git+https://github.com/diffusion-principles/companion-notebooks.git"], check=True)
     importlib.invalidate_caches()
     if "google.colab" in sys.modules:
         from google.colab import output
         output.enable_custom_widget_manager()
+    sys.modules.pop("helpers", None)
     import helpers
+    if getattr(helpers, "PROJECT", None) != PROJECT:  # a local helpers still comes first
+        print(f"{helpers.__file__} hides this project's helpers: using the installed one")
+        init = importlib.metadata.distribution(PROJECT).locate_file("helpers/__init__.py")
+        spec = importlib.util.spec_from_file_location("helpers", init)
+        helpers = sys.modules["helpers"] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(helpers)
 
 # %%
-import inspect
+import math
 import time
 
 import numpy as np
+import torch
 
 from helpers.data import two_moons
-from helpers.denoiser import train_eps_model, training_loop
+from helpers.denoiser import EpsNet, TrainedEpsModel, train_eps_model
 from helpers.diffusion import (GaussianMixture1D, NoiseSchedule, ddim_sample, ddpm_sample,
                                diffusion_elbo, reverse_mean)
 from helpers.metrics import mmd, sliced_wasserstein_1, wasserstein_1
+from helpers.nets import Adam, frozen
 from helpers.plots.diffusion import (plot_elbo_per_step, plot_eps_fit, plot_forward_process,
                                      plot_forward_strip, plot_moons, plot_reverse_step,
                                      plot_sampler_steps, plot_schedules, plot_w1_vs_steps)
+from helpers.progress import progress_bar
 from helpers.sampling import normal_pdf
 from helpers.widgets import int_slider, slider_panel
 
@@ -329,14 +342,7 @@ plot_elbo_per_step({"exact eps*": e100.per_step.mean(axis=1)}, {"exact eps*": e1
 # %% [markdown]
 # ## 6. Learning the noise
 #
-# Now forget the formula and learn $\varepsilon_\theta$ with a small network. This is the whole
-# training loop of `train_eps_model`:
-# %%
-print(inspect.getsource(training_loop))
-
-# %% [markdown]
-# Sample $t$ uniformly, sample the noise, jump to $x_t$ in closed form, regress the noise: one
-# Adam step per batch, with the learning rate decaying to 0 along a half cosine.
+# Now forget the formula and learn $\varepsilon_\theta$ with a small network.
 #
 # The network (`EpsNet`) is an MLP with 4 hidden layers of 64 units that reads $x_t$ and
 # sinusoidal features of $t/T$. One detail matters for sampling: the cosine schedule ends at
@@ -345,10 +351,38 @@ print(inspect.getsource(training_loop))
 # there, which would blow up any small error of the network. So the network's output is written
 # as $\varepsilon_\theta = \sqrt{1 - \bar\alpha_t}\, x_t + \sqrt{\bar\alpha_t}\, F_\theta(x_t, t)$:
 # exact at $t = T$ by construction, and the MLP $F_\theta$ only has to learn the rest (it
-# learns the "v" target of Salimans & Ho 2022). We train on the 4000 mixture points.
+# learns the "v" target of Salimans & Ho 2022).
+#
+# This is the whole training loop. Sample $t$ uniformly, sample the noise, jump to $x_t$ in
+# closed form, regress the noise: one Adam step per batch, with the learning rate decaying to 0
+# along a half cosine. It trains on the 4000 mixture points. `train_eps_model(x_train, schedule,
+# seed=0)` runs the same lines (a test checks that both give the same losses, bit for bit), and
+# section 8 calls it for two moons. This cell is yours to edit and re-run: try `skip=False` in
+# `EpsNet`, a constant learning rate, or fewer steps, and watch the numbers below move.
 # %%
-eps_theta = train_eps_model(x_train, schedule, seed=0)
-print(f"final loss {np.mean(eps_theta.losses[-100:]):.3f} (mean of the last 100 steps)")
+torch.set_num_threads(1)  # a small network: one thread is faster here, and bit-for-bit repeatable
+steps, batch_size, lr = 1500, 256, 5e-3
+torch.manual_seed(0)
+net = EpsNet(d=1, alpha_bar=schedule.alpha_bar)              # 4 hidden layers of 64 units
+opt = Adam(net.parameters(), lr=lr)
+gen = torch.Generator().manual_seed(1)
+x0_all = torch.tensor(x_train, dtype=torch.float32)
+alpha_bar = torch.tensor(schedule.alpha_bar, dtype=torch.float32)
+history, start = [], time.perf_counter()
+for step in progress_bar(range(steps), desc="training eps_theta"):
+    x0 = x0_all[torch.randint(len(x0_all), (batch_size,), generator=gen)]  # x_0 ~ data
+    t = torch.randint(1, schedule.T + 1, (batch_size,), generator=gen)   # t ~ U{1, ..., T}
+    eps = torch.randn(x0.shape, generator=gen)                           # eps ~ N(0, I)
+    ab = alpha_bar[t - 1, None]                                          # alpha_bar_t, per row
+    x_t = ab.sqrt() * x0 + (1 - ab).sqrt() * eps                         # x_t ~ q(x_t | x_0)
+    loss = ((eps - net(x_t, t)) ** 2).sum(1).mean()                      # L_simple (Ho et al. eq. 14)
+    opt.lr = lr * 0.5 * (1 + math.cos(math.pi * step / steps))           # cosine decay
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    history.append(loss.item())
+eps_theta = TrainedEpsModel(frozen(net), schedule, np.array(history), time.perf_counter() - start)
+print(f"final loss {np.mean(eps_theta.history[-100:]):.3f} (mean of the last 100 steps)")
 
 # %% [markdown]
 # How close is $\varepsilon_\theta$ to $\varepsilon^*$? Where $x_t$ has little mass, the network
@@ -401,9 +435,9 @@ exact_eps = lambda x, t: mixture.eps_star(x, t, schedule)  # noqa: E731
 steps_list = [5, 10, 20, 50, 100]
 curves = {}
 for label, model in (("exact eps*", exact_eps), ("learned eps_theta", eps_theta)):
-    curves[f"DDPM, {label}"] = [wasserstein_1(ddpm_sample(model, schedule, n_samples, rng=9, steps=k), x_test)
+    curves[f"DDPM, {label}"] = [wasserstein_1(ddpm_sample(model, schedule, n_samples, steps=k, rng=9), x_test)
                                 for k in steps_list]
-    curves[f"DDIM, {label}"] = [wasserstein_1(ddim_sample(model, schedule, n_samples, k, rng=9), x_test)
+    curves[f"DDIM, {label}"] = [wasserstein_1(ddim_sample(model, schedule, n_samples, steps=k, rng=9), x_test)
                                 for k in steps_list]
 print(f"floor (two data samples of {n_samples}): W1 = {floor:.3f}")
 print(f"{'sampler':<28}" + "".join(f"{k:>8}" for k in steps_list) + "   <- steps")
@@ -427,7 +461,7 @@ plot_w1_vs_steps(steps_list, curves, floor)
 # %%
 # NBVAL_IGNORE_OUTPUT
 slider_panel(plot_sampler_steps, int_slider("steps", 10, 1, schedule.T), eps_model=exact_eps,
-             schedule=schedule, mixture=mixture, held_out=x_test, n=1000)
+             schedule=schedule, mixture=mixture, held_out=x_test, n=1000, rng=0)
 
 # %% [markdown]
 # And scrub one DDPM run of the learned model, computed once: the slider only picks a stored

@@ -100,8 +100,8 @@ def _c_tradeoff():
 
     x = load_digits("test")[:40]
     c_grid = 10 ** (-2.5 + 0.5 * np.arange(7))  # notebook 04's grid
-    res = train_vae(x, None, c=c_grid, steps=5, hidden=8, z_dim=3, show_progress=False)
-    return {"summary": c_grid_summary(res.models, res.c, x)}
+    res = train_vae(x, None, c=c_grid, steps=5, hidden=8, z_dim=3, progress=False)
+    return {"summary": c_grid_summary(res.models, res.c, x, rng=0)}
 
 
 def _naive_estimate_2d():
@@ -129,7 +129,7 @@ def _sampler_steps():
     from helpers.diffusion import GaussianMixture1D, NoiseSchedule
 
     schedule, mixture = NoiseSchedule.cosine(_T), GaussianMixture1D(**_MIXTURE)
-    return {"schedule": schedule, "mixture": mixture, "n": 300,
+    return {"schedule": schedule, "mixture": mixture, "n": 300, "rng": 0,
             "eps_model": lambda x, t: mixture.eps_star(x, t, schedule),
             "held_out": mixture.sample(300, rng=1)}
 

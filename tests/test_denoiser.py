@@ -39,8 +39,8 @@ def held_out():
 
 def test_result_is_an_eps_model(trained):
     assert isinstance(trained, TrainedEpsModel) and isinstance(trained.net, EpsNet)
-    assert trained.schedule is SCHEDULE and trained.losses.shape == (1000,)
-    assert trained.train_time > 0 and not trained.net.training
+    assert trained.schedule is SCHEDULE and trained.history.shape == (1000,)
+    assert trained.train_s > 0 and not trained.net.training
     assert not any(p.requires_grad for p in trained.net.parameters())
     x = np.linspace(-3, 3, 7)[:, None]
     out = trained(x, 40)
@@ -52,7 +52,7 @@ def test_result_is_an_eps_model(trained):
 
 
 def test_the_loss_decreases_to_its_minimum(trained, held_out):
-    first, last = trained.losses[:100], trained.losses[-100:]
+    first, last = trained.history[:100], trained.history[-100:]
     se = math.hypot(first.std(), last.std()) / math.sqrt(100)
     assert first.mean() - last.mean() > Z * se, (first.mean(), last.mean(), se)
     # the least possible loss, E_t E||eps - eps*||^2, by Monte Carlo on fresh draws
@@ -113,10 +113,10 @@ def test_equal_seeds_give_equal_models_and_torch_is_left_alone():
     state = torch.random.get_rng_state()
     a, b, c = _short(0), _short(0), _short(1)
     assert torch.equal(state, torch.random.get_rng_state())
-    np.testing.assert_array_equal(a.losses, b.losses)
+    np.testing.assert_array_equal(a.history, b.history)
     x = np.random.default_rng(6).standard_normal((10, 2))
     np.testing.assert_array_equal(a(x, 7), b(x, 7))
-    assert not np.array_equal(a.losses, c.losses)
+    assert not np.array_equal(a.history, c.history)
     assert not np.array_equal(a(x, 7), c(x, 7))
 
 
@@ -196,3 +196,37 @@ def test_bad_net_input_raises_a_named_value_error(kwargs, match):
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
         EpsNet(args.pop("d"), args.pop("alpha_bar"), **args)
+
+
+def test_the_loop_notebook_05_writes_out_is_train_eps_models_loop():
+    """Notebook 05 runs its own copy of the training loop, in a cell a learner can edit, and says
+    that ``train_eps_model`` runs the same lines: here that cell runs (as written, every step) on
+    other data and a shorter schedule, and its losses and network equal the helper's bit for bit."""
+    from pathlib import Path
+
+    import jupytext
+
+    import helpers.nets
+    import helpers.progress
+
+    nb = jupytext.read(Path(__file__).resolve().parent.parent / "notebooks" / "05_diffusion.py")
+    cell = next(c.source for c in nb.cells
+                if c.cell_type == "code" and "opt.zero_grad()" in c.source)
+    x_train = np.random.default_rng(8).standard_normal((300, 1))
+    schedule = NoiseSchedule.cosine(30)
+    names = {"np": np, "torch": torch, "math": math, "time": __import__("time"),
+             "x_train": x_train, "schedule": schedule, "EpsNet": EpsNet,
+             "TrainedEpsModel": TrainedEpsModel, "Adam": helpers.nets.Adam,
+             "frozen": helpers.nets.frozen, "progress_bar": helpers.progress.progress_bar}
+    threads = torch.get_num_threads()
+    try:
+        exec(compile(cell, "05_diffusion.py (training cell)", "exec"), names)
+    finally:
+        torch.set_num_threads(threads)
+    ours = names["eps_theta"]
+    helper = train_eps_model(x_train, schedule, seed=0, progress=False)
+    assert len(ours.history) == len(helper.history) == 1500
+    np.testing.assert_array_equal(ours.history, helper.history)
+    for p, q in zip(ours.net.parameters(), helper.net.parameters()):
+        assert torch.equal(p, q)
+    assert not ours.net.training and not any(p.requires_grad for p in ours.net.parameters())

@@ -163,14 +163,14 @@ def test_closed_form_elbo_gradients_match_finite_differences():
             up[idx] += h
             down[idx] -= h
             numeric[idx] = (total(**{name: up}) - total(**{name: down})) / (2 * h)
-        np.testing.assert_allclose(grads[key], numeric, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(getattr(grads, key), numeric, rtol=1e-6, atol=1e-6)
 
 
 def test_fit_q_reaches_the_best_mean_field_q_and_its_gap():
     model = random_model(7, d=4, k=2, c=0.5)
     x = model.sample(1, rng=8)[0][0]
     mean, std, gap = best_mean_field(model, x)
-    m, s, history = fit_q(model, x, np.array([2.0, -2.0]), np.ones(2), n_steps=400)
+    m, s, history = fit_q(model, x, np.array([2.0, -2.0]), np.ones(2), steps=400)
     np.testing.assert_allclose(m, mean, atol=1e-8)
     np.testing.assert_allclose(s, std, atol=1e-8)
     assert np.all(np.diff(history) >= -1e-12)           # ascent never goes down

@@ -254,24 +254,24 @@ def tiny_data(n=40, d=6, seed=0):
 
 def test_training_is_deterministic_for_a_seed():
     x = tiny_data()
-    kw = dict(latent_dim=2, c=0.1, n_samples=32, n_steps=15, batch_size=16, hidden=8,
-              show_progress=False)
+    kw = dict(latent_dim=2, c=0.1, n_samples=32, steps=15, batch_size=16, hidden=8,
+              progress=False)
     a, b = train_naive_decoder(x, seed=3, **kw), train_naive_decoder(x, seed=3, **kw)
     other = train_naive_decoder(x, seed=4, **kw)
-    np.testing.assert_array_equal(a.train_log_evidence, b.train_log_evidence)
+    np.testing.assert_array_equal(a.history, b.history)
     for pa, pb in zip(a.f_theta.parameters(), b.f_theta.parameters()):
         assert torch.equal(pa, pb)
-    assert not np.array_equal(a.train_log_evidence, other.train_log_evidence)
-    assert a.settings == dict(latent_dim=2, c=0.1, n_samples=32, n_steps=15, batch_size=16,
+    assert not np.array_equal(a.history, other.history)
+    assert a.settings == dict(latent_dim=2, c=0.1, n_samples=32, steps=15, batch_size=16,
                               hidden=(8,), lr=1e-2, seed=3)
-    assert a.train_log_evidence.shape == (15,) and a.wall_time > 0
+    assert a.history.shape == (15,) and a.train_s > 0
 
 
 def test_training_raises_the_naive_objective():
     x = tiny_data(n=60)
-    r = train_naive_decoder(x, 2, c=0.05, n_samples=64, n_steps=150, batch_size=60, hidden=16,
-                            lr=1e-2, seed=0, show_progress=False)
-    assert r.train_log_evidence[-20:].mean() > r.train_log_evidence[:20].mean()
+    r = train_naive_decoder(x, 2, c=0.05, n_samples=64, steps=150, batch_size=60, hidden=16,
+                            lr=1e-2, seed=0, progress=False)
+    assert r.history[-20:].mean() > r.history[:20].mean()
 
 
 def _linear_decoder(m):
@@ -300,7 +300,7 @@ def test_decoder_log_evidence_grid_and_naive_against_exact():
     grid = decoder_log_evidence(f, x, m.c, 2, method="grid", grid_size=256)
     np.testing.assert_allclose(grid, exact, atol=1e-3)
     L = 2**16
-    naive = decoder_log_evidence(f, x, m.c, 2, method="naive", n_samples=L, seed=1)
+    naive = decoder_log_evidence(f, x, m.c, 2, method="naive", n_samples=L, rng=1)
     sd = np.sqrt(m.naive_relative_variance(x) / L)
     assert np.all(np.abs(naive - exact) < 4 * sd + 1e-3)
 
@@ -310,32 +310,32 @@ def test_snapshot_is_the_decoder_a_shorter_run_ends_with():
     batches and prior samples, constant lr), and training goes on past it."""
     x = tiny_data(n=40, d=6)
     kw = dict(latent_dim=2, c=0.05, n_samples=16, batch_size=20, hidden=8, seed=2,
-              show_progress=False)
-    long = train_naive_decoder(x, n_steps=30, snapshot_steps=[10, 20], **kw)
-    short = train_naive_decoder(x, n_steps=10, **kw)
+              progress=False)
+    long = train_naive_decoder(x, steps=30, snapshot_steps=[10, 20], **kw)
+    short = train_naive_decoder(x, steps=10, **kw)
     assert sorted(long.snapshots) == [10, 20]
     for p, q in zip(long.snapshots[10].parameters(), short.f_theta.parameters()):
         assert torch.equal(p, q) and not p.requires_grad
     assert not torch.equal(next(long.snapshots[10].parameters()), next(long.f_theta.parameters()))
-    np.testing.assert_array_equal(long.train_log_evidence[:10], short.train_log_evidence)
+    np.testing.assert_array_equal(long.history[:10], short.history)
 
 
 def test_decoder_samples_shape_and_seed():
     m = make_model(d=6, k=2)
     f = _linear_decoder(m)
-    a, b = decoder_samples(f, 2, 5, seed=1), decoder_samples(f, 2, 5, seed=1)
+    a, b = decoder_samples(f, 2, 5, rng=1), decoder_samples(f, 2, 5, rng=1)
     assert a.shape == (5, 6) and np.array_equal(a, b)
 
 
 @pytest.mark.parametrize("kwargs, name", [
     (dict(c=0.0), "c"), (dict(c=-0.1), "c"), (dict(latent_dim=0), "latent_dim"),
-    (dict(n_samples=0), "n_samples"), (dict(n_steps=0), "n_steps"), (dict(lr=0.0), "lr"),
+    (dict(n_samples=0), "n_samples"), (dict(steps=0), "steps"), (dict(lr=0.0), "lr"),
     (dict(hidden=(8, 0)), "hidden"), (dict(seed=-1), "seed"),
     (dict(x_train=np.full((4, 3), np.nan)), "x_train"), (dict(x_train=np.zeros(5)), "x_train"),
     (dict(snapshot_steps=[2]), "snapshot_steps"), (dict(snapshot_steps=[0]), "snapshot_steps"),
 ])
 def test_training_bad_input(kwargs, name):
-    args = dict(x_train=tiny_data(n=4, d=3), latent_dim=2, n_steps=1, show_progress=False)
+    args = dict(x_train=tiny_data(n=4, d=3), latent_dim=2, steps=1, progress=False)
     args.update(kwargs)
     with pytest.raises(ValueError, match=name):
         train_naive_decoder(**args)
@@ -397,7 +397,7 @@ def test_plot_functions_return_figures():
     t = np.ones((3, 2))
     assert isinstance(plot_samples_needed([1, 2], [1.0, 0.1, 0.01], t, t, t, budget=10), Figure)
     run = NaiveDecoderRun(f_theta=None, latent_dim=2, c=0.03,
-                          train_log_evidence=rng.normal(size=40), wall_time=0.0,
+                          history=rng.normal(size=40), train_s=0.0,
                           settings={"n_samples": 8})
     assert isinstance(plot_training_curves([run]), Figure)
     assert isinstance(plot_digit_rows([rng.uniform(size=(12, 64))] * 2, ["a", "b"]), Figure)

@@ -20,7 +20,7 @@ MODULES = sorted(
     ".".join(("helpers",) + p.relative_to(PACKAGE).with_suffix("").parts).removesuffix(".__init__")
     for p in PACKAGE.rglob("*.py"))
 # Modules that draw (and the slider machinery that shows their figures); the rest compute.
-DRAWING = {"helpers.plots", "helpers._plot", "helpers.widgets"}
+DRAWING = {"helpers.plots", "helpers.widgets"}
 
 # The public contract (../shared/API.md): each name, importable from where it has always been.
 API = {
@@ -185,4 +185,103 @@ def test_notebooks_import_no_private_name():
                 found += [f"{py.name}:{node.lineno}: import {a.name}" for a in node.names
                           if a.name.startswith("helpers") and
                           any(p.startswith("_") for p in a.name.split("."))]
+    assert not found, "\n".join(found)
+
+
+# ---------------------------------------------------------------------------------------------
+# One vocabulary (issue 17): the same idea has the same name in every public function.
+# ---------------------------------------------------------------------------------------------
+
+TRAINING = {"helpers.naive_decoder": "train_naive_decoder", "helpers.vae": "train_vae",
+            "helpers.denoiser": "train_eps_model"}
+TRAINING_RESULTS = {"helpers.naive_decoder": "NaiveDecoderRun", "helpers.vae": "TrainResult",
+                    "helpers.denoiser": "TrainedEpsModel"}
+# Old spellings of the vocabulary's ideas; only deprecated aliases may still accept them.
+RETIRED = {"n_steps", "num_steps", "show_progress", "verbose", "wall_time", "train_time",
+           "random_state", "n_iter"}
+
+
+def _public_callables():
+    """(module name, name, object) for every name in a helpers module's ``__all__``."""
+    import importlib
+
+    out = []
+    for module in MODULES:
+        mod = importlib.import_module(module)
+        for name in getattr(mod, "__all__", []):
+            obj = getattr(mod, name)
+            if callable(obj) and getattr(obj, "__module__", "") == module:
+                out.append((module, name, obj))
+    return out
+
+
+def _signature(obj):
+    import inspect
+
+    return inspect.signature(obj.__init__ if inspect.isclass(obj) else obj)
+
+
+@pytest.mark.parametrize("module", sorted(TRAINING))
+def test_training_functions_speak_the_vocabulary(module):
+    import importlib
+
+    fn = getattr(importlib.import_module(module), TRAINING[module])
+    params = _signature(fn).parameters
+    missing = {"steps", "batch_size", "lr", "seed", "progress"} - set(params)
+    assert not missing, f"{module}.{TRAINING[module]} lacks {sorted(missing)}"
+    assert params["progress"].default is True
+    result = getattr(importlib.import_module(module), TRAINING_RESULTS[module])
+    import dataclasses
+
+    fields = {f.name for f in dataclasses.fields(result)}
+    assert {"train_s", "history"} <= fields, f"{result.__name__} fields: {sorted(fields)}"
+
+
+def test_samplers_take_steps_d_and_rng_as_keywords_in_one_order():
+    import inspect
+
+    from helpers.diffusion import ddim_sample, ddpm_sample
+
+    for fn in (ddpm_sample, ddim_sample):
+        params = list(inspect.signature(fn).parameters.values())
+        assert [p.name for p in params[:3]] == ["eps_model", "schedule", "n"], fn.__name__
+        assert all(p.kind is p.POSITIONAL_OR_KEYWORD for p in params[:3]), fn.__name__
+        keywords = [p.name for p in params[3:]]
+        assert all(p.kind is p.KEYWORD_ONLY for p in params[3:]), fn.__name__
+        assert keywords[:3] == ["steps", "d", "rng"], f"{fn.__name__}: {keywords}"
+        assert inspect.signature(fn).parameters["rng"].default is None
+
+
+def test_randomness_is_rng_with_one_default_and_seed_only_for_training():
+    found = []
+    for module, name, obj in _public_callables():
+        params = _signature(obj).parameters
+        if "rng" in params and params["rng"].default is not None:
+            found.append(f"{module}.{name}: rng defaults to {params['rng'].default!r}, not None")
+        if "seed" in params and TRAINING.get(module) != name:
+            found.append(f"{module}.{name} takes seed: only training functions do; use rng")
+        retired = RETIRED & set(params)
+        if retired:
+            found.append(f"{module}.{name} takes {sorted(retired)}")
+    assert not found, "\n".join(found)
+
+
+def test_results_are_frozen_dataclasses_read_by_attribute_only():
+    import dataclasses
+    import importlib
+    import inspect
+
+    found = []
+    for module in MODULES:
+        mod = importlib.import_module(module)
+        for name, cls in inspect.getmembers(mod, inspect.isclass):
+            if cls.__module__ != module or not dataclasses.is_dataclass(cls):
+                continue
+            if not cls.__dataclass_params__.frozen:
+                found.append(f"{module}.{name} is not frozen")
+            if hasattr(cls, "__getitem__") or hasattr(cls, "keys"):
+                found.append(f"{module}.{name} can be read like a dict")
+            retired = RETIRED & {f.name for f in dataclasses.fields(cls)}
+            if retired:
+                found.append(f"{module}.{name} has fields {sorted(retired)}")
     assert not found, "\n".join(found)

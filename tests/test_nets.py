@@ -1,10 +1,11 @@
-"""helpers._nets: the hand-written Adam is torch.optim.Adam, step for step; the MLP; threads."""
+"""helpers.nets: the hand-written Adam is torch.optim.Adam, step for step and call for call; the
+MLP; threads; hidden sizes; frozen models."""
 
 import pytest
 
 torch = pytest.importorskip("torch")
 
-from helpers._nets import Adam, mlp, torch_threads  # noqa: E402
+from helpers.nets import Adam, frozen, hidden_sizes, mlp, torch_threads  # noqa: E402
 
 
 def _problem(seed):
@@ -28,8 +29,10 @@ def test_adam_matches_torch_optim_adam_step_for_step(lr, betas, eps):
     ours = Adam(ours_net.parameters(), lr, betas=betas, eps=eps)
     ref = torch.optim.Adam(ref_net.parameters(), lr=lr, betas=betas, eps=eps, foreach=False)
     for step in range(50):
-        loss = ((ours_net(x) - y) ** 2).mean()
-        ours.step(loss)
+        # the same three calls for both: the interface every PyTorch tutorial uses
+        ours.zero_grad()
+        ((ours_net(x) - y) ** 2).mean().backward()
+        ours.step()
         ref.zero_grad()
         ((ref_net(x) - y) ** 2).mean().backward()
         ref.step()
@@ -46,7 +49,8 @@ def test_adam_first_step_is_lr_times_the_gradient_sign():
     """After one step, Adam moves every parameter by lr * g / (|g| + eps) (bias-corrected)."""
     w = torch.tensor([1.0, -2.0, 3.0], requires_grad=True)
     opt = Adam([w], lr=0.1)
-    opt.step((w * torch.tensor([2.0, -0.5, 1e-3])).sum())
+    (w * torch.tensor([2.0, -0.5, 1e-3])).sum().backward()
+    opt.step()
     step = torch.tensor([1.0, -1.0, 1e-3 / (1e-3 + 1e-8)])  # g / (|g| + eps)
     expected = torch.tensor([1.0, -2.0, 3.0]) - 0.1 * step
     torch.testing.assert_close(w.detach(), expected)
@@ -81,8 +85,64 @@ def test_adam_keeps_each_parameter_its_own_tensor_and_rejects_mixed_dtypes():
     assert [id(p) for p in net.parameters()] == params_before
     assert [p.shape for p in net.parameters()] == shapes
     last = list(net.parameters())[-1].detach().clone()
-    opt.step(net(torch.ones(5, 3)).sum())
+    net(torch.ones(5, 3)).sum().backward()
+    opt.step()
     assert not torch.equal(list(net.parameters())[-1].detach(), last)
     with pytest.raises(ValueError, match="dtype"):
         Adam([torch.zeros(2, requires_grad=True),
               torch.zeros(2, dtype=torch.float64, requires_grad=True)], lr=0.1)
+
+
+def test_zero_grad_forgets_the_last_gradient():
+    """Without zero_grad, backward accumulates (as with torch.optim); with it, each step sees only
+    its own gradient."""
+    w = torch.tensor([1.0], requires_grad=True)
+    opt = Adam([w], lr=0.1)
+    (3 * w).sum().backward()
+    (3 * w).sum().backward()
+    assert w.grad.item() == 6.0
+    opt.zero_grad()
+    assert w.grad is None
+    (2 * w).sum().backward()
+    assert w.grad.item() == 2.0
+
+
+def test_a_parameter_without_gradient_does_not_move():
+    a = torch.tensor([1.0], requires_grad=True)
+    b = torch.tensor([5.0], requires_grad=True)
+    opt = Adam([a, b], lr=0.1)
+    (a * 2).sum().backward()
+    opt.step()
+    assert b.item() == 5.0 and a.item() != 1.0
+
+
+def test_old_step_with_a_loss_still_works_and_warns():
+    net_old, x, y = _problem(1)
+    net_new, _, _ = _problem(1)
+    old, new = Adam(net_old.parameters(), 1e-2), Adam(net_new.parameters(), 1e-2)
+    for _ in range(3):
+        with pytest.warns(DeprecationWarning, match="zero_grad"):
+            old.step(((net_old(x) - y) ** 2).mean())
+        new.zero_grad()
+        ((net_new(x) - y) ** 2).mean().backward()
+        new.step()
+    for p, q in zip(net_old.parameters(), net_new.parameters()):
+        assert torch.equal(p.detach(), q.detach())
+
+
+def test_adam_bad_input():
+    with pytest.raises(ValueError, match="lr"):
+        Adam([torch.zeros(1, requires_grad=True)], lr=0.0)
+    with pytest.raises(ValueError, match="params"):
+        Adam([], lr=0.1)
+
+
+def test_hidden_sizes_and_frozen():
+    assert hidden_sizes(8) == (8,) and hidden_sizes((4, 5)) == (4, 5) and hidden_sizes(()) == ()
+    assert hidden_sizes(None) == ()
+    for bad in (0, (8, 0), "x", 2.5):
+        with pytest.raises(ValueError, match="hidden"):
+            hidden_sizes(bad)
+    net = mlp(2, 3, 1)
+    assert frozen(net) is net and not net.training
+    assert not any(p.requires_grad for p in net.parameters())

@@ -450,7 +450,7 @@ def test_training_at_c_1e_4_gives_no_nan_or_stops_clearly():
     x = load_digits("train")[:256]
     try:
         res = train_vae(x, x[:64], c=1e-4, steps=30, eval_every=10, hidden=32,
-                        show_progress=False)
+                        progress=False)
     except (ValueError, RuntimeError, FloatingPointError) as exc:  # a clear stop is allowed
         assert "c" in str(exc) or "nan" in str(exc).lower(), f"unclear message: {exc}"
         return

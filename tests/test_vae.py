@@ -139,7 +139,7 @@ def digits():
 def test_training_lowers_held_out_negative_elbo_and_is_reproducible(digits):
     x, xt = digits
     kw = dict(c=0.05, z_dim=2, hidden=32, steps=60, batch_size=64, lr=3e-3, eval_every=10,
-              show_progress=False)
+              progress=False)
     r1, r2 = train_vae(x, xt, seed=3, **kw), train_vae(x, xt, seed=3, **kw)
     test = r1.history.test[:, 0]
     assert test[-1] < test[0] - 10
@@ -151,7 +151,7 @@ def test_snapshot_is_the_model_a_shorter_run_ends_with(digits, c):
     """A snapshot after s steps equals, bit for bit, the models of an s-step run (same batches
     and noise, constant lr), for one model and for a vmapped grid; the run goes on past it."""
     x, xt = digits
-    kw = dict(c=c, z_dim=2, hidden=16, batch_size=64, eval_every=10, seed=1, show_progress=False)
+    kw = dict(c=c, z_dim=2, hidden=16, batch_size=64, eval_every=10, seed=1, progress=False)
     long, short = train_vae(x, xt, steps=30, snapshot_steps=(10,), **kw), train_vae(x, xt, steps=10, **kw)
     assert list(long.snapshots) == [10] and len(long.snapshots[10]) == len(short.models)
     for snap, ref, final in zip(long.snapshots[10], short.models, long.models):
@@ -160,13 +160,13 @@ def test_snapshot_is_the_model_a_shorter_run_ends_with(digits, c):
         assert not torch.equal(next(snap.parameters()), next(final.parameters()))
     np.testing.assert_array_equal(long.history.test[0], short.history.test[-1])
     with pytest.raises(ValueError, match="snapshot_steps"):
-        train_vae(x, steps=5, snapshot_steps=(6,), show_progress=False)
+        train_vae(x, steps=5, snapshot_steps=(6,), progress=False)
 
 
 def test_large_c_collapses_small_c_keeps_latents(digits):
     x, xt = digits
     res = train_vae(x, c=[0.01, 1.0], z_dim=4, hidden=64, steps=250, batch_size=128, lr=3e-3,
-                    show_progress=False)
+                    progress=False)
     small, large = res.models
     kl_small = negative_elbo(small, xt, 0.01, rng=0, return_terms=True)[2].mean().item()
     kl_large = negative_elbo(large, xt, 1.0, rng=0, return_terms=True)[2].mean().item()
@@ -188,7 +188,7 @@ def test_best_c_is_per_pixel_mse_and_learn_c_moves_there(digits):
         grads.append(c.grad.item())
     assert grads[0] < 0 < grads[2] and abs(grads[1]) < 1e-6 * abs(grads[0])
     res = train_vae(x, c=1.0, learn_c=True, z_dim=2, hidden=32, steps=100, batch_size=128,
-                    lr=1e-2, show_progress=False)
+                    lr=1e-2, progress=False)
     assert res.c[0] < 0.5  # started at 1, moving down towards the per-pixel squared error
 
 
@@ -201,7 +201,7 @@ def test_bad_c(c):
     with pytest.raises(ValueError, match="c must"):
         importance_log_likelihood(model, x, c, 5)
     with pytest.raises(ValueError, match="c must"):
-        train_vae(x, c=c, steps=1, show_progress=False)
+        train_vae(x, c=c, steps=1, progress=False)
     with pytest.raises(ValueError, match="c must"):
         negative_elbo(model, x, torch.tensor(c))
 
@@ -241,7 +241,7 @@ def c_summary(digits):
     models = [GaussianVAE(64, 3, hidden=8) for _ in range(3)]
     for m in models:
         m.requires_grad_(False)
-    return c_grid_summary(models, [0.01, 0.1, 1.0], xt)
+    return c_grid_summary(models, [0.01, 0.1, 1.0], xt, rng=0)
 
 
 def test_c_slider_picture_from_precomputed_summary(c_summary):

@@ -32,21 +32,42 @@ def github_slug():
     return repo_url().split("github.com/", 1)[1]
 
 
+def distribution_name():
+    """``[project] name`` from pyproject.toml: what the set-up cell checks ``helpers`` against."""
+    text = (ROOT / "pyproject.toml").read_text()
+    match = re.search(r'^name\s*=\s*"([^"]+)"', text, flags=re.MULTILINE)
+    if not match:
+        raise SystemExit("pyproject.toml has no [project] name")
+    return match.group(1)
+
+
 def bootstrap_source():
-    """The first code cell of every notebook: installs ``helpers`` where it is missing (Colab)."""
-    return f'''# Set-up for Colab or any kernel without the project: install it from its repository.
-# Locally (make lab) and in the tests `helpers` is already installed, so this does nothing.
+    """The first code cell of every notebook: installs ``helpers`` where it is missing (Colab),
+    or where the ``helpers`` that imports is some other module (a helpers.py beside the notebook).
+    """
+    return f'''# Set-up for Colab or any kernel without this project: install its `helpers` package.
+# Locally (make lab) and in the tests it is installed already, and this cell does nothing.
+import importlib, importlib.metadata, importlib.util, subprocess, sys
+PROJECT = "{distribution_name()}"
 try:
     import helpers
 except ImportError:
-    import importlib, subprocess, sys
+    helpers = None
+if getattr(helpers, "PROJECT", None) != PROJECT:  # missing, or another module called helpers
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                     "git+{repo_url()}.git"], check=True)
     importlib.invalidate_caches()
     if "google.colab" in sys.modules:
         from google.colab import output
         output.enable_custom_widget_manager()
-    import helpers'''
+    sys.modules.pop("helpers", None)
+    import helpers
+    if getattr(helpers, "PROJECT", None) != PROJECT:  # a local helpers still comes first
+        print(f"{{helpers.__file__}} hides this project's helpers: using the installed one")
+        init = importlib.metadata.distribution(PROJECT).locate_file("helpers/__init__.py")
+        spec = importlib.util.spec_from_file_location("helpers", init)
+        helpers = sys.modules["helpers"] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(helpers)'''
 
 
 def notebook_paths(suffix=".ipynb"):

@@ -197,7 +197,7 @@ def _sampler_frame(n_bins):
     return fig, dict(ddpm=ddpm, ddim=ddim, data=data, legend=legend, title=ax.title)
 
 
-def plot_sampler_steps(steps=10, *, eps_model, schedule, mixture, held_out, n=2000, rng=0):
+def plot_sampler_steps(steps=10, *, eps_model, schedule, mixture, held_out, n=2000, rng=None):
     """DDPM and DDIM samples after ``steps`` denoising steps, over the data density.
 
     The title gives each sampler's Wasserstein-1 distance to ``held_out`` (shape (m, 1)).
@@ -206,8 +206,8 @@ def plot_sampler_steps(steps=10, *, eps_model, schedule, mixture, held_out, n=20
     fig, p = live_figure(plot_sampler_steps, (), lambda: _sampler_frame(60))
     grid = np.linspace(*X_RANGE, 400)
     p["data"].set_data(grid, np.exp(mixture.log_prob(grid)))
-    samples = {"ddpm": ddpm_sample(eps_model, schedule, n, rng=rng, steps=steps),
-               "ddim": ddim_sample(eps_model, schedule, n, steps, rng=rng)}
+    samples = {"ddpm": ddpm_sample(eps_model, schedule, n, steps=steps, rng=rng),
+               "ddim": ddim_sample(eps_model, schedule, n, steps=steps, rng=rng)}
     w = {}
     for name, x in samples.items():
         heights, edges = _density(x, bins=60)

@@ -258,7 +258,7 @@ def plot_training_curves(results, window=25):
     """The training objective (minibatch mean of log p_hat, eq. 2.3) against the step, per run."""
     fig, ax = new_figure(1, width=5.0, height=3.2)
     for i, r in enumerate(results):
-        curve = np.asarray(r.train_log_evidence)
+        curve = np.asarray(r.history)
         w = min(window, len(curve))
         smooth = np.convolve(curve, np.ones(w) / w, mode="valid")
         ax.plot(np.arange(len(curve)) + 1, curve, color=f"C{i}", alpha=0.2, lw=0.8)
@@ -266,8 +266,8 @@ def plot_training_curves(results, window=25):
                 label=f"k = {r.latent_dim} (c = {r.c:g}, L = {r.settings['n_samples']})")
     ax.set(xlabel="training step", ylabel="naive log p_hat(x), nats per image",
            title="training on the naive estimate (eq. 2.3)")
-    lo = min(np.percentile(r.train_log_evidence, 5) for r in results)
-    hi = max(np.max(r.train_log_evidence) for r in results)
+    lo = min(np.percentile(r.history, 5) for r in results)
+    hi = max(np.max(r.history) for r in results)
     ax.set_ylim(lo, hi + 0.05 * (hi - lo))
     ax.legend(fontsize=8, loc="lower right")
     return fig

@@ -24,7 +24,7 @@ def _density_stairs(ax, samples, bins, range_, label):
     ax.stairs(heights, edges, fill=True, color="C0", alpha=0.45, label=label)
 
 
-def plot_inverse_cdf(mu=0.0, sigma=1.0, n_samples=2000, rng=0, n_arrows=5):
+def plot_inverse_cdf(mu=0.0, sigma=1.0, n_samples=2000, rng=None, n_arrows=5):
     """Inverse-transform sampling as a picture, next to the histogram it produces.
 
     Left: the CDF F of N(mu, sigma^2), with a few u values on the vertical axis carried across to

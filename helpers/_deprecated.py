@@ -1,0 +1,71 @@
+"""Old argument and field names, kept working for one release with a ``DeprecationWarning``.
+
+Release 0.2 gave ``helpers`` one vocabulary (``steps``, ``batch_size``, ``lr``, ``seed``,
+``progress``, ``rng``; results' ``train_s`` and ``history``; samplers' ``steps``, ``d`` and ``rng``
+as keywords). Code written against 0.1 still runs, and is told what to write instead. Everything
+here goes in the release after 0.2.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+
+__all__ = ["renamed_arguments", "keyword_only", "renamed_field"]
+
+
+def _warn(message):
+    warnings.warn(message + " (deprecated in helpers 0.2, removed in the next release)",
+                  DeprecationWarning, stacklevel=3)
+
+
+def renamed_arguments(**old_to_new):
+    """Decorator: each old keyword still works, passed on under its new name, with a warning."""
+    def decorate(func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            for old, new in old_to_new.items():
+                if old in kwargs:
+                    if new in kwargs:
+                        raise ValueError(f"{func.__name__}() got both {old}= and its new name "
+                                         f"{new}=; pass only {new}=")
+                    _warn(f"{func.__name__}({old}=...) is now {func.__name__}({new}=...)")
+                    kwargs[new] = kwargs.pop(old)
+            return func(*args, **kwargs)
+        return wrapper
+    return decorate
+
+
+def keyword_only(n_positional, old_order):
+    """Decorator: arguments that became keyword-only may still come by position, with a warning.
+
+    ``n_positional`` arguments stay positional; positional arguments after them are given the
+    names ``old_order`` in turn, as the old signature read them.
+    """
+    def decorate(func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            extra = args[n_positional:]
+            if extra:
+                if len(extra) > len(old_order):
+                    raise ValueError(f"{func.__name__}() takes {n_positional} positional "
+                                     f"arguments, got {len(args)}")
+                names = old_order[:len(extra)]
+                both = [n for n in names if n in kwargs]
+                if both:
+                    raise ValueError(f"{func.__name__}() got {both[0]} both by position and "
+                                     f"as {both[0]}=")
+                _warn(f"{func.__name__}() takes {', '.join(names)} as keywords now: write "
+                      + ", ".join(f"{n}=..." for n in names))
+                kwargs.update(zip(names, extra))
+            return func(*args[:n_positional], **kwargs)
+        return wrapper
+    return decorate
+
+
+def renamed_field(old, new):
+    """A read-only property ``old`` of a result that returns its field ``new``, with a warning."""
+    def read(self):
+        _warn(f"{type(self).__name__}.{old} is now .{new}")
+        return getattr(self, new)
+    return property(read, doc=f"Deprecated name of ``{new}``.")
