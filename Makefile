@@ -8,7 +8,8 @@ TORCH_SPEC ?= torch==2.13.0
 # e.g. VENV_FLAGS=--system-site-packages to reuse a torch installed in the base Python
 VENV_FLAGS ?=
 STAMP      := $(VENV)/.installed
-NOTEBOOKS  := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+NB_GLOB    := $(shell $(PYTHON) tools/project.py glob)
+NOTEBOOKS  := $(sort $(wildcard notebooks/$(NB_GLOB).ipynb))
 # Every notebook run has a per-cell deadline; its one home is tools/notebook_runner.py.
 CELL_TIMEOUT_S := $(shell sed -n 's/^CELL_TIMEOUT_S = \([0-9]*\).*/\1/p' tools/notebook_runner.py)
 NBVAL      := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=$(CELL_TIMEOUT_S) --nbval-kernel-startup-timeout=60
@@ -67,14 +68,14 @@ test-compat: $(COMPAT_STAMP)
 
 # README pictures: the browser test must run (no skip), then its panel crops are copied.
 screenshots: $(STAMP)
-	rm -f screenshots/[0-9][0-9]_*.png
+	rm -f screenshots/$(NB_GLOB).png
 	REQUIRE_BROWSER_TEST=1 $(BIN)/python -m pytest tests/test_browser.py -q \
 	    -k test_notebook_runs_in_jupyterlab
 	mkdir -p docs/screenshots
-	cp screenshots/[0-9][0-9]_*.png docs/screenshots/
+	cp screenshots/$(NB_GLOB).png docs/screenshots/
 
 sync: $(STAMP)
-	$(BIN)/jupytext --sync notebooks/[0-9][0-9]_*.py
+	$(BIN)/jupytext --sync notebooks/$(NB_GLOB).py
 
 execute: $(STAMP)
 	$(BIN)/python tools/execute_notebooks.py $(NB)

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import json
 import os
 import sys
@@ -52,7 +51,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOK_DIR = ROOT / "notebooks"
 TARGET_P95_MS = 100.0
 MOVES = 24  # per slider; even, so an alternating slider ends where it started
 MOVE_S = 30  # one move: key press to loaded image
@@ -62,24 +60,12 @@ SETTLE_MS = 60  # pause between moves, after the kernel reported idle
 STAGES = ("js", "queue", "kernel", "wire", "dom", "load")
 
 
-def notebook_paths():
-    return sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
-
-
 def _browser_test():
-    """``tests/test_browser.py`` as a module: its JupyterLab server and JupyterLab helpers."""
-    sys.path.insert(0, str(ROOT / "tools"))  # it imports tools/notebook_runner.py
-    spec = importlib.util.spec_from_file_location("_bench_browser_test",
-                                                  ROOT / "tests" / "test_browser.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    needed = ("Lab", "CHROMIUM", "CHROMIUM_ARGS", "NB", "KERNEL_IDLE_JS", "OPEN_S", "_menu",
-              "_wait_for_run_all", "_port_open")
-    missing = [n for n in needed if not hasattr(mod, n)]
-    if missing:
-        raise RuntimeError(f"tests/test_browser.py no longer defines {missing}; "
-                           "update benchmarks/browser_latency.py")
-    return mod
+    """``tools/jupyterlab_browser.py``: the JupyterLab server and page helpers of the browser test."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    import jupyterlab_browser
+
+    return jupyterlab_browser
 
 
 def unavailable():
@@ -326,19 +312,19 @@ def _open_and_run(tb, page, lab, ipynb):
     except Exception as exc:
         raise RuntimeError(f"{ipynb.name}: did not open with an idle kernel within "
                            f"{tb.OPEN_S} s: {exc}") from None
-    tb._menu(page, "Edit", "Clear Outputs of All Cells")
-    tb._menu(page, "Run", "Run All Cells")
+    tb.menu(page, "Edit", "Clear Outputs of All Cells")
+    tb.menu(page, "Run", "Run All Cells")
     t0 = time.monotonic()
     try:  # per-cell deadline (tools/notebook_runner.CELL_TIMEOUT_S); failures name the cell
-        tb._wait_for_run_all(page, ipynb.name, cells)
+        tb.wait_for_run_all(page, ipynb.name, cells)
         page.wait_for_timeout(500)  # late display messages and widget views
-        tb._wait_for_run_all(page, ipynb.name, cells)
+        tb.wait_for_run_all(page, ipynb.name, cells)
     except BaseException as exc:  # pytest.fail raises an OutcomeException (a BaseException)
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
         raise RuntimeError(str(exc)) from None
     text = page.inner_text(f"{tb.NB} .jp-Notebook")
-    bad = [t for t in getattr(tb, "WIDGET_FAILURE_TEXT", ()) if t in text]
+    bad = [t for t in tb.WIDGET_FAILURE_TEXT if t in text]
     if bad:
         raise RuntimeError(f"{ipynb.name}: widget failed to render: {bad}")
     prompts = page.eval_on_selector_all(f"{tb.NB} .jp-CodeCell .jp-InputPrompt",
@@ -449,7 +435,7 @@ def _lab_and_chromium(tb):
         finally:
             if lab is not None:
                 lab.stop()
-        if lab.proc.returncode is None or tb._port_open(lab.port):
+        if lab.proc.returncode is None or tb.port_open(lab.port):
             raise RuntimeError(f"JupyterLab (pid {lab.proc.pid}, port {lab.port}) is still "
                                "running after shut-down")
 
@@ -462,12 +448,12 @@ def run(notebooks=None, moves=MOVES, pattern="alternate", log=None):
     reason = unavailable()
     if reason:
         raise RuntimeError(reason)
-    paths = notebook_paths()
+    tb = _browser_test()
+    paths = tb.notebook_paths(".ipynb")
     if notebooks:
         paths = [p for p in paths if any(p.name.startswith(n) for n in notebooks)]
         if not paths:
             raise RuntimeError(f"no notebook matches {notebooks}")
-    tb = _browser_test()
     res = {"moves_per_slider": moves, "pattern": pattern, "load_avg_before": list(os.getloadavg()),
            "notebooks": [], "sliders": []}
     all_rows = []

@@ -28,12 +28,9 @@ NOTEBOOKS = ROOT / "notebooks"
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "tools"))
 from notebook_runner import bounded_client  # noqa: E402
+from project import notebook_paths  # noqa: E402, F401 - the one notebook glob
 
 MARKER = "BENCH-SLIDER-JSON:"
-
-
-def notebook_paths():
-    return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
 
 def count_slider_panels(nb):

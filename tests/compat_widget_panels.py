@@ -19,9 +19,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from project import notebook_paths
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = notebook_paths(".ipynb")
 REPORT_TAG = "WIDGET-PANEL-REPORT "
 
 # Runs inside the notebook's kernel after its last cell. It sets slider values from Python:

@@ -16,6 +16,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+from project import notebook_paths  # tools/project.py (tests/conftest.py puts tools/ on the path)
 
 ROOT = Path(__file__).resolve().parent.parent
 PLOT_MODULES = ("sampling", "evidence", "elbo", "vae", "diffusion")  # helpers.plots.<topic>
@@ -50,7 +51,7 @@ def _slider_panels():
     start, lo and hi are None where the notebook computes them from more than constants.
     """
     panels = []
-    for py in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py")):
+    for py in notebook_paths(".py"):
         tree = ast.parse(py.read_text())
         ns = None
         for node in ast.walk(tree):

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from project import notebook_paths
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "helpers"
@@ -173,7 +174,7 @@ def test_api_names_import_from_where_they_always_have(module):
 
 def test_notebooks_import_no_private_name():
     found = []
-    for py in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py")):
+    for py in notebook_paths(".py"):
         for node in ast.walk(ast.parse(py.read_text())):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("helpers"):
                 private = [p for p in node.module.split(".") if p.startswith("_")]

@@ -22,6 +22,7 @@ import nbformat
 import pytest
 from nbval.plugin import coalesce_streams
 from notebook_runner import bounded_client
+from project import notebook_paths
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -30,7 +31,7 @@ DEFAULT = ("01", "02", "03", "04", "05")
 
 def _selected():
     choice = os.environ.get("DETERMINISM_NOTEBOOKS", ",".join(DEFAULT))
-    paths = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    paths = notebook_paths(".ipynb")
     if choice.strip() == "all":
         return paths
     wanted = {c.strip() for c in choice.split(",") if c.strip()}

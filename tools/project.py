@@ -2,6 +2,7 @@
 
     python tools/project.py bootstrap   # rewrite the first cell of every notebooks/*.py
     python tools/project.py readme      # rewrite the badge table in README.md
+    python tools/project.py glob        # the notebooks' file-name pattern, for the Makefile
 
 The tests import this module to check that the notebooks' first cells and the README's badges
 still agree with ``pyproject.toml``.
@@ -17,6 +18,9 @@ from urllib.parse import quote
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 BADGES_START, BADGES_END = "<!-- badges:start -->", "<!-- badges:end -->"
+# The one pattern of a notebook's name, NN_topic: every tool, test, benchmark and the Makefile
+# (`python tools/project.py glob`) take their list of notebooks from here.
+NOTEBOOK_GLOB = "[0-9][0-9]_*"
 
 
 def repo_url():
@@ -71,7 +75,7 @@ if getattr(helpers, "PROJECT", None) != PROJECT:  # missing, or another module c
 
 
 def notebook_paths(suffix=".ipynb"):
-    return sorted(NOTEBOOKS.glob(f"[0-9][0-9]_*{suffix}"))
+    return sorted(NOTEBOOKS.glob(f"{NOTEBOOK_GLOB}{suffix}"))
 
 
 def colab_url(nb_name):
@@ -128,6 +132,8 @@ def main(argv):
         readme.write_text(readme_with_badges(readme.read_text()))
     elif argv == ["url"]:
         print(repo_url())
+    elif argv == ["glob"]:
+        print(NOTEBOOK_GLOB)
     else:
         raise SystemExit(__doc__)
 
