@@ -3,8 +3,12 @@ PYTHON     ?= python3
 VENV       ?= .venv
 BIN        := $(VENV)/bin
 # torch is installed first, and only when the environment has none, so an installed torch is
-# reused. Override for another platform, e.g. make test TORCH_SPEC='torch>=2.2'.
+# reused. Override for another platform, e.g. make test TORCH_SPEC='torch>=2.2'. From PyPI, torch
+# on Linux is the CUDA build (several GB); PyTorch's CPU-only wheels (about 200 MB) come from
+# its own index: make lab TORCH_INDEX=https://download.pytorch.org/whl/cpu
 TORCH_SPEC ?= torch==2.13.0
+TORCH_INDEX ?=
+PIP_TORCH  = -m pip install $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) "$(TORCH_SPEC)"
 # e.g. VENV_FLAGS=--system-site-packages to reuse a torch installed in the base Python
 VENV_FLAGS ?=
 STAMP      := $(VENV)/.installed
@@ -21,7 +25,8 @@ PORT       ?= 8888
 help:
 	@echo "make lab      set up .venv if needed, then JupyterLab on 127.0.0.1 (token auth)"
 	@echo "make test     set up .venv if needed, then pytest tests/ and strict nbval on every notebook"
-	@echo "make test-compat  the widget checks and nbval again, with Colab's ipywidgets 7.7 (.venv-compat)"
+	@echo "make test-compat  Colab's way: ipywidgets 7.7 (.venv-compat), every notebook installed by its"
+	@echo "              own first cell (pip install git+...) and run from outside the repository"
 	@echo "make screenshots  browser test, then copy each notebook's slider panel to docs/screenshots/"
 	@echo "make sync     re-pair notebooks/*.ipynb and their .py (jupytext)"
 	@echo "make execute  re-execute every notebook in place, deterministically"
@@ -33,7 +38,7 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV_FLAGS) $(VENV)
-	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install "$(TORCH_SPEC)"
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python $(PIP_TORCH)
 	$(BIN)/python -m pip install -e ".[dev]"
 	touch $@
 
@@ -57,14 +62,15 @@ COMPAT_PINS  ?= ipywidgets==7.7.*
 
 $(COMPAT_STAMP): pyproject.toml
 	test -x $(COMPAT_BIN)/python || $(PYTHON) -m venv $(VENV_FLAGS) $(COMPAT_VENV)
-	$(COMPAT_BIN)/python -c "import torch" 2>/dev/null || $(COMPAT_BIN)/python -m pip install "$(TORCH_SPEC)"
+	$(COMPAT_BIN)/python -c "import torch" 2>/dev/null || $(COMPAT_BIN)/python $(PIP_TORCH)
 	$(COMPAT_BIN)/python -m pip install -e ".[dev]" "$(COMPAT_PINS)"
 	touch $@
 
-# PATH first: any kernel started by name also comes from .venv-compat.
+# PATH first: any kernel started by name also comes from .venv-compat. compat_colab_install.py
+# installs each notebook the way Colab does, in a fresh environment on top of this one.
 test-compat: $(COMPAT_STAMP)
 	PATH="$(CURDIR)/$(COMPAT_BIN):$$PATH" $(COMPAT_BIN)/python -m pytest \
-	    tests/compat_widget_panels.py $(NOTEBOOKS) $(NBVAL) -q
+	    tests/compat_widget_panels.py tests/compat_colab_install.py $(NOTEBOOKS) $(NBVAL) -q -s
 
 # README pictures: the browser test must run (no skip), then its panel crops are copied.
 screenshots: $(STAMP)
@@ -94,7 +100,7 @@ STRESS_PINS ?=
 STRESS_ARGS ?= --passes 20
 stress: $(STAMP)
 	test -x $(STRESS_VENV)/bin/python || $(PYTHON) -m venv $(VENV_FLAGS) $(STRESS_VENV)
-	$(STRESS_VENV)/bin/python -c "import torch" 2>/dev/null || $(STRESS_VENV)/bin/python -m pip install "$(TORCH_SPEC)"
+	$(STRESS_VENV)/bin/python -c "import torch" 2>/dev/null || $(STRESS_VENV)/bin/python $(PIP_TORCH)
 	$(STRESS_VENV)/bin/python -c "import helpers" 2>/dev/null || $(STRESS_VENV)/bin/python -m pip install -e ".[dev]"
 	$(STRESS_VENV)/bin/python -m pip install -q py-spy $(STRESS_PINS)
 	PATH="$(CURDIR)/$(STRESS_VENV)/bin:$$PATH" $(STRESS_VENV)/bin/python tools/stress.py $(STRESS_ARGS)

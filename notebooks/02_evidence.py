@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -585,11 +585,11 @@ plot_digit_rows([x_test[:12], decoder_samples(f2, 2, 12, rng=0), decoder_samples
 #
 # - **$k = 2$ works, modestly.** The decoder trained on the naive estimate beats the mean-image
 #   baseline by more than 20 nats per held-out image, and its samples look like blurry digits.
-#   Its naive score is flat from $L = 2^{12}$ on (4.62, 4.62, 4.62) and within 0.01 of the grid
-#   value, 4.61; at the training value $L = 256$ it is about half a nat lower (4.09). With $k = 2$ the
+#   Its naive score is flat from $L = 2^{12}$ on (4.61, 4.61, 4.61) and equal to the grid
+#   value, 4.61; at the training value $L = 256$ it is about half a nat lower (4.10). With $k = 2$ the
 #   naive estimate is nearly trustworthy, so training optimised nearly the real log-likelihood.
 # - **$k = 8$ did not fall apart as a model: its decoder scores *higher*.** But its score climbs
-#   with $L$ at every step of the sweep: 11.37, 15.90, 16.70, 17.16, i.e. about 4.5 nats from
+#   with $L$ at every step of the sweep: 10.25, 15.46, 16.25, 16.76, i.e. about 5 nats from
 #   $L = 256$ to $2^{12}$ and still 0.5-0.8 nats per fourfold increase after that. So the estimate it was trained on
 #   ($L = 256$) was biased low by many nats, and even $2^{16}$ samples per image do not pin down
 #   its log-likelihood: section 4's exponential cost in $k$, met on real data.
