@@ -84,7 +84,8 @@ def _fresh_env(where):
                              capture_output=True, text=True, check=True, timeout=60).stdout.strip()
     base = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     (Path(purelib) / "colab_preinstalled.pth").write_text("\n".join(sorted(base)) + "\n")
-    own = subprocess.run([str(python), "-c", "import helpers"], capture_output=True, timeout=60)
+    own = subprocess.run([str(python), "-c", "import helpers"], cwd=where, capture_output=True,
+                         timeout=60)
     assert own.returncode != 0, "the fresh environment can import helpers before any install"
     return python
 
