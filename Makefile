@@ -20,13 +20,14 @@ NBVAL      := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sani
 ROOT_FLAG  := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PORT       ?= 8888
 
-.PHONY: help setup lab test test-py test-nb test-compat screenshots sync execute readme bench stress clean
+.PHONY: help setup lab test test-py test-nb test-compat test-min screenshots sync execute readme bench stress clean
 
 help:
 	@echo "make lab      set up .venv if needed, then JupyterLab on 127.0.0.1 (token auth)"
 	@echo "make test     set up .venv if needed, then pytest tests/ and strict nbval on every notebook"
 	@echo "make test-compat  Colab's way: ipywidgets 7.7 (.venv-compat), every notebook installed by its"
 	@echo "              own first cell (pip install git+...) and run from outside the repository"
+	@echo "make test-min every dependency at its declared lower bound (.venv-min), tests/ without the browser"
 	@echo "make screenshots  browser test, then copy each notebook's slider panel to docs/screenshots/"
 	@echo "make sync     re-pair notebooks/*.ipynb and their .py (jupytext)"
 	@echo "make execute  re-execute every notebook in place, deterministically"
@@ -71,6 +72,24 @@ $(COMPAT_STAMP): pyproject.toml
 test-compat: $(COMPAT_STAMP)
 	PATH="$(CURDIR)/$(COMPAT_BIN):$$PATH" $(COMPAT_BIN)/python -m pytest \
 	    tests/compat_widget_panels.py tests/compat_colab_install.py $(NOTEBOOKS) $(NBVAL) -q -s
+
+# The declared lower bound of every dependency, installed exactly (tools/project.py minimum-pins
+# turns each ">=X" of pyproject.toml into "==X"; torch 2.0 comes from PyPI, a CUDA build of about
+# 5 GB), then tests/ without the browser test. Not part of make test; CI runs it too.
+MIN_VENV  ?= .venv-min
+MIN_BIN   := $(MIN_VENV)/bin
+MIN_STAMP := $(MIN_VENV)/.installed
+
+$(MIN_STAMP): pyproject.toml
+	test -x $(MIN_BIN)/python || $(PYTHON) -m venv $(MIN_VENV)
+	$(MIN_BIN)/python -m pip install -q $$($(PYTHON) tools/project.py minimum-pins)
+	$(MIN_BIN)/python -m pip install -q --no-deps -e .
+	$(MIN_BIN)/python -m pip check
+	touch $@
+
+test-min: $(MIN_STAMP)
+	$(MIN_BIN)/python -c "import numpy, scipy, matplotlib, torch; print('test-min: numpy', numpy.__version__, 'scipy', scipy.__version__, 'matplotlib', matplotlib.__version__, 'torch', torch.__version__)"
+	PATH="$(CURDIR)/$(MIN_BIN):$$PATH" $(MIN_BIN)/python -m pytest tests -q --ignore=tests/test_browser.py
 
 # README pictures: the browser test must run (no skip), then its panel crops are copied.
 screenshots: $(STAMP)

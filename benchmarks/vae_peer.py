@@ -9,7 +9,7 @@ constant) and the same digits split.
 Ours is ``train_vae`` with the project's recommended settings, ``helpers.vae.RECOMMENDED``
 (20 latents, 400 ReLU units, sigmoid decoder mean, Adam 1e-3, batches of 128, one thread).
 It differs from the peer in sigma_phi = softplus(.) + 1e-4 (the peer: exp(log var / 2)), its
-hand-written Adam (``helpers._nets.Adam``; the peer uses ``torch.optim.Adam``) and a leaner
+hand-written Adam (``helpers.nets.Adam``; the peer uses ``torch.optim.Adam``) and a leaner
 training loop; the peer is left exactly as a classic implementation writes it.
 
 Method, identical for both models. Training is seeded and deterministic, so a run of N steps is

@@ -155,7 +155,7 @@ def training_loop(net, x0, alpha_bar, steps, batch_size, lr, gen, bar=None):
         ab = alpha_bar[t - 1, None]                                   # alpha_bar_t, per row
         x_t = ab.sqrt() * x + (1 - ab).sqrt() * eps                   # x_t ~ q(x_t | x_0)
         loss = ((eps - net(x_t, t)) ** 2).sum(1).mean()               # L_simple, eq. 14
-        opt.lr = lr * 0.5 * (1 + math.cos(math.pi * step / steps))    # cosine decay
+        opt.param_groups[0]["lr"] = lr * 0.5 * (1 + math.cos(math.pi * step / steps))  # cosine decay
         opt.zero_grad()
         loss.backward()
         opt.step()

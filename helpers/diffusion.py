@@ -21,12 +21,12 @@ import numpy as np
 
 from ._checks import as_rng, count, data_matrix
 from ._deprecated import keyword_only
-from .gaussian import diag_gaussian_log_pdf
+from .gaussian import diag_gaussian_log_pdf, isotropic_kl
 from .mixture import GaussianMixture1D  # noqa: F401 - part of this module's API (API.md)
 from .noise_schedule import NoiseSchedule
 
 __all__ = ["NoiseSchedule", "GaussianMixture1D", "DiffusionElbo", "diffusion_elbo",
-           "reverse_mean", "ddpm_sample", "ddim_sample", "timesteps"]
+           "reverse_mean", "reverse_variance", "ddpm_sample", "ddim_sample", "timesteps"]
 
 
 def _check_model(eps_model, schedule):
@@ -34,6 +34,35 @@ def _check_model(eps_model, schedule):
         raise ValueError(f"eps_model must be callable (x_t, t) -> eps_hat, got {eps_model!r}")
     if not isinstance(schedule, NoiseSchedule):
         raise ValueError(f"schedule must be a NoiseSchedule, got {schedule!r}")
+
+
+REVERSE_VARIANCES = ("posterior", "beta")
+
+
+def reverse_variance(schedule, reverse_var="posterior"):
+    """sigma_t^2 of p(x_{t-1} | x_t) = N(mu(x_t, t), sigma_t^2 I) for t = 1..T, shape (T,).
+
+    Ho et al. (2020, sec. 3.2) try two fixed choices, both exact in a limit:
+
+    - ``"posterior"``: sigma_t^2 = beta_tilde_t, the variance of q(x_{t-1} | x_t, x_0). Right
+      when x_t fixes x_0 (data that are one point): then the true reverse step is that posterior.
+    - ``"beta"``: sigma_t^2 = beta_t, the forward step's own variance. Right for data spread out
+      enough that x_0 is uncertain given x_t; it is also the noise of the reverse-time SDE.
+
+    The true reverse step has variance Var(x_{t-1} | x_t) = beta_tilde_t + c_t^2 Var(x_0 | x_t),
+    c_t = sqrt(alpha_bar_{t-1}) beta_t / (1 - alpha_bar_t) being x_0's coefficient in the
+    posterior mean: never below beta_tilde_t, and for notebook 05's mixture within a few percent
+    of beta_t. Nichol & Dhariwal (2021) learn it. Row 0 (t = 1) is beta_1
+    for both: p(x_0 | x_1) = N(mu(x_1, 1), beta_1 I), the decoder of the reconstruction term.
+    """
+    if reverse_var == "posterior":
+        var = schedule.beta_tilde.copy()
+    elif reverse_var == "beta":
+        var = schedule.betas.copy()
+    else:
+        raise ValueError(f"reverse_var must be one of {REVERSE_VARIANCES}, got {reverse_var!r}")
+    var[0] = schedule.betas[0]
+    return var
 
 
 def _eps_hat(eps_model, x_t, t):
@@ -81,18 +110,21 @@ class DiffusionElbo:
     per_step: np.ndarray
 
 
-def diffusion_elbo(x0, eps_model, schedule, rng=None):
+def diffusion_elbo(x0, eps_model, schedule, rng=None, *, reverse_var="posterior"):
     """One-sample-per-step Monte-Carlo ELBO of the T-step chain (eqs. 2.4-2.5 for x_1..x_T).
 
-    The model: p(x_T) = N(0, I), p(x_{t-1} | x_t) = N(mu(x_t, t), beta_tilde_t I) for t >= 2,
+    The model: p(x_T) = N(0, I), p(x_{t-1} | x_t) = N(mu(x_t, t), sigma_t^2 I) for t >= 2,
     p(x_0 | x_1) = N(mu(x_1, 1), beta_1 I), with
-    mu(x_t, t) = (x_t - beta_t / sqrt(1 - alpha_bar_t) eps_model(x_t, t)) / sqrt(alpha_t). Then
+    mu(x_t, t) = (x_t - beta_t / sqrt(1 - alpha_bar_t) eps_model(x_t, t)) / sqrt(alpha_t) and
+    sigma_t^2 = beta_tilde_t (``reverse_var="posterior"``) or beta_t (``"beta"``; see
+    ``reverse_variance``). Then
 
         reconstruction = log N(x_0; mu(x_1, 1), beta_1 I),
-        denoising      = sum_{t=2..T} ||mu_tilde_t(x_t, x_0) - mu(x_t, t)||^2 / (2 beta_tilde_t),
+        denoising      = sum_{t=2..T} KL(N(mu_tilde_t, beta_tilde_t I) || N(mu(x_t, t), sigma_t^2 I)),
         prior          = KL(q(x_T | x_0) || N(0, I))   (exact),
 
-    the denoising KLs being between Gaussians of equal variance. Each x_t is a fresh draw from
+    each KL in closed form (``helpers.gaussian.isotropic_kl``); with sigma_t^2 = beta_tilde_t it
+    is ||mu_tilde_t - mu||^2 / (2 beta_tilde_t). Each x_t is a fresh draw from
     q(x_t | x_0), independent across t, so each term is unbiased and E[elbo] <= log p(x_0)
     (eq. 2.4). eps_model is called once per step on the whole batch (T calls).
 
@@ -102,6 +134,8 @@ def diffusion_elbo(x0, eps_model, schedule, rng=None):
     eps_model : callable, e.g. ``lambda x, t: mixture.eps_star(x, t, schedule)``
     schedule : NoiseSchedule
     rng : int, numpy.random.Generator or None
+    reverse_var : {"posterior", "beta"}
+        The reverse steps' variance sigma_t^2: beta_tilde_t (default) or beta_t.
 
     Returns
     -------
@@ -109,6 +143,7 @@ def diffusion_elbo(x0, eps_model, schedule, rng=None):
     """
     x0 = data_matrix("x0", x0)
     _check_model(eps_model, schedule)
+    sigma2 = reverse_variance(schedule, reverse_var)
     rng = as_rng(rng)
     per_step = np.empty((schedule.T, x0.shape[0]))
     for t in range(1, schedule.T + 1):
@@ -121,8 +156,8 @@ def diffusion_elbo(x0, eps_model, schedule, rng=None):
             per_step[0] = -diag_gaussian_log_pdf(x0, mu, np.sqrt(schedule.betas[0]))
         else:
             mu_tilde, beta_tilde = schedule.q_posterior(x0, x_t, t)
-            # L_{t-1} = ||mu_tilde_t - mu||^2 / (2 beta_tilde_t)
-            per_step[t - 1] = np.sum((mu_tilde - mu) ** 2, axis=-1) / (2.0 * beta_tilde)
+            # L_{t-1} = KL(N(mu_tilde_t, beta_tilde_t I) || N(mu, sigma_t^2 I))
+            per_step[t - 1] = isotropic_kl(mu_tilde, beta_tilde, mu, sigma2[t - 1])
     reconstruction, denoising = -per_step[0], per_step[1:].sum(0)
     prior = schedule.prior_kl(x0)
     return DiffusionElbo(reconstruction - denoising - prior, reconstruction, denoising, prior,
@@ -149,10 +184,12 @@ def timesteps(schedule, steps):
 
 
 @keyword_only(3, ("d", "rng"))
-def ddpm_sample(eps_model, schedule, n, *, steps=None, d=1, rng=None, return_trajectory=False):
+def ddpm_sample(eps_model, schedule, n, *, steps=None, d=1, rng=None, reverse_var="posterior",
+                return_trajectory=False):
     """Ancestral sampling through the model of ``diffusion_elbo``, from x_T ~ N(0, I):
 
-    x_{t-1} = mu(x_t, t) + sqrt(beta_tilde_t) z, z ~ N(0, I), for t = T..2; x_0 = mu(x_1, 1).
+    x_{t-1} = mu(x_t, t) + sigma_t z, z ~ N(0, I), for t = T..2; x_0 = mu(x_1, 1), with
+    sigma_t^2 = beta_tilde_t or beta_t as ``reverse_var`` says (``reverse_variance``).
 
     With ``steps`` < T it walks only ``timesteps(schedule, steps)``: the chain through those
     timesteps is itself a diffusion with alpha_bar taken at them, so the same update runs with
@@ -169,6 +206,8 @@ def ddpm_sample(eps_model, schedule, n, *, steps=None, d=1, rng=None, return_tra
     d : int
         Dimension of the samples.
     rng : int, numpy.random.Generator or None
+    reverse_var : {"posterior", "beta"}
+        sigma_t^2 = beta_tilde_t (default) or beta_t, of the walk's own schedule.
     return_trajectory : bool, default False
         Also return the states, shape (steps + 1, n, d): trajectory[i] is the state after i
         steps, x_T first and x_0 last.
@@ -182,13 +221,14 @@ def ddpm_sample(eps_model, schedule, n, *, steps=None, d=1, rng=None, return_tra
     # the walk's own schedule: alpha_bar at tau_1 < tau_2 < ..., beta_i from their ratios
     ab = schedule.alpha_bar[taus[::-1] - 1]
     walk = schedule if steps is None else NoiseSchedule(1.0 - ab / np.append(1.0, ab[:-1]))
+    sigma = np.sqrt(reverse_variance(walk, reverse_var))
     trajectory = [x]
     for i, tau in zip(range(walk.T, 0, -1), taus):
         # mu(x_t, t), with the network asked at its own timestep tau
         x = reverse_mean(walk, x, i, _eps_hat(eps_model, x, int(tau)))
         if i > 1:
-            # x_{t-1} = mu(x_t, t) + sqrt(beta_tilde_t) z
-            x = x + np.sqrt(walk.beta_tilde[i - 1]) * rng.standard_normal(x.shape)
+            # x_{t-1} = mu(x_t, t) + sigma_t z
+            x = x + sigma[i - 1] * rng.standard_normal(x.shape)
         if return_trajectory:
             trajectory.append(x)
     return (x, np.stack(trajectory)) if return_trajectory else x

@@ -10,7 +10,9 @@ Every other module imports these instead of writing them again:
   for the prior N(0, I), a diagonal q and a full covariance (the exact posterior, notebook 03);
 - ``kl_per_dim`` and ``gaussian_kl``: KL(N(mu, diag sigma^2) || N(0, I)), the article's closed
   form (end of section 2, eqs. 2.5 and 2.8; notebooks 03 and 04), numpy or torch alike;
-- ``gaussian_kl_to``: KL against a full-covariance Gaussian, the gap of eq. 2.4 (notebook 03).
+- ``gaussian_kl_to``: KL against a full-covariance Gaussian, the gap of eq. 2.4 (notebook 03);
+- ``isotropic_kl``: KL between two Gaussians N(m, v I_d), a denoising term of diffusion's ELBO
+  (notebook 05).
 
 Only numpy is imported here; the torch branches use the tensor's own methods.
 """
@@ -25,7 +27,7 @@ from ._checks import as_float_array, positive
 
 __all__ = ["LOG_2PI", "gaussian_log_norm", "isotropic_log_likelihood", "standard_normal_log_pdf",
            "diag_gaussian_log_pdf", "gaussian_log_pdf", "kl_per_dim", "gaussian_kl",
-           "gaussian_kl_to"]
+           "gaussian_kl_to", "isotropic_kl"]
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -214,3 +216,18 @@ def gaussian_kl_to(q_mean, q_std, mean, cov):
     log_det_s = 2.0 * np.sum(np.log(np.diag(chol)))
     out = 0.5 * (trace + maha - k + log_det_s - np.sum(np.log(s2), axis=-1))
     return float(out) if np.ndim(out) == 0 else out
+
+
+def isotropic_kl(mean_q, var_q, mean_p, var_p):
+    """KL(N(mean_q, var_q I_d) || N(mean_p, var_p I_d)) per row, summed over the last axis (d).
+
+        KL = (d/2) (var_q / var_p - 1 - log(var_q / var_p)) + ||mean_q - mean_p||^2 / (2 var_p).
+
+    With equal variances only the squared distance of the means is left: eq. 2.7's
+    ||x - f||^2 / (2c), the same shape. Unchecked (notebook 05's ELBO calls it on checked arrays,
+    once per step); ``var_q`` and ``var_p`` are scalars or broadcast against the rows, var_p > 0.
+    """
+    d = np.shape(mean_q)[-1]
+    ratio = var_q / var_p
+    return (0.5 * d * (ratio - 1.0 - np.log(ratio))
+            + np.sum((mean_q - mean_p) ** 2, axis=-1) / (2.0 * var_p))

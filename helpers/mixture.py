@@ -70,17 +70,8 @@ class GaussianMixture1D:
         return GaussianMixture1D(self.weights, np.sqrt(ab) * self.means,
                                  np.sqrt(ab * self.stds**2 + 1.0 - ab))
 
-    def eps_star(self, x_t, t, schedule):
-        """The exact E[eps | x_t], the best eps_model for this data (Tweedie's formula):
-
-        eps*(x_t, t) = -sqrt(1 - alpha_bar_t) d/dx log q_t(x_t), q_t = ``marginal(alpha_bar_t)``.
-
-        Parameters
-        ----------
-        x_t : array_like, any shape, e.g. (n, 1); the result has the same shape
-        t : int, or int array of shape (n,) giving each row of an (n, ...) x_t its own step
-        schedule : NoiseSchedule
-        """
+    def _components_given(self, x_t, t, schedule):
+        """alpha_bar_t shaped to broadcast, x_t[..., None], and log r_k(x_t) = log p(k | x_t)."""
         if not isinstance(schedule, NoiseSchedule):
             raise ValueError(f"schedule must be a NoiseSchedule, got {schedule!r}")
         x_t = as_float_array("x_t", x_t)
@@ -93,7 +84,39 @@ class GaussianMixture1D:
         # log r_k(x) = log pi_k + log N(x; m_k, v_k) - log q_t(x)  (the 2 pi cancels)
         log_r = np.log(self.weights) - 0.5 * ((x - m) ** 2 / v + np.log(v))
         log_r -= logsumexp_np(log_r, axis=-1, keepdims=True)
+        return ab, x, m, v, log_r
+
+    def eps_star(self, x_t, t, schedule):
+        """The exact E[eps | x_t], the best eps_model for this data (Tweedie's formula):
+
+        eps*(x_t, t) = -sqrt(1 - alpha_bar_t) d/dx log q_t(x_t), q_t = ``marginal(alpha_bar_t)``.
+
+        Parameters
+        ----------
+        x_t : array_like, any shape, e.g. (n, 1); the result has the same shape
+        t : int, or int array of shape (n,) giving each row of an (n, ...) x_t its own step
+        schedule : NoiseSchedule
+        """
+        ab, x, m, v, log_r = self._components_given(x_t, t, schedule)
         # d/dx log q_t(x) = sum_k r_k (m_k - x) / v_k
         score = np.sum(np.exp(log_r) * (m - x) / v, axis=-1)
         # eps* = -sqrt(1 - alpha_bar_t) d/dx log q_t(x)
         return -np.sqrt(1.0 - ab[..., 0]) * score
+
+    def posterior_x0(self, x_t, t, schedule):
+        """The exact mean and variance of x_0 given x_t: what x_t leaves unknown about the data.
+
+        Given component k, x_0 | x_t is Gaussian with precision 1/s_k^2 + alpha_bar_t /
+        (1 - alpha_bar_t) and mean its variance times (mu_k / s_k^2 + sqrt(alpha_bar_t) x_t /
+        (1 - alpha_bar_t)); the components are weighted by r_k(x_t) = p(k | x_t). Var(x_0 | x_t)
+        sets the true reverse step's variance (``helpers.diffusion.reverse_variance``).
+        Arguments as ``eps_star``; returns (mean, var), each of x_t's shape.
+        """
+        ab, x, _, _, log_r = self._components_given(x_t, t, schedule)
+        var_k = 1.0 / (1.0 / self.stds**2 + ab / (1.0 - ab))
+        mean_k = var_k * (self.means / self.stds**2 + np.sqrt(ab) * x / (1.0 - ab))
+        r = np.exp(log_r)
+        mean = np.sum(r * mean_k, axis=-1)
+        # law of total variance over the components
+        var = np.sum(r * (var_k + (mean_k - mean[..., None]) ** 2), axis=-1)
+        return mean, var

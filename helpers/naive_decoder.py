@@ -117,7 +117,7 @@ def train_naive_decoder(x_train, latent_dim, c=0.03, n_samples=256, steps=300,
                         snapshot_steps=()):
     """Train a decoder f_theta by maximising the naive estimate of eq. 2.3 (the article's note).
 
-    Model: z ~ N(0, I_k), x | z ~ N(f_theta(z), c I_d) with f_theta = ``helpers._nets.mlp`` and a
+    Model: z ~ N(0, I_k), x | z ~ N(f_theta(z), c I_d) with f_theta = ``helpers.nets.mlp`` and a
     fixed c. Each step draws a minibatch of ``batch_size`` images and ``n_samples`` = L prior
     samples shared by the whole minibatch, so f_theta runs once per sample and the (batch, L)
     table of ||x - f_theta(z_l)||^2 is one matrix product. The objective is the minibatch mean of

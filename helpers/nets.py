@@ -100,8 +100,9 @@ class torch_threads:
 class Adam:
     """Adam (Kingma and Ba, 2015): ``torch.optim.Adam``'s update and interface, written out.
 
-    Use it as ``torch.optim.Adam``: ``opt.zero_grad()``, ``loss.backward()``, ``opt.step()``.
-    With its defaults it takes the same steps (``tests/test_nets.py`` checks them step by step):
+    Use it as ``torch.optim.Adam``: ``opt.zero_grad()``, ``loss.backward()``, ``opt.step()``, and
+    set the learning rate as ``opt.param_groups[0]["lr"] = ...`` (one group). With equal settings
+    it takes the same steps (``tests/test_nets.py`` checks them step by step):
 
         m <- beta_1 m + (1 - beta_1) g,      v <- beta_2 v + (1 - beta_2) g^2,
         p <- p - lr / (1 - beta_1^t) * m / (sqrt(v / (1 - beta_2^t)) + eps).
@@ -124,7 +125,9 @@ class Adam:
         self.params = list(params)
         if not self.params:
             raise ValueError("params must hold at least one tensor, got an empty sequence")
-        self.lr = positive_scalar("lr", lr)
+        # torch.optim's place for the learning rate, so that a schedule written for it,
+        # opt.param_groups[0]["lr"] = ..., works here too (one group: every parameter)
+        self.param_groups = [{"params": self.params, "lr": positive_scalar("lr", lr)}]
         self.betas, self.eps, self.t = betas, eps, 0
         dtypes = {p.dtype for p in self.params}
         if len(dtypes) != 1:
@@ -137,6 +140,15 @@ class Adam:
                 start += p.numel()
         self.m = torch.zeros_like(self.flat)  # running mean of the gradient
         self.v = torch.zeros_like(self.flat)  # running mean of its square
+
+    @property
+    def lr(self):
+        """The learning rate, ``param_groups[0]["lr"]`` (the two names are one value)."""
+        return self.param_groups[0]["lr"]
+
+    @lr.setter
+    def lr(self, value):
+        self.param_groups[0]["lr"] = value
 
     def zero_grad(self):
         """Forget the gradients of the last step (``torch.optim``'s default: set them to None)."""
@@ -164,4 +176,4 @@ class Adam:
             self.m.mul_(b1).add_(g, alpha=1 - b1)
             self.v.mul_(b2).addcmul_(g, g, value=1 - b2)
             denom = (self.v / (1 - b2**self.t)).sqrt_().add_(self.eps)
-            self.flat.addcdiv_(self.m, denom, value=-self.lr / (1 - b1**self.t))
+            self.flat.addcdiv_(self.m, denom, value=-self.param_groups[0]["lr"] / (1 - b1**self.t))

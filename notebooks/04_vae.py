@@ -278,6 +278,7 @@ assert np.isclose(per_dim.sum(), closed)
 
 # %%
 C_MAIN = 0.03
+torch.set_num_threads(1)  # small networks: one thread is faster here, and bit-for-bit repeatable
 torch.manual_seed(0)
 small = GaussianVAE(x_dim=d, z_dim=2, hidden=64)
 opt = Adam(small.parameters(), lr=3e-3)
@@ -298,9 +299,10 @@ print(f"held-out -ELBO after 200 steps: {negative_elbo(small, x_test, C_MAIN, rn
 
 # %% [markdown]
 # The last three lines are the ones every PyTorch training loop ends with. `Adam` here is
-# `helpers.nets.Adam`: `torch.optim.Adam`'s update and interface, written out because the first
-# `torch.optim` optimizer of a session takes about 1.5 s to set up. Put `torch.optim.Adam` in its
-# place and the loop runs unchanged.
+# `helpers.nets.Adam`: `torch.optim.Adam`'s update and interface (`zero_grad`, `step`, and the
+# learning rate in `opt.param_groups[0]["lr"]`), written out because the first `torch.optim`
+# optimizer of a session takes about 1.5 s to set up. Put `torch.optim.Adam` in its place and
+# the loop runs unchanged, to float32 rounding (the printed numbers do not move).
 #
 # `train_vae` runs exactly this loss and update, with three additions: mini-batches drawn
 # without replacement epoch by epoch, a held-out score every `eval_every` steps, and the option

@@ -32,8 +32,9 @@
 #    the chain;
 # 3. derive the diffusion ELBO line by line from eq. 2.4, and see why it becomes a squared error
 #    on the noise;
-# 4. compute that ELBO exactly for a model whose best denoiser is known, and compare a trained
-#    network with it;
+# 4. estimate that ELBO, with its standard error, for a model whose best denoiser is known;
+#    explain why it stays below $\log p$ (the reverse step's variance) and close the gap; and
+#    compare a trained network with the best denoiser;
 # 5. sample with DDPM and DDIM, and measure how many steps they need.
 #
 # **Map.** §1 the model · §2 forward process (slider $t$) · §3 **noise schedules (噪声调度)** ·
@@ -139,7 +140,8 @@ print(f"two moons: {len(moons_train)} training and {len(moons_test)} held-out po
 # (Induction: if $x_{t-1} = \sqrt{\bar\alpha_{t-1}}\,x_0 + \sqrt{1-\bar\alpha_{t-1}}\,\varepsilon'$,
 # then $x_t$ has mean $\sqrt{\alpha_t \bar\alpha_{t-1}}\,x_0$ and noise variance
 # $\alpha_t(1 - \bar\alpha_{t-1}) + \beta_t = 1 - \bar\alpha_t$.) So we never need to run the
-# chain to get $x_t$: `NoiseSchedule.q_sample` jumps there. We check the jump against the chain
+# chain to get $x_t$: `NoiseSchedule.q_sample` jumps there (notebook 04's reparameterisation
+# trick again: a draw of $N(m, s^2)$ written as $m + s\,\varepsilon$). We check the jump against the chain
 # itself, iterated step by step on the mixture's samples. Three statistics have exact values:
 # the mean $\sqrt{\bar\alpha_t}\,\mathbb{E}[x_0]$, the variance $\bar\alpha_t \mathrm{Var}(x_0) +
 # 1 - \bar\alpha_t$, and the correlation of the residual $x_t - \sqrt{\bar\alpha_t}\,x_0$ with
@@ -213,6 +215,11 @@ plot_schedules({"linear, T = 50": NoiseSchedule.linear(50),
                 "cosine, T = 100": NoiseSchedule.cosine(100)})
 
 # %% [markdown]
+# In the figure, each dashed line is drawn over a solid one. The two cosine schedules coincide:
+# as a function of $t/T$ the cosine schedule is the same for every $T$. The two linear ones share
+# their $\beta_t$ (right, both from $10^{-4}$ to $0.02$) but not their $\bar\alpha_t$ (left):
+# fifty such steps remove far less signal than a thousand.
+#
 # The linear schedule was designed for $T = 1000$: its $\beta_t$ are so small that with $T = 50$
 # steps $\bar\alpha_T$ is still far from 0. Then $x_T$ still remembers $x_0$, starting the
 # reverse process from $N(0, I)$ is wrong, and $L_T$ is a visible part of the loss. The cosine
@@ -273,7 +280,9 @@ print(f"        posterior var   quadrature {var_grid:.8f}   formula {var_formula
 # **From KL to a squared error on the noise.** Give the reverse step the posterior's own
 # variance, $p_\theta(x_{t-1} \mid x_t) = N(\mu_\theta(x_t, t), \tilde\beta_t I)$. Between two
 # Gaussians of equal variance the KL is the squared distance of the means over twice the
-# variance, $\|\tilde\mu_t - \mu_\theta\|^2 / (2\tilde\beta_t)$. Now substitute
+# variance, $\|\tilde\mu_t - \mu_\theta\|^2 / (2\tilde\beta_t)$: eq. 2.7's
+# $\|x - f_\theta(z)\|^2 / (2c)$ of notebook 04, with $\tilde\beta_t$ in the place of the
+# decoder variance $c$. Now substitute
 # $x_0 = (x_t - \sqrt{1-\bar\alpha_t}\,\varepsilon)/\sqrt{\bar\alpha_t}$ into $\tilde\mu_t$: it
 # becomes $\tilde\mu_t = \big(x_t - \tfrac{\beta_t}{\sqrt{1 - \bar\alpha_t}}\,\varepsilon\big)/\sqrt{\alpha_t}$.
 # So let the network predict the noise, $\varepsilon_\theta(x_t, t)$, and use the same form
@@ -310,34 +319,103 @@ for t in (2, 30, 90):
 # \nabla \log q_t(x_t)$: the noise points down the slope of the log-density, the
 # **score (分数)**. For our mixture $q_t$ is a mixture too, so `mixture.eps_star` is exact.
 #
-# Plugged into the ELBO of §4, it gives the **best ELBO any model with these Gaussian reverse
-# steps can reach**. It is still below $\log p$: a reverse step $p(x_{t-1} \mid x_t)$ that is
-# Gaussian cannot be the true reverse step of the chain, which is not Gaussian where $q_t$ has
-# several bumps. Smaller steps make each true reverse step more nearly Gaussian, so the gap
-# should shrink as $T$ grows. `diffusion_elbo` draws one $x_t$ per step and data point, so each
-# number comes with a standard error over the held-out points.
+# Plugged into the ELBO of §4, it gives the **best ELBO that §4's model can reach**: reverse steps
+# whose mean comes from a noise prediction and whose variance is fixed at $\tilde\beta_t$. Is that
+# best ELBO $\log p$? `diffusion_elbo` draws one $x_t$ per step and data point, so each number is
+# a Monte-Carlo estimate with a standard error over the held-out points.
 
 # %%
 log_p = mixture.log_prob(x_test)[:, 0]
 print(f"exact mean log p(x) = {log_p.mean():.3f} nats")
-print(f"{'T':>4} {'ELBO with eps*':>16} {'gap log p - ELBO':>18}")
+print(f"{'T':>5} {'ELBO with eps*':>16} {'gap log p - ELBO':>18}")
 ideal = {}
-for T in (10, 50, 100):
+for T in (10, 100, 1000):
     s = NoiseSchedule.cosine(T)
     ideal[T] = diffusion_elbo(x_test, lambda x, t, s=s: mixture.eps_star(x, t, s), s, rng=6)
     gap = log_p - ideal[T].elbo
-    print(f"{T:>4} {ideal[T].elbo.mean():16.3f} {gap.mean():10.3f} ± {gap.std() / np.sqrt(gap.size):.3f}")
+    print(f"{T:>5} {ideal[T].elbo.mean():16.3f} {gap.mean():10.3f} ± {gap.std() / np.sqrt(gap.size):.3f}")
 
 # %% [markdown]
-# The gap is positive and shrinks as the chain gets longer (Kingma et al. 2021 show that it
-# vanishes as $T \to \infty$ in continuous time). Where does the loss sit along the chain? The
-# bars are the mean denoising terms $L_{t-1}$ with $\varepsilon^*$ at $T = 100$; the legend
-# holds $L_0$ (a negative log-density, which can be below 0 for a density above 1) and $L_T$.
+# The gap shrinks as the chain gets longer, but slowly: a hundred times more steps take it from
+# 0.91 to 0.42 nats. Something other than the step size holds it open. It is the one thing §4
+# fixed by hand, the reverse step's variance.
+#
+# **The true reverse step's variance.** The chain's own reverse step, $q(x_{t-1} \mid x_t)$,
+# averages the posterior $q(x_{t-1} \mid x_t, x_0)$ over what $x_t$ leaves unknown about
+# $x_0$. Its mean $\tilde\mu_t$ is linear in $x_0$, with coefficient
+# $c_t = \sqrt{\bar\alpha_{t-1}}\,\beta_t / (1 - \bar\alpha_t)$, so the law of total variance
+# gives
+# $$\mathrm{Var}(x_{t-1} \mid x_t) = \underbrace{\tilde\beta_t}_{\text{given } x_0}
+#   + \underbrace{c_t^2\,\mathrm{Var}(x_0 \mid x_t)}_{x_0 \text{ unknown}} \;\ge\; \tilde\beta_t .$$
+# $\tilde\beta_t$ is right only when $x_t$ pins $x_0$ down. For the mixture,
+# $\mathrm{Var}(x_0 \mid x_t)$ is exact (`mixture.posterior_x0`, the same bookkeeping as
+# $\varepsilon^*$), so we can compare, averaged over $x_t \sim q_t$ ($T = 100$):
+
+# %%
+print(f"{'t':>4} {'beta_tilde_t':>13} {'true E[Var(x_t-1 | x_t)]':>25} {'beta_t':>10}")
+for t in (2, 3, 5, 10, 30, 90):
+    x_t, _ = schedule.q_sample(x_test, t, rng=t)
+    _, var_x0 = mixture.posterior_x0(x_t, t, schedule)                  # Var(x_0 | x_t), exact
+    ab_prev, ab, beta = schedule.alpha_bar[t - 2], schedule.alpha_bar[t - 1], schedule.betas[t - 1]
+    c_t = np.sqrt(ab_prev) * beta / (1 - ab)                             # x_0's weight in mu_tilde
+    true_var = schedule.beta_tilde[t - 1] + c_t**2 * var_x0.mean()
+    print(f"{t:>4} {schedule.beta_tilde[t - 1]:13.2e} {true_var:25.2e} {beta:10.2e}")
+
+# %% [markdown]
+# Near $t = 1$ the true variance is far above $\tilde\beta_t$ (2.7 times at $t = 2$, 1.9 times
+# at $t = 3$), and it is within 4% of $\beta_t$ at every step shown. A reverse step that is too
+# narrow pays for every $x_{t-1}$ it finds unlikely; the KL of §4 charges
+# $\tfrac{d}{2}(\tilde\beta_t/\sigma_t^2 - 1 - \log(\tilde\beta_t/\sigma_t^2))$ for the
+# mismatch, on top of the squared error. Ho et al. (2020, §3.2) tried both fixed choices,
+# $\sigma_t^2 = \tilde\beta_t$ and $\sigma_t^2 = \beta_t$. The experiment: the same
+# $\varepsilon^*$ and the same draws (`rng=6`), only the variance changed
+# (`reverse_var="beta"`).
+
+# %%
+print(f"{'T':>5} {'gap, beta_tilde_t':>18} {'gap, beta_t':>14} {'difference':>16}")
+with_beta = {}
+for T in (10, 100, 1000):
+    s = NoiseSchedule.cosine(T)
+    with_beta[T] = diffusion_elbo(x_test, lambda x, t, s=s: mixture.eps_star(x, t, s), s, rng=6,
+                                  reverse_var="beta")
+    gap_tilde, gap_beta = log_p - ideal[T].elbo, log_p - with_beta[T].elbo
+    diff = gap_tilde - gap_beta                          # same draws: a paired difference
+    se = lambda v: v.std() / np.sqrt(v.size)             # noqa: E731
+    print(f"{T:>5} {gap_tilde.mean():11.3f} ± {se(gap_tilde):.3f} {gap_beta.mean():7.3f} ± "
+          f"{se(gap_beta):.3f} {diff.mean():9.3f} ± {se(diff):.3f}")
+
+# %% [markdown]
+# With $\sigma_t^2 = \beta_t$ the gap nearly closes: 0.04 nats at $T = 100$, and at $T = 1000$
+# it is within one standard error of 0. With $\tilde\beta_t$ it stays near 0.4 nats even at
+# $T = 1000$. So the variance, not the Gaussian form of the reverse step, held the gap open.
+#
+# **When is each choice right?** $\tilde\beta_t$ is the reverse variance when $x_0$ is known
+# given $x_t$, as for data that are a single point; it is the smallest possible. $\beta_t$ is
+# exact when the data are $N(0, I)$ (Ho et al. 2020 call the two the extremes), close for data
+# spread out like our mixture, and it is the noise of the reverse-time SDE of notebook 06. Nichol
+# & Dhariwal (2021) learn $\sigma_t^2$ between the two instead. Training is not affected: the
+# mean's loss is the same squared error on the noise with another weight $\lambda_t$, and the
+# simple loss drops the weights anyway. Notebook 06 meets the same fact from the other side:
+# with the exact score, the probability-flow ODE's likelihood equals $\log p$.
+#
+# We keep $\tilde\beta_t$ for the rest of this notebook, the model of §4 whose KL is the plain
+# squared error. Where does its loss sit along the chain, and where does the other variance
+# gain? Left, the mean denoising terms $L_{t-1}$ with $\varepsilon^*$ at $T = 100$ for both
+# variances; the legend holds $L_0$ (a negative log-density, which can be below 0 for a density
+# above 1) and $L_T$. Right, the running sum of their difference over the steps $1..t$: its end
+# is the whole difference, 0.71 nats.
 
 # %%
 e100 = ideal[100]
-plot_elbo_per_step({"exact eps*": e100.per_step.mean(axis=1)}, {"exact eps*": e100.prior.mean()},
-                   title="where -ELBO sits along the chain (T = 100, cosine, exact eps*)")
+plot_elbo_per_step({r"$\sigma_t^2 = \tilde\beta_t$": e100.per_step.mean(axis=1),
+                    r"$\sigma_t^2 = \beta_t$": with_beta[100].per_step.mean(axis=1)},
+                   {r"$\sigma_t^2 = \tilde\beta_t$": e100.prior.mean(),
+                    r"$\sigma_t^2 = \beta_t$": with_beta[100].prior.mean()},
+                   title="the gap sits in the first steps (T = 100, exact eps*)")
+
+# %% [markdown]
+# Half of the difference comes from step 2 alone and 93% from the first ten steps, where
+# $\tilde\beta_t$ is furthest below the true variance.
 
 # %% [markdown]
 # ## 6. Learning the noise
@@ -357,8 +435,10 @@ plot_elbo_per_step({"exact eps*": e100.per_step.mean(axis=1)}, {"exact eps*": e1
 # closed form, regress the noise: one Adam step per batch, with the learning rate decaying to 0
 # along a half cosine. It trains on the 4000 mixture points. `train_eps_model(x_train, schedule,
 # seed=0)` runs the same lines (a test checks that both give the same losses, bit for bit), and
-# section 8 calls it for two moons. This cell is yours to edit and re-run: try `skip=False` in
-# `EpsNet`, a constant learning rate, or fewer steps, and watch the numbers below move.
+# section 8 calls it for two moons. This cell is yours to edit and re-run: try fewer steps, a
+# constant learning rate, or `skip=False` in `EpsNet`, and watch the numbers below move, §7's
+# sampler table most of all. (`skip=False` barely changes the final loss, 0.499 against 0.500,
+# yet §7's DDIM with the learned network lands 0.63 from the data at 100 steps instead of 0.051.)
 # %%
 torch.set_num_threads(1)  # a small network: one thread is faster here, and bit-for-bit repeatable
 steps, batch_size, lr = 1500, 256, 5e-3
@@ -376,7 +456,7 @@ for step in progress_bar(range(steps), desc="training eps_theta"):
     ab = alpha_bar[t - 1, None]                                          # alpha_bar_t, per row
     x_t = ab.sqrt() * x0 + (1 - ab).sqrt() * eps                         # x_t ~ q(x_t | x_0)
     loss = ((eps - net(x_t, t)) ** 2).sum(1).mean()                      # L_simple (Ho et al. eq. 14)
-    opt.lr = lr * 0.5 * (1 + math.cos(math.pi * step / steps))           # cosine decay
+    opt.param_groups[0]["lr"] = lr * 0.5 * (1 + math.cos(math.pi * step / steps))  # cosine decay
     opt.zero_grad()
     loss.backward()
     opt.step()
@@ -417,46 +497,66 @@ plot_elbo_per_step({"exact eps*": ideal[100].per_step.mean(axis=1),
                    title="-ELBO per step: learned against exact")
 
 # %% [markdown]
+# Per step the two sets of bars look the same; the running sum on the right shows the network's
+# whole shortfall, 0.042 nats, and that it builds up early in the chain (86% of it by step 20),
+# where the RMS table above also found the network's largest error (at $t = 10$).
+#
 # ## 7. Sampling: DDPM and DDIM
 #
 # **DDPM** (Ho et al. 2020) samples the model's own chain: start at $x_T \sim N(0, I)$ and draw
 # $x_{t-1} \sim N(\mu_\theta(x_t, t), \tilde\beta_t I)$ down to $x_0$. With fewer steps it walks
 # a sub-chain through evenly spaced timesteps, whose $\bar\alpha$ are the full chain's. **DDIM**
-# (Song et al. 2021) uses the same network but no fresh noise: at each step it predicts $x_0$,
+# (Song, Meng & Ermon 2021) uses the same network but no fresh noise: at each step it predicts $x_0$,
 # then moves to the next timestep along the predicted noise. Only $x_T$ is random.
 #
 # We score samples by the 1-D Wasserstein distance $W_1$ to the held-out data. Even two samples
 # of the data itself are not at distance 0: that **floor** is the best any sampler can show.
+# Each number is a mean over three sampling seeds, with its standard error, because the
+# differences worth reading are a few hundredths.
 
 # %%
-n_samples = 4000
-floor = wasserstein_1(mixture.sample(n_samples, rng=8), x_test)
+n_samples, seeds = 4000, (9, 19, 29)
+floors = [wasserstein_1(mixture.sample(n_samples, rng=8 + s), x_test) for s in seeds]
+floor = np.mean(floors)
 exact_eps = lambda x, t: mixture.eps_star(x, t, schedule)  # noqa: E731
 steps_list = [5, 10, 20, 50, 100]
-curves = {}
+curves, errors = {}, {}
 for label, model in (("exact eps*", exact_eps), ("learned eps_theta", eps_theta)):
-    curves[f"DDPM, {label}"] = [wasserstein_1(ddpm_sample(model, schedule, n_samples, steps=k, rng=9), x_test)
-                                for k in steps_list]
-    curves[f"DDIM, {label}"] = [wasserstein_1(ddim_sample(model, schedule, n_samples, steps=k, rng=9), x_test)
-                                for k in steps_list]
-print(f"floor (two data samples of {n_samples}): W1 = {floor:.3f}")
-print(f"{'sampler':<28}" + "".join(f"{k:>8}" for k in steps_list) + "   <- steps")
+    for name, sampler in (("DDPM", ddpm_sample), ("DDIM", ddim_sample)):
+        w = np.array([[wasserstein_1(sampler(model, schedule, n_samples, steps=k, rng=seed), x_test)
+                       for k in steps_list] for seed in seeds])      # (seeds, steps)
+        curves[f"{name}, {label}"] = w.mean(0)
+        errors[f"{name}, {label}"] = w.std(0, ddof=1) / np.sqrt(len(seeds))
+print(f"floor (two data samples of {n_samples}): W1 = {floor:.3f} ± "
+      f"{np.std(floors, ddof=1) / np.sqrt(len(seeds)):.3f}")
+print(f"{'sampler':<26}" + "".join(f"{k:>13}" for k in steps_list) + "   <- steps")
 for label, w in curves.items():
-    print(f"{label:<28}" + "".join(f"{v:8.3f}" for v in w))
+    print(f"{label:<26}" + "".join(f"{v:7.3f} ±{e:.3f}" for v, e in zip(w, errors[label])))
 plot_w1_vs_steps(steps_list, curves, floor)
 
 # %% [markdown]
-# Three things to read off the table. With all 100 steps every sampler is within about 0.01 of
-# the floor. With few steps the samplers, not the network, set the error: at 5 and 10 steps the
-# learned model does as well as the exact $\varepsilon^*$. And DDIM degrades more gracefully than
-# DDPM: with $\varepsilon^*$ it is at the floor from 50 steps on (0.038 against DDPM's 0.065),
-# and at 5 or 10 steps it is ahead of DDPM for both models. Coarse random jumps of DDPM add
-# noise of the wrong size; DDIM's deterministic steps follow a smooth path (the
-# probability-flow ODE, Song et al. 2021) that a coarse grid tracks better.
+# What survives the standard errors:
 #
-# Move the number of steps and watch both samplers, here with the exact $\varepsilon^*$ and 1000
-# samples so that every redraw is quick (the title gives their $W_1$, whose floor at this size
-# is a little higher than the table's):
+# - With all 100 steps every sampler is within about 0.015 of the floor (0.036 ± 0.012).
+# - DDIM degrades more gracefully than DDPM: at 5, 10 and 20 steps it is ahead for both models.
+#   Coarse random jumps of DDPM add noise of the wrong size; DDIM's deterministic steps follow a
+#   smooth path that a coarse grid tracks better: the probability-flow ODE of the score-SDE
+#   paper (Song, Sohl-Dickstein et al. 2021), which notebook 06 takes up.
+# - At 5 and 10 steps, DDIM with the *learned* network beats DDIM with the exact
+#   $\varepsilon^*$ by far more than the errors: 0.176 against 0.291 at 5 steps, 0.087 against
+#   0.136 at 10. $\varepsilon^*$ is the best noise prediction for each step taken on its own,
+#   which is what the ELBO asks for; nothing makes it the best input for a sampler that jumps 20
+#   steps at a time. (Why this network's errors happen to help is a question this notebook does
+#   not measure.) With DDPM the two models stay within 0.015 of each other at every step count.
+#
+# One sampler run as a picture, with the exact $\varepsilon^*$ and 1000 samples, so that the
+# slider below redraws quickly; the title gives each sampler's $W_1$. With 1000 samples the floor
+# is higher than the table's:
+
+# %%
+print(f"floor with 1000 samples: W1 = {wasserstein_1(mixture.sample(1000, rng=8), x_test):.3f}")
+plot_sampler_steps(10, eps_model=exact_eps, schedule=schedule, mixture=mixture, held_out=x_test,
+                   n=1000, rng=0)
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -469,12 +569,12 @@ slider_panel(plot_sampler_steps, int_slider("steps", 10, 1, schedule.T), eps_mod
 
 # %%
 _, trajectory = ddpm_sample(eps_theta, schedule, 2000, rng=10, return_trajectory=True)
-plot_reverse_step(70, trajectory=trajectory, mixture=mixture)
+plot_reverse_step(70, trajectory=trajectory, mixture=mixture, schedule=schedule)
 
 # %%
 # NBVAL_IGNORE_OUTPUT
 slider_panel(plot_reverse_step, int_slider("step", 70, 0, schedule.T), trajectory=trajectory,
-             mixture=mixture)
+             mixture=mixture, schedule=schedule)
 
 # %% [markdown]
 # ## 8. Two moons in 2-D
@@ -516,27 +616,39 @@ plot_moons({"held-out data": moons_test, "DDPM samples": moons_ddpm, "N(0, I)": 
 # - Eq. 2.4 with $z = x_{1:T}$ gives reconstruction − denoising matching − prior matching; with a
 #   Gaussian reverse step of the posterior's variance, each denoising term is a weighted squared
 #   error on the noise, and dropping the weights gives DDPM's simple loss.
-# - With the exact $\varepsilon^*$ the ELBO is still below $\log p$, by less for longer chains;
-#   a small trained network sits just below that ideal.
-# - DDPM needs many steps; DDIM, deterministic given $x_T$, gets close with far fewer.
+# - With the exact $\varepsilon^*$ and the posterior's variance $\tilde\beta_t$ the ELBO stays
+#   below $\log p$ (0.42 nats even at $T = 1000$): the true reverse step is wider,
+#   $\tilde\beta_t + c_t^2\,\mathrm{Var}(x_0 \mid x_t)$. With $\sigma_t^2 = \beta_t$ the gap
+#   nearly closes (0.04 nats at $T = 100$). A small trained network sits 0.04 nats below the
+#   ideal.
+# - DDPM needs many steps; DDIM, deterministic given $x_T$, gets close with far fewer, and at 5
+#   or 10 steps does better with the learned network than with the exact $\varepsilon^*$.
 #
 # ## Exercises (predict, then check)
 #
 # 1. **A short linear chain.** Predict $L_T$ for the linear schedule at $T = 10$, then its ELBO
-#    gap with $\varepsilon^*$. Check: change `NoiseSchedule.cosine(T)` to `.linear(T)` in §5.
+#    gap with $\varepsilon^*$. Check: change `NoiseSchedule.cosine(T)` to `.linear(T)` in §5's
+#    first code cell.
 #    <details><summary>Solution</summary>
-#    $\bar\alpha_{10} = 0.90$, so $x_T$ is mostly signal; §3's table gives $L_T = 1.76$ nats,
-#    and all of it adds to the gap (the reverse process starts from the wrong distribution), on
-#    top of what the ten coarse denoising steps lose.</details>
-# 2. **How few DDIM steps?** Before moving the `steps` slider of §7, guess the smallest number
-#    at which DDIM's $W_1$ is within twice the floor. Check with the slider (exact
-#    $\varepsilon^*$), then in the table's rows for the learned model.
+#    $\bar\alpha_{10} = 0.90$, so §3's table gives $L_T = 1.76$ nats. The gap is far larger:
+#    10.76 ± 0.25 nats at $T = 10$, and almost all of it is the step $t = 2$ (its term $L_1$
+#    is 11.2 nats on average; print `ideal[10].per_step.mean(1)`). The linear schedule's first
+#    step is tiny, $\beta_1 = 10^{-4}$, and its second is $\beta_2 = 2.3 \times 10^{-3}$, 23
+#    times $1 - \bar\alpha_1$: so $\tilde\beta_2 \approx 10^{-4}$ is far narrower than the
+#    true reverse step, and the fixed variance of §5 is to blame, not coarse steps. Add
+#    `reverse_var="beta"` to that `diffusion_elbo` call and the gap at $T = 10$ falls to
+#    0.49 ± 0.02. Where the chain ends costs less than $L_T$ suggests: only 0.44 nats of it, the
+#    KL of the marginal $q(x_T)$ from $N(0, 1)$, are lost by any reverse process that starts at
+#    $N(0, 1)$.</details>
+# 2. **How few steps?** Before reading §7's table, guess the smallest step count of 5, 10, 20, 50
+#    and 100 at which each of the four samplers gets within 0.1 of the held-out data ($W_1$;
+#    the floor is 0.036). Check: §7's table.
 #    <details><summary>Solution</summary>
-#    Twice the floor is about 0.07. With $\varepsilon^*$, §7's table shows DDIM at 0.060 and
-#    DDPM at 0.071 after 20 steps, and both far off at 10 (0.12 and 0.15). DDIM's lead shows
-#    at fewer steps, and at 50 steps, where it reaches the floor and DDPM does not. DDIM's
-#    steps follow the smooth path of the probability-flow ODE, which a coarse grid
-#    tracks better than a chain of coarse random jumps.</details>
+#    DDIM with the learned network needs 10 steps (0.087 ± 0.003); the other three need 20
+#    (DDIM with $\varepsilon^*$ 0.069, DDPM with either model 0.082), and at 10 steps they are
+#    at 0.136-0.161. The slider shows single runs of 1000 samples, whose floor is 0.051, so its
+#    titles cannot settle differences this small: read the table, whose numbers are means over
+#    three seeds with their standard errors.</details>
 # 3. **Predict $x_0$ instead of $\varepsilon$.** Rewrite the network's target as $x_0$
 #    (then $\varepsilon_\theta = (x_t - \sqrt{\bar\alpha_t}\,\hat x_0)/\sqrt{1 - \bar\alpha_t}$).
 #    Which steps $t$ does this make harder to learn?
@@ -546,28 +658,38 @@ plot_moons({"held-out data": moons_test, "DDPM samples": moons_ddpm, "N(0, I)": 
 #    there; near $t = 1$ the factor is large, and small errors in $\hat x_0$ become large errors
 #    in $\varepsilon$. The two targets weight the steps differently, which is why the simple
 #    loss on $\varepsilon$ works well out of the box (Ho et al. 2020, sec. 3.2).</details>
-# 4. **Beyond the text: the ELBO weights.** Train with the true ELBO weights $\lambda_t$ of §4
-#    instead of the simple loss (multiply each example's squared error by $\lambda_t$). Predict
-#    whether the learned ELBO goes up or down, and whether the samples improve.
+# 4. **The ELBO's weights.** §4 found that each denoising term is $\lambda_t$ times a squared
+#    error on the noise, and the simple loss drops $\lambda_t$. Predict how $\lambda_t$ varies
+#    along the chain (cosine schedule, $T = 100$): largest at small $t$, at large $t$, or flat?
+#    Check: `t = np.array([2, 10, 50, 90, 99, 100]); b, a, ab, bt = (schedule.betas[t - 1],
+#    schedule.alphas[t - 1], schedule.alpha_bar[t - 1], schedule.beta_tilde[t - 1])`, then
+#    `print(b**2 / (2 * bt * a * (1 - ab)))`.
 #    <details><summary>Solution</summary>
-#    $\lambda_t$ is much larger at small $t$ (print it in §4), so the weighted loss concentrates
-#    on the last denoising steps: the ELBO (what it optimises) can improve, while the
-#    high-noise steps that shape the samples get less attention and the gradient is noisier.
-#    This is the trade-off Ho et al. (2020) and Kingma et al. (2021) discuss.</details>
+#    It is U-shaped: 0.886 at $t = 2$, 0.110 at $t = 10$, 0.032 at $t = 50$ (about 0.03 through
+#    the middle of the chain), 0.107 at $t = 90$, 1.50 at $t = 99$ and about 500 at $t = 100$,
+#    where the cosine schedule clips $\beta_T$ at 0.999 (§4's own check already shows
+#    $\lambda_{90} > \lambda_{30}$). Training on the true ELBO would spend its effort on the two
+#    ends, most of all on the rare draws of $t = 100$; the simple loss weights every step alike.
+#    Ho et al. (2020) found that the simple loss gives better samples, and Kingma et al. (2021)
+#    study the weighting in general.</details>
 #
 # ## References
 #
 # - J. Sohl-Dickstein, E. Weiss, N. Maheswaranathan, S. Ganguli (2015). *Deep unsupervised
 #   learning using nonequilibrium thermodynamics.* ICML. (The chain and its ELBO, §§1, 4.)
 # - J. Ho, A. Jain, P. Abbeel (2020). *Denoising diffusion probabilistic models.* NeurIPS.
-#   (Linear schedule, eps-parametrisation, simple loss, DDPM sampling; §§3, 4, 6, 7.)
+#   (Linear schedule, eps-parametrisation, the two fixed reverse variances of their §3.2,
+#   simple loss, DDPM sampling; §§3-7.)
 # - J. Song, C. Meng, S. Ermon (2021). *Denoising diffusion implicit models.* ICLR. (DDIM, §7.)
+# - Y. Song, J. Sohl-Dickstein, D. P. Kingma, A. Kumar, S. Ermon, B. Poole (2021). *Score-based
+#   generative modeling through stochastic differential equations.* ICLR. (The reverse-time SDE
+#   and the probability-flow ODE that DDIM discretises, §§5, 7; notebook 06.)
 # - A. Nichol, P. Dhariwal (2021). *Improved denoising diffusion probabilistic models.* ICML.
-#   (Cosine schedule and fewer sampling steps, §§3, 7.)
+#   (Cosine schedule, learned reverse variances and fewer sampling steps, §§3, 5, 7.)
 # - C. Luo (2022). *Understanding diffusion models: a unified perspective.* arXiv:2208.11970.
 #   (Diffusion as a hierarchical VAE, the derivation of §4.)
 # - D. P. Kingma, T. Salimans, B. Poole, J. Ho (2021). *Variational diffusion models.* NeurIPS.
-#   (The ELBO's dependence on $T$ and on the weighting, §§5, 9.)
+#   (The ELBO's dependence on $T$ and on the weighting, §5 and exercise 4.)
 # - T. Salimans, J. Ho (2022). *Progressive distillation for fast sampling of diffusion models.*
 #   ICLR. (The "v" parametrisation behind our network's output, §6.)
 #

@@ -141,7 +141,7 @@ def _reverse_step():
     schedule, mixture = NoiseSchedule.cosine(_T), GaussianMixture1D(**_MIXTURE)
     _, trajectory = ddpm_sample(lambda x, t: mixture.eps_star(x, t, schedule), schedule, 300,
                                 rng=2, return_trajectory=True)
-    return {"trajectory": trajectory, "mixture": mixture}
+    return {"trajectory": trajectory, "mixture": mixture, "schedule": schedule}
 
 
 FIXED = {"plot_inverse_cdf": lambda: {"rng": 0}, "plot_elbo_gap": _elbo_gap,

@@ -146,3 +146,30 @@ def test_hidden_sizes_and_frozen():
     net = mlp(2, 3, 1)
     assert frozen(net) is net and not net.training
     assert not any(p.requires_grad for p in net.parameters())
+
+
+def test_a_learning_rate_schedule_written_for_torch_optim_works_unchanged():
+    """Notebook 05's cosine decay sets opt.param_groups[0]["lr"]: the same line must drive both
+    optimizers, step for step (a plain attribute would be ignored by one of them, silently)."""
+    import math
+
+    ours_net, x, y = _problem(2)
+    ref_net, _, _ = _problem(2)
+    ours, ref = Adam(ours_net.parameters(), 1e-2), torch.optim.Adam(ref_net.parameters(), 1e-2,
+                                                                    foreach=False)
+    for step in range(30):
+        for opt, net in ((ours, ours_net), (ref, ref_net)):
+            opt.param_groups[0]["lr"] = 1e-2 * 0.5 * (1 + math.cos(math.pi * step / 30))
+            opt.zero_grad()
+            ((net(x) - y) ** 2).mean().backward()
+            opt.step()
+    for p, q in zip(ours_net.parameters(), ref_net.parameters()):
+        torch.testing.assert_close(p.detach(), q.detach(), rtol=1e-9, atol=1e-12)
+    assert ours.lr == ours.param_groups[0]["lr"] == pytest.approx(1e-2 * 0.5 * (1 + math.cos(math.pi * 29 / 30)))
+    constant_net, _, _ = _problem(2)
+    constant = Adam(constant_net.parameters(), 1e-2)
+    for _ in range(30):
+        constant.zero_grad()
+        ((constant_net(x) - y) ** 2).mean().backward()
+        constant.step()
+    assert not torch.equal(next(constant_net.parameters()), next(ours_net.parameters()))

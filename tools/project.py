@@ -3,6 +3,7 @@
     python tools/project.py bootstrap   # rewrite the first cell of every notebooks/*.py
     python tools/project.py readme      # rewrite the badge table in README.md
     python tools/project.py glob        # the notebooks' file-name pattern, for the Makefile
+    python tools/project.py minimum-pins  # name==X for each declared name>=X (make test-min)
 
 The tests import this module to check that the notebooks' first cells and the README's badges
 still agree with ``pyproject.toml``.
@@ -43,6 +44,20 @@ def distribution_name():
     if not match:
         raise SystemExit("pyproject.toml has no [project] name")
     return match.group(1)
+
+
+def minimum_pins():
+    """``name==X`` for every ``name>=X`` that pyproject.toml declares (runtime and dev): the
+    environment of ``make test-min``, where each dependency is at its declared lower bound."""
+    text = (ROOT / "pyproject.toml").read_text()
+    pins = []
+    for block in re.findall(r'^(?:dependencies|dev) = \[(.*?)^\]', text, flags=re.MULTILINE | re.DOTALL):
+        for req in re.findall(r'"([^"]+)"', block):
+            match = re.fullmatch(r"([A-Za-z0-9_.-]+)>=([0-9][^,;]*)(,.*)?", req.replace(" ", ""))
+            if not match:
+                raise SystemExit(f"pyproject.toml: {req!r} has no >= lower bound to test")
+            pins.append(f"{match.group(1)}=={match.group(2)}")
+    return pins
 
 
 def bootstrap_source():
@@ -134,6 +149,8 @@ def main(argv):
         print(repo_url())
     elif argv == ["glob"]:
         print(NOTEBOOK_GLOB)
+    elif argv == ["minimum-pins"]:
+        print(" ".join(minimum_pins()))
     else:
         raise SystemExit(__doc__)
 

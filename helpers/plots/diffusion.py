@@ -91,7 +91,7 @@ def plot_forward_strip(ts, *, schedule, x0_1d, noise_1d, x0_2d, noise_2d, mixtur
         top.set(xlim=X_RANGE, ylim=(0, 1.0))
         top.set_title(f"t = {t}, alpha_bar = {ab:.2f}", fontsize=9)
         bottom.scatter(x2[:, 0], x2[:, 1], s=1, alpha=0.4, color="C0")
-        bottom.set(xlim=MOONS_LIM, ylim=MOONS_LIM, aspect="equal", xlabel="x_t")
+        bottom.set(xlim=MOONS_LIM, ylim=MOONS_LIM, aspect="equal", xlabel="first coordinate")
         if j:
             top.set_yticklabels([])
             bottom.set_yticklabels([])
@@ -104,38 +104,56 @@ def plot_forward_strip(ts, *, schedule, x0_1d, noise_1d, x0_2d, noise_2d, mixtur
 def plot_schedules(schedules):
     """alpha_bar_t against t / T (left) and beta_t on a log axis (right), one line a schedule.
 
-    ``schedules`` maps a label to a ``NoiseSchedule``.
+    ``schedules`` maps a label to a ``NoiseSchedule``. Every other line is dashed and drawn
+    thinner on top, so that two schedules that coincide (the cosine one at two T, say) both show.
     """
     fig, (ax1, ax2) = new_figure(2, width=4.2, height=3.0)
     for i, (label, s) in enumerate(schedules.items()):
         frac = np.arange(1, s.T + 1) / s.T
-        style = dict(color=f"C{i}", lw=1.3, label=label)
+        style = dict(color=f"C{i}", lw=2.4 if i % 2 == 0 else 1.2, ls="-" if i % 2 == 0 else "--",
+                     label=label)
         ax1.plot(frac, s.alpha_bar, **style)
         ax2.plot(frac, s.betas, **style)
-    ax1.set(xlabel="t / T", ylabel="alpha_bar_t", ylim=(0, 1.02), title="signal kept")
-    ax2.set(xlabel="t / T", ylabel="beta_t", yscale="log", title="noise added per step")
-    ax1.legend(fontsize=7)
+    ax1.set(xlabel="$t / T$", ylabel=r"$\bar\alpha_t$", ylim=(0, 1.02), title="signal kept")
+    ax2.set(xlabel="$t / T$", ylabel=r"$\beta_t$", yscale="log", title="noise added per step")
+    ax1.legend(fontsize=7, loc="lower left")
     return fig
 
 
 def plot_elbo_per_step(per_step, prior, title="the ELBO's terms per step"):
-    """Each step's share of -ELBO, averaged over the data, as bars on a log axis.
+    """Each step's share of -ELBO, averaged over the data, as bars on a log axis; with two or
+    more series, a second panel shows where they differ.
 
     ``per_step`` maps a label to an array (T,) of mean terms: entry 0 is L_0 = -log p(x_0|x_1)
     (which can be negative, shown in the legend), entries t-1 >= 1 the KL terms L_{t-1}.
-    ``prior`` maps the same labels to L_T.
+    ``prior`` maps the same labels to L_T. The second panel is the running sum over steps
+    1..t of each later series minus the first: the curve's end is their whole difference in
+    -ELBO (but for L_T), and where it rises is where that difference comes from.
     """
-    fig, ax = new_figure(1, width=7.0, height=3.0)
     labels = list(per_step)
+    n_panels = 1 if len(labels) == 1 else 2
+    fig, axes = new_figure(n_panels, width=7.0 if n_panels == 1 else 4.6, height=3.0)
+    ax = np.atleast_1d(axes)[0]
     width = 0.8 / len(labels)
     for i, label in enumerate(labels):
         terms = np.asarray(per_step[label])
         t = np.arange(2, terms.size + 1)
         ax.bar(t + (i - (len(labels) - 1) / 2) * width, terms[1:], width=width, color=f"C{i}",
-               label=f"{label}: L_0 = {terms[0]:.2f}, L_T = {prior[label]:.3f}")
-    ax.set(yscale="log", xlabel="step t", ylabel="L_{t-1} (nats, mean)", title=title,
-           xlim=(1, terms.size + 1))
-    ax.legend(fontsize=7)
+               label=f"{label}: $L_0$ = {terms[0]:.2f}, $L_T$ = {prior[label]:.3f}")
+    ax.set(yscale="log", xlabel="step $t$", ylabel="$L_{t-1}$ (nats, mean over data)",
+           title=title if n_panels == 1 else "each step's term", xlim=(1, terms.size + 1))
+    ax.legend(fontsize=7, loc="upper center")
+    if n_panels == 2:
+        ax = np.atleast_1d(axes)[1]
+        first = np.asarray(per_step[labels[0]])
+        for i, label in enumerate(labels[1:], start=1):
+            diff = np.cumsum(np.asarray(per_step[label]) - first)  # sum over steps 1..t
+            ax.plot(np.arange(1, diff.size + 1), diff, color=f"C{i}",
+                    label=f"{label} minus {labels[0]}: {diff[-1]:+.3f} in all")
+        ax.axhline(0.0, color="0.6", lw=0.8)
+        ax.set(xscale="log", xlabel="step $t$ (log scale)",
+               ylabel="running sum of the difference (nats)", title=title)
+        ax.legend(fontsize=7, loc="center right")
     return fig
 
 
@@ -227,14 +245,16 @@ def _reverse_frame(trajectory, n_paths):
             ylabel="x", title=f"{n_paths} sample paths, x_T to x_0")
     hist = ax2.stairs(np.zeros(60), np.linspace(*X_RANGE, 61), fill=True, color="C0",
                       alpha=0.45, label="samples now")
-    data, = ax2.plot([], [], color="k", lw=1, label="data density")
+    data, = ax2.plot([], [], color="C3", lw=1, label="exact density of $x_t$ there")
     ax2.set(xlim=X_RANGE, ylim=(0, 1.1), xlabel="x", ylabel="density")
     legend = ax2.legend(fontsize=7, loc="upper left")
     return fig, dict(marker=marker, hist=hist, data=data, legend=legend, title=ax2.title)
 
 
-def plot_reverse_step(step=0, *, trajectory, mixture, n_paths=40):
-    """One state of a precomputed reverse trajectory (shape (S + 1, n, 1), x_T first).
+def plot_reverse_step(step=0, *, trajectory, mixture, schedule, n_paths=40):
+    """One state of a precomputed reverse trajectory (shape (T + 1, n, 1), x_T first, from all T
+    steps of ``ddpm_sample``), over the exact density of the forward chain at the same step:
+    after ``step`` denoising steps the samples should follow q(x_t), t = T - step.
 
     It only indexes ``trajectory``, so a slider over ``step`` never re-runs the sampler.
     """
@@ -247,9 +267,14 @@ def plot_reverse_step(step=0, *, trajectory, mixture, n_paths=40):
     p["marker"].set_xdata([step, step])
     heights, edges = _density(trajectory[step], bins=60)
     p["hist"].set_data(heights, edges)
+    if trajectory.shape[0] != schedule.T + 1:
+        raise ValueError(f"trajectory must hold the T + 1 = {schedule.T + 1} states of a full "
+                         f"ddpm_sample run, got {trajectory.shape[0]}")
+    t = schedule.T - step
+    ab = 1.0 if t == 0 else schedule.alpha_bar[t - 1]  # x_0: the data themselves
     grid = np.linspace(*X_RANGE, 400)
-    p["data"].set_data(grid, np.exp(mixture.log_prob(grid)))
-    p["title"].set_text(f"after {step} of {trajectory.shape[0] - 1} steps")
+    p["data"].set_data(grid, np.exp(mixture.marginal(ab).log_prob(grid)))
+    p["title"].set_text(f"after {step} of {schedule.T} steps: $x_{{{t}}}$")
     return fig
 
 

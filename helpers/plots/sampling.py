@@ -6,6 +6,7 @@ Each is a plain function returning a Figure, so a slider and a test call the sam
 from __future__ import annotations
 
 import numpy as np
+from scipy import integrate
 
 from .._checks import as_float_array, count, positive
 from ..sampling import inverse_cdf_sample, normal_cdf, normal_icdf, normal_pdf
@@ -85,7 +86,7 @@ def plot_tabulated_sampling(pdf, icdf, lo, hi, samples, title="tabulated F$^{-1}
     ax_cdf.set(xlabel="x", ylabel="F(x)", title="CDF from the trapezoid rule")
     xs = np.linspace(lo, hi, 600)
     dens = pdf(xs)
-    area = np.trapezoid(dens, xs) if hasattr(np, "trapezoid") else np.trapz(dens, xs)
+    area = integrate.trapezoid(dens, xs)
     _density_stairs(ax_hist, samples, 80, (lo, hi), label=f"{len(samples)} samples")
     ax_hist.plot(xs, dens / area, color="C3", label="normalised density")
     ax_hist.set(xlabel="x", ylabel="density", title=title)
