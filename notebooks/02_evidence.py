@@ -98,7 +98,8 @@ rng = np.random.default_rng(0)
 # much. Take 1000 draws from $N(0, 1)$ and score them under the same $N(0, \sigma^2)$ for a range
 # of $\sigma$: the product of eq. 2.1 and the sum of logs of eq. 2.2. For this model the maximiser
 # has a closed form: setting the derivative of $\sum_i \log N(x_i; 0, \sigma^2)$ to zero gives
-# $\hat\sigma^2 = \frac1n \sum_i x_i^2$, the root mean square (RMS) of the data. (Not the sample
+# $\hat\sigma^2 = \frac1n \sum_i x_i^2$, the mean square of the data, so $\hat\sigma$ is their
+# root mean square (RMS). (Not the sample
 # standard deviation: the mean is known to be 0, so it is not subtracted.)
 
 # %%
@@ -211,8 +212,11 @@ assert abs(quadrature - exact) < 1e-6
 # > deterministic mapping". The decoder's *mean* $f_\theta(z)$ (here $Wz + b$) is deterministic;
 # > $p_\theta(x \mid z)$ is a *distribution* around it, with variance $c$. That noise is what
 # > makes eq. 2.3 usable: with no noise, $p(x \mid z)$ is zero unless $f_\theta(z)$ hits $x$
-# > exactly, and no random $z$ ever does. Watch the naive estimate of the next section (10 000
-# > prior samples) fall away from the exact value as $c$ shrinks towards a deterministic decoder:
+# > exactly, and no random $z$ ever does. Watch the naive estimate fall away from the exact value
+# > as $c$ shrinks towards a deterministic decoder. (The estimate is the one §3 defines: the
+# > average of $p(x \mid z_l)$ over 10 000 prior samples $z_l$. One run of it lands on either
+# > side of the truth, so the small positive errors at $c \ge 0.01$ are its noise; §3 shows that
+# > its log is too low *on average*. The errors at $c \le 10^{-3}$ are far beyond that noise.)
 
 # %%
 for c in (1.0, 1e-1, 1e-2, 1e-3, 1e-4):
@@ -272,14 +276,15 @@ for j in (0, 2, 4, 6, 8, 10, 12):
 #   $\rho - 1 = 91.9$, 200 runs of one sample each are too few for the standard error to be
 #   trusted, so agreement there is luck, not evidence.
 # - **$\log \hat p - \log p(x)$ (biased low).** The mean log-error is clearly negative, by many
-#   standard errors, for $L \le 256$. While $L$ is below $\rho \approx 93$ it falls faster than
-#   $1/L$: by a factor of 8-9 per fourfold step in $L$ (from -8.464 to -1.029 to -0.113). The
+#   standard errors, for $L \le 64$; at $L = 256$ it is $-0.113 \pm 0.046$, 2.4 standard errors.
+#   Around $L \approx \rho \approx 93$ it falls faster than $1/L$: by a factor of 8.2 from
+#   $L = 16$ to 64 and 9.1 from 64 to 256 (from -8.464 to -1.029 to -0.113), where $1/L$ alone
+#   would give 4. The
 #   large-$L$ prediction $-(\rho-1)/(2L)$ only applies once $L \gg \rho$; there the bias is too
 #   small for 200 runs to resolve well: at $L = 4096$ the measured -0.001 ± 0.010 agrees with
 #   the predicted -0.011, while at $L = 1024$ the measured +0.019 ± 0.021 lies 3 standard errors
 #   above the predicted -0.045.
 #
-# (`tests/test_notebook_claims_01_02.py` re-runs these 200 runs and asserts each statement.)
 # The picture:
 
 # %%
@@ -299,7 +304,8 @@ plot_naive_convergence(n_values, log_p_hat, exact, relative_variance=rel_var)
 # In words: prior samples are useful only where the posterior lives, and the KL measures how far
 # the posterior sits from the prior; the needed $L$ grows at least like $\exp(\mathrm{KL})$
 # (Chatterjee & Diaconis 2018 show that about $\exp(\mathrm{KL})$ samples are also enough for
-# importance sampling in general). In the linear model a posterior of width about $\sqrt{c}$ in
+# importance sampling when the log-weight $\log(p(z \mid x)/p(z))$ is concentrated around its
+# mean; when it is not, more may be needed). In the linear model a posterior of width about $\sqrt{c}$ in
 # each of $k$ directions makes that about $c^{-k/2}$.
 #
 # We **measure** the needed $L$: draw $2^{16}$ prior samples, split them into independent runs
@@ -344,14 +350,15 @@ growth_kl = np.log(exp_kl[:, -1] / exp_kl[:, 0])
 print("growth of log(samples) from k = 1 to 8, exact vs exp(KL):",
       np.round(growth_exact, 1), np.round(growth_kl, 1))
 per_decade = exact_needed[2] / exact_needed[1]          # c = 0.1 -> c = 0.01
-print("cost factor for c = 0.1 -> 0.01, k =", k_values, ":", np.round(per_decade, 0))
-print("                         10^(k/2) =", np.round(10.0 ** (np.array(k_values) / 2), 0))
+print(f"{'k':>26}" + "".join(f"{k:>9d}" for k in k_values))
+print(f"{'cost factor, c = 0.1 -> 0.01':>26}" + "".join(f"{v:9.3g}" for v in per_decade))
+print(f"{'10^(k/2)':>26}" + "".join(f"{10.0 ** (k / 2):9.3g}" for k in k_values))
 plot_samples_needed(k_values, c_values, measured, exact_needed, exp_kl, budget=budget / 16)
 
 # %% [markdown]
-# Each tenfold decrease of $c$ multiplies the cost by up to $10^{k/2}$, the $c^{-k/2}$ law, which
-# it approaches once $c$ is small next to the squared decoder weights (the printed factors lie
-# between half and all of $10^{k/2}$). In the figure, the dotted curves are
+# Each tenfold decrease of $c$ multiplies the cost by a factor close to $10^{k/2}$, the
+# $c^{-k/2}$ law, which it approaches once $c$ is small next to the squared decoder weights (the
+# printed factors lie between 0.58 and 1.08 times $10^{k/2}$). In the figure, the dotted curves are
 # $(\exp(\mathrm{KL}) - 1)/0.1^2$, the bound put on the same footing as the solid exact count,
 # so each dotted curve lies below its solid one.
 #
@@ -439,23 +446,33 @@ assert np.allclose(log_rhs, exact, atol=1e-9)
 
 # %%
 post_sd = np.sqrt(np.diag(post_cov))
-print("posterior sd per coordinate:", np.round(post_sd, 3), "-> a shift of 0.5 is",
-      np.round(0.5 / post_sd, 1), "sd;  0.5 / sd^2 =", np.round(0.5 / post_sd**2, 0), "nats per unit")
-q = stats.multivariate_normal(post_mean + 0.5, post_cov)
+delta = np.array([0.5, 0.5])                      # q's mean minus the posterior mean
+prec = np.linalg.inv(post_cov)                    # S^-1
+print("posterior sd per coordinate:", np.round(post_sd, 3),
+      f"; correlation {post_cov[0, 1] / (post_sd[0] * post_sd[1]):.2f}")
+print(f"length of the shift in posterior sd (Mahalanobis, sqrt(delta^T S^-1 delta)): "
+      f"{np.sqrt(delta @ prec @ delta):.1f}")
+print("slope S^-1 delta:", np.round(prec @ delta, 0), "nats per unit of z")
+q = stats.multivariate_normal(post_mean + delta, post_cov)
 log_rhs_q = (model.log_likelihood(x, z_any) + stats.multivariate_normal(np.zeros(2)).logpdf(z_any)
              - q.logpdf(z_any))
-print("with the shifted q:", np.round(log_rhs_q - exact, 2), "nats off")
+print("with the shifted q:          ", np.round(log_rhs_q - exact, 2), "nats off")
+print("-delta^T S^-1 (z - mu) + delta^T S^-1 delta / 2:",
+      np.round(-(z_any - post_mean) @ prec @ delta + 0.5 * delta @ prec @ delta, 2))
 print("distance of the 5 z from the posterior mean:",
       np.round(np.linalg.norm(z_any - post_mean, axis=1), 2))
 
 # %% [markdown]
-# So $q$ is shifted by about 6 posterior standard deviations, and the errors are tens to
-# hundreds of nats (49 to 280 in size). Why so large: with equal covariances $S$,
-# $\log p(z \mid x) - \log q(z) = \delta^\top S^{-1}(z - \mu) - \tfrac12 \delta^\top S^{-1}\delta$
-# for the shift $\delta$, a linear function of $z$. With $S$ nearly diagonal, every unit of
-# distance from the posterior mean (along a coordinate) is worth about $0.5/\mathrm{sd}^2$, 74 to
-# 82 nats, and our five $z$ lie 0.85 to 3.68 units from the posterior mean; the sign follows the
-# side of the posterior on which $z$ falls.
+# So $q$ is shifted by 10.6 posterior standard deviations, measured along the shift (the
+# posterior's two coordinates are correlated, $-0.30$, so the shift's length in standard
+# deviations is not the per-coordinate 6), and the errors are tens to hundreds of nats (49 to
+# 280 in size). Why so large: with equal covariances $S$ and $q$'s mean $\mu + \delta$,
+# $$\log p(z \mid x) - \log q(z) = -\delta^\top S^{-1}(z - \mu) + \tfrac12 \delta^\top S^{-1}\delta ,$$
+# a linear function of $z$ (the quadratic terms cancel; the second-to-last line above evaluates
+# it and matches the errors). At $z = \mu + \delta$, where $q$ is highest, it is
+# $-\tfrac12\delta^\top S^{-1}\delta < 0$. Its slope $S^{-1}\delta$ is about 116 and 108 nats per
+# unit of $z$, and our five $z$ lie 0.85 to 3.68 units from the posterior mean; the sign follows
+# the side of the posterior on which $z$ falls.
 #
 # Averaging $p(x\mid z)p(z)/q(z)$ over $z \sim q$ turns this into an estimate that is unbiased
 # for any $q$ that covers the posterior and exact for $q = p(z \mid x)$: **importance sampling
@@ -657,7 +674,7 @@ plot_digit_rows([x_test[:12], decoder_samples(f2, 2, 12, rng=0), decoder_samples
 #
 #    <details><summary>Solution</summary>
 #
-#    With the shift of about 6 posterior sd, $q$ barely overlaps the posterior: the estimate
+#    With the shift of 10.6 posterior sd, $q$ barely overlaps the posterior: the estimate
 #    comes out about 25 nats below `exact`, far worse than the naive estimate with $10^4$ prior
 #    samples (0.08 nats low with `rng=0`). With the exact posterior every weight equals $p(x)$
 #    and the estimate is exact to rounding. A
@@ -666,15 +683,21 @@ plot_digit_rows([x_test[:12], decoder_samples(f2, 2, 12, rng=0), decoder_samples
 #
 # 4. **Learn $c$.** In §1 the MLE of $\sigma$ is the RMS. For the decoder of §6, the MLE of $c$
 #    at a fixed $f_\theta$ and a fixed $z$ per image is the mean squared error per pixel. If
-#    $c$ were learned, would it stay near 0.03? Predict from the printed pixel variance, then
-#    compute `np.mean((x_test - decoder_samples(f2, 2, 359, rng=0)) ** 2)` as a crude stand-in.
+#    $c$ were learned, would it stay near 0.03? Predict two numbers for the $k = 2$ decoder: the
+#    mean squared error per pixel with random $z$, and with each held-out image's best $z$.
+#    Check: `np.mean((x_test - decoder_samples(f2, 2, 359, rng=0)) ** 2)` for random $z$; for the
+#    best $z$ on a grid, `g = np.linspace(-3, 3, 61); Z = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)`,
+#    `F = f2(torch.tensor(Z, dtype=torch.float32)).detach().double().numpy()`, then
+#    `((x_test[:, None] - F[None]) ** 2).mean(-1).min(1).mean()`.
 #
 #    <details><summary>Solution</summary>
 #
-#    The crude number uses random $z$, not each image's best $z$, so it is an upper bound of
-#    the order of the pixel variance, 0.074. With each image's best $z$ it is smaller, and with a
-#    flexible decoder on 17-valued pixels a learned $c$ keeps shrinking: the density becomes
-#    unbounded, the reason §6 fixes $c$ (notebook 04 returns to learning $c$).
+#    Random $z$ give 0.112: a decoder mean for a random $z$ is usually another digit, so this is
+#    even above the pixel variance of the data, 0.074. Each image's best $z$ gives 0.041. So for
+#    this decoder the MLE of $c$ is about 0.04, a little above the fixed 0.03. Trained together
+#    with $f_\theta$, $c$ would follow the fit down, and with pixels that take only 17 values a
+#    decoder flexible enough to hit its training images makes the density grow without bound as
+#    $c \to 0$: the reason §6 fixes $c$ (notebook 04 returns to learning $c$).
 #    </details>
 #
 # ## Glossary (English, the article's Chinese)

@@ -39,13 +39,13 @@ def _density(x, bins=80, range_=X_RANGE):
 def _forward_frame():
     fig, (ax1, ax2) = new_figure(2, width=4.0, height=3.0)
     hist = ax1.stairs(np.zeros(80), np.linspace(*X_RANGE, 81), fill=True, color="C0", alpha=0.45,
-                      label="x_t samples (chain)")
+                      label="$x_t$ samples (chain)")
     exact, = ax1.plot([], [], color="C3", label="exact q(x_t)")
     # drawn above the histogram, so it moves with it (a static line would end up beneath)
     normal, = ax1.plot([], [], color="k", ls=":", lw=1, label="N(0, 1)")
-    ax1.set(xlim=X_RANGE, ylim=(0, 1.0), xlabel="x_t", ylabel="density")
+    ax1.set(xlim=X_RANGE, ylim=(0, 1.0), xlabel="$x_t$", ylabel="density")
     legend = ax1.legend(loc="upper right", fontsize=7)
-    dots = ax2.scatter(np.zeros(1), np.zeros(1), s=3, alpha=0.5, color="C0", label="x_t")
+    dots = ax2.scatter(np.zeros(1), np.zeros(1), s=3, alpha=0.5, color="C0", label="$x_t$")
     ax2.set(xlim=MOONS_LIM, ylim=MOONS_LIM, xlabel="first coordinate", ylabel="second coordinate",
             aspect="equal", title="two moons")
     return fig, dict(hist=hist, exact=exact, normal=normal, legend=legend, dots=dots,
@@ -89,7 +89,7 @@ def plot_forward_strip(ts, *, schedule, x0_1d, noise_1d, x0_2d, noise_2d, mixtur
         top.plot(grid, np.exp(mixture.marginal(ab).log_prob(grid)), color="C3", lw=1,
                  label="exact")
         top.set(xlim=X_RANGE, ylim=(0, 1.0))
-        top.set_title(f"t = {t}, alpha_bar = {ab:.2f}", fontsize=9)
+        top.set_title(rf"$t$ = {t}, $\bar\alpha_t$ = {ab:.2f}", fontsize=9)
         bottom.scatter(x2[:, 0], x2[:, 1], s=1, alpha=0.4, color="C0")
         bottom.set(xlim=MOONS_LIM, ylim=MOONS_LIM, aspect="equal", xlabel="first coordinate")
         if j:
@@ -172,9 +172,9 @@ def plot_eps_fit(eps_model, mixture, schedule, ts, grid=None):
         learned = np.asarray(eps_model(grid[:, None], t))[:, 0]
         dens = np.exp(mixture.marginal(ab).log_prob(grid))
         ax.fill_between(grid, -3, -3 + 1.5 * dens / dens.max(), color="0.85", label="q(x_t)")
-        ax.plot(grid, exact, color="k", lw=1.6, label="exact eps*")
-        ax.plot(grid, learned, color="C1", lw=1.2, ls="--", label="learned eps_theta")
-        ax.set(xlim=X_RANGE, ylim=(-3, 3), xlabel="x_t", title=f"t = {t}")
+        ax.plot(grid, exact, color="k", lw=1.6, label=r"exact $\varepsilon^*$")
+        ax.plot(grid, learned, color="C1", lw=1.2, ls="--", label=r"learned $\varepsilon_\theta$")
+        ax.set(xlim=X_RANGE, ylim=(-3, 3), xlabel="$x_t$", title=f"$t$ = {t}")
         if j == 0:
             ax.set_ylabel("predicted noise")
             ax.legend(fontsize=7, loc="upper right")
@@ -194,7 +194,7 @@ def plot_w1_vs_steps(steps, curves, floor):
     for i, (label, w) in enumerate(curves.items()):
         ax.plot(steps, w, marker=markers[i % 4], ms=4, color=f"C{i}", label=label)
     ax.axhline(floor, color="0.4", ls=":", label="floor: two data samples")
-    ax.set(xscale="log", yscale="log", xlabel="sampling steps", ylabel="W1 to held-out data")
+    ax.set(xscale="log", yscale="log", xlabel="sampling steps", ylabel="$W_1$ to held-out data")
     ax.minorticks_off()
     ax.set_xticks(list(steps), [str(s) for s in steps])  # ticks only where there are data
     lo, hi = ax.get_ylim()
@@ -210,7 +210,7 @@ def _sampler_frame(n_bins):
     ddpm = ax.stairs(np.zeros(n_bins), edges, color="C0", lw=1.4, label="DDPM samples")
     ddim = ax.stairs(np.zeros(n_bins), edges, color="C1", lw=1.4, label="DDIM samples")
     data, = ax.plot([], [], color="k", lw=1, label="data density")
-    ax.set(xlim=X_RANGE, ylim=(0, 1.1), xlabel="x_0", ylabel="density")
+    ax.set(xlim=X_RANGE, ylim=(0, 1.1), xlabel="$x_0$", ylabel="density")
     legend = ax.legend(fontsize=7, loc="upper left")
     return fig, dict(ddpm=ddpm, ddim=ddim, data=data, legend=legend, title=ax.title)
 
@@ -242,7 +242,7 @@ def _reverse_frame(trajectory, n_paths):
     ax1.plot(x_axis, trajectory[:, :n_paths, 0], color="C0", lw=0.5, alpha=0.6)
     marker = ax1.axvline(0, color="C3", lw=1.2)
     ax1.set(xlim=(0, n_states - 1), ylim=X_RANGE, xlabel="denoising steps taken",
-            ylabel="x", title=f"{n_paths} sample paths, x_T to x_0")
+            ylabel="x", title=f"{n_paths} sample paths, $x_T$ to $x_0$")
     hist = ax2.stairs(np.zeros(60), np.linspace(*X_RANGE, 61), fill=True, color="C0",
                       alpha=0.45, label="samples now")
     data, = ax2.plot([], [], color="C3", lw=1, label="exact density of $x_t$ there")

@@ -210,7 +210,11 @@ def _naive_estimate_frame(two_d, n_pool):
         cbar = fig.colorbar(parts["zoom_points"], ax=ax_zoom, fraction=0.06, pad=0.02,
                             ticks=[0, 0.5, 1])
         cbar.ax.tick_params(labelsize=7)
-        ax_zoom.set(xlabel="z1   (colour: weight p(x | z_l) / largest)", ylabel="z2")
+        cbar.set_label("weight / largest weight", fontsize=7, labelpad=2)
+        # room for the colour bar's label before the next panel's y-label
+        pos, dx = ax_run.get_position(), 0.3 / fig.get_figwidth()
+        ax_run.set_position([pos.x0 + dx, pos.y0, pos.width - dx, pos.height])
+        ax_zoom.set(xlabel="z1   (colour: weight p(x | z_l), over the largest)", ylabel="z2")
         ax_prior.set(xlim=(-4, 4), ylim=(-4, 4), xlabel="z1", ylabel="z2")
         parts.update(prior_title=ax_prior.title, zoom_title=ax_zoom.title,
                      zoom_x=ax_zoom.xaxis, zoom_y=ax_zoom.yaxis)
