@@ -240,8 +240,9 @@ slider_panel(plot_elbo_gap,
              model=model, x=x_obs)
 
 # %% [markdown]
-# At $q$ = posterior the bound is tight. A check on a grid of 2000 random $q$: the ELBO never
-# exceeds the evidence, and the largest one sits at the posterior.
+# At $q$ = posterior the bound is tight. A check on 2000 random $q$: the ELBO never exceeds the
+# evidence, and the largest of them comes within 0.01 nats of it; only the posterior itself
+# reaches it.
 
 # %%
 grid_rng = np.random.default_rng(2)
@@ -459,8 +460,9 @@ print("gap after each theta phase:", " ".join(show_gap(g) for g in gaps_after_th
 # > $p_\theta(z \mid x)$ depends on $\theta$, so a theta step also moves the target that $q$
 # > was fitted to and changes the gap (here it reopens it). Part of what a theta step gains in
 # > the ELBO can even come from moving the posterior towards $q$ rather than from the evidence.
-# > Alternating the two, as above, is the EM algorithm when each phi phase makes $q$ the exact
-# > posterior. What EM guarantees is weaker than "the evidence rises at every theta step": if
+# > Alternating the two, as above, is generalised EM when each phi phase makes $q$ the exact
+# > posterior ("generalised" because the theta phase takes gradient steps instead of
+# > maximising). What EM guarantees is weaker than "the evidence rises at every theta step": if
 # > the theta phase ends with a higher ELBO than it started with, then the evidence at its end
 # > is above the evidence at its start, because
 # > $\log p_{\theta_\text{new}}(x) \ge \text{ELBO}(\theta_\text{new}) \ge \text{ELBO}(\theta_\text{old})
@@ -501,27 +503,32 @@ print("gap after each theta phase:", " ".join(show_gap(g) for g in gaps_after_th
 #
 # Write your prediction down before you check it.
 #
-# 1. **Right mean, wrong width.** In the slider of section 3, set `mu` to the posterior mean
-#    (0.173) and `sigma` to twice the posterior sd. Predict the gap in nats, then check it in the
-#    figure's title.
+# 1. **Right mean, wrong width.** Take $q$ with the posterior's mean (0.173) and twice its
+#    standard deviation. Predict the gap in nats, then check it in the title of
+#    `plot_elbo_gap(mu=post_mean[0], sigma=2 * post_std[0], model=model, x=x_obs)` (the slider
+#    of section 3 moves in steps of 0.05 and cannot reach these values exactly).
 #
 #    <details><summary>Solution</summary>
 #
 #    For two normals with the same mean and a ratio $r = \sigma_q / \sigma_p$ of standard
 #    deviations, KL$(q \,\|\, p) = \frac12(r^2 - 1 - \log r^2)$. With $r = 2$ that is
-#    $\frac12(3 - \log 4) \approx 0.81$ nats, whatever the model. (The slider moves in steps of
-#    0.05, so you can only get close to $\sigma = 0.768$.)
+#    $\frac12(3 - \log 4) \approx 0.81$ nats, whatever the model; the title says gap 0.807.
 #    </details>
 #
 # 2. **A noisier decoder.** In section 4 the reconstruction term's weight in the mean was 0.853
-#    with $c = 0.5$. Predict the weight if the decoder variance were $c = 2$, then check by
-#    building `LinearGaussian(W=[[1.5], [0.8]], b=[0.5, -0.3], c=2.0)` and re-running that cell.
+#    with $c = 0.5$. Predict the weight if the decoder variance were $c = 2$, then check in a new
+#    cell (it draws its own observation, so nothing of the old model is reused):
+#    `noisy = LinearGaussian(W=[[1.5], [0.8]], b=[0.5, -0.3], c=2.0)`,
+#    `x2 = noisy.sample(1, rng=0)[0][0]`, `WtW = float(noisy.W[:, 0] @ noisy.W[:, 0])`,
+#    `w = (WtW / noisy.c) / (1 + WtW / noisy.c)`, then
+#    `print(w, w * float(noisy.W[:, 0] @ (x2 - noisy.b)) / WtW, noisy.posterior(x2)[0])`.
 #
 #    <details><summary>Solution</summary>
 #
 #    The weight is $\frac{W^\top W / c}{1 + W^\top W / c}$ with $W^\top W = 2.89$, so at $c = 2$
-#    it is $1.445 / 2.445 \approx 0.59$: a noisier decoder makes the data less informative and
-#    the prior takes a larger share of the mean.
+#    it is $1.445 / 2.445 = 0.591$: a noisier decoder makes the data less informative and the
+#    prior takes a larger share of the mean. The check prints 0.591, then the weighted
+#    least-squares $z$ and the posterior mean, both 0.1652.
 #    </details>
 #
 # 3. **The mean-field gap from the correlation alone** (beyond the text). For a two-dimensional

@@ -238,3 +238,31 @@ def test_04_naive_decoder_against_vae_two_budgets_and_gaps(main_vae, digits):
     assert diff.mean() > 4 * diff.std() / math.sqrt(len(diff))
     assert elbo_enc < elbo_pp < ll_vae
     assert elbo_pp - elbo_enc > ll_vae - elbo_pp
+
+
+def test_03_random_q_and_exercises_1_2():
+    import matplotlib
+    matplotlib.use("Agg")
+    from helpers.evidence import LinearGaussian
+    from helpers.plots.elbo import plot_elbo_gap
+
+    model = LinearGaussian(W=[[1.5], [0.8]], b=[0.5, -0.3], c=0.5)
+    x_obs = model.sample(1, rng=0)[0][0]
+    post_mean, post_cov = model.posterior(x_obs)
+    post_std = np.sqrt(np.diag(post_cov))
+    # "the largest of them comes within 0.01 nats of it"
+    grid_rng = np.random.default_rng(2)
+    mus, sigmas = grid_rng.uniform(-3, 3, size=(2000, 1)), grid_rng.uniform(0.05, 2.0, size=(2000, 1))
+    short = model.log_evidence(x_obs) - model.elbo(x_obs, mus, sigmas).max()
+    assert 0 < short < 0.01
+    # exercise 1: "the title says gap 0.807"
+    fig = plot_elbo_gap(mu=post_mean[0], sigma=2 * post_std[0], model=model, x=x_obs)
+    assert fig.axes[0].get_title().endswith("gap 0.807")
+    # exercise 2: "prints 0.591, then ... both 0.1652"
+    noisy = LinearGaussian(W=[[1.5], [0.8]], b=[0.5, -0.3], c=2.0)
+    x2 = noisy.sample(1, rng=0)[0][0]
+    WtW = float(noisy.W[:, 0] @ noisy.W[:, 0])
+    w = (WtW / noisy.c) / (1 + WtW / noisy.c)
+    assert round(w, 3) == 0.591
+    assert round(w * float(noisy.W[:, 0] @ (x2 - noisy.b)) / WtW, 4) == 0.1652
+    assert round(float(noisy.posterior(x2)[0][0]), 4) == 0.1652
