@@ -147,10 +147,10 @@ def plot_elbo_terms(model, x, mu_lim=(-3.0, 3.0), sigma_lim=(0.02, 2.0)):
         s = sigmas if sigmas is not None else np.full(mus.size, ps)
         rec, kl, elbo = terms(m, s)
         t = m if mus is not None else s
-        ax.plot(t, rec, color="C0", label="reconstruction E_q[log p(x|z)]")
-        ax.plot(t, -kl, color="C2", label="- prior matching  -KL(q || p(z))")
+        ax.plot(t, rec, color="C0", label=r"reconstruction $E_q[\log p(x|z)]$")
+        ax.plot(t, -kl, color="C2", label=r"minus prior matching $-\mathrm{KL}(q\,\|\,p(z))$")
         ax.plot(t, elbo, color="black", lw=2, label="ELBO = sum")
-        ax.axhline(log_px, color="black", ls=":", lw=1, label="log p(x)")
+        ax.axhline(log_px, color="black", ls=":", lw=1, label=r"$\log p(x)$")
         ax.axvline(pm if mus is not None else ps, color="0.5", ls="--", lw=1)
         ax.set(ylim=(log_px - 10.0, max(float(rec.max()), float(-kl.min()), log_px) + 1.0),
                ylabel="nats")
@@ -158,7 +158,8 @@ def plot_elbo_terms(model, x, mu_lim=(-3.0, 3.0), sigma_lim=(0.02, 2.0)):
                 title="moving the mean")
     axes[1].set(xscale="log", xlabel="q's sigma  (mean at the posterior's)",
                 title="moving sigma")
-    axes[1].legend(loc="lower left", fontsize=7)
+    for ax in axes:  # each panel its own key: a reader may look at either alone
+        ax.legend(loc="lower left", fontsize=6.5)
     return fig
 
 
@@ -191,7 +192,7 @@ def plot_mean_field(model, x, q_mean, q_std, path=None, title=None):
         handles += ax.plot(path[:, 0], path[:, 1], ".-", color="C0", ms=3, lw=1,
                            label="gradient ascent on q's mean")
     ax.plot(*mean, "k+", ms=10)
-    ax.legend(handles=handles, loc="lower right", fontsize=7,
+    ax.legend(handles=handles, loc="upper right", fontsize=7,
               title="contours: 1, 2, 3 sd ellipses", title_fontsize=7)
     ax.set(aspect="equal", xlabel="$z_1$", ylabel="$z_2$",
            title=title or "exact posterior and a diagonal q")
