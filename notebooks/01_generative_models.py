@@ -128,7 +128,7 @@ assert np.isclose(ratio, np.exp(4.5))
 # the histogram of 2000 such draws over eq. 1.1, for the same $N(1, 0.5^2)$.
 
 # %%
-plot_inverse_cdf(mu=mu, sigma=sigma, n_samples=2000, rng=0)
+plot_inverse_cdf(mu=mu, sigma=sigma, n_samples=2000, rng=0, x_range=(mu - 4 * sigma, mu + 4 * sigma))
 
 # %% [markdown]
 # The histogram follows eq. 1.1. A number rather than a picture: with $n = 100\,000$ samples the
@@ -224,10 +224,12 @@ z_label = ancestral_rng.choice(2, size=50_000, p=weights)       # z ~ p(z): whic
 ancestral_draws = ancestral_rng.normal(means[z_label], sds[z_label])  # x ~ p(x | z)
 
 frac0 = np.mean(z_label == 0)
-print(f"fraction with z = 0: {frac0:.4f} vs 0.3 "
-      f"({(frac0 - 0.3) / np.sqrt(0.3 * 0.7 / len(z_label)):+.2f} standard errors)")
-z_anc = (ancestral_draws.mean() - exact_mean) / se
-print(f"ancestral sample mean {ancestral_draws.mean():.4f} vs exact {exact_mean:.2f}: "
+print(f"fraction with z = 0: {frac0:.4f} vs {weights[0]} "
+      f"({(frac0 - weights[0]) / np.sqrt(weights[0] * weights[1] / len(z_label)):+.2f} standard errors)")
+anc_mean = weights @ means                                  # the exact mean and variance of the
+anc_var = weights @ (sds**2 + means**2) - anc_mean**2       # mixture these weights describe
+z_anc = (ancestral_draws.mean() - anc_mean) / np.sqrt(anc_var / len(ancestral_draws))
+print(f"ancestral sample mean {ancestral_draws.mean():.4f} vs exact {anc_mean:.2f}: "
       f"{z_anc:+.2f} standard errors")
 for name, sample in (("tabulated F^-1", mixture_draws), ("ancestral", ancestral_draws)):
     ks = stats.kstest(sample, mixture_cdf)
@@ -347,9 +349,12 @@ print("a million draws of Generator.random(): all multiples of 2^-53:",
 #
 #    <details><summary>Solution</summary>
 #
-#    The mean is $0.5 \cdot (-2) + 0.5 \cdot 1.5 = -0.25$ and the fraction is 0.5. (The printed
-#    comparison still uses `exact_mean` = 0.45, so it will report a large number of standard
-#    errors: update `exact_mean` too, and `mixture_cdf` for the KS test.)
+#    The mean is $0.5 \cdot (-2) + 0.5 \cdot 1.5 = -0.25$ and the fraction is 0.5. The cell
+#    prints fraction 0.5008 (+0.36 standard errors) and sample mean -0.2560 against -0.25
+#    (-0.70 standard errors): the checks follow the `weights` line. The KS test does not: it
+#    still compares with `mixture_cdf`, the old 0.3 / 0.7 mixture, so the ancestral line now
+#    says D = 0.1969, p = 0.00, a correct verdict that these draws come from another
+#    distribution.
 #    </details>
 #
 # 3. **Beyond the text: an exponential distribution.** $p(x) = \lambda e^{-\lambda x}$ for
@@ -373,15 +378,16 @@ print("a million draws of Generator.random(): all multiples of 2^-53:",
 #    to be useful anyway).
 #    </details>
 #
-# 5. **Optional, the sampler's extreme.** What is the most negative finite value a draw
-#    `normal_icdf(rng.random())` can take, and how often does `rng.random()` return exactly 0?
-#    Predict from the §4 table, then check `normal_icdf(2.0**-53)`.
+# 5. **Optional, the far tail by sampling.** How many of $10^6$ draws from $N(0, 1)$, by
+#    `inverse_cdf_sample(normal_icdf, 10**6, rng=0)`, fall below $-4$? Predict from the CDF,
+#    then count with `(draws < -4).sum()`.
 #
 #    <details><summary>Solution</summary>
 #
-#    The smallest positive $u$ is $2^{-53}$, which gives about $-8.21$ (the table's first row).
-#    $u = 0$ has probability $2^{-53} \approx 1.1 \times 10^{-16}$ per draw and gives $-\infty$.
-#    So apart from that, no draw lies more than about 8.21 standard deviations below the mean.
+#    $\Phi(-4) = 3.17 \times 10^{-5}$, so expect about 32, give or take $\sqrt{32} \approx 6$;
+#    this run gives 29. A draw lands below $-4$ exactly when $u < \Phi(-4)$, so counting
+#    samples in the tail is counting uniforms below a number: inverse-CDF sampling is only as
+#    good in the tails as `normal_icdf` is there (§4).
 #    </details>
 #
 # ## Glossary (English, the article's Chinese)

@@ -286,3 +286,24 @@ def test_02_exercise_4_the_mle_of_c():
     F = f2(torch.tensor(Z, dtype=torch.float32)).detach().double().numpy()
     assert round(float(((x_test[:, None] - F[None]) ** 2).mean(-1).min(1).mean()), 3) == 0.041
     assert round(float(x_train.var(axis=0).mean()), 3) == 0.074
+
+
+def test_01_exercises_2_and_5():
+    """Exercise 2 with weights (0.5, 0.5) and exercise 5's tail count, as the solutions quote."""
+    from helpers.sampling import inverse_cdf_sample, normal_cdf, normal_icdf
+
+    weights, means, sds = np.array([0.5, 0.5]), np.array([-2.0, 1.5]), np.array([0.5, 1.0])
+    rng = np.random.default_rng(3)
+    z_label = rng.choice(2, size=50_000, p=weights)
+    draws = rng.normal(means[z_label], sds[z_label])
+    frac0 = np.mean(z_label == 0)
+    assert round(frac0, 4) == 0.5008
+    assert round((frac0 - 0.5) / np.sqrt(0.25 / len(z_label)), 2) == 0.36
+    mean, var = weights @ means, weights @ (sds**2 + means**2) - (weights @ means) ** 2
+    assert round(draws.mean(), 4) == -0.2560
+    assert round((draws.mean() - mean) / np.sqrt(var / len(draws)), 2) == -0.70
+    old_cdf = lambda x: 0.3 * normal_cdf(x, -2.0, 0.5) + 0.7 * normal_cdf(x, 1.5, 1.0)  # noqa: E731
+    ks = stats.kstest(draws, old_cdf)
+    assert round(ks.statistic, 4) == 0.1969 and ks.pvalue < 0.005
+    tail = inverse_cdf_sample(normal_icdf, 10**6, rng=0)
+    assert (tail < -4).sum() == 29 and round(normal_cdf(-4.0) * 1e5, 2) == 3.17

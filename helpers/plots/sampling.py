@@ -25,30 +25,36 @@ def _density_stairs(ax, samples, bins, range_, label):
     ax.stairs(heights, edges, fill=True, color="C0", alpha=0.45, label=label)
 
 
-def plot_inverse_cdf(mu=0.0, sigma=1.0, n_samples=2000, rng=None, n_arrows=5):
+def plot_inverse_cdf(mu=0.0, sigma=1.0, n_samples=2000, rng=None, n_arrows=5,
+                     x_range=(-6.0, 6.0)):
     """Inverse-transform sampling as a picture, next to the histogram it produces.
 
     Left: the CDF F of N(mu, sigma^2), with a few u values on the vertical axis carried across to
     F and down to x = F^-1(u). Right: a histogram of ``n_samples`` such draws over eq. 1.1.
-    In a slider panel the figure is built once and its moving parts updated in place
-    (``helpers.plots.live``).
+    ``x_range`` is both panels' x-axis: a slider panel keeps the default, wide enough for every
+    mu and sigma it offers (the axes stay put and the curves move); a single figure can fit it to
+    its distribution. In a slider panel the figure is built once and its moving parts updated in
+    place (``helpers.plots.live``).
     """
     mu_f = float(as_float_array("mu", mu))
     sigma_f = float(positive("sigma", sigma))
     n_samples = count("n_samples", n_samples)
     n_arrows = count("n_arrows", n_arrows)
+    lo, hi = (float(v) for v in as_float_array("x_range", x_range))
+    if not lo < hi:
+        raise ValueError(f"x_range must be (lo, hi) with lo < hi, got {x_range!r}")
     samples = inverse_cdf_sample(lambda u: normal_icdf(u, mu_f, sigma_f), n_samples, rng)
 
-    xs = np.linspace(-6.0, 6.0, 400)  # fixed axes, so moving a slider moves the curves, not the frame
-    fig, p = live_figure(plot_inverse_cdf, (), _inverse_cdf_frame)
+    xs = np.linspace(lo, hi, 400)
+    fig, p = live_figure(plot_inverse_cdf, (), lambda: _inverse_cdf_frame(lo, hi))
     p["cdf"].set_data(xs, normal_cdf(xs, mu_f, sigma_f))
     u = (np.arange(n_arrows) + 0.5) / n_arrows
     x = normal_icdf(u, mu_f, sigma_f)
     nan = np.full(n_arrows, np.nan)  # NaN breaks one line into n_arrows separate paths
-    p["arrows"].set_data(np.column_stack([np.full(n_arrows, -6.0), x, x, nan]).ravel(),
+    p["arrows"].set_data(np.column_stack([np.full(n_arrows, lo), x, x, nan]).ravel(),
                          np.column_stack([u, u, np.zeros(n_arrows), nan]).ravel())
     p["feet"].set_data(x, np.zeros(n_arrows))
-    counts, edges = np.histogram(samples, bins=60, range=(-6, 6))
+    counts, edges = np.histogram(samples, bins=60, range=(lo, hi))
     heights = counts / max(counts.sum(), 1) / np.diff(edges)  # density=True, and 0 if none inside
     p["hist"].set_data(heights, edges)
     pdf = normal_pdf(xs, mu_f, sigma_f)
@@ -60,18 +66,19 @@ def plot_inverse_cdf(mu=0.0, sigma=1.0, n_samples=2000, rng=None, n_arrows=5):
     return fig
 
 
-def _inverse_cdf_frame():
+def _inverse_cdf_frame(lo, hi):
     """The figure of ``plot_inverse_cdf`` with empty curves (the frame a slider keeps)."""
     fig, (ax_map, ax_hist) = new_figure(2)
     cdf, = ax_map.plot([], [], color="C0", label="CDF F(x)")
     arrows, = ax_map.plot([], [], color="C1", lw=0.9, ls="--", label="u across to F, down")
     feet, = ax_map.plot([], [], "v", color="C1", ms=5, label="x = F$^{-1}$(u)")
-    ax_map.set(xlim=(-6, 6), ylim=(0, 1.02), xlabel="x", ylabel="u ~ U(0, 1)",
+    ax_map.set(xlim=(lo, hi), ylim=(0, 1.02), xlabel="x", ylabel="u ~ U(0, 1)",
                title="inverse CDF: u maps to x = F$^{-1}$(u)")
-    legend_map = ax_map.legend(loc="lower right", fontsize=8)  # in parts: drawn over the curves
-    hist = ax_hist.stairs([0.0], [-6.0, 6.0], fill=True, color="C0", alpha=0.45, label="samples")
+    # upper left, where F is near 0: over the start of the arrows, never over their drops
+    legend_map = ax_map.legend(loc="upper left", fontsize=7, framealpha=0.9)  # in parts
+    hist = ax_hist.stairs([0.0], [lo, hi], fill=True, color="C0", alpha=0.45, label="samples")
     pdf, = ax_hist.plot([], [], color="C3", label="eq. 1.1")
-    ax_hist.set(xlim=(-6, 6), xlabel="x", ylabel="density")
+    ax_hist.set(xlim=(lo, hi), xlabel="x", ylabel="density")
     legend = ax_hist.legend(loc="upper left", fontsize=8)
     parts = dict(cdf=cdf, arrows=arrows, feet=feet, hist=hist, pdf=pdf, legend=legend,
                  legend_map=legend_map,
