@@ -20,8 +20,8 @@ from ._checks import as_float_array, as_rng, count, positive_scalar
 from ._logsumexp import FLOOR
 from .linear_gaussian import LinearGaussian
 
-__all__ = ["log_mean_exp", "running_log_mean_exp", "LinearGaussian", "naive_mc_log_evidence",
-           "measure_samples_needed"]
+__all__ = ["log_mean_exp", "running_log_mean_exp", "effective_sample_size", "LinearGaussian",
+           "naive_mc_log_evidence", "measure_samples_needed"]
 
 
 def log_mean_exp(a, axis=-1):
@@ -53,6 +53,22 @@ def log_mean_exp(a, axis=-1):
     out = np.log(np.mean(np.exp(np.maximum(a - shift, FLOOR["float64"])), axis=axis))
     out = np.where(np.squeeze(finite, axis=axis), out + np.squeeze(shift, axis=axis), -np.inf)
     return out if out.ndim else float(out)
+
+
+def effective_sample_size(log_w, axis=-1):
+    """(sum_l w_l)^2 / sum_l w_l^2 of weights given by their logs: how many samples count.
+
+    L equal weights give L; one weight that dwarfs the rest gives 1. For eq. 2.3's naive
+    estimate the weights are w_l = p(x | z_l), and the gradient of log p_hat(x) is
+    sum_l (w_l / sum_m w_m) grad log p(x | z_l): with an ESS near 1, one sample drives it.
+    Computed from the logs (any scale: a common shift cancels). Taught in notebook 02.
+    """
+    log_w = as_float_array("log_w", log_w, allow_inf=True)
+    if np.isposinf(log_w).any():
+        raise ValueError("log_w must not contain +inf")
+    # ESS = exp(2 logsumexp(log w) - logsumexp(2 log w)), both through log_mean_exp
+    n = log_w.shape[axis]
+    return np.exp(2 * log_mean_exp(log_w, axis) - log_mean_exp(2 * log_w, axis)) * n
 
 
 def running_log_mean_exp(a):

@@ -36,8 +36,9 @@
 #    amortisation gap, and compare the VAE with notebook 02's naive decoder honestly.
 #
 # **Map.** §1-4 build the loss piece by piece; §5 trains a VAE with a 2-D latent; §6 varies $c$
-# (posterior collapse); §7 measures the gradient noise against $L$; §8 compares with notebook
-# 02. Exercises and references are at the end.
+# (posterior collapse); §7 (optional) measures the gradient noise against $L$; §8 compares with
+# notebook 02. Exercises and references are at the end. Two parts can be skipped on a first
+# reading: the $\beta$-VAE aside in §4 and §7.
 #
 # **Terms** (the article's Chinese in brackets): variational autoencoder (变分自编码器),
 # probabilistic decoder (概率解码器), Monte Carlo (蒙特卡洛), reparameterisation (重参数化),
@@ -81,7 +82,7 @@ from helpers.data import load_digits
 from helpers.elbo import gaussian_kl
 from helpers.plots.digits import plot_digits
 from helpers.plots.vae import (plot_c_tradeoff, plot_gradient_estimators, plot_latent_map,
-                               plot_training)
+                               plot_rate_distortion, plot_training)
 from helpers.nets import Adam
 from helpers.vae import GaussianVAE, importance_log_likelihood, negative_elbo, train_vae
 from helpers.vae_analysis import (c_grid_summary, fit_per_point_q, gradient_noise,
@@ -176,9 +177,11 @@ assert torch.allclose(total.detach(), by_hand, rtol=1e-5)
 #
 # the per-pixel mean squared error, and $J''(c^\ast) > 0$, so it is a minimum. Without the
 # constant, $J(c) = S/(2c) + \text{KL}$ only decreases as $c$ grows: a learned $c$ would run off to
-# infinity. We check both on trained models in section 6.
+# infinity. We check both on trained models in section 6. (The σ-VAE of Rybkin et al. [10]
+# learns $c$ exactly this way, by setting it to $c^\ast$; Dai and Wipf [12] study what happens
+# to a VAE as the best $c$ goes to 0.)
 #
-# **$\beta = 2c$.** Multiply $J$ by $2c$: for a fixed $c$,
+# **Optional aside: $\beta = 2c$.** Multiply $J$ by $2c$: for a fixed $c$,
 # $2c\,J = S + 2c\,\text{KL} + \text{const}$, which is the $\beta$-VAE objective
 # $\lVert x - f\rVert^2 + \beta\,\text{KL}$ of Higgins et al. [7] with $\beta = 2c$. Same minimiser, so the same gradient
 # direction; numerically:
@@ -321,6 +324,13 @@ print(f"held-out -ELBO per image after {main.history.step[-1]} steps: "
 plot_training(main.history, labels=["k = 2, c = 0.03"])
 
 # %% [markdown]
+# How to read the curves. The "train batches" curve is the mean over the 100 steps before each
+# point, so at step 100 it averages the first and worst steps and sits above the held-out
+# curve, which scores the model as it is at that step. And $-$ELBO can go below 0: it is
+# $-\log$ of a density, not of a probability, and a density of continuous data can exceed 1
+# (here 64 pixels, each with a decoder standard deviation of 0.17).
+
+# %% [markdown]
 # Reconstructions $f_\theta(\mu_\phi(x))$ of held-out digits, and new samples
 # $f_\theta(z)$ with $z \sim N(0, I)$. Both rows show the decoder's **mean** $f_\theta(z)$, not
 # a draw from $N(f_\theta(z), cI)$: a draw would add independent noise of standard deviation
@@ -388,10 +398,14 @@ print("     c   per-pixel MSE   KL (nats)   active units")
 for i, cv in enumerate(C_GRID):
     print(f"{cv:6.3f}   {summary.mse[i]:13.4f}   {summary.kl[i]:9.2f}   "
           f"{summary.active[i]:d} of 8")
+plot_rate_distortion(summary)
 
 # %% [markdown]
 # The KL falls as $c$ grows, and the per-pixel error rises; at $c = 1$ every unit has
 # collapsed: the reconstructions are all the same blurred average digit, whatever the input.
+# Drawn as KL (the **rate**, what the code costs in nats) against squared error (the
+# **distortion**), the grid traces one trade-off curve: choosing $c$ chooses a point on it
+# (Alemi et al. [11]), and no $c$ gets both low.
 #
 # **How many units survive, predicted.** Replace the networks by linear maps,
 # $f_\theta(z) = Wz + b$: the model becomes notebook 03's probabilistic PCA (Tipping and Bishop
@@ -427,6 +441,13 @@ plot_c_tradeoff(c=0.01, summary=summary)
 plot_c_tradeoff(c=1.0, summary=summary)
 
 # %% [markdown]
+# Compare the two top rows of each figure. At $c = 0.01$ the reconstructions are close copies of
+# the held-out digits, yet the samples, decoded from $z \sim N(0, I)$, are smudges that mix
+# strokes of several digits. A good reconstruction says that the encoder and decoder agree on
+# the codes the encoder produces; a good sample needs codes drawn from the prior to decode well,
+# and the training objective only ties the two together through the KL term (16.2 nats per
+# image here). At $c = 1$ both rows are the same average digit: nothing of $x$ reaches $z$.
+#
 # ### Try it: move $c$
 #
 # Each position of the slider is one of the seven trained models; the figure is drawn from the
@@ -483,7 +504,7 @@ for factor in (0.5, 2.0, 10.0):
           f"without {grad_without:+10.1f}")
 
 # %% [markdown]
-# ## 7. How many samples $L$? (article §2, eq. 2.8)
+# ## 7. Optional: how many samples $L$? (article §2, eq. 2.8)
 #
 # Eq. 2.8's average over $L$ samples is an unbiased estimate of the expectation for every $L$;
 # $L$ only changes its noise. The spread of the gradient over fresh noise, for the trained
@@ -562,7 +583,8 @@ print(f"VAE at 800 steps: importance-weighted (K = 250) {iw_test.mean().item():.
 #   + \underbrace{\text{ELBO}(q^\ast_x) - \text{ELBO}(q_\phi)}_{\text{amortisation gap}},$$
 #
 # where $q^\ast_x$ is the best diagonal Gaussian for this one $x$. The approximation gap is
-# notebook 03's mean-field gap: no Gaussian matches a non-Gaussian posterior. The amortisation
+# notebook 03's mean-field gap: no *diagonal* Gaussian matches a posterior that is correlated
+# (notebook 03's case) or not Gaussian at all. The amortisation
 # gap is new. Notebook 03 fitted a separate $q$ for each data point; a VAE does not. Its encoder
 # is one network that must produce $q_\phi(z \mid x)$ for every $x$, including held-out images
 # it never saw: **amortised inference (摊销推断)** [2], which is cheap (one forward pass instead of
@@ -629,9 +651,11 @@ print(f"  ELBO, encoder's q          {elbo_enc:7.2f}   amortisation gap  {elbo_p
 #
 #    <details><summary>Solution</summary>
 #
-#    Count the eigenvalues above 0.2 in the printed list (at most 8). Expect the trained network
-#    to match that count, or to keep a unit fewer when an eigenvalue sits close to $c$, as at
-#    $c = 0.1$ above.
+#    Six eigenvalues exceed 0.2, with a near tie at the boundary (0.234 above it, 0.197 below),
+#    so the rule predicts 6. The check prints `[8]`: after 500 steps this network keeps all
+#    eight units active at $c = 0.2$. The eigenvalue rule is exact for a linear decoder at its
+#    optimum; on the grid above it matched at $c = 0.316$ and $1$ but not at $0.1$, and here it
+#    misses by two. Treat it as a guide to where collapse sets in, not a count.
 #    </details>
 #
 # 2. **Learn $c$** (beyond the text). Train the $k = 2$ VAE with `learn_c=True`, starting from
@@ -640,11 +664,11 @@ print(f"  ELBO, encoder's q          {elbo_enc:7.2f}   amortisation gap  {elbo_p
 #
 #    <details><summary>Solution</summary>
 #
-#    Section 6 showed that for fixed networks the best $c$ is the per-pixel squared error, and
-#    that the gradient in $c$ pushes towards it from both sides. Learned jointly, $c$ should
-#    end near the model's own per-pixel error, a few hundredths, like the 0.03335 printed for the
-#    $c = 0.03$ model. Starting collapsed, the model first has to escape: only as $c$ falls does
-#    the squared error become expensive enough for the encoder to start using $z$.
+#    Section 6 showed that for fixed networks the best $c$ is the per-pixel squared error, a
+#    few hundredths (0.03335 for the $c = 0.03$ model). But the check prints `c = [0.109]`:
+#    Adam moves $\log c$ by at most about the learning rate per step, $800 \times 0.003 = 2.4$
+#    in all, so from $c = 1$ it cannot get below $e^{-2.4} \approx 0.09$ in 800 steps. Give it
+#    `steps=3000` and it reaches 0.0264, a few hundredths as predicted.
 #    </details>
 #
 # 3. **A baseline for the score function** (beyond the text). The score-function estimator stays
@@ -703,6 +727,11 @@ print(f"  ELBO, encoder's q          {elbo_enc:7.2f}   amortisation gap  {elbo_p
 #    reinforcement learning. Machine Learning, 1992.
 # 9. C. Cremer, X. Li, D. Duvenaud. Inference suboptimality in variational autoencoders. ICML
 #    2018.
+# 10. O. Rybkin, K. Daniilidis, S. Levine. Simple and effective VAE training with calibrated
+#    decoders. ICML 2021 (the σ-VAE).
+# 11. A. Alemi, B. Poole, I. Fischer, J. Dillon, R. A. Saurous, K. Murphy. Fixing a broken ELBO.
+#    ICML 2018 (rate and distortion).
+# 12. B. Dai, D. Wipf. Diagnosing and enhancing VAE models. ICLR 2019.
 
 # %%
 print(f"whole notebook: wall time: {time.perf_counter() - notebook_start:.1f} s")

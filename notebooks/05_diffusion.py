@@ -215,8 +215,9 @@ plot_schedules({"linear, T = 50": NoiseSchedule.linear(50),
                 "cosine, T = 100": NoiseSchedule.cosine(100)})
 
 # %% [markdown]
-# In the figure, each dashed line is drawn over a solid one. The two cosine schedules coincide:
-# as a function of $t/T$ the cosine schedule is the same for every $T$. The two linear ones share
+# In the figure, each dashed line is drawn over a solid one. On the left the two cosine schedules
+# coincide: as a function of $t/T$ the cosine $\bar\alpha_t$ is the same for every $T$, so on the
+# right fifty steps must each add about twice the noise of a hundred. The two linear ones share
 # their $\beta_t$ (right, both from $10^{-4}$ to $0.02$) but not their $\bar\alpha_t$ (left):
 # fifty such steps remove far less signal than a thousand.
 #
@@ -364,9 +365,11 @@ for t in (2, 3, 5, 10, 30, 90):
 # %% [markdown]
 # Near $t = 1$ the true variance is far above $\tilde\beta_t$ (2.7 times at $t = 2$, 1.9 times
 # at $t = 3$), and it is within 4% of $\beta_t$ at every step shown. A reverse step that is too
-# narrow pays for every $x_{t-1}$ it finds unlikely; the KL of §4 charges
-# $\tfrac{d}{2}(\tilde\beta_t/\sigma_t^2 - 1 - \log(\tilde\beta_t/\sigma_t^2))$ for the
-# mismatch, on top of the squared error. Ho et al. (2020, §3.2) tried both fixed choices,
+# narrow pays for it in the squared error: $\|\tilde\mu_t - \mu_\theta\|^2 / (2\sigma_t^2)$
+# is divided by a variance smaller than the spread of $x_{t-1}$ that the step must cover. With
+# another $\sigma_t^2$ the KL of §4 gains a term for the difference of the variances,
+# $\tfrac{d}{2}(\tilde\beta_t/\sigma_t^2 - 1 - \log(\tilde\beta_t/\sigma_t^2))$, and
+# divides the squared error by the wider $\sigma_t^2$. Ho et al. (2020, §3.2) tried both fixed choices,
 # $\sigma_t^2 = \tilde\beta_t$ and $\sigma_t^2 = \beta_t$. The experiment: the same
 # $\varepsilon^*$ and the same draws (`rng=6`), only the variance changed
 # (`reverse_var="beta"`).
@@ -392,25 +395,25 @@ for T in (10, 100, 1000):
 # **When is each choice right?** $\tilde\beta_t$ is the reverse variance when $x_0$ is known
 # given $x_t$, as for data that are a single point; it is the smallest possible. $\beta_t$ is
 # exact when the data are $N(0, I)$ (Ho et al. 2020 call the two the extremes), close for data
-# spread out like our mixture, and it is the noise of the reverse-time SDE of notebook 06. Nichol
+# spread out like our mixture, and it is the noise of the reverse-time SDE (notebook 06, to come). Nichol
 # & Dhariwal (2021) learn $\sigma_t^2$ between the two instead. Training is not affected: the
 # mean's loss is the same squared error on the noise with another weight $\lambda_t$, and the
-# simple loss drops the weights anyway. Notebook 06 meets the same fact from the other side:
+# simple loss drops the weights anyway. Notebook 06 (to come) meets the same fact from the other side:
 # with the exact score, the probability-flow ODE's likelihood equals $\log p$.
 #
 # We keep $\tilde\beta_t$ for the rest of this notebook, the model of §4 whose KL is the plain
 # squared error. Where does its loss sit along the chain, and where does the other variance
 # gain? Left, the mean denoising terms $L_{t-1}$ with $\varepsilon^*$ at $T = 100$ for both
 # variances; the legend holds $L_0$ (a negative log-density, which can be below 0 for a density
-# above 1) and $L_T$. Right, the running sum of their difference over the steps $1..t$: its end
-# is the whole difference, 0.71 nats.
+# above 1) and $L_T$. Right, the running sum over the steps $1..t$ of how much more the
+# $\tilde\beta_t$ model loses: its end is the whole difference, 0.71 nats.
 
 # %%
 e100 = ideal[100]
-plot_elbo_per_step({r"$\sigma_t^2 = \tilde\beta_t$": e100.per_step.mean(axis=1),
-                    r"$\sigma_t^2 = \beta_t$": with_beta[100].per_step.mean(axis=1)},
-                   {r"$\sigma_t^2 = \tilde\beta_t$": e100.prior.mean(),
-                    r"$\sigma_t^2 = \beta_t$": with_beta[100].prior.mean()},
+plot_elbo_per_step({r"$\sigma_t^2 = \beta_t$": with_beta[100].per_step.mean(axis=1),
+                    r"$\sigma_t^2 = \tilde\beta_t$": e100.per_step.mean(axis=1)},
+                   {r"$\sigma_t^2 = \beta_t$": with_beta[100].prior.mean(),
+                    r"$\sigma_t^2 = \tilde\beta_t$": e100.prior.mean()},
                    title="the gap sits in the first steps (T = 100, exact eps*)")
 
 # %% [markdown]
@@ -438,7 +441,7 @@ plot_elbo_per_step({r"$\sigma_t^2 = \tilde\beta_t$": e100.per_step.mean(axis=1),
 # section 8 calls it for two moons. This cell is yours to edit and re-run: try fewer steps, a
 # constant learning rate, or `skip=False` in `EpsNet`, and watch the numbers below move, §7's
 # sampler table most of all. (`skip=False` barely changes the final loss, 0.499 against 0.500,
-# yet §7's DDIM with the learned network lands 0.63 from the data at 100 steps instead of 0.051.)
+# yet §7's DDIM with the learned network lands 0.64 from the data at 100 steps instead of 0.047.)
 # %%
 torch.set_num_threads(1)  # a small network: one thread is faster here, and bit-for-bit repeatable
 steps, batch_size, lr = 1500, 256, 5e-3
@@ -499,55 +502,81 @@ plot_elbo_per_step({"exact eps*": ideal[100].per_step.mean(axis=1),
 # %% [markdown]
 # Per step the two sets of bars look the same; the running sum on the right shows the network's
 # whole shortfall, 0.042 nats, and that it builds up early in the chain (86% of it by step 20),
-# where the RMS table above also found the network's largest error (at $t = 10$).
+# where the RMS table above also found the network's largest error of the four steps it shows
+# ($t = 10$).
 #
 # ## 7. Sampling: DDPM and DDIM
 #
 # **DDPM** (Ho et al. 2020) samples the model's own chain: start at $x_T \sim N(0, I)$ and draw
-# $x_{t-1} \sim N(\mu_\theta(x_t, t), \tilde\beta_t I)$ down to $x_0$. With fewer steps it walks
-# a sub-chain through evenly spaced timesteps, whose $\bar\alpha$ are the full chain's. **DDIM**
-# (Song, Meng & Ermon 2021) uses the same network but no fresh noise: at each step it predicts $x_0$,
-# then moves to the next timestep along the predicted noise. Only $x_T$ is random.
+# $x_{t-1} \sim N(\mu_\theta(x_t, t), \sigma_t^2 I)$ down to $x_0$, with either variance of §5.
+# With fewer steps it walks a sub-chain through evenly spaced timesteps, whose $\bar\alpha$ are
+# the full chain's. **DDIM** (Song, Meng & Ermon 2021) uses the same network but no fresh noise:
+# at each step it predicts $x_0$, then moves to the next timestep along the predicted noise. Only
+# $x_T$ is random.
 #
 # We score samples by the 1-D Wasserstein distance $W_1$ to the held-out data. Even two samples
 # of the data itself are not at distance 0: that **floor** is the best any sampler can show.
-# Each number is a mean over three sampling seeds, with its standard error, because the
+# Each number is a mean over five sampling seeds, with its standard error, because the
 # differences worth reading are a few hundredths.
 
 # %%
-n_samples, seeds = 4000, (9, 19, 29)
+n_samples, seeds = 4000, (9, 19, 29, 39, 49)
 floors = [wasserstein_1(mixture.sample(n_samples, rng=8 + s), x_test) for s in seeds]
 floor = np.mean(floors)
 exact_eps = lambda x, t: mixture.eps_star(x, t, schedule)  # noqa: E731
-steps_list = [5, 10, 20, 50, 100]
-curves, errors = {}, {}
-for label, model in (("exact eps*", exact_eps), ("learned eps_theta", eps_theta)):
-    for name, sampler in (("DDPM", ddpm_sample), ("DDIM", ddim_sample)):
-        w = np.array([[wasserstein_1(sampler(model, schedule, n_samples, steps=k, rng=seed), x_test)
-                       for k in steps_list] for seed in seeds])      # (seeds, steps)
+steps_list = [5, 10, 20, 100]
+samplers = {"DDPM (beta_tilde)": lambda m, k, r: ddpm_sample(m, schedule, n_samples, steps=k, rng=r),
+            "DDPM (beta)": lambda m, k, r: ddpm_sample(m, schedule, n_samples, steps=k, rng=r,
+                                                       reverse_var="beta"),
+            "DDIM": lambda m, k, r: ddim_sample(m, schedule, n_samples, steps=k, rng=r)}
+runs, curves, errors = {}, {}, {}
+for label, model in (("exact eps*", exact_eps), ("learned", eps_theta)):
+    for name, sampler in samplers.items():
+        w = np.array([[wasserstein_1(sampler(model, k, seed), x_test) for k in steps_list]
+                      for seed in seeds])                      # (seeds, steps)
+        runs[name, label] = w
         curves[f"{name}, {label}"] = w.mean(0)
         errors[f"{name}, {label}"] = w.std(0, ddof=1) / np.sqrt(len(seeds))
 print(f"floor (two data samples of {n_samples}): W1 = {floor:.3f} ± "
       f"{np.std(floors, ddof=1) / np.sqrt(len(seeds)):.3f}")
-print(f"{'sampler':<26}" + "".join(f"{k:>13}" for k in steps_list) + "   <- steps")
+print(f"{'sampler':<30}" + "".join(f"{k:>13}" for k in steps_list) + "   <- steps")
 for label, w in curves.items():
-    print(f"{label:<26}" + "".join(f"{v:7.3f} ±{e:.3f}" for v, e in zip(w, errors[label])))
+    print(f"{label:<30}" + "".join(f"{v:7.3f} ±{e:.3f}" for v, e in zip(w, errors[label])))
 plot_w1_vs_steps(steps_list, curves, floor)
 
 # %% [markdown]
 # What survives the standard errors:
 #
-# - With all 100 steps every sampler is within about 0.015 of the floor (0.036 ± 0.012).
-# - DDIM degrades more gracefully than DDPM: at 5, 10 and 20 steps it is ahead for both models.
-#   Coarse random jumps of DDPM add noise of the wrong size; DDIM's deterministic steps follow a
-#   smooth path that a coarse grid tracks better: the probability-flow ODE of the score-SDE
-#   paper (Song, Sohl-Dickstein et al. 2021), which notebook 06 takes up.
+# - With all 100 steps every sampler is within about 0.015 of the floor.
+# - With few steps the sampler matters more than the network. DDIM beats DDPM with
+#   $\sigma_t^2 = \tilde\beta_t$ at 5, 10 and 20 steps for both models (the two start from
+#   the same $x_T$ for each seed, so their difference is measured more precisely than the
+#   errors suggest). But DDPM with $\sigma_t^2 = \beta_t$, the variance that closed the ELBO's
+#   gap in §5, beats both at 5 and 10 steps with the exact $\varepsilon^*$: a coarse DDPM step
+#   that adds too little noise is the problem, not randomness as such.
 # - At 5 and 10 steps, DDIM with the *learned* network beats DDIM with the exact
-#   $\varepsilon^*$ by far more than the errors: 0.176 against 0.291 at 5 steps, 0.087 against
-#   0.136 at 10. $\varepsilon^*$ is the best noise prediction for each step taken on its own,
-#   which is what the ELBO asks for; nothing makes it the best input for a sampler that jumps 20
-#   steps at a time. (Why this network's errors happen to help is a question this notebook does
-#   not measure.) With DDPM the two models stay within 0.015 of each other at every step count.
+#   $\varepsilon^*$ by far more than the errors. $\varepsilon^*$ is the best noise prediction
+#   for each step taken on its own, which is what the ELBO asks for, but that does not make it
+#   the best input for a sampler that jumps 25 steps at a time. Where does the difference come
+#   from? Swap the network in at a single step, the first:
+
+# %%
+first_step_only = lambda x, t: eps_theta(x, t) if t == schedule.T else exact_eps(x, t)  # noqa: E731
+for k in (5, 10):
+    w = [wasserstein_1(ddim_sample(first_step_only, schedule, n_samples, steps=k, rng=seed), x_test)
+         for seed in seeds]
+    print(f"DDIM, {k:>2} steps: eps* everywhere {curves['DDIM, exact eps*'][steps_list.index(k)]:.3f}, "
+          f"network at t = T only {np.mean(w):.3f} ± {np.std(w, ddof=1) / np.sqrt(len(w)):.3f}, "
+          f"network everywhere {curves['DDIM, learned'][steps_list.index(k)]:.3f}")
+
+# %% [markdown]
+# The network at the first step alone gives the whole gain. At $t = T$,
+# $\bar\alpha_T \approx 2 \times 10^{-7}$, and DDIM's first prediction of $x_0$ is
+# $\mathbb{E}[x_0 \mid x_T]$ under $\varepsilon^*$: the data's mean, the same for every sample,
+# since $x_T$ says almost nothing about $x_0$. The next state, 25 steps down, then inherits too
+# little spread, and four coarse steps cannot restore it. The network's prediction at $t = T$
+# is wrong in a way that varies with $x_T$, and that happens to put the spread back. With small
+# steps (100) the two models agree again.
 #
 # One sampler run as a picture, with the exact $\varepsilon^*$ and 1000 samples, so that the
 # slider below redraws quickly; the title gives each sampler's $W_1$. With 1000 samples the floor
@@ -596,12 +625,15 @@ for name, pts in (("floor: another data draw", moons_floor), ("DDPM, learned (T 
                   ("ceiling: N(0, I)", gauss)):
     print(f"{name:<30} {sliced_wasserstein_1(pts, moons_test, rng=14):10.4f} "
           f"{mmd(pts, moons_test):10.1e}")
+floor_draws = [sliced_wasserstein_1(two_moons(2000, rng=100 + i), moons_test, rng=14) for i in range(10)]
+print(f"sliced W1 of 10 more data draws: {min(floor_draws):.4f} to {max(floor_draws):.4f}")
 plot_moons({"held-out data": moons_test, "DDPM samples": moons_ddpm, "N(0, I)": gauss})
 
 # %% [markdown]
-# The samples' sliced $W_1$ is about 1.6 times the floor and a small fraction of the ceiling; the
-# picture shows where the rest is: a few points strung between the moons' tips, where the data
-# have none. At this bandwidth (the median distance between points) the MMD cannot tell the
+# The samples' sliced $W_1$ is a small fraction of the ceiling's. Against the floor it proves
+# little: that floor is one other draw of the data, and ten more draws spread over the range
+# printed last, so one number cannot separate samples from data. The picture shows what the numbers miss: a few points strung between the moons' tips,
+# where the data have none. At this bandwidth (the median distance between points) the MMD cannot tell the
 # samples from data, both being within noise of 0, while it flags $N(0, I)$ at once: a reminder
 # to report more than one distance.
 
@@ -621,8 +653,10 @@ plot_moons({"held-out data": moons_test, "DDPM samples": moons_ddpm, "N(0, I)": 
 #   $\tilde\beta_t + c_t^2\,\mathrm{Var}(x_0 \mid x_t)$. With $\sigma_t^2 = \beta_t$ the gap
 #   nearly closes (0.04 nats at $T = 100$). A small trained network sits 0.04 nats below the
 #   ideal.
-# - DDPM needs many steps; DDIM, deterministic given $x_T$, gets close with far fewer, and at 5
-#   or 10 steps does better with the learned network than with the exact $\varepsilon^*$.
+# - With few steps the sampler matters more than the network: DDPM with the posterior's variance
+#   adds too little noise per coarse step and lags; DDIM, deterministic given $x_T$, and DDPM with
+#   $\sigma_t^2 = \beta_t$ do better. At 5 or 10 steps DDIM does better still with the learned
+#   network than with the exact $\varepsilon^*$, and all of that gain comes from its first step.
 #
 # ## Exercises (predict, then check)
 #
@@ -640,24 +674,27 @@ plot_moons({"held-out data": moons_test, "DDPM samples": moons_ddpm, "N(0, I)": 
 #    0.49 ± 0.02. Where the chain ends costs less than $L_T$ suggests: only 0.44 nats of it, the
 #    KL of the marginal $q(x_T)$ from $N(0, 1)$, are lost by any reverse process that starts at
 #    $N(0, 1)$.</details>
-# 2. **How few steps?** Before reading §7's table, guess the smallest step count of 5, 10, 20, 50
-#    and 100 at which each of the four samplers gets within 0.1 of the held-out data ($W_1$;
-#    the floor is 0.036). Check: §7's table.
+# 2. **How few steps?** Before reading §7's table, guess the smallest step count of 5, 10, 20
+#    and 100 at which each of the six samplers gets within 0.1 of the held-out data ($W_1$;
+#    the floor is 0.049). Check: §7's table.
 #    <details><summary>Solution</summary>
-#    DDIM with the learned network needs 10 steps (0.087 ± 0.003); the other three need 20
-#    (DDIM with $\varepsilon^*$ 0.069, DDPM with either model 0.082), and at 10 steps they are
-#    at 0.136-0.161. The slider shows single runs of 1000 samples, whose floor is 0.051, so its
-#    titles cannot settle differences this small: read the table, whose numbers are means over
-#    three seeds with their standard errors.</details>
+#    Two need only 10 steps: DDIM with the learned network (0.088 ± 0.002) and DDPM with
+#    $\sigma_t^2 = \beta_t$ and the exact $\varepsilon^*$ (0.094 ± 0.005). The other four need
+#    20 (0.053 to 0.086); at 10 steps they are at 0.108 to 0.158. The slider shows single runs
+#    of 1000 samples, whose floor is 0.051, so its titles cannot settle differences this small:
+#    read the table, whose numbers are means over five seeds with their standard errors.</details>
 # 3. **Predict $x_0$ instead of $\varepsilon$.** Rewrite the network's target as $x_0$
 #    (then $\varepsilon_\theta = (x_t - \sqrt{\bar\alpha_t}\,\hat x_0)/\sqrt{1 - \bar\alpha_t}$).
 #    Which steps $t$ does this make harder to learn?
 #    <details><summary>Solution</summary>
-#    Near $t = T$ the noise is almost all of $x_t$ and $x_0$ is almost unpredictable, so an
-#    $x_0$-predictor's error is multiplied by $\sqrt{\bar\alpha_t}/\sqrt{1-\bar\alpha_t}$, small
-#    there; near $t = 1$ the factor is large, and small errors in $\hat x_0$ become large errors
-#    in $\varepsilon$. The two targets weight the steps differently, which is why the simple
-#    loss on $\varepsilon$ works well out of the box (Ho et al. 2020, sec. 3.2).</details>
+#    The steps near $t = 1$. From the formula, an error in $\hat x_0$ becomes an error in
+#    $\varepsilon_\theta$ multiplied by $\sqrt{\bar\alpha_t}/\sqrt{1-\bar\alpha_t}$: near $t = 1$
+#    this factor is large (23.9 at $t = 2$ here: print
+#    `np.sqrt(schedule.alpha_bar[1] / (1 - schedule.alpha_bar[1]))`), so a tiny error in
+#    $\hat x_0$ becomes a large error in the noise, which is what the sampler uses. Near $t = T$
+#    the factor is about $5 \times 10^{-4}$, and errors in $\hat x_0$ hardly matter there. The
+#    two targets weight the steps differently; the loss on $\varepsilon$ works well out of the
+#    box (Ho et al. 2020, sec. 3.2).</details>
 # 4. **The ELBO's weights.** §4 found that each denoising term is $\lambda_t$ times a squared
 #    error on the noise, and the simple loss drops $\lambda_t$. Predict how $\lambda_t$ varies
 #    along the chain (cosine schedule, $T = 100$): largest at small $t$, at large $t$, or flat?
@@ -669,9 +706,11 @@ plot_moons({"held-out data": moons_test, "DDPM samples": moons_ddpm, "N(0, I)": 
 #    the middle of the chain), 0.107 at $t = 90$, 1.50 at $t = 99$ and about 500 at $t = 100$,
 #    where the cosine schedule clips $\beta_T$ at 0.999 (§4's own check already shows
 #    $\lambda_{90} > \lambda_{30}$). Training on the true ELBO would spend its effort on the two
-#    ends, most of all on the rare draws of $t = 100$; the simple loss weights every step alike.
-#    Ho et al. (2020) found that the simple loss gives better samples, and Kingma et al. (2021)
-#    study the weighting in general.</details>
+#    ends: each draw of $t = 100$ (one in a hundred, as for every step) would weigh about 500
+#    times a mid-chain one. For this `EpsNet` little would change there, since its output at
+#    $t = T$ is fixed by construction (§6). The simple loss weights every step alike; Ho et al.
+#    (2020) found that it gives better samples, and Kingma et al. (2021) study the weighting in
+#    general.</details>
 #
 # ## References
 #
@@ -683,7 +722,7 @@ plot_moons({"held-out data": moons_test, "DDPM samples": moons_ddpm, "N(0, I)": 
 # - J. Song, C. Meng, S. Ermon (2021). *Denoising diffusion implicit models.* ICLR. (DDIM, §7.)
 # - Y. Song, J. Sohl-Dickstein, D. P. Kingma, A. Kumar, S. Ermon, B. Poole (2021). *Score-based
 #   generative modeling through stochastic differential equations.* ICLR. (The reverse-time SDE
-#   and the probability-flow ODE that DDIM discretises, §§5, 7; notebook 06.)
+#   and the probability-flow ODE that DDIM discretises, §§5, 7.)
 # - A. Nichol, P. Dhariwal (2021). *Improved denoising diffusion probabilistic models.* ICML.
 #   (Cosine schedule, learned reverse variances and fewer sampling steps, §§3, 5, 7.)
 # - C. Luo (2022). *Understanding diffusion models: a unified perspective.* arXiv:2208.11970.

@@ -307,3 +307,40 @@ def test_01_exercises_2_and_5():
     assert round(ks.statistic, 4) == 0.1969 and ks.pvalue < 0.005
     tail = inverse_cdf_sample(normal_icdf, 10**6, rng=0)
     assert (tail < -4).sum() == 29 and round(normal_cdf(-4.0) * 1e5, 2) == 3.17
+
+
+def test_02_s6_effective_sample_size_during_training():
+    """'At k = 8 the median ESS is about 1 at every stage ... At k = 2 it is 7.5 after the first
+    step and 1.8 to 3.3 later.' Same calls as the notebook."""
+    torch = pytest.importorskip("torch")
+    from helpers.data import load_digits
+    from helpers.evidence import effective_sample_size
+    from helpers.naive_decoder import NAIVE_DECODER_SETTINGS, train_naive_decoder
+
+    x_train = load_digits("train")
+    c = NAIVE_DECODER_SETTINGS["c"]
+    x_batch = torch.as_tensor(x_train[:128])
+    ess = {}
+    for k in (2, 8):
+        r = train_naive_decoder(x_train, k, **dict(NAIVE_DECODER_SETTINGS, progress=False),
+                                snapshot_steps=[1, 100])
+        z = torch.randn(256, k, generator=torch.Generator().manual_seed(5))
+        ess[k] = []
+        for f in (r.snapshots[1], r.snapshots[100], r.f_theta):
+            with torch.no_grad():
+                log_w = (-torch.cdist(x_batch, f(z)) ** 2 / (2 * c)).double().numpy()
+            ess[k].append(float(np.median(effective_sample_size(log_w))))
+    assert all(1.0 <= v < 1.25 for v in ess[8])
+    assert round(ess[2][0], 1) == 7.5 and round(ess[2][1], 1) == 1.8 and round(ess[2][2], 1) == 3.3
+
+
+def test_effective_sample_size_formula():
+    from helpers.evidence import effective_sample_size
+
+    rng = np.random.default_rng(60)
+    w = rng.exponential(size=(4, 50))
+    np.testing.assert_allclose(effective_sample_size(np.log(w) + 700.0),  # any common scale
+                               w.sum(1) ** 2 / (w**2).sum(1), rtol=1e-12)
+    assert effective_sample_size(np.zeros(7)) == pytest.approx(7.0)
+    with pytest.raises(ValueError, match="log_w"):
+        effective_sample_size([0.0, np.inf])

@@ -266,3 +266,23 @@ def test_03_random_q_and_exercises_1_2():
     assert round(w, 3) == 0.591
     assert round(w * float(noisy.W[:, 0] @ (x2 - noisy.b)) / WtW, 4) == 0.1652
     assert round(float(noisy.posterior(x2)[0][0]), 4) == 0.1652
+
+
+def test_04_exercises_1_and_2():
+    """Exercise 1: 6 eigenvalues above 0.2 (0.234 / 0.197), yet [8] active; exercise 2: learned c
+    0.109 after 800 steps from 1.0 (log c moves at most ~lr a step), 0.0264 after 3000."""
+    from helpers.data import load_digits
+    from helpers.vae import train_vae
+    from helpers.vae_analysis import c_grid_summary
+
+    x_train, x_test = load_digits("train"), load_digits("test")
+    lam = np.linalg.eigvalsh(np.cov(x_train.T))[::-1]
+    assert (lam > 0.2).sum() == 6 and np.round(lam[5:7], 3).tolist() == [0.234, 0.197]
+    result = train_vae(x_train, x_test, c=0.2, z_dim=8, hidden=64, steps=500, batch_size=128,
+                       lr=5e-3, progress=False)
+    assert c_grid_summary(result.models, [0.2], x_test, rng=0).active.tolist() == [8]
+    kw = dict(c=1.0, learn_c=True, z_dim=2, hidden=(128, 128), batch_size=128, lr=3e-3, seed=0,
+              progress=False)
+    assert round(float(train_vae(x_train, x_test, steps=800, **kw).c[0]), 3) == 0.109
+    assert np.exp(-800 * 3e-3) < 0.109
+    assert round(float(train_vae(x_train, x_test, steps=3000, **kw).c[0]), 4) == 0.0264

@@ -70,7 +70,7 @@ def plot_forward_process(t=1, *, schedule, x0_1d, noise_1d, x0_2d, noise_2d, mix
     p["exact"].set_data(grid, np.exp(mixture.marginal(ab).log_prob(grid)))
     p["normal"].set_data(grid, np.exp(-grid**2 / 2) / np.sqrt(2 * np.pi))
     p["dots"].set_offsets(x2)
-    p["title"].set_text(f"t = {t} of {schedule.T}:  alpha_bar_t = {ab:.3f}")
+    p["title"].set_text(f"t = {t} of {schedule.T}:  ᾱ = {ab:.3f}")  # plain text: quick to redraw
     return fig
 
 
@@ -139,7 +139,7 @@ def plot_elbo_per_step(per_step, prior, title="the ELBO's terms per step"):
         terms = np.asarray(per_step[label])
         t = np.arange(2, terms.size + 1)
         ax.bar(t + (i - (len(labels) - 1) / 2) * width, terms[1:], width=width, color=f"C{i}",
-               label=f"{label}: $L_0$ = {terms[0]:.2f}, $L_T$ = {prior[label]:.3f}")
+               label=f"{_math_label(label)}: $L_0$ = {terms[0]:.2f}, $L_T$ = {prior[label]:.3f}")
     ax.set(yscale="log", xlabel="step $t$", ylabel="$L_{t-1}$ (nats, mean over data)",
            title=title if n_panels == 1 else "each step's term", xlim=(1, terms.size + 1))
     ax.legend(fontsize=7, loc="upper center")
@@ -149,7 +149,7 @@ def plot_elbo_per_step(per_step, prior, title="the ELBO's terms per step"):
         for i, label in enumerate(labels[1:], start=1):
             diff = np.cumsum(np.asarray(per_step[label]) - first)  # sum over steps 1..t
             ax.plot(np.arange(1, diff.size + 1), diff, color=f"C{i}",
-                    label=f"{label} minus {labels[0]}: {diff[-1]:+.3f} in all")
+                    label=f"{_math_label(label)} minus {_math_label(labels[0])}: {diff[-1]:+.3f} in all")
         ax.axhline(0.0, color="0.6", lw=0.8)
         ax.set(xscale="log", xlabel="step $t$ (log scale)",
                ylabel="running sum of the difference (nats)", title=title)
@@ -183,6 +183,18 @@ def plot_eps_fit(eps_model, mixture, schedule, ts, grid=None):
     return fig
 
 
+# The notebooks' plain-text names, as mathtext in legends: a label printed in a table reads
+# "DDPM (beta_tilde), exact eps*"; the same label in a figure shows the symbols.
+_SYMBOLS = (("eps_theta", r"$\varepsilon_\theta$"), ("eps*", r"$\varepsilon^*$"),
+            ("beta_tilde", r"$\tilde\beta_t$"), ("(beta)", r"($\beta_t$)"))
+
+
+def _math_label(text):
+    for plain, math in _SYMBOLS:
+        text = text.replace(plain, math)
+    return text
+
+
 def plot_w1_vs_steps(steps, curves, floor):
     """Wasserstein-1 distance to held-out data against the number of sampling steps (log-log).
 
@@ -192,15 +204,16 @@ def plot_w1_vs_steps(steps, curves, floor):
     fig, ax = new_figure(1, width=5.0, height=3.2)
     markers = "osD^"
     for i, (label, w) in enumerate(curves.items()):
-        ax.plot(steps, w, marker=markers[i % 4], ms=4, color=f"C{i}", label=label)
+        ax.plot(steps, w, marker=markers[i % 4], ms=4, color=f"C{i}", label=_math_label(label))
     ax.axhline(floor, color="0.4", ls=":", label="floor: two data samples")
     ax.set(xscale="log", yscale="log", xlabel="sampling steps", ylabel="$W_1$ to held-out data")
+    ax.set_xlim(steps[0] / 1.2, steps[-1] * 1.2)
     ax.minorticks_off()
     ax.set_xticks(list(steps), [str(s) for s in steps])  # ticks only where there are data
     lo, hi = ax.get_ylim()
     yt = [v for v in (0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0) if lo <= v <= hi]
     ax.set_yticks(yt, [f"{v:g}" for v in yt])
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper right")
     return fig
 
 
@@ -231,7 +244,7 @@ def plot_sampler_steps(steps=10, *, eps_model, schedule, mixture, held_out, n=20
         heights, edges = _density(x, bins=60)
         p[name].set_data(heights, edges)
         w[name] = wasserstein_1(x, held_out)
-    p["title"].set_text(f"{steps} steps:  W1 DDPM {w['ddpm']:.3f},  DDIM {w['ddim']:.3f}")
+    p["title"].set_text(f"{steps} steps:  W₁ DDPM {w['ddpm']:.3f},  DDIM {w['ddim']:.3f}")
     return fig
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import as_float_array, count
-from ..evidence import running_log_mean_exp
+from ..evidence import effective_sample_size, running_log_mean_exp
 from ..linear_gaussian import LinearGaussian
 from ..sampling import normal_pdf
 from .figure import new_figure
@@ -138,7 +138,7 @@ def plot_naive_estimate_2d(c=0.01, n_samples=1000, k=2, *, W, b, z_true, noise, 
     m2, c2 = mean[:2], cov[:2, :2] if k >= 2 else None
 
     w = np.exp(ll[:L] - ll[:L].max())
-    ess = w.sum() ** 2 / np.sum(w**2)  # effective sample size of the weights
+    ess = effective_sample_size(ll[:L])
     show = min(L, 3000)
     n_pool = len(z_pool)
     fig, p = live_figure(plot_naive_estimate_2d, (k >= 2, n_pool),

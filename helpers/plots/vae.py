@@ -14,7 +14,8 @@ from .digits import show_digits, tile_digits
 from .figure import new_figure
 from .live import live_figure
 
-__all__ = ["plot_training", "plot_latent_map", "plot_gradient_estimators", "plot_c_tradeoff"]
+__all__ = ["plot_training", "plot_latent_map", "plot_gradient_estimators", "plot_c_tradeoff",
+           "plot_rate_distortion"]
 
 KL_FLOOR = 0.01  # nats: the c trade-off panel's log axis draws smaller KLs at this value
 
@@ -29,7 +30,8 @@ def plot_training(history, labels=None, title="negative ELBO per example (nats)"
         if history.test is not None:
             ax.plot(steps, history.test[:, i], color=f"C{i}", lw=2, label=f"{lab} (held out)")
     ax.set(xlabel="Adam step", ylabel="-ELBO (nats)", title=title)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, title="axis cut at the score function's 1st and 99th percentiles",
+              title_fontsize=6.5)
     return fig
 
 
@@ -41,7 +43,8 @@ def plot_latent_map(mu, labels, decoded_grid, extent):
     ax_map.set(xlabel="$\\mu_{\\phi}(x)_1$", ylabel="$\\mu_{\\phi}(x)_2$",
                title="held-out digits in latent space", xlim=extent, ylim=extent)
     n = int(round(np.sqrt(len(decoded_grid))))
-    show_digits(ax_grid, tile_digits(decoded_grid, n, pad=0), extent=(*extent, *extent))
+    # a one-pixel gap between tiles, so that blank columns inside digits do not read as stripes
+    show_digits(ax_grid, tile_digits(decoded_grid, n, pad=1), extent=(*extent, *extent))
     ax_grid.set(xlabel="$z_1$", ylabel="$z_2$", title="$f_{\\theta}(z)$ on a grid of z")
     return fig
 
@@ -83,8 +86,9 @@ def plot_c_tradeoff(c, summary):
     p["samples"].set_data(tile_digits(summary.samples[i], len(summary.samples[i]) // 2))
     p["c_line"].set_xdata([np.log10(grid[i])] * 2)
     total = summary.reconstruction[i] + summary.constant[i] + summary.kl[i]
-    p["c_line"].axes.set_title(f"-ELBO {total:.3g}: error / 2c {summary.reconstruction[i]:.3g}, "
-                               f"KL {summary.kl[i]:.3g}", fontsize=8)
+    p["c_line"].axes.set_title(f"-ELBO {total:.3g} = error/2c {summary.reconstruction[i]:.3g} "
+                               f"+ constant {summary.constant[i]:.3g} + KL {summary.kl[i]:.3g}",
+                               fontsize=7.5)
     for bar, height in zip(p["bars"], summary.kl_per_dim[i]):
         bar.set_height(height)
     p["units_title"].set_text(f"active units: {summary.active[i]} of {len(p['bars'])}")
@@ -122,11 +126,15 @@ def _c_tradeoff_frame(summary):
     (total_line,) = ax_total.plot(log_grid, total, "^--", color="k", ms=4,
                                   label="-ELBO with its constant (nats, right axis)")
     ax_total.tick_params(labelsize=8)
+    ax_total.set_ylabel("-ELBO (nats per image)", fontsize=8)
+    # room for that label before the next panel's own y-label
+    pos, dx = ax_units.get_position(), 0.45 / fig.get_figwidth()
+    ax_units.set_position([pos.x0 + dx, pos.y0, pos.width - dx, pos.height])
     # headroom on both axes keeps the upper band free for the legend
     lo_total, hi_total = total.min(), total.max()
     ax_total.set_ylim(lo_total - 0.05 * (hi_total - lo_total), hi_total + 0.7 * (hi_total - lo_total))
     top = max(summary.reconstruction.max(), summary.kl.max())
-    ax_split.set_ylim(floor / 2, top * 1e3)
+    ax_split.set_ylim(floor / 2, top * 1e2)
     handles = ax_split.get_legend_handles_labels()[0] + [total_line]
     legend = ax_split.legend(handles=handles, fontsize=6.5, loc="upper center")
     k = summary.kl_per_dim.shape[1]
@@ -138,3 +146,26 @@ def _c_tradeoff_frame(summary):
                  samples=ax_smp.images[0], c_line=c_line, split_title=ax_split.title,
                  legend=legend, bars=bars, units_title=ax_units.title)
     return fig, parts
+
+
+def plot_rate_distortion(summary):
+    """Rate against distortion over a grid of trained VAEs (``c_grid_summary``), one point per c.
+
+    Rate: KL(q_phi(z | x) || p(z)), nats per image, what the code costs. Distortion: the
+    per-pixel squared error of the reconstruction. Each c picks one point of the trade-off
+    (Alemi et al. 2018): small c buys low error with many nats of KL, large c the reverse.
+    """
+    fig, ax = new_figure(width=4.6, height=3.2)
+    ax.plot(summary.mse, summary.kl, "o-", color="C3")
+    # one label per distinct point: collapsed models (KL 0, the same error) share theirs
+    labels = {}
+    for mse, kl, c in zip(summary.mse, summary.kl, summary.c):
+        key = (round(float(mse), 3), round(float(kl), 1))
+        labels.setdefault(key, (mse, kl, []))[2].append(f"{c:.2g}")
+    for mse, kl, cs in labels.values():
+        ax.annotate("c = " + ", ".join(cs), (mse, kl), textcoords="offset points",
+                    xytext=(6, 3), fontsize=7)
+    ax.set(xlabel="distortion: per-pixel squared error", ylabel="rate: KL (nats per image)",
+           title="each c is one point of a trade-off")
+    ax.set_xlim(right=ax.get_xlim()[1] + 0.2 * np.ptp(summary.mse))  # room for the labels
+    return fig
