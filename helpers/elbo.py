@@ -365,8 +365,10 @@ def alternate_phi_theta(model, x, n_rounds=6, q_steps=100, theta_steps=25, lr_th
     Each round runs ``q_steps`` of ``fit_q`` (one q per data point; theta fixed, so log p(x) stays
     flat and the ELBO climbs to it), then ``theta_steps`` of gradient ascent on the decoder W, b
     with q fixed (the mean ELBO climbs and the exact evidence rises). The decoder variance c stays
-    fixed. This is variational EM; for k = 1 (or any diagonal posterior) it is exact EM, whose
-    evidence never decreases.
+    fixed. This is variational EM. For k = 1 (or any diagonal posterior) each phi phase makes q
+    the exact posterior, and the theta phase takes gradient steps instead of maximising
+    (generalised EM): if a theta phase raises the ELBO, the evidence at its end is above the
+    evidence at its start; single steps inside a phase promise nothing.
 
     Parameters
     ----------

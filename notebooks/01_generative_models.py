@@ -146,8 +146,8 @@ print(f"sample std  {draws.std():.4f} vs sigma = {sigma}: {z_std:+.2f} standard 
 # %% [markdown]
 # ### Try it: move $\mu$, $\sigma$ and the number of samples
 #
-# The axes stay fixed, so you can watch the CDF stretch as $\sigma$ grows and the histogram
-# sharpen as the sample count grows. Each slider calls `plot_inverse_cdf`, the function drawn
+# The x-axes stay fixed, so you can watch the CDF stretch as $\sigma$ grows and the histogram
+# sharpen as the sample count grows (the density axis follows the histogram's height). Each slider calls `plot_inverse_cdf`, the function drawn
 # above; the panel starts at the standard normal $N(0, 1)$ that section 1 of the article
 # announces.
 

@@ -27,8 +27,10 @@
 # 1. say why maximum likelihood sums log-densities (eq. 2.2) instead of multiplying densities;
 # 2. write the evidence as a prior average (eq. 2.3) and estimate it by Monte Carlo;
 # 3. explain why that estimate is unbiased for $p(x)$ but biased low for $\log p(x)$;
-# 4. predict how its cost grows with the latent dimension $k$ and the decoder noise $c$;
-# 5. see why the exact identity eq. (2) does not help, and how importance sampling does;
+# 4. (optional, §4) predict how its cost grows with the latent dimension $k$ and the decoder
+#    noise $c$;
+# 5. (optional, §5) see why the exact identity eq. (2) does not help, and how importance
+#    sampling does;
 # 6. judge the article's proposal to train a decoder on the naive estimate.
 #
 # **Map.** The core path is §1 → §2 → §3 → §6. The parts marked *optional* go deeper and can be
@@ -216,7 +218,8 @@ assert abs(quadrature - exact) < 1e-6
 # > as $c$ shrinks towards a deterministic decoder. (The estimate is the one §3 defines: the
 # > average of $p(x \mid z_l)$ over 10 000 prior samples $z_l$. One run of it lands on either
 # > side of the truth, so the small positive errors at $c \ge 0.01$ are its noise; §3 shows that
-# > its log is too low *on average*. The errors at $c \le 10^{-3}$ are far beyond that noise.)
+# > its log is too low *on average*. That noise grows as $c$ shrinks, which §§3-4 explain, so
+# > one run at $c = 10^{-3}$ says little; the error at $c = 10^{-4}$, 7 nats, is no accident.)
 
 # %%
 for c in (1.0, 1e-1, 1e-2, 1e-3, 1e-4):
@@ -340,7 +343,7 @@ for i, c in enumerate(c_values):
 # is at least 1.15); at $c = 0.1$, $k = 2$ the two are 92.9 and 68.5. The bound is within a
 # factor of 1.6 for $k \le 3$ and loosens to a factor of 3.4-4.1 at $k = 8$. Since both span many
 # decades, that looseness is small on a log scale: over $k = 1 \to 8$ the logarithms of the exact
-# count and of $\exp(\mathrm{KL})$ grow by similar amounts (first line below):
+# count and of $\exp(\mathrm{KL})$ grow by similar amounts (second line below):
 
 # %%
 print(f"k = 8, c = 0.01: {exact_needed[2, -1]:.2g} samples; range of the table: "
@@ -478,8 +481,9 @@ print("distance of the 5 z from the posterior mean:",
 # for any $q$ that covers the posterior and exact for $q = p(z \mid x)$: **importance sampling
 # (重要性采样)**. The naive estimate is the special case $q = p(z)$. Learning a good
 # $q(z \mid x)$ is what the encoder of a VAE does (Kingma & Welling 2014; Rezende et al. 2014),
-# and the **evidence lower bound (ELBO, 证据下界)** of notebook 03 is the log of this ratio
-# averaged under $q$.
+# and the **evidence lower bound (ELBO, 证据下界)** of notebook 03 is the average under $q$ of
+# the log of this ratio, $\mathbb{E}_q[\log(p(x \mid z)\,p(z)/q(z))]$ (not the log of its average,
+# which is $\log p(x)$ itself).
 #
 # ## 6. The article's experiment: train a decoder on the naive estimate (article §2, side note to eq. 2.3)
 #
@@ -593,9 +597,10 @@ plot_training_curves(list(naive.values()))
 # **What drives each update: the gradient view.** Differentiate the naive estimate's log:
 # $$\nabla_\theta \log \hat p(x) = \sum_{l=1}^{L} \tilde w_l\, \nabla_\theta \log p_\theta(x \mid z_l),
 #   \qquad \tilde w_l = \frac{p_\theta(x \mid z_l)}{\sum_m p_\theta(x \mid z_m)} .$$
-# Each image pulls the decoder towards its prior samples, in proportion to their weights: the
-# importance weights of §4. Their effective sample size (ESS) says how many of the $L = 256$
-# samples share the pull. We measure it on a batch of 128 training images with 256 fresh prior
+# Each image pulls the decoded images $f_\theta(z_l)$ towards itself, in proportion to their
+# weights $\tilde w_l$ (the weights that the optional §4 studies, there for the linear model).
+# Their effective sample size, ESS $= 1 / \sum_l \tilde w_l^2$, says how many of the $L = 256$
+# samples share the pull: $L$ for equal weights, 1 when one weight takes all. We measure it on a batch of 128 training images with 256 fresh prior
 # samples, for the decoder as it was after 1 and 100 steps (copies kept during training) and at
 # the end:
 
@@ -615,8 +620,8 @@ for k, r in naive.items():
 # Of 256 samples, a handful count. At $k = 8$ the median ESS is about 1 at every stage: for each
 # image one prior sample, the one whose decoded image lies closest to it, carries nearly all the
 # weight and so nearly all of that image's gradient. At $k = 2$ it is 7.5 after the first step
-# and 1.8 to 3.3 later, as the decoder sharpens. Training moves the decoder one lucky sample at
-# a time: the exponential cost of §4, now inside the optimiser. An encoder attacks it at the
+# and 1.8 to 3.3 later. Training moves the decoder one lucky sample at
+# a time: the cost that §4 finds growing exponentially with $k$, now inside the optimiser. An encoder attacks it at the
 # root, by proposing $z$ where the posterior is (notebook 04).
 
 # %%
@@ -628,8 +633,9 @@ plot_digit_rows([x_test[:12], decoder_samples(f2, 2, 12, rng=0), decoder_samples
 # prior draws $z \sim N(0, I)$; a sample of the model adds $N(0, cI)$ noise to each, which would
 # only hide the shapes.
 #
-# **What happened** (at this notebook's budget of 300 steps, about a second per model; both
-# training curves are still rising at the end, so these are not converged models):
+# **What happened** (at this notebook's budget of 300 steps, about a second per model; these are
+# not converged models: both training curves are higher over their last 50 steps than over the
+# 50 before):
 #
 # - **$k = 2$ works, modestly.** The decoder trained on the naive estimate beats the mean-image
 #   baseline by more than 20 nats per held-out image, and its samples look like blurry digits.
@@ -674,7 +680,7 @@ plot_digit_rows([x_test[:12], decoder_samples(f2, 2, 12, rng=0), decoder_samples
 #
 # Write your prediction down before you run anything.
 #
-# 1. **The widget's ESS.** In the slider panel, at $k = 2$ and $L = 10^5$, move $c$ from 1 to
+# 1. **The widget's ESS** (optional, §4). In the slider panel, at $k = 2$ and $L = 10^5$, move $c$ from 1 to
 #    0.01. Predict roughly how the effective sample size in the right-hand title changes (hint:
 #    §4's $c^{-k/2}$). Then check.
 #
@@ -691,12 +697,13 @@ plot_digit_rows([x_test[:12], decoder_samples(f2, 2, 12, rng=0), decoder_samples
 #
 #    <details><summary>Solution</summary>
 #
-#    Every standard error halves ($1/\sqrt{\text{runs}}$), to about 0.011 at $L = 1024$. The
+#    From $L = 16$ on, every standard error halves ($1/\sqrt{\text{runs}}$), to about 0.011 at
+#    $L = 1024$ (at $L = 1$ and 4, where a few huge terms dominate, it shrinks less reliably). The
 #    means move too, since the runs change; a run with 800 gave -0.036 ± 0.011 at $L = 1024$,
 #    within one SE of the predicted -0.045. The 3-SE gap with 200 runs was a fluctuation.
 #    </details>
 #
-# 3. **A better proposal (beyond the text).** In §5, draw $z$ from the shifted $q$ instead of
+# 3. **A better proposal (beyond the text, optional §5).** In §5, draw $z$ from the shifted $q$ instead of
 #    $N(0, 2^2 I)$, and average $w = p(x\mid z)p(z)/q(z)$ over $10^4$ draws:
 #    `zq = q.rvs(10_000, random_state=0)`, then `log_mean_exp(model.log_likelihood(x, zq) +
 #    stats.multivariate_normal(np.zeros(2)).logpdf(zq) - q.logpdf(zq))`. Predict: closer to

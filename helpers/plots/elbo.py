@@ -104,17 +104,17 @@ def plot_elbo_gap(mu=0.0, sigma=1.0, *, model, x, mu_lim=(-3.0, 3.0), sigma_lim=
 def _elbo_gap_frame():
     """The figure of ``plot_elbo_gap`` with empty curves (the frame a slider keeps)."""
     fig, (ax_b, ax_q) = new_figure(2)
-    log_px = ax_b.axhline(0.0, color="black", lw=1.6, label="log p(x) (does not depend on q)")
+    log_px = ax_b.axhline(0.0, color="black", lw=1.6, label="log p(x), flat in q")
     elbo, = ax_b.plot([], [], color="C0", label="ELBO")
     gap_fill = ax_b.fill_between([0.0, 0.0], 0.0, 0.0, color="C3", alpha=0.15,
                                  label="gap = KL(q || p(z|x))")
     gap_bar, = ax_b.plot([], [], color="C3", lw=2.5)
     q_mark, = ax_b.plot([], [], "o", color="C0")
-    ax_b.set(xlabel="q's mean  mu", ylabel="nats")
+    ax_b.set(xlabel=r"$q$'s mean $\mu$", ylabel="nats")
     legend_b = ax_b.legend(loc="lower center", fontsize=7, framealpha=0.9)
     post = ax_q.fill_between([0.0, 0.0], 0.0, color="0.6", alpha=0.5, label="exact posterior p(z|x)")
     q, = ax_q.plot([], [], color="C3", label="q(z|x)")
-    ax_q.set(xlabel="z", ylabel="density")
+    ax_q.set(xlabel="$z$", ylabel="density")
     legend_q = ax_q.legend(loc="upper left", fontsize=8)
     parts = dict(log_px=log_px, elbo=elbo, gap_fill=gap_fill, gap_bar=gap_bar, q_mark=q_mark,
                  legend_b=legend_b, title_b=ax_b.title, post=post, q=q, legend_q=legend_q,
@@ -154,12 +154,15 @@ def plot_elbo_terms(model, x, mu_lim=(-3.0, 3.0), sigma_lim=(0.02, 2.0)):
         ax.axvline(pm if mus is not None else ps, color="0.5", ls="--", lw=1)
         ax.set(ylim=(log_px - 10.0, max(float(rec.max()), float(-kl.min()), log_px) + 1.0),
                ylabel="nats")
-    axes[0].set(xlabel="q's mean  mu  (sigma at the posterior's)",
+    axes[0].set(xlabel=r"$q$'s mean $\mu$  ($\sigma$ at the posterior's)",
                 title="moving the mean")
-    axes[1].set(xscale="log", xlabel="q's sigma  (mean at the posterior's)",
-                title="moving sigma")
-    for ax in axes:  # each panel its own key: a reader may look at either alone
-        ax.legend(loc="lower left", fontsize=6.5)
+    axes[1].set(xscale="log", xlabel=r"$q$'s $\sigma$  (mean at the posterior's)",
+                title=r"moving $\sigma$")
+    # each panel its own key (a reader may look at either alone), where its curves are not: the
+    # right one in full, the left one short enough for the corner the curves leave free
+    axes[1].legend(loc="lower left", fontsize=6.5)
+    axes[0].legend(axes[0].get_lines()[:4], ["reconstruction", "$-$KL", "ELBO", r"$\log p(x)$"],
+                   loc="upper left", fontsize=6.5, framealpha=0.9)
     return fig
 
 

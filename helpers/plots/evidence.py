@@ -179,8 +179,9 @@ def plot_naive_estimate_2d(c=0.01, n_samples=1000, k=2, *, W, b, z_true, noise, 
     p["exact"].set_ydata([exact, exact])
     p["legend_run"].get_texts()[1].set_text(f"exact log p(x) = {exact:.3g}")
     p["L_line"].set_xdata([L, L])
-    ax_run.set(ylim=(exact - 25, exact + 3),
-               title=f"L = {L}: error {running[L - 1] - exact:+.2f} nats, ESS {ess:.3g}")
+    ax_run.set_ylim(exact - 25, exact + 3)
+    # short enough for the panel at every L the slider offers (up to 1e5, ESS up to 1e4)
+    ax_run.set_title(f"L = {L}: error {running[L - 1] - exact:+.2f}, ESS {ess:.0f}", fontsize=10)
     return fig
 
 
@@ -245,7 +246,7 @@ def _naive_estimate_frame(two_d, n_pool):
         ax.yaxis.set_major_locator(MaxNLocator(4))
     for ax in (ax_prior, ax_zoom):
         ax.xaxis.set_major_locator(MaxNLocator(4))
-    ax_run.set(xlim=(1, n_pool), xlabel="L (prior samples)", ylabel="log p_hat(x)")
+    ax_run.set(xlim=(1, n_pool), xlabel="L (prior samples)", ylabel="log p_hat(x) (nats)")
     legend_run = ax_run.legend(fontsize=7, loc="lower right")
     parts.update(run_all=run_all, run_now=run_now, exact=exact, L_line=L_line,
                  legend_run=legend_run, run_title=ax_run.title, run_y=ax_run.yaxis)

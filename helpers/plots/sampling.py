@@ -74,8 +74,8 @@ def _inverse_cdf_frame(lo, hi):
     feet, = ax_map.plot([], [], "v", color="C1", ms=5, label="x = F$^{-1}$(u)")
     ax_map.set(xlim=(lo, hi), ylim=(0, 1.02), xlabel="x", ylabel="u ~ U(0, 1)",
                title="inverse CDF: u maps to x = F$^{-1}$(u)")
-    # upper left, where F is near 0: over the start of the arrows, never over their drops
-    legend_map = ax_map.legend(loc="upper left", fontsize=7, framealpha=0.9)  # in parts
+    # centre right: past the drops and the starts of the arrows, below F's upper plateau
+    legend_map = ax_map.legend(loc="center right", fontsize=7, framealpha=0.9)  # in parts
     hist = ax_hist.stairs([0.0], [lo, hi], fill=True, color="C0", alpha=0.45, label="samples")
     pdf, = ax_hist.plot([], [], color="C3", label="eq. 1.1")
     ax_hist.set(xlim=(lo, hi), xlabel="x", ylabel="density")
