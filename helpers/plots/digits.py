@@ -86,5 +86,5 @@ def plot_digit_rows(rows, titles, side=8, ncols=12):
     _fit_to_mosaic(fig, ax, mosaic)
     ax.set_yticks([(side + 2) * (i + 0.5) - 0.5 for i in range(len(rows))], titles, fontsize=8)
     ax.set_xticks([])
-    ax.set_title("dark = ink; decoder rows show f_theta(z) for z ~ N(0, I)", fontsize=9)
+    ax.set_title(r"dark = ink; decoder rows show $f_\theta(z)$ for $z \sim N(0, I)$", fontsize=9)
     return fig

@@ -44,20 +44,20 @@ def plot_naive_convergence(n_values, log_p_hat, exact, relative_variance=None):
     err = as_float_array("log_p_hat", log_p_hat, allow_inf=True) - float(exact)
     ratio = np.exp(err)
     fig, (ax_p, ax_log) = new_figure(2, width=4.6)
-    for ax, vals, ref, label in ((ax_p, ratio, 1.0, "p_hat / p(x)"),
-                                 (ax_log, err, 0.0, "log p_hat - log p(x)")):
+    for ax, vals, ref, label in ((ax_p, ratio, 1.0, r"$\hat p(x) / p(x)$"),
+                                 (ax_log, err, 0.0, r"$\log \hat p(x) - \log p(x)$ (nats)")):
         lo, hi = np.percentile(vals, [10, 90], axis=0)
         ax.fill_between(n_values, lo, hi, color="C0", alpha=0.25, label="10-90 % of runs")
         ax.plot(n_values, vals.mean(axis=0), "o-", color="C0", ms=3, label="mean over runs")
         ax.axhline(ref, color="k", lw=1, label="exact")
-        ax.set(xscale="log", xlabel="L (prior samples)", ylabel=label)
+        ax.set(xscale="log", xlabel="$L$ (prior samples)", ylabel=label)
     if relative_variance is not None:
         nn = np.logspace(np.log10(n_values.min()), np.log10(n_values.max()), 100)
         ax_p.plot(nn, 1 + np.sqrt(relative_variance / nn), "--", color="C3", lw=1,
-                  label="1 +- sqrt((rho-1)/L)")
+                  label=r"$1 \pm \sqrt{(\rho - 1)/L}$")
         ax_p.plot(nn, 1 - np.sqrt(relative_variance / nn), "--", color="C3", lw=1)
         ax_log.plot(nn, -relative_variance / (2 * nn), "--", color="C3", lw=1,
-                    label="-(rho-1)/(2L)")
+                    label=r"$-(\rho - 1)/(2L)$")
     ax_p.set(ylim=(-0.1, 3.0), title="unbiased for p(x)")
     ax_log.set(ylim=(min(-6.0, np.percentile(err[:, -1], 5) - 0.5), 1.0),
                title="biased low for log p(x) (Jensen)")
@@ -82,9 +82,10 @@ def plot_samples_needed(k_values, c_values, measured, exact, exp_kl, budget=None
     nudge = 0.12 * (np.arange(len(c_values)) - (len(c_values) - 1) / 2)
     for i, c in enumerate(c_values):
         col = f"C{i}"
-        ax.plot(k_values, exact[i], "-", color=col, label=f"c = {c:g}: exact (rho-1)/{rel_err:g}$^2$")
+        ax.plot(k_values, exact[i], "-", color=col,
+                label=f"$c$ = {c:g}: exact $(\\rho - 1)/{rel_err:g}^2$")
         ax.plot(k_values, (exp_kl[i] - 1) / rel_err**2, ":", color=col, lw=2,
-                label=f"c = {c:g}: lower bound (exp(KL)-1)/{rel_err:g}$^2$")
+                label=f"$c$ = {c:g}: lower bound $(e^{{\\mathrm{{KL}}}} - 1)/{rel_err:g}^2$")
         ok = np.isfinite(measured[i])
         ax.plot(k_values[ok], measured[i][ok], "o", color=col, ms=6, mfc="none")
         if budget is not None and (~ok).any():
@@ -92,7 +93,7 @@ def plot_samples_needed(k_values, c_values, measured, exact, exp_kl, budget=None
     ax.plot([], [], "o", color="grey", mfc="none", label="measured")
     if budget is not None:
         ax.axhline(budget, color="grey", lw=0.8, ls="--")
-        ax.plot([], [], "^", color="grey", label=f"not measurable with our budget (> {budget:.3g})")
+        ax.plot([], [], "^", color="grey", label=f"not measurable with our budget (> {budget:.0f})")
     ax.set_xticks(k_values)  # ticks only where there is data
     ax.set(yscale="log", xlabel="latent dimension k", ylabel=f"samples L for {rel_err:.0%} error",
            title="how many prior samples eq. 2.3 needs")
@@ -269,7 +270,7 @@ def plot_training_curves(results, window=25):
         ax.plot(np.arange(len(curve)) + 1, curve, color=f"C{i}", alpha=0.2, lw=0.8)
         ax.plot(np.arange(w, len(curve) + 1), smooth, color=f"C{i}",
                 label=f"k = {r.latent_dim} (c = {r.c:g}, L = {r.settings['n_samples']})")
-    ax.set(xlabel="training step", ylabel="naive log p_hat(x), nats per image",
+    ax.set(xlabel="training step", ylabel=r"naive $\log \hat p(x)$, nats per image",
            title="training on the naive estimate (eq. 2.3)")
     lo = min(np.percentile(r.history, 5) for r in results)
     hi = max(np.max(r.history) for r in results)
