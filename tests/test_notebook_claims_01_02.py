@@ -344,3 +344,16 @@ def test_effective_sample_size_formula():
     assert effective_sample_size(np.zeros(7)) == pytest.approx(7.0)
     with pytest.raises(ValueError, match="log_w"):
         effective_sample_size([0.0, np.inf])
+
+
+def test_02_exercise_1_the_widgets_ess(nb02):
+    """'ESS 10144 at c = 1, 1065 at c = 0.1 and 109 at c = 0.01' in the widget's title."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from helpers.plots.evidence import plot_naive_estimate_2d
+
+    widget_data = dict(W=nb02["W"], b=nb02["b"], z_true=nb02["z_true"], noise=nb02["noise"],
+                       z_pool=np.random.default_rng(4).standard_normal((100_000, K_MAX)))
+    titles = [plot_naive_estimate_2d(c=c, n_samples=100_000, k=2, **widget_data).axes[2]
+              .get_title() for c in (1.0, 0.1, 0.01)]
+    assert [t.rsplit("ESS ", 1)[1] for t in titles] == ["10144", "1065", "109"]
