@@ -79,5 +79,6 @@ def test_blitted_frame_equals_a_fresh_render(nb, fn_name, kind, name, sliders):
     # the comparison exercised the blitting path: figures reused, sprites drawn from cache
     canvases = list(frames.values())
     assert canvases and all(isinstance(c, LiveCanvas) for c in canvases)
-    assert len(figures) == len(canvases), "the panel's figure was rebuilt instead of reused"
+    # every figure shown is one the panel keeps (it may keep more: a layout rendered ahead)
+    assert figures <= {id(c.figure) for c in canvases}, "the panel's figure was rebuilt"
     assert any(c.sprites for c in canvases), "no axis or legend was drawn from cached pixels"

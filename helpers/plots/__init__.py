@@ -10,6 +10,7 @@ module                    what it draws                                   notebo
 ``plots.digits``          the one mosaic of 8x8 digits                    02, 04
 ``plots.figure``          ``new_figure`` and the PNG every figure shows   all
 ``plots.live``            slider redraws by blitting                      all
+``plots.canvas``          the canvas: cached text, a quick PNG            all
 ========================  ==============================================  ==========
 
 Every plotting function returns a bare ``matplotlib.figure.Figure``. A function driven by a

@@ -14,10 +14,14 @@ from ..evidence import effective_sample_size, running_log_mean_exp
 from ..linear_gaussian import LinearGaussian
 from ..sampling import normal_pdf
 from .figure import new_figure
-from .live import live_figure
+from .live import live_figure, prepare_figure
 
 __all__ = ["plot_naive_convergence", "plot_samples_needed", "plot_naive_estimate_2d",
            "plot_training_curves"]
+
+
+ZOOM_HALF_WIDTH = 5.0  # the zoom's box: the posterior mean +- 5 s (s: its largest sd)
+RUN_YLIM = (-25.0, 3.0)  # the running estimate's error, nats: fixed, so a slider moves no axis
 
 
 def _log_spaced_indices(n, points=300):
@@ -113,9 +117,11 @@ def plot_naive_estimate_2d(c=0.01, n_samples=1000, k=2, *, W, b, z_true, noise, 
 
     The observation is x = W[:, :k] z_true[:k] + b + sqrt(c) noise. Left: the first L prior
     samples (first two coordinates) and the posterior p(z | x) (ellipses at 1, 2, 3 sd). Middle:
-    a zoom onto the posterior, the small region where p(x | z) is large, with the samples
-    coloured by their weight p(x | z_l) / max_l p(x | z_l). For k = 1: prior and posterior
-    densities, and a histogram of the weights. Right: the running log p_hat against the exact log p(x).
+    a zoom onto the posterior, the small region where p(x | z) is large (the box of half-width
+    5 s around the posterior mean m, s the posterior's largest sd), with the samples coloured by
+    their weight p(x | z_l) / max_l p(x | z_l); its axes are (z - m) / s, so they stay put while
+    c and k move the posterior. For k = 1: prior and posterior densities, and a histogram of the
+    weights. Right: the running log p_hat minus the exact log p(x) (printed in the panel).
 
     ``z_pool`` (shape (L_max, k_max)) holds the prior samples, drawn once; the sliders pick
     subsets, so a redraw only scores them; in a slider panel the figure is built once per layout
@@ -144,26 +150,28 @@ def plot_naive_estimate_2d(c=0.01, n_samples=1000, k=2, *, W, b, z_true, noise, 
     n_pool = len(z_pool)
     fig, p = live_figure(plot_naive_estimate_2d, (k >= 2, n_pool),
                          lambda: _naive_estimate_frame(k >= 2, n_pool))
+    # the k slider switches layouts: the other one is rendered ahead, once per panel
+    prepare_figure(plot_naive_estimate_2d, (k < 2, n_pool),
+                   lambda: _naive_estimate_frame(k < 2, n_pool))
     ax_prior, ax_zoom, ax_run = fig.axes[:3]  # (a colorbar, if any, comes after)
     if k >= 2:
+        sd = np.sqrt(np.max(np.linalg.eigvalsh(c2)))  # s: the zoom's unit
         for r, e1, e2 in zip((1, 2, 3), p["ellipses_prior"], p["ellipses_zoom"]):
             e = _ellipse(m2, c2, r)
             e1.set_data(e[:, 0], e[:, 1])
-            e2.set_data(e[:, 0], e[:, 1])
+            e2.set_data((e[:, 0] - m2[0]) / sd, (e[:, 1] - m2[1]) / sd)
         p["prior_points"].set_offsets(z_pool[:show, :2])
         p["post_mean"].set_data(m2[:1], m2[1:2])
-        sd = np.sqrt(np.max(np.linalg.eigvalsh(c2)))
-        half = 5 * sd
+        half = ZOOM_HALF_WIDTH * sd
         inside = np.nonzero(np.all(np.abs(z_pool[:L, :2] - m2) < half, axis=1))[0]
         drawn = inside[:2000]
-        p["zoom_points"].set_offsets(z_pool[drawn, :2])
+        p["zoom_points"].set_offsets((z_pool[drawn, :2] - m2) / sd)
         p["zoom_points"].set_array(w[drawn])
         p["box"].set_xy(tuple(m2 - half))
         p["box"].set_width(2 * half)
         p["box"].set_height(2 * half)
-        ax_zoom.set(xlim=(m2[0] - half, m2[0] + half), ylim=(m2[1] - half, m2[1] + half),
-                    title=f"zoom: {len(inside)} of the {L} samples")
-        ax_prior.set_title(f"prior samples, posterior (k = {k})")
+        p["zoom_title"].set_text(f"zoom, s = {sd:.2g}: {len(inside)} of the {L} samples")
+        p["prior_title"].set_text(f"prior samples, posterior (k = {k})")
     else:
         zs = np.linspace(-4, 4, 400)
         post = normal_pdf(zs, mean[0], np.sqrt(cov[0, 0]))  # p(z | x), eq. 1.1
@@ -174,13 +182,11 @@ def plot_naive_estimate_2d(c=0.01, n_samples=1000, k=2, *, W, b, z_true, noise, 
         p["weights"].set_data(counts, edges)
         ax_zoom.set_ylim(0, 1.05 * counts.max())
     idx = _log_spaced_indices(len(running))
-    p["run_all"].set_data(idx + 1, running[idx])
+    p["run_all"].set_data(idx + 1, running[idx] - exact)
     cur = idx[idx < L]
-    p["run_now"].set_data(cur + 1, running[cur])
-    p["exact"].set_ydata([exact, exact])
-    p["legend_run"].get_texts()[1].set_text(f"exact log p(x) = {exact:.3g}")
+    p["run_now"].set_data(cur + 1, running[cur] - exact)
+    p["exact_value"].set_text(f"log p(x) = {exact:.4g}")
     p["L_line"].set_xdata([L, L])
-    ax_run.set_ylim(exact - 25, exact + 3)
     # short enough for the panel at every L the slider offers (up to 1e5, ESS up to 1e4)
     ax_run.set_title(f"L = {L}: error {running[L - 1] - exact:+.2f}, ESS {ess:.0f}", fontsize=10)
     return fig
@@ -216,10 +222,11 @@ def _naive_estimate_frame(two_d, n_pool):
         # room for the colour bar's label before the next panel's y-label
         pos, dx = ax_run.get_position(), 0.3 / fig.get_figwidth()
         ax_run.set_position([pos.x0 + dx, pos.y0, pos.width - dx, pos.height])
-        ax_zoom.set(xlabel="z1   (colour: weight p(x | z_l), over the largest)", ylabel="z2")
+        ax_zoom.set(xlabel="(z1 - m1) / s   (colour: weight p(x | z_l), over the largest)",
+                    ylabel="(z2 - m2) / s", xlim=(-ZOOM_HALF_WIDTH, ZOOM_HALF_WIDTH),
+                    ylim=(-ZOOM_HALF_WIDTH, ZOOM_HALF_WIDTH))
         ax_prior.set(xlim=(-4, 4), ylim=(-4, 4), xlabel="z1", ylabel="z2")
-        parts.update(prior_title=ax_prior.title, zoom_title=ax_zoom.title,
-                     zoom_x=ax_zoom.xaxis, zoom_y=ax_zoom.yaxis)
+        parts.update(prior_title=ax_prior.title, zoom_title=ax_zoom.title)
     else:
         zs = np.linspace(-4, 4, 400)
         prior, = ax_prior.plot(zs, normal_pdf(zs), color="C0",
@@ -235,7 +242,9 @@ def _naive_estimate_frame(two_d, n_pool):
                      prior_y=ax_prior.yaxis, weights=weights, zoom_y=ax_zoom.yaxis)
     run_all, = ax_run.plot([], [], color="C0", alpha=0.3)
     run_now, = ax_run.plot([], [], color="C0", label="running log p_hat")
-    exact = ax_run.axhline(0.0, color="k", lw=1, label="exact log p(x)")
+    zero = ax_run.axhline(0.0, color="k", lw=1, label="exact log p(x)")  # over the curves
+    exact_value = ax_run.text(0.03, 0.97, "", transform=ax_run.transAxes, ha="left", va="top",
+                              fontsize=7)
     L_line = ax_run.axvline(1.0, color="grey", ls=":", lw=1)
     ax_run.set_xscale("log")
     # Plain-text ticks: minor log ticks and mathtext labels cost most of a redraw.
@@ -247,10 +256,11 @@ def _naive_estimate_frame(two_d, n_pool):
         ax.yaxis.set_major_locator(MaxNLocator(4))
     for ax in (ax_prior, ax_zoom):
         ax.xaxis.set_major_locator(MaxNLocator(4))
-    ax_run.set(xlim=(1, n_pool), xlabel="L (prior samples)", ylabel="log p_hat(x) (nats)")
-    legend_run = ax_run.legend(fontsize=7, loc="lower right")
-    parts.update(run_all=run_all, run_now=run_now, exact=exact, L_line=L_line,
-                 legend_run=legend_run, run_title=ax_run.title, run_y=ax_run.yaxis)
+    ax_run.set(xlim=(1, n_pool), ylim=RUN_YLIM, xlabel="L (prior samples)",
+               ylabel="log p_hat(x) - log p(x) (nats)")
+    legend_run = ax_run.legend(fontsize=7, loc="lower right")  # over the curves: in parts
+    parts.update(run_all=run_all, run_now=run_now, zero=zero, exact_value=exact_value,
+                 L_line=L_line, legend_run=legend_run, run_title=ax_run.title)
     return fig, parts
 
 

@@ -9,6 +9,7 @@ twice), or, for a figure a slider reuses, only its moving parts redrawn (``helpe
 
 from __future__ import annotations
 
+from .canvas import TextCacheCanvas
 from .live import live_png
 
 __all__ = ["FIG_DPI", "STATIC_DPI", "new_figure", "figure_png"]
@@ -54,6 +55,7 @@ def new_figure(ncols=1, nrows=1, *, width=4.2, height=3.2, **subplot_kw):
     _show_figures_as_png()
     w, h = width * ncols, height * nrows
     fig = Figure(figsize=(w, h), dpi=FIG_DPI)
+    TextCacheCanvas(fig)  # text drawn from cached masks (helpers.plots.canvas)
     # Fixed margins in inches instead of a layout engine: constrained layout measures every
     # label on each draw and would triple the time of a slider redraw.
     left, right, bottom, top, gap_x, gap_y = 0.62, 0.15, 0.48, 0.32, 0.8, 0.6

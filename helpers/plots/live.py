@@ -1,4 +1,4 @@
-"""Slider redraws by blitting: the engine behind every slider panel (notebooks 01-04).
+"""Slider redraws by blitting: the engine behind every slider panel (every notebook).
 
 Drawing a whole figure with Agg costs 100-150 ms on a slow core, almost all of it axes, ticks
 and text that a slider never changes. A plot function that opts in builds its figure with
@@ -10,26 +10,27 @@ Called directly (a test, a notebook cell), ``live_figure`` builds a new figure e
 ``savefig`` draws it like any figure (``parts`` are marked animated, which only live canvases
 skip). Inside ``reusing_frames(cache)`` (``helpers.widgets.slider_panel`` wraps each update in
 it), the figure for ``(owner, key)`` is built once per panel and given a ``LiveCanvas``: its PNG
-is the cached render of everything else (the "frame") with only ``parts`` drawn over it, in their
-z-order, then encoded by PIL at a low compression level. Axis ticks and legends come from pixels
-cached by what they show, once a look recurs.
+is the cached render of everything else (the "frame") with only ``parts`` drawn over it, in
+their z-order, then encoded by ``helpers.plots.canvas.png_bytes``. Axis ticks and legends come
+from pixels cached by what they show, once a look recurs; text, from the canvas's cached masks.
 
-The one interface: ``reusing_frames``, ``live_figure`` and ``live_png`` (which
-``helpers.plots.figure.figure_png`` calls). ``tests/test_blitting.py`` checks that a blitted
-frame equals a fresh full render of the same arguments for every slider panel.
+The one interface: ``reusing_frames``, ``live_figure``, ``prepare_figure`` (a layout a slider
+may switch to, rendered ahead) and ``live_png`` (which ``helpers.plots.figure.figure_png``
+calls). ``tests/test_blitting.py`` checks that a blitted frame equals a fresh full render of the
+same arguments for every slider panel.
 """
 
 from __future__ import annotations
 
 import contextvars
-import io
 
 import numpy as np
 from matplotlib.axis import Axis
-from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.legend import Legend
 
-__all__ = ["reusing_frames", "live_figure", "live_png", "LiveCanvas"]
+from .canvas import TextCacheCanvas, TextCacheRenderer, png_bytes
+
+__all__ = ["reusing_frames", "live_figure", "prepare_figure", "live_png", "LiveCanvas"]
 
 # The frame cache of the slider update in progress (a dict), or None outside any update.
 _FRAMES = contextvars.ContextVar("helpers.plots.live frames", default=None)
@@ -87,13 +88,23 @@ def live_figure(owner, key, build):
     return fig, parts
 
 
+def prepare_figure(owner, key, build):
+    """In a slider update, build the figure ``live_figure(owner, key, build)`` would return and
+    render its frame now, so that the first move that shows it only draws its moving parts
+    (e.g. the other layout of a panel whose slider switches layouts). Elsewhere: nothing."""
+    if _FRAMES.get() is None:
+        return
+    fig, _ = live_figure(owner, key, build)
+    fig.canvas.draw_frame()
+
+
 def live_png(fig):
     """The blitted PNG of a figure a slider reuses, or None for any other figure."""
     canvas = getattr(fig, "canvas", None)
     return canvas.png() if isinstance(canvas, LiveCanvas) else None
 
 
-class LiveCanvas(FigureCanvasAgg):
+class LiveCanvas(TextCacheCanvas):
     """An Agg canvas that keeps its rendered frame and redraws only the figure's moving parts."""
 
     def __init__(self, figure, parts):
@@ -136,7 +147,7 @@ class LiveCanvas(FigureCanvasAgg):
         compositing, and the result matches drawing it directly to within rounding.
         """
         if self._scratch is None:
-            self._scratch = RendererAgg(renderer.width, renderer.height, renderer.dpi)
+            self._scratch = TextCacheRenderer(renderer.width, renderer.height, renderer.dpi)
         scratch = self._scratch
         scratch.clear()
         artist.draw(scratch)
@@ -180,23 +191,23 @@ class LiveCanvas(FigureCanvasAgg):
                 out.append(None if id(axis) in self.dynamic_axis else tuple(lim()))
         return out
 
+    def draw_frame(self):
+        """Render and keep the frame (all but the moving parts) if it is missing or has moved;
+        True if it was drawn, leaving the canvas holding the bare frame."""
+        limits = self._static_limits()
+        if self.background is not None and limits == self.limits:
+            return False
+        self.draw()  # everything but the animated parts
+        self.background, self.limits = self.copy_from_bbox(self.figure.bbox), limits
+        return True
+
     def png(self):
         """The figure as PNG bytes: the cached frame, with the moving parts drawn over it."""
-        from PIL import Image
-
-        limits = self._static_limits()
-        if self.background is None or limits != self.limits:  # first draw, or the frame moved
-            self.draw()  # everything but the animated parts
-            self.background, self.limits = self.copy_from_bbox(self.figure.bbox), limits
-        else:
+        if not self.draw_frame():
             self.restore_region(self.background)
         renderer = self.get_renderer()
         for artist in self.moving:
             if artist.get_visible():
                 self._draw(artist, renderer)
-        width, height = self.get_width_height()
-        img = Image.frombuffer("RGBA", (width, height), self.buffer_rgba(), "raw", "RGBA", 0, 1)
-        buf = io.BytesIO()  # opaque figures: RGB is smaller and faster to encode
-        img = img.convert("RGB") if self.figure.get_facecolor()[3] == 1 else img
-        img.save(buf, format="png", compress_level=1)
-        return buf.getvalue()
+        # opaque figures: RGB is smaller and faster to encode
+        return png_bytes(np.asarray(self.buffer_rgba()), opaque=self.figure.get_facecolor()[3] == 1)
