@@ -27,6 +27,8 @@ def as_float_array(name, value, *, allow_inf=False):
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be numeric, got {value!r}") from None
+    if not allow_inf and np.isfinite(arr).all():  # the usual case, in one pass
+        return arr
     if np.isnan(arr).any():
         raise ValueError(f"{name} must not contain NaN, got {_show(value)}")
     if not allow_inf and np.isinf(arr).any():

@@ -399,8 +399,11 @@ print("median growth per added latent dimension, c = 0.01:",
 # 1, 2 and 3 standard deviations, and a red cross at its mean, which stays visible when the
 # ellipses shrink below a pixel at small $c$): the small region where $p(x \mid z)$ is large.
 # The middle panel zooms into the black box around it and colours each sample by its weight
-# $p(x \mid z_l)$ relative to the largest (colour bar). The
-# right panel is the running estimate $\log \hat p$ against the exact $\log p(x)$; its title gives
+# $p(x \mid z_l)$ relative to the largest (colour bar). Its axes count steps of $s$, the
+# posterior's largest standard deviation (its value is in the title), away from the posterior
+# mean, so the box always spans $-5$ to $5$ while $c$ and $k$ shrink or move it. The right
+# panel is the running error $\log \hat p - \log p(x)$, whose target is the line at 0 (the exact
+# $\log p(x)$ is printed in its corner); its title gives
 # the effective sample size (ESS) $(\sum_l w_l)^2 / \sum_l w_l^2$, the number of samples that
 # really count; it is the same quantity that decides importance sampling in §5. For $k > 2$
 # the first two coordinates are drawn. Shrink $c$ or raise $k$ and watch

@@ -4,8 +4,7 @@ For every ``notebooks/NN_*.ipynb`` this test opens the notebook in JupyterLab, c
 outputs, runs all cells from the Run menu, waits for the kernel to go idle, saves, and checks
 that no cell failed and every widget rendered. Then it moves each ``sigma`` and ``c`` slider
 with the keyboard (End, or Home at the end of the range), as a reader would, and checks that the
-figure next to the slider (the panel's ``Image`` widget) is redrawn: the ``<img>`` source
-changes and the pixels differ.
+figure next to the slider is redrawn: the ``<img>`` source changes and the pixels differ.
 
 The server listens on 127.0.0.1 on a free port with a random token, serves a temporary copy of
 the notebooks (nothing in the repository is written) and is shut down after the module, also
@@ -97,7 +96,7 @@ def lab(browser, tmp_path_factory):
 # --------------------------------------------------------------------------------------------
 
 IMAGE_CHANGED_JS = """([panel, before]) => {
-  const img = panel.querySelector('img.widget-image');
+  const img = panel.querySelector('.widget-output img');
   return img && img.complete && img.naturalWidth > 0 && img.getAttribute('src') !== before;
 }"""
 
@@ -111,7 +110,7 @@ def _pixels(png):
 def _panel_clip(panel):
     """Bounding box of a slider panel's visible content: its slider row and its figure."""
     boxes = [panel.locator(".widget-hbox").first.bounding_box(),
-             panel.locator("img.widget-image").first.bounding_box()]
+             panel.locator(".widget-output img").first.bounding_box()]
     inner = panel.locator(".widget-hbox .widget-slider")
     boxes += [inner.nth(i).bounding_box() for i in range(inner.count())]
     boxes = [b for b in boxes if b]
@@ -200,7 +199,7 @@ def test_notebook_runs_in_jupyterlab_and_its_sliders_redraw(lab, browser, ipynb)
             for k in range(sliders.count()):
                 slider = sliders.nth(k)
                 panel = slider.locator("xpath=ancestor::div[contains(@class,'widget-vbox')][1]")
-                img = panel.locator("img.widget-image").first
+                img = panel.locator(".widget-output img").first
                 slider.scroll_into_view_if_needed()
                 handle = slider.locator(".noUi-handle").first
                 value0 = handle.get_attribute("aria-valuenow")
