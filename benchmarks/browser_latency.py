@@ -51,7 +51,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGET_P95_MS = 100.0
+TARGET_P95_MS = 100.0  # every slider's p95, key press to loaded picture
+TARGET_P50_MS = 50.0  # all moves' median
 MOVES = 24  # per slider; even, so an alternating slider ends where it started
 MOVE_S = 30  # one move: key press to loaded image
 IDLE_S = 30  # the kernel going idle after a move / after the notebook opened
@@ -500,8 +501,9 @@ def run(notebooks=None, moves=MOVES, pattern="alternate", log=None):
         raise RuntimeError("no slider found in any notebook")
     res["overall"] = _summarise(all_rows)
     res["load_avg_after"] = list(os.getloadavg())
-    res["target_p95_ms"] = TARGET_P95_MS
-    res["met"] = res["overall"]["p95_ms"] <= TARGET_P95_MS
+    res["target_p95_ms"], res["target_p50_ms"] = TARGET_P95_MS, TARGET_P50_MS
+    res["met"] = (max(s["p95_ms"] for s in res["sliders"]) <= TARGET_P95_MS
+                  and res["overall"]["p50_ms"] <= TARGET_P50_MS)
     res["raw"] = [dict(r) for r in all_rows]
     return res
 
@@ -534,7 +536,8 @@ def table(res):
         lines.append(row(f"{s['notebook'][:2]} panel {s['panel']}: {s['slider']}", s) + miss)
     o = res["overall"]
     lines.append(row(f"all {o['n']} moves", o))
-    lines.append(f"  target: overall p95 <= {res['target_p95_ms']:.0f} ms "
+    lines.append(f"  target: every slider's p95 <= {res['target_p95_ms']:.0f} ms and all moves' "
+                 f"p50 <= {res.get('target_p50_ms', float('nan')):.0f} ms "
                  f"[{'ok' if res['met'] else 'MISSED'}]")
     return "\n".join(lines)
 

@@ -33,8 +33,9 @@ import vae_peer  # noqa: E402
 
 RESULTS = BENCH / "results" / "latest.json"
 GiB = 1024**3
-TARGETS = {"notebooks_total_s": 60.0, "slider_p95_ms": 100.0, "kernel_peak_bytes": 1 * GiB,
-           "browser_p95_ms": browser_latency.TARGET_P95_MS}
+TARGETS = {"notebooks_total_s": 60.0, "slider_p95_ms": 60.0, "kernel_peak_bytes": 1 * GiB,
+           "browser_p95_ms": browser_latency.TARGET_P95_MS,
+           "browser_p50_ms": browser_latency.TARGET_P50_MS}
 SECTIONS = ("notebooks", "mc", "vae", "diffusion", "browser")
 
 
@@ -73,6 +74,7 @@ def run(sections, vae_budget, n_updates, ours=None, diffusion_budget=None):
                        "slider_p95_ms": TARGETS["slider_p95_ms"],
                        "kernel_peak_bytes": TARGETS["kernel_peak_bytes"],
                        "browser_p95_ms": TARGETS["browser_p95_ms"],
+                       "browser_p50_ms": TARGETS["browser_p50_ms"],
                        "vae": "ours >= peer in held-out log-likelihood at equal wall time",
                        "diffusion": diffusion_peer.TARGET}}
     if "notebooks" in sections:
@@ -118,8 +120,10 @@ def verdict(res):
         if p95:
             v["slider_p95_ms"] = {"value": max(p95), "met": max(p95) <= TARGETS["slider_p95_ms"]}
     if "overall" in res.get("browser", {}):
-        p95 = res["browser"]["overall"]["p95_ms"]
+        p95 = max(s["p95_ms"] for s in res["browser"]["sliders"])  # the slowest slider's
         v["browser_p95_ms"] = {"value": p95, "met": p95 <= TARGETS["browser_p95_ms"]}
+        p50 = res["browser"]["overall"]["p50_ms"]
+        v["browser_p50_ms"] = {"value": p50, "met": p50 <= TARGETS["browser_p50_ms"]}
     v.update(diffusion_peer.verdict(res.get("diffusion", {})))
     vae = res.get("vae", {})
     if "ll_at_equal_time" in vae:
