@@ -42,7 +42,7 @@ def test_cached_text_matches_matplotlib_at_the_rounded_origin(monkeypatch, s, an
     monkeypatch.setattr(canvas, "_MASKS", type(canvas._MASKS)())
     monkeypatch.setattr(canvas, "_SEEN", type(canvas._SEEN)())
     # drawn by matplotlib, rasterised, then from the mask (twice)
-    for x, y in [(50, 100), (50.3, 100.7), (80.5, 60.49), (50.3, 100.7)]:
+    for x, y in [(50, 100), (50.3, 100.7), (80.5, 60.49), (50.3, 100.7), (51.2, 99.4), (51, 99)]:
         ours = _draw(_white(TextCacheRenderer(400, 200, 80)), x, y, s, angle, ismath)
         theirs = _draw(_white(RendererAgg(400, 200, 80)), round(x), round(y), s, angle, ismath)
         assert (theirs < 255).any(), "nothing drawn"

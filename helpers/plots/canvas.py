@@ -6,7 +6,8 @@ axis with its tick labels). On this canvas a string is drawn by matplotlib the f
 again, it is rasterised once more into a coverage mask kept by what decides its pixels (string,
 font, size, angle, dpi), and every later draw blends that mask in one call, in the text's own
 colour. A string's origin is rounded to a whole pixel first (matplotlib before 3.11 did the
-same), so one mask serves wherever the string lands; text sits under half a pixel from where
+same), so one mask serves wherever the string lands (before 3.11, wherever an origin of the same
+parity lands, see ``_BY_PARITY``); text sits under half a pixel from where
 3.11's sub-pixel placement would put it. Every path (a ``savefig``, the first render of a
 slider's figure, a blitted redraw) draws text this way, so they agree pixel for pixel.
 
@@ -24,6 +25,7 @@ import struct
 import zlib
 from collections import OrderedDict
 
+import matplotlib
 import numpy as np
 from matplotlib import rcParams
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
@@ -40,6 +42,11 @@ def _remember(cache, key, value):
     cache.move_to_end(key)
     if len(cache) > _MAX_MASKS:
         cache.popitem(last=False)
+
+
+# Before 3.11, matplotlib rounds a string's bitmap position with Python's round(), which sends
+# halves to the even neighbour: a mask then fits only origins of the parity it was drawn at.
+_BY_PARITY = tuple(int(v) for v in matplotlib.__version__.split(".")[:2]) < (3, 11)
 
 
 def _font_key(prop):
@@ -60,12 +67,14 @@ class TextCacheRenderer(RendererAgg):
                float(self.dpi), rcParams["text.hinting"], rcParams["text.hinting_factor"],
                None if features is None else tuple(features), language)
         x, y = round(x), round(y)  # (x, y) in pixels from the top left (Agg flips y)
+        if _BY_PARITY:
+            key += (x % 2, y % 2)
         mask = _MASKS.get(key)
         if mask is None:
             if key not in _SEEN:  # a string met once (a moving number) is drawn directly
                 _remember(_SEEN, key, True)
                 return super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
-            mask = self._rasterise(gc, s, prop, angle, ismath, mtext)
+            mask = self._rasterise(gc, s, prop, angle, ismath, mtext, x % 2, y % 2)
         _remember(_MASKS, key, mask)
         alpha, dx, dy = mask
         if alpha is None:
@@ -81,22 +90,24 @@ class TextCacheRenderer(RendererAgg):
         # draw_image takes the image bottom row first
         self.draw_image(gc, x + dx, self.height - (y + dy + alpha.shape[0]), image[::-1])
 
-    def _rasterise(self, gc, s, prop, angle, ismath, mtext):
-        """The string's coverage (alpha of an opaque draw on a transparent canvas) and offset."""
+    def _rasterise(self, gc, s, prop, angle, ismath, mtext, x_odd, y_odd):
+        """The string's coverage (alpha of an opaque draw on a transparent canvas) and offset,
+        drawn at an origin of the given parity (see ``_BY_PARITY``)."""
         w, h, d = self.get_text_width_height_descent(s, prop, ismath)
-        half = int(math.ceil(w + h + d)) + 4  # any rotation of the text stays inside
-        scratch = RendererAgg(2 * half, 2 * half, self.dpi)
+        half = 2 * (int(math.ceil(w + h + d)) // 2) + 4  # even; any rotation stays inside
+        x0, y0 = half + x_odd, half + y_odd
+        scratch = RendererAgg(2 * half + 2, 2 * half + 2, self.dpi)
         gc0 = scratch.new_gc()
         gc0.set_antialiased(gc.get_antialiased())
         gc0.set_foreground((0.0, 0.0, 0.0, 1.0))
-        RendererAgg.draw_text(scratch, gc0, half, half, s, prop, angle, ismath, mtext)
+        RendererAgg.draw_text(scratch, gc0, x0, y0, s, prop, angle, ismath, mtext)
         gc0.restore()
         a = np.asarray(scratch.buffer_rgba())[..., 3]
         rows, cols = np.flatnonzero(a.any(1)), np.flatnonzero(a.any(0))
         if rows.size == 0:
             return (None, 0, 0)
         alpha = np.ascontiguousarray(a[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1])
-        return (alpha, int(cols[0]) - half, int(rows[0]) - half)
+        return (alpha, int(cols[0]) - x0, int(rows[0]) - y0)
 
 
 class TextCacheCanvas(FigureCanvasAgg):
