@@ -4,6 +4,7 @@
     python benchmarks/run.py --only notebooks      # notebooks + sliders only
     python benchmarks/run.py --only mc,vae --vae-budget 10
     python benchmarks/run.py --only diffusion      # ours vs tiny-diffusion on two moons
+    python benchmarks/run.py --only flowmatch      # ours vs flow matching on two moons, by NFE
 
 Writes ``benchmarks/results/latest.json`` (every raw number, the machine's load, the targets and
 whether each is met) and prints one table. Timings are wall-clock on the machine as it is: the
@@ -27,6 +28,7 @@ sys.path.insert(0, str(BENCH))
 
 import browser_latency  # noqa: E402
 import diffusion_peer  # noqa: E402
+import flow_matching_peer  # noqa: E402
 import naive_mc  # noqa: E402
 import notebooks  # noqa: E402
 import vae_peer  # noqa: E402
@@ -36,7 +38,7 @@ GiB = 1024**3
 TARGETS = {"notebooks_total_s": 60.0, "slider_p95_ms": 60.0, "kernel_peak_bytes": 1 * GiB,
            "browser_p95_ms": browser_latency.TARGET_P95_MS,
            "browser_p50_ms": browser_latency.TARGET_P50_MS}
-SECTIONS = ("notebooks", "mc", "vae", "diffusion", "browser")
+SECTIONS = ("notebooks", "mc", "vae", "diffusion", "flowmatch", "browser")
 
 
 def _reference_ms(repeats=7):
@@ -68,7 +70,8 @@ def _machine():
             "platform": platform.platform(), "reference_ms": _reference_ms()}
 
 
-def run(sections, vae_budget, n_updates, ours=None, diffusion_budget=None):
+def run(sections, vae_budget, n_updates, ours=None, diffusion_budget=None,
+        flowmatch_budget=None):
     out = {"when": datetime.datetime.now().isoformat(timespec="seconds"), "machine_before": _machine(),
            "targets": {"notebooks_total_s": TARGETS["notebooks_total_s"],
                        "slider_p95_ms": TARGETS["slider_p95_ms"],
@@ -76,7 +79,8 @@ def run(sections, vae_budget, n_updates, ours=None, diffusion_budget=None):
                        "browser_p95_ms": TARGETS["browser_p95_ms"],
                        "browser_p50_ms": TARGETS["browser_p50_ms"],
                        "vae": "ours >= peer in held-out log-likelihood at equal wall time",
-                       "diffusion": diffusion_peer.TARGET}}
+                       "diffusion": diffusion_peer.TARGET,
+                       "flowmatch": flow_matching_peer.TARGET}}
     if "notebooks" in sections:
         rows = []
         for path in notebooks.notebook_paths():
@@ -99,6 +103,13 @@ def run(sections, vae_budget, n_updates, ours=None, diffusion_budget=None):
             out["diffusion"] = diffusion_peer.run(budget_s=diffusion_budget)
         except ImportError as exc:  # helpers.denoiser or helpers.diffusion not there yet
             out["diffusion"] = {"skipped": f"{exc}"}
+    if "flowmatch" in sections:
+        print("diffusion vs flow matching's standalone example on two moons, NFE 4-32 ...",
+              file=sys.stderr, flush=True)
+        try:
+            out["flowmatch"] = flow_matching_peer.run(budget_s=flowmatch_budget)
+        except ImportError as exc:  # helpers.denoiser's train_eps_fn or helpers.score not there yet
+            out["flowmatch"] = {"skipped": f"{exc}"}
     if "browser" in sections:
         print("sliders in JupyterLab + headless Chromium ...", file=sys.stderr, flush=True)
         reason = browser_latency.unavailable()
@@ -125,6 +136,7 @@ def verdict(res):
         p50 = res["browser"]["overall"]["p50_ms"]
         v["browser_p50_ms"] = {"value": p50, "met": p50 <= TARGETS["browser_p50_ms"]}
     v.update(diffusion_peer.verdict(res.get("diffusion", {})))
+    v.update(flow_matching_peer.verdict(res.get("flowmatch", {})))
     vae = res.get("vae", {})
     if "ll_at_equal_time" in vae:
         ll = vae["ll_at_equal_time"]
@@ -212,6 +224,9 @@ def table(res):
     if "diffusion" in res:
         lines.append("")
         lines.append(diffusion_peer.table(res["diffusion"]))
+    if "flowmatch" in res:
+        lines.append("")
+        lines.append(flow_matching_peer.table(res["flowmatch"]))
     return "\n".join(lines)
 
 
@@ -222,6 +237,9 @@ def main(argv=None):
     ap.add_argument("--vae-budget", type=float, default=30.0, help="training seconds per model")
     ap.add_argument("--diffusion-budget", type=float, default=None,
                     help="training seconds per diffusion peer (default: its full 150 epochs)")
+    ap.add_argument("--flowmatch-budget", type=float, default=None,
+                    help="training seconds of the flow-matching peer and of ours' longest run "
+                         "(default: the peer's full 10,000 steps, ours' 8000)")
     ap.add_argument("--ours", default="", help="overrides of helpers.vae.RECOMMENDED for our VAE, "
                     "e.g. lr=3e-3,decoder_mean=identity")
     ap.add_argument("--updates", type=int, default=50, help="slider updates per slider")
@@ -236,7 +254,8 @@ def main(argv=None):
     for item in filter(None, args.ours.split(",")):
         key, value = item.split("=", 1)
         ours[key] = json.loads(value) if value[:1].isdigit() or value[:1] in "[-" else value
-    res = run(sections, args.vae_budget, args.updates, ours, args.diffusion_budget)
+    res = run(sections, args.vae_budget, args.updates, ours, args.diffusion_budget,
+              args.flowmatch_budget)
     res["bench_wall_s"] = time.perf_counter() - t0
     res["table"] = table(res)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

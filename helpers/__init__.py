@@ -17,9 +17,12 @@ module                       what it holds                                    no
 ``helpers.vae_analysis``     notebook 04's experiments around the VAE         04
 ``helpers.noise_schedule``   the forward chain: schedules, q(x_t | x_0),      05
                              q(x_{t-1} | x_t, x_0), L_T
-``helpers.mixture``          exact 1-D test data: a Gaussian mixture, eps*    05
+``helpers.mixture``          exact 1-D test data: a Gaussian mixture, its     05, 06
+                             eps* and score at any noise level
 ``helpers.diffusion``        the chained ELBO, DDPM and DDIM samplers         05
-``helpers.denoiser``         the learned eps_theta and its training (torch)   05
+``helpers.denoiser``         the learned eps_theta and its training (torch)   05, 06
+``helpers.score``            scores, Langevin dynamics, the probability-flow  06
+                             ODE: few-step sampling, exact likelihood
 ``helpers.metrics``          W1, sliced W1 and MMD between samples            05
 ``helpers.data``             the bundled 8x8 digits; two moons                02, 04, 05
 ``helpers.nets``             the MLP, Adam (torch.optim's interface),         02, 04, 05

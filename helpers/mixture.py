@@ -1,14 +1,18 @@
-"""Exact 1-D test data for notebook 05: a Gaussian mixture, which stays a mixture under noise.
+"""Exact 1-D test data for notebooks 05 and 06: a Gaussian mixture that stays a mixture under noise.
 
 Because x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps of a mixture is again a mixture,
-its density at every step and the best noise predictor E[eps | x_t] (Tweedie's formula) are known
-in closed form: the exact answers that notebook 05 checks the diffusion ELBO and a trained
-network against.
+its density at every noise level and its score, hence the best noise predictor E[eps | x_t]
+(Tweedie's formula), are known in closed form: the exact answers that notebook 05 checks the
+diffusion ELBO and a trained network against, and that notebook 06 (``helpers.score``) feeds to
+Langevin dynamics and the probability-flow ODE. Notebook 05 asks at a step t of a
+``NoiseSchedule`` (``eps_star``), notebook 06 at a continuous level alpha_bar in (0, 1]
+(``score``, ``eps_at``); both go through the same formula.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy import special
 
 from ._checks import as_float_array, as_rng, count, positive
 from ._logsumexp import logsumexp_np
@@ -59,6 +63,27 @@ class GaussianMixture1D:
         k = rng.choice(self.weights.size, size=n, p=self.weights)
         return (self.means[k] + self.stds[k] * rng.standard_normal(n))[:, None]
 
+    def mode_shares(self, x=None):
+        """The share of the points x (any shape) nearest to each component's mean, shape (K,):
+        how a sampler spread its mass over the modes. Without x, the exact shares of the
+        mixture itself (the mass of each nearest-mean region), the values to compare with:
+        they differ from ``weights`` where components overlap."""
+        order = np.argsort(self.means)
+        cuts = (self.means[order][1:] + self.means[order][:-1]) / 2  # region boundaries
+        if x is None:
+            edges = np.concatenate([[-np.inf], cuts, [np.inf]])
+            z = (edges[None, :] - self.means[:, None]) / self.stds[:, None]
+            mass = self.weights[:, None] * np.diff(special.ndtr(z), axis=1)  # (component, region)
+            shares = mass.sum(axis=0)
+        else:
+            x = np.ravel(as_float_array("x", x))
+            if x.size == 0:
+                raise ValueError("x must hold at least one point")
+            shares = np.bincount(np.searchsorted(cuts, x), minlength=self.means.size) / x.size
+        out = np.empty_like(shares)
+        out[order] = shares  # back to the components' own order
+        return out
+
     def marginal(self, alpha_bar_t):
         """The law of x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps, a mixture again:
 
@@ -70,30 +95,92 @@ class GaussianMixture1D:
         return GaussianMixture1D(self.weights, np.sqrt(ab) * self.means,
                                  np.sqrt(ab * self.stds**2 + 1.0 - ab))
 
-    def _components_given(self, x_t, t, schedule):
-        """alpha_bar_t (shaped to broadcast with x_t), x_t, and per component k, on a leading
-        axis: m_k = sqrt(alpha_bar_t) mu_k, v_k = alpha_bar_t s_k^2 + 1 - alpha_bar_t, and
-        r_k(x_t) = p(k | x_t).
+    def _components(self, x, ab):
+        """Per component k, on a leading axis, at the level alpha_bar = ``ab`` (broadcasting
+        with x): x - m_k with m_k = sqrt(alpha_bar) mu_k, v_k = alpha_bar s_k^2 + 1 - alpha_bar,
+        and r_k(x) = p(k | x_t = x). No checks: the public methods check x and alpha_bar.
 
         The components lead, so the sums over k are elementwise sums of K arrays (numpy reduces
-        a short last axis about ten times slower, and a sampler calls this at every step).
+        a short last axis about ten times slower), and the big arrays are updated in place: a
+        sampler or an ODE solver calls this at every step.
         """
+        per_k = (-1,) + (1,) * max(x.ndim, np.ndim(ab))
+        v = ab * (self.stds**2).reshape(per_k) + 1.0 - ab
+        diff = x - np.sqrt(ab) * self.means.reshape(per_k)
+        # log pi_k + log N(x; m_k, v_k), up to a constant in k (the 2 pi cancels in r_k)
+        log_w = diff * diff
+        log_w *= -0.5 / v
+        log_w += np.log(self.weights).reshape(per_k) - 0.5 * np.log(v)
+        log_w -= np.max(log_w, axis=0)  # the largest weight is 1: the sum never underflows
+        r = np.exp(log_w, out=log_w)
+        r *= 1.0 / np.sum(r, axis=0)
+        return diff, v, r
+
+    def _at_level(self, x, alpha_bar):
+        """x and alpha_bar as float arrays, alpha_bar checked to lie in (0, 1] and to
+        broadcast with x."""
+        x, ab = as_float_array("x", x), as_float_array("alpha_bar", alpha_bar)
+        bad = (ab <= 0) | (ab > 1)
+        if bad.any():
+            raise ValueError(f"alpha_bar must lie in (0, 1], got {ab[bad].flat[0]!r}")
+        try:
+            np.broadcast_shapes(x.shape, ab.shape)
+        except ValueError:
+            raise ValueError(f"alpha_bar of shape {ab.shape} does not broadcast with x of shape "
+                             f"{x.shape}") from None
+        return x, (float(ab) if ab.ndim == 0 else ab)
+
+    def _at_step(self, x_t, t, schedule):
+        """x_t as a float array and alpha_bar_t, shaped to broadcast with it (a column for a
+        per-row t)."""
         if not isinstance(schedule, NoiseSchedule):
             raise ValueError(f"schedule must be a NoiseSchedule, got {schedule!r}")
         x_t = as_float_array("x_t", x_t)
         t = schedule.check_step(t, x_t.shape[0] if x_t.ndim else None)
         ab = schedule.alpha_bar[t - 1]
-        ab = np.reshape(ab, np.shape(ab) + (1,) * (x_t.ndim - np.ndim(ab)))
-        per_k = (-1,) + (1,) * x_t.ndim
-        m = np.sqrt(ab) * self.means.reshape(per_k)
-        v = ab * (self.stds**2).reshape(per_k) + 1.0 - ab
-        # log pi_k + log N(x; m_k, v_k), up to a constant in k (the 2 pi cancels in r_k)
-        log_w = np.log(self.weights).reshape(per_k) - 0.5 * ((x_t - m) ** 2 / v + np.log(v))
-        w = np.exp(log_w - np.max(log_w, axis=0))  # the largest is 1: the sum never underflows
-        return ab, x_t, m, v, w / np.sum(w, axis=0)
+        return x_t, np.reshape(ab, np.shape(ab) + (1,) * (x_t.ndim - np.ndim(ab)))
+
+    def score(self, x, alpha_bar):
+        """The exact score d/dx log q(x) of x_t at the continuous level ``alpha_bar``, where
+        q = ``marginal(alpha_bar)`` = sum_k pi_k N(m_k, v_k) (notebook 06):
+
+            d/dx log q(x) = sum_k r_k(x) (m_k - x) / v_k,   r_k(x) = p(k | x_t = x).
+
+        ``alpha_bar = 1`` gives the data's own score.
+
+        Parameters
+        ----------
+        x : array_like, any shape; the result has the shape of x (broadcast with alpha_bar)
+        alpha_bar : float in (0, 1], or an array of such levels broadcasting with x
+
+        Returns
+        -------
+        ndarray
+        """
+        return self._score(*self._at_level(x, alpha_bar))
+
+    def _score(self, x, ab):
+        """``score`` on checked x and alpha_bar."""
+        diff, v, r = self._components(x, ab)
+        # d/dx log q(x) = sum_k r_k (m_k - x) / v_k
+        diff *= r
+        diff *= -1.0 / v
+        return np.sum(diff, axis=0)
+
+    def eps_at(self, x, alpha_bar):
+        """The exact E[eps | x_t = x] at the continuous level ``alpha_bar`` (Tweedie's formula):
+
+            eps*(x) = -sqrt(1 - alpha_bar) d/dx log q(x),   q = ``marginal(alpha_bar)``.
+
+        The best possible eps_fn ``(x, alpha_bar) -> eps_hat`` of ``helpers.score`` (notebook
+        06); 0 at alpha_bar = 1. Arguments and result as ``score``.
+        """
+        x, ab = self._at_level(x, alpha_bar)
+        # eps* = -sqrt(1 - alpha_bar) d/dx log q(x)
+        return -np.sqrt(1.0 - ab) * self._score(x, ab)
 
     def eps_star(self, x_t, t, schedule):
-        """The exact E[eps | x_t], the best eps_model for this data (Tweedie's formula):
+        """The exact E[eps | x_t], the best eps_model for this data: ``eps_at`` at alpha_bar_t,
 
         eps*(x_t, t) = -sqrt(1 - alpha_bar_t) d/dx log q_t(x_t), q_t = ``marginal(alpha_bar_t)``.
 
@@ -103,11 +190,8 @@ class GaussianMixture1D:
         t : int, or int array of shape (n,) giving each row of an (n, ...) x_t its own step
         schedule : NoiseSchedule
         """
-        ab, x, m, v, r = self._components_given(x_t, t, schedule)
-        # d/dx log q_t(x) = sum_k r_k (m_k - x) / v_k
-        score = np.sum(r * (m - x) / v, axis=0)
-        # eps* = -sqrt(1 - alpha_bar_t) d/dx log q_t(x)
-        return -np.sqrt(1.0 - ab) * score
+        x, ab = self._at_step(x_t, t, schedule)
+        return self.eps_at(x, ab)
 
     def posterior_x0(self, x_t, t, schedule):
         """The exact mean and variance of x_0 given x_t: what x_t leaves unknown about the data.
@@ -118,7 +202,8 @@ class GaussianMixture1D:
         sets the true reverse step's variance (``helpers.diffusion.reverse_variance``).
         Arguments as ``eps_star``; returns (mean, var), each of x_t's shape.
         """
-        ab, x, _, _, r = self._components_given(x_t, t, schedule)
+        x, ab = self._at_step(x_t, t, schedule)
+        r = self._components(x, ab)[2]
         per_k = (-1,) + (1,) * x.ndim
         s2 = (self.stds**2).reshape(per_k)
         var_k = 1.0 / (1.0 / s2 + ab / (1.0 - ab))

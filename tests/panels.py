@@ -19,7 +19,7 @@ import numpy as np
 from project import notebook_paths  # tools/project.py (tests/conftest.py puts tools/ on the path)
 
 ROOT = Path(__file__).resolve().parent.parent
-PLOT_MODULES = ("sampling", "evidence", "elbo", "vae", "diffusion")  # helpers.plots.<topic>
+PLOT_MODULES = ("sampling", "evidence", "elbo", "vae", "diffusion", "score")  # helpers.plots.<topic>
 
 
 def _cheap_constants(tree):
@@ -144,7 +144,29 @@ def _reverse_step():
     return {"trajectory": trajectory, "mixture": mixture, "schedule": schedule}
 
 
+def _langevin():
+    from helpers.diffusion import GaussianMixture1D
+
+    return {"mixture": GaussianMixture1D(**_MIXTURE), "rng": 0,
+            "x_init": np.random.default_rng(4).normal(0.0, 3.0, size=(300, 1))}
+
+
+def _pf_ode():
+    from helpers.diffusion import GaussianMixture1D
+
+    return {"mixture": GaussianMixture1D(**_MIXTURE)}
+
+
+def _few_step():
+    from helpers.diffusion import GaussianMixture1D
+
+    mixture = GaussianMixture1D(**_MIXTURE)
+    return {"eps_fn": mixture.eps_at, "mixture": mixture, "held_out": mixture.sample(300, rng=1),
+            "n": 300, "rng": 0}
+
+
 FIXED = {"plot_inverse_cdf": lambda: {"rng": 0}, "plot_elbo_gap": _elbo_gap,
+         "plot_langevin": _langevin, "plot_pf_ode": _pf_ode, "plot_few_step": _few_step,
          "plot_c_tradeoff": _c_tradeoff, "plot_naive_estimate_2d": _naive_estimate_2d,
          "plot_forward_process": _forward_process, "plot_sampler_steps": _sampler_steps,
          "plot_reverse_step": _reverse_step}

@@ -56,7 +56,8 @@ def test_the_wheel_metadata_is_the_projects(wheel):
     assert re.search(r"^Version: " + re.escape(helpers.__version__) + "$", meta, re.MULTILINE)
     assert "License: MIT" in meta or "License-Expression: MIT" in meta
     summary = re.search(r"^Summary: (.*)$", meta, re.MULTILINE).group(1)
-    for topic in ("inverse-CDF", "evidence", "ELBO", "VAE", "diffusion"):  # notebooks 01-05
+    for topic in ("inverse-CDF", "evidence", "ELBO", "VAE", "diffusion",
+                  "probability-flow"):  # notebooks 01-06
         assert topic in summary, f"the description leaves out {topic}: {summary}"
 
 

@@ -7,6 +7,8 @@ module                    what it draws                                   notebo
 ``plots.evidence``        the naive estimate of eq. 2.3, its cost         02
 ``plots.elbo``            eq. 2.4's gap, eq. 2.5's terms, mean field      03
 ``plots.vae``             VAE training, latent map, the c slider          04
+``plots.diffusion``       the chain, its ELBO, DDPM and DDIM              05
+``plots.score``           Langevin, the probability-flow ODE, few steps   06
 ``plots.digits``          the one mosaic of 8x8 digits                    02, 04
 ``plots.figure``          ``new_figure`` and the PNG every figure shows   all
 ``plots.live``            slider redraws by blitting                      all
