@@ -8,6 +8,8 @@ move their data; their axes are fixed, so a move draws no tick.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from .._checks import count, positive_scalar
@@ -43,9 +45,8 @@ def plot_langevin(step_size=0.05, steps=200, *, mixture, x_init, rng=None):
     """Unadjusted Langevin dynamics on the data score of ``mixture`` (alpha_bar = 1), from
     ``x_init``: a histogram of the chains after ``steps`` steps of size ``step_size`` over the
     mixture's density. The title gives the share of chains nearest each component's mean
-    against the data's own shares (``GaussianMixture1D.mode_shares``). Computed on every call
-    (``langevin_sample``), so keep the chains to about 1000 and ``steps`` to a few hundred for
-    a slider.
+    against the data's own shares (``GaussianMixture1D.mode_shares``). In a slider panel with an
+    int ``rng``, chains already run are continued, not rerun (``_langevin_chains``).
     """
     step_size = positive_scalar("step_size", step_size)
     steps = count("steps", steps)
@@ -54,8 +55,8 @@ def plot_langevin(step_size=0.05, steps=200, *, mixture, x_init, rng=None):
     if step_size >= h_max:
         raise ValueError(f"step_size must be below 4 s_min^2 = {h_max:.3g} for this mixture (the "
                          f"chains diverge beyond it), got {step_size!r}")
-    x = langevin_sample(lambda z: mixture.score(z, 1.0), x_init, step_size, steps, rng=rng)
     fig, p = live_figure(plot_langevin, (), lambda: _hist_frame(ylim=1.0))
+    x = _langevin_chains(fig, mixture, x_init, step_size, steps, rng)
     heights, edges = _density(x)
     p["hist"].set_data(heights, edges)
     grid = np.linspace(*X_RANGE, 400)
@@ -64,6 +65,35 @@ def plot_langevin(step_size=0.05, steps=200, *, mixture, x_init, rng=None):
     truth = ", ".join(f"{w:.2f}" for w in mixture.mode_shares())
     p["title"].set_text(f"h = {step_size:.3g}, {steps} steps: shares {found} (data {truth})")
     return fig
+
+
+def _langevin_chains(fig, mixture, x_init, step_size, steps, rng):
+    """``langevin_sample`` on the data score, from the states a slider panel has already
+    computed when it can. With an int seed the chains after k steps are the first k steps of one
+    run, so the figure a panel reuses keeps, for each step size, the chains and the generator's
+    state at every step count shown so far, and continues from the nearest one below ``steps``:
+    the same numbers as a fresh run, and a move of the ``steps`` slider costs only the steps it
+    adds. Any other ``rng`` runs afresh."""
+    def score(z):
+        return mixture.score(z, 1.0)
+
+    if not isinstance(rng, numbers.Integral) or isinstance(rng, bool):
+        return langevin_sample(score, x_init, step_size, steps, rng=rng)
+    if not hasattr(fig, "langevin_runs"):
+        fig.langevin_runs = {}
+    x_init = np.asarray(x_init, dtype=float)
+    key = (step_size, int(rng), hash(x_init.tobytes()))
+    saved = fig.langevin_runs.setdefault(key, {})  # steps -> (chains, generator state)
+    done = max((k for k in saved if k <= steps), default=0)
+    gen = np.random.default_rng(int(rng))
+    if done:
+        x, gen.bit_generator.state = saved[done][0], saved[done][1]
+    else:
+        x = x_init
+    if done < steps:
+        x = langevin_sample(score, x, step_size, steps - done, rng=gen)
+        saved[steps] = (x, gen.bit_generator.state)
+    return x
 
 
 def _pf_frame():
