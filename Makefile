@@ -20,18 +20,20 @@ NBVAL      := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sani
 ROOT_FLAG  := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PORT       ?= 8888
 
-.PHONY: help setup lab test test-py test-nb test-compat test-min screenshots sync execute readme bench stress clean
+.PHONY: help setup lab test test-py test-nb test-compat test-min screenshots sync zh-status execute readme bench stress clean
 
 help:
 	@echo "make lab      set up .venv if needed, then JupyterLab on 127.0.0.1 (token auth)"
-	@echo "make test     set up .venv if needed, then pytest tests/ and strict nbval on every notebook"
+	@echo "make test     set up .venv if needed, then pytest tests/ and strict nbval on every English notebook"
 	@echo "make test-compat  Colab's way: ipywidgets 7.7 (.venv-compat), every notebook installed by its"
 	@echo "              own first cell (pip install git+...) and run from outside the repository"
 	@echo "make test-min every dependency at its declared lower bound (.venv-min), tests/ without the browser"
 	@echo "make screenshots  browser test, then copy each notebook's slider panel to docs/screenshots/"
-	@echo "make sync     re-pair notebooks/*.ipynb and their .py (jupytext)"
-	@echo "make execute  re-execute every notebook in place, deterministically"
-	@echo "make readme   rebuild the README badge table from pyproject.toml"
+	@echo "make sync     re-pair notebooks/*.ipynb and their .py (jupytext), then build notebooks/zh/*.ipynb"
+	@echo "              from the Chinese .py and the English outputs (tools/zh.py build)"
+	@echo "make zh-status  Chinese notebooks: cells whose English changed, English notebooks with no twin"
+	@echo "make execute  re-execute every notebook in place, deterministically (and rebuild notebooks/zh/*.ipynb)"
+	@echo "make readme   rebuild the badge tables of README.md and README.zh.md from pyproject.toml"
 	@echo "make bench    measured speed and memory table (benchmarks/, a few minutes)"
 	@echo "make stress   every notebook 20 times over with a hang watchdog (about 20 min)"
 
@@ -99,11 +101,18 @@ screenshots: $(STAMP)
 	mkdir -p docs/screenshots
 	cp screenshots/$(NB_GLOB).png docs/screenshots/
 
+# English pairs first: the Chinese .ipynb take their outputs from the English .ipynb. NB_GLOB is
+# notebooks/ only (it does not descend into notebooks/zh/), so nbval and the badges stay English.
 sync: $(STAMP)
 	$(BIN)/jupytext --sync notebooks/$(NB_GLOB).py
+	$(BIN)/python tools/zh.py build
+
+zh-status: $(STAMP)
+	$(BIN)/python tools/zh.py status
 
 execute: $(STAMP)
 	$(BIN)/python tools/execute_notebooks.py $(NB)
+	$(BIN)/python tools/zh.py build
 
 readme:
 	$(PYTHON) tools/project.py readme

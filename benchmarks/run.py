@@ -5,6 +5,7 @@
     python benchmarks/run.py --only mc,vae --vae-budget 10
     python benchmarks/run.py --only diffusion      # ours vs tiny-diffusion on two moons
     python benchmarks/run.py --only flowmatch      # ours vs flow matching on two moons, by NFE
+    python benchmarks/run.py --only digits         # notebook 07: bits per pixel, longer budgets
 
 Writes ``benchmarks/results/latest.json`` (every raw number, the machine's load, the targets and
 whether each is met) and prints one table. Timings are wall-clock on the machine as it is: the
@@ -28,6 +29,7 @@ sys.path.insert(0, str(BENCH))
 
 import browser_latency  # noqa: E402
 import diffusion_peer  # noqa: E402
+import digits_bits  # noqa: E402
 import flow_matching_peer  # noqa: E402
 import naive_mc  # noqa: E402
 import notebooks  # noqa: E402
@@ -38,7 +40,7 @@ GiB = 1024**3
 TARGETS = {"notebooks_total_s": 60.0, "slider_p95_ms": 60.0, "kernel_peak_bytes": 1 * GiB,
            "browser_p95_ms": browser_latency.TARGET_P95_MS,
            "browser_p50_ms": browser_latency.TARGET_P50_MS}
-SECTIONS = ("notebooks", "mc", "vae", "diffusion", "flowmatch", "browser")
+SECTIONS = ("notebooks", "mc", "vae", "diffusion", "flowmatch", "digits", "browser")
 
 
 def _reference_ms(repeats=7):
@@ -80,7 +82,8 @@ def run(sections, vae_budget, n_updates, ours=None, diffusion_budget=None,
                        "browser_p50_ms": TARGETS["browser_p50_ms"],
                        "vae": "ours >= peer in held-out log-likelihood at equal wall time",
                        "diffusion": diffusion_peer.TARGET,
-                       "flowmatch": flow_matching_peer.TARGET}}
+                       "flowmatch": flow_matching_peer.TARGET,
+                       "digits": digits_bits.TARGET}}
     if "notebooks" in sections:
         rows = []
         for path in notebooks.notebook_paths():
@@ -110,6 +113,10 @@ def run(sections, vae_budget, n_updates, ours=None, diffusion_budget=None,
             out["flowmatch"] = flow_matching_peer.run(budget_s=flowmatch_budget)
         except ImportError as exc:  # helpers.denoiser's train_eps_fn or helpers.score not there yet
             out["flowmatch"] = {"skipped": f"{exc}"}
+    if "digits" in sections:
+        print("notebook 07's VAE and diffusion model at 1, 3 and 9 times its steps ...",
+              file=sys.stderr, flush=True)
+        out["digits"] = digits_bits.run()
     if "browser" in sections:
         print("sliders in JupyterLab + headless Chromium ...", file=sys.stderr, flush=True)
         reason = browser_latency.unavailable()
@@ -137,6 +144,7 @@ def verdict(res):
         v["browser_p50_ms"] = {"value": p50, "met": p50 <= TARGETS["browser_p50_ms"]}
     v.update(diffusion_peer.verdict(res.get("diffusion", {})))
     v.update(flow_matching_peer.verdict(res.get("flowmatch", {})))
+    v.update(digits_bits.verdict(res.get("digits", {})))
     vae = res.get("vae", {})
     if "ll_at_equal_time" in vae:
         ll = vae["ll_at_equal_time"]
@@ -227,6 +235,9 @@ def table(res):
     if "flowmatch" in res:
         lines.append("")
         lines.append(flow_matching_peer.table(res["flowmatch"]))
+    if "digits" in res:
+        lines.append("")
+        lines.append(digits_bits.table(res["digits"]))
     return "\n".join(lines)
 
 

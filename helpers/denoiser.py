@@ -54,12 +54,13 @@ class _SkipMLP(torch.nn.Module):
             layers += [torch.nn.Linear(n_in, n_out), torch.nn.SiLU()]
         self.mlp = torch.nn.Sequential(*layers, torch.nn.Linear(hidden, self.d))
 
-    def skip_form(self, x_t, ab, u):
-        """eps_theta for x_t (n, d), alpha_bar and the level u, each of shape (n, 1) or (1, 1)."""
+    def skip_form(self, x_t, ab, u, extra=()):
+        """eps_theta for x_t (n, d), alpha_bar and the level u, each of shape (n, 1) or (1, 1);
+        ``extra`` more input features of F_theta (a class label's, in ``helpers.guidance``)."""
         # phase_k = w_k u; one row for a single level, then shared by every row of x_t
         phase = u * self.freqs
         embedding = torch.cat([torch.sin(phase), torch.cos(phase)], dim=1).expand(len(x_t), -1)
-        f_theta = self.mlp(torch.cat([x_t, embedding], dim=1))
+        f_theta = self.mlp(torch.cat([x_t, embedding, *extra], dim=1))
         if not self.skip:
             return f_theta
         # eps_theta = sqrt(1 - alpha_bar_t) x_t + sqrt(alpha_bar_t) F_theta
@@ -206,18 +207,18 @@ class ContinuousEpsNet(_SkipMLP):
         """n training levels as log sigma, shape (n,), with alpha_bar per row, (n, 1), and the
         loss weight 1 / alpha_bar = 1 + sigma^2: t ~ U[t_min, t_max] and sigma = tan(pi t / 2)."""
         t_min, t_max = (2 / math.pi * math.atan(math.exp(v)) for v in self.log_sigma_range)
-        t = t_min + (t_max - t_min) * torch.rand(n, generator=gen, dtype=torch.float64)
+        t = t_min + (t_max - t_min) * torch.rand(n, generator=gen, dtype=self.freqs.dtype)
         log_sigma = torch.log(torch.tan(math.pi / 2 * t))
         ab = torch.sigmoid(-2 * log_sigma)[:, None]  # alpha_bar = cos^2(pi t / 2)
         return log_sigma, ab, 1 / ab
 
-    def forward(self, x, log_sigma):
-        """eps_theta for a float64 x of shape (n, d) and log sigma of shape (n,) or ()."""
-        log_sigma = torch.as_tensor(log_sigma, dtype=torch.float64).reshape(-1, 1)
+    def forward(self, x, log_sigma, extra=()):
+        """eps_theta for x of shape (n, d) (the net's dtype) and log sigma of shape (n,) or ()."""
+        log_sigma = torch.as_tensor(log_sigma, dtype=x.dtype).reshape(-1, 1)
         lo, hi = self.log_sigma_range
         u = (log_sigma.clamp(lo, hi) - lo) / (hi - lo)
         # alpha_bar = 1 / (1 + sigma^2) = sigmoid(-2 log sigma), exact at both ends
-        return self.skip_form(x, torch.sigmoid(-2 * log_sigma), u)
+        return self.skip_form(x, torch.sigmoid(-2 * log_sigma), u, extra)
 
 
 @dataclass(frozen=True)

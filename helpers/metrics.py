@@ -5,7 +5,9 @@ compare a model's samples with held-out data points directly:
 
 * ``wasserstein_1``: the 1-D earth mover's distance, the area between the two quantile functions;
 * ``sliced_wasserstein_1``: the mean of ``wasserstein_1`` over random 1-D projections, for d >= 1;
-* ``mmd``: the squared maximum mean discrepancy with a Gaussian kernel.
+* ``mmd``: the squared maximum mean discrepancy with a Gaussian kernel;
+* ``nearest_neighbours`` and ``mean_pairwise_distance``: notebook 07's checks that samples are
+  not copies of training digits, and how spread out the samples of one class are.
 
 Each is 0 for a set compared with itself and is in the data's units (``mmd``: unitless), so two
 independent draws of the same data give the *floor*: the value a perfect sampler would get.
@@ -18,7 +20,8 @@ import numpy as np
 from ._checks import as_float_array, as_rng, count, positive_scalar
 from ._distances import squared_distances
 
-__all__ = ["wasserstein_1", "sliced_wasserstein_1", "mmd"]
+__all__ = ["wasserstein_1", "sliced_wasserstein_1", "mmd", "nearest_neighbours",
+           "mean_pairwise_distance"]
 
 
 def _points(name, x):
@@ -158,3 +161,20 @@ def mmd(a, b, bandwidth=None):
     # U-statistics: sum over i != j (the diagonal k(x_i, x_i) = 1 removed)
     return float((k_aa.sum() - n) / (n * (n - 1)) + (k_bb.sum() - m) / (m * (m - 1))
                  - 2 * k_ab.mean())
+
+
+def nearest_neighbours(a, b):
+    """For each point of ``a``, the index of its nearest point in ``b`` (Euclidean) and the
+    distance to it: two arrays of shape (n,)."""
+    a, b = _pair(a, b)
+    sq = squared_distances(a, b)
+    index = np.argmin(sq, axis=1)
+    return index, np.sqrt(sq[np.arange(len(a)), index])
+
+
+def mean_pairwise_distance(x):
+    """The mean Euclidean distance over pairs i < j of the points ``x`` (n >= 2): a spread."""
+    x = _points("x", x)
+    if len(x) < 2:
+        raise ValueError(f"x must hold at least 2 points, got {len(x)}")
+    return float(np.mean(np.sqrt(squared_distances(x, x)[np.triu_indices(len(x), 1)])))

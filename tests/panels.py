@@ -19,7 +19,7 @@ import numpy as np
 from project import notebook_paths  # tools/project.py (tests/conftest.py puts tools/ on the path)
 
 ROOT = Path(__file__).resolve().parent.parent
-PLOT_MODULES = ("sampling", "evidence", "elbo", "vae", "diffusion", "score")  # helpers.plots.<topic>
+PLOT_MODULES = ("sampling", "evidence", "elbo", "vae", "diffusion", "score", "guidance")  # helpers.plots.<topic>
 
 
 def _cheap_constants(tree):
@@ -165,11 +165,29 @@ def _few_step():
             "n": 300, "rng": 0}
 
 
+def _sample_mosaic():
+    # notebook 07's sampler, with the exact eps of a 64-D standard normal (eps = sqrt(1 - ab) x)
+    from helpers.score import pf_ode_sample
+
+    def sample(nfe):
+        x = pf_ode_sample(lambda x, ab: np.sqrt(1 - ab) * x, 30, nfe, d=64, sigma_min=0.01, rng=4)
+        return np.clip((x + 1) / 2, 0, 1)
+    return {"sample": sample}
+
+
+def _guided():
+    rng = np.random.default_rng(0)
+    ws = range(7)
+    return {"samples": {w: rng.random((10, 6, 64)) for w in ws},
+            "accuracy": {w: 0.8 + 0.03 * w for w in ws}, "diversity": {w: 1 - 0.05 * w for w in ws}}
+
+
 FIXED = {"plot_inverse_cdf": lambda: {"rng": 0}, "plot_elbo_gap": _elbo_gap,
          "plot_langevin": _langevin, "plot_pf_ode": _pf_ode, "plot_few_step": _few_step,
          "plot_c_tradeoff": _c_tradeoff, "plot_naive_estimate_2d": _naive_estimate_2d,
          "plot_forward_process": _forward_process, "plot_sampler_steps": _sampler_steps,
-         "plot_reverse_step": _reverse_step}
+         "plot_reverse_step": _reverse_step, "plot_sample_mosaic": _sample_mosaic,
+         "plot_guided": _guided}
 
 
 # Slider ranges the notebook computes (e.g. from a schedule's length), for the stand-ins above:

@@ -1,16 +1,20 @@
 """The notebooks as users meet them: JupyterLab in a real (headless) Chromium.
 
-For every ``notebooks/NN_*.ipynb`` this test opens the notebook in JupyterLab, clears the stored
-outputs, runs all cells from the Run menu, waits for the kernel to go idle, saves, and checks
-that no cell failed and every widget rendered. Then it moves each ``sigma`` and ``c`` slider
-with the keyboard (End, or Home at the end of the range), as a reader would, and checks that the
-figure next to the slider is redrawn: the ``<img>`` source changes and the pixels differ.
+For every ``notebooks/NN_*.ipynb``, and for one Chinese notebook
+(``notebooks/zh/01_generative_models.ipynb``: the zh twins share the English code, so one stands
+for all), this test opens the notebook in JupyterLab, clears the stored outputs, runs all cells
+from the Run menu, waits for the kernel to go idle, saves, and checks that no cell failed and
+every widget rendered. Then it moves each ``sigma`` and ``c`` slider with the keyboard (End, or
+Home at the end of the range), as a reader would, and checks that the figure next to the slider
+is redrawn: the ``<img>`` source changes and the pixels differ. In the Chinese notebook it also
+checks that the Chinese heading is drawn with real glyphs (``_assert_cjk_glyphs``).
 
 The server listens on 127.0.0.1 on a free port with a random token, serves a temporary copy of
 the notebooks (nothing in the repository is written) and is shut down after the module, also
 when a test fails. Screenshots go to ``screenshots/`` (git-ignored); ``screenshots/NN_*.png`` is
 the first slider panel of each notebook, which ``make screenshots`` copies to
-``docs/screenshots/`` for the README.
+``docs/screenshots/`` for the README. The Chinese notebook's are ``screenshots/zh_NN_*``, a
+name that ``make screenshots`` does not copy.
 
 Chromium is Debian's ``/usr/bin/chromium`` (``CHROMIUM=/path`` overrides); Playwright never
 downloads a browser here. Without Chromium the test skips, unless ``REQUIRE_BROWSER_TEST=1``
@@ -30,14 +34,17 @@ import pytest
 from jupyterlab_browser import (CHROMIUM, CHROMIUM_ARGS, KERNEL_IDLE_JS, NB, OPEN_S,
                                 WIDGET_FAILURE_TEXT, Lab, menu, port_open, prompts,
                                 wait_for_run_all)
+from project import NOTEBOOKS as NOTEBOOK_DIR
 from project import notebook_paths
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = notebook_paths(".ipynb")
+# One Chinese twin (tools/zh.py): the same code and widgets, its Markdown in Chinese.
+ZH_NOTEBOOK = NOTEBOOK_DIR / "zh" / "01_generative_models.ipynb"
 SHOTS = ROOT / "screenshots"
 README_SHOTS = ROOT / "docs" / "screenshots"
 REQUIRED = os.environ.get("REQUIRE_BROWSER_TEST", "") not in ("", "0")
-SLIDER_NAMES = ("sigma", "c", "t")  # the sliders the notebooks' stories turn on (t: 05's chain)
+SLIDER_NAMES = ("sigma", "c", "t", "w")  # the sliders the notebooks' stories turn on (t: 05's chain, w: 07's guidance)
 README_SHOT_MAX_BYTES = 150_000
 REDRAW_S = 60
 
@@ -123,18 +130,72 @@ def _panel_clip(panel):
             "width": x1 - x0 + 2 * pad, "height": y1 - y0 + 2 * pad}
 
 
+def _label(ipynb):
+    """``01_generative_models``, or ``zh_01_generative_models`` for the Chinese twin: the test
+    id, the workspace and the screenshots' names (never the English notebook's)."""
+    return "_".join(ipynb.relative_to(NOTEBOOK_DIR).with_suffix("").parts)
+
+
+# Draw each Han character of the element's text on a canvas in the element's own computed font
+# and compare the pixels with those of a code point no font has (U+10FFFD, private use).
+CJK_GLYPHS_JS = r"""(el) => {
+  const font = getComputedStyle(el).font;
+  const canvas = document.createElement('canvas');
+  canvas.width = 128; canvas.height = 128;
+  const ctx = canvas.getContext('2d', {willReadFrequently: true});
+  const draw = (s) => {
+    ctx.clearRect(0, 0, 128, 128); ctx.font = font; ctx.fillStyle = '#000';
+    ctx.fillText(s, 8, 96);
+    const d = ctx.getImageData(0, 0, 128, 128).data;
+    let ink = 0, sig = 0;
+    for (let i = 3; i < d.length; i += 4) {
+      if (d[i]) { ink++; sig = (sig * 31 + i * d[i]) % 1000000007; }
+    }
+    return ink + ':' + sig;
+  };
+  const han = Array.from(el.textContent).filter(c => /\p{Script=Han}/u.test(c));
+  const missing = draw('\u{10FFFD}');
+  const shapes = han.map(draw);
+  return {font, han: han.join(''), distinct: new Set(shapes).size,
+          likeMissing: shapes.filter(s => s === missing).length};
+}"""
+
+
+def _assert_cjk_glyphs(page, name):
+    """The notebook's first heading is Chinese and is drawn with real CJK glyphs.
+
+    Without a CJK font (Debian: fonts-noto-cjk), Chromium draws every Han character as the same
+    "tofu" box, the glyph of a missing character: on a canvas, in the heading's own font, all of
+    them then give identical pixels, equal to those of U+10FFFD, a code point no font has. So we
+    require at least two Han characters, each drawn unlike the missing glyph, and at least two
+    distinct shapes among them. (``document.fonts.check()`` would not do: it answers true for a
+    font that is not installed at all.) Checked to fail with the CJK fonts hidden from
+    fontconfig: one shape for all, each like the missing glyph."""
+    heading = page.locator(f"{NB} .jp-MarkdownCell .jp-RenderedMarkdown h1").first
+    heading.scroll_into_view_if_needed()
+    got = heading.evaluate(CJK_GLYPHS_JS)
+    assert len(got["han"]) >= 2, (
+        f"{name}: its first heading has no Chinese: {heading.inner_text()!r}")
+    assert got["likeMissing"] == 0 and got["distinct"] >= 2, (
+        f"{name}: the heading's Chinese ({got['han']}) is drawn as missing-glyph boxes in "
+        f"{got['font']!r}: {got}. Install a CJK font (apt-get install fonts-noto-cjk)")
+    return got
+
+
 def _sliders(page, name):
     """Every rendered slider whose description is exactly ``name``."""
     return page.locator(f"{NB} .widget-slider").filter(
         has=page.locator(f"xpath=./label[normalize-space(.)='{name}']"))
 
 
-@pytest.mark.parametrize("ipynb", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("ipynb", NOTEBOOKS + [ZH_NOTEBOOK], ids=_label)
 def test_notebook_runs_in_jupyterlab_and_its_sliders_redraw(lab, browser, ipynb):
-    shots = SHOTS / ipynb.stem
+    assert ipynb.exists(), f"{ipynb.relative_to(ROOT)} is missing: run `make sync`"
+    label, rel = _label(ipynb), ipynb.relative_to(NOTEBOOK_DIR).as_posix()
+    shots = SHOTS / label
     shutil.rmtree(shots, ignore_errors=True)
     shots.mkdir(parents=True)
-    stored = json.loads(ipynb.read_text())
+    stored = json.loads(ipynb.read_text(encoding="utf-8"))
     n_cells = len(stored["cells"])
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
@@ -143,7 +204,7 @@ def test_notebook_runs_in_jupyterlab_and_its_sliders_redraw(lab, browser, ipynb)
     t0 = time.monotonic()
     try:
         # A fresh workspace per notebook, so no tab of an earlier notebook is restored.
-        page.goto(f"{lab.url}/lab/workspaces/{ipynb.stem}/tree/{ipynb.name}"
+        page.goto(f"{lab.url}/lab/workspaces/{label}/tree/{rel}"
                   f"?reset&token={lab.token}",
                   timeout=OPEN_S * 1000)
         page.wait_for_function(
@@ -169,7 +230,7 @@ def test_notebook_runs_in_jupyterlab_and_its_sliders_redraw(lab, browser, ipynb)
         menu(page, "File", "Save Notebook")
         page.wait_for_function("() => !document.querySelector('.jp-mod-dirty')",
                                timeout=30_000)
-        saved = json.loads((lab.root / ipynb.name).read_text())
+        saved = json.loads((lab.root / rel).read_text(encoding="utf-8"))
         code = [c for c in saved["cells"]
                 if c["cell_type"] == "code" and "".join(c["source"]).strip()]
         errors = [(i, o.get("ename"), o.get("evalue")) for i, c in enumerate(code)
@@ -191,7 +252,8 @@ def test_notebook_runs_in_jupyterlab_and_its_sliders_redraw(lab, browser, ipynb)
         if panels.count():
             first = panels.first
             first.scroll_into_view_if_needed()
-            page.screenshot(path=str(SHOTS / f"{ipynb.stem}.png"), clip=_panel_clip(first))
+            page.screenshot(path=str(SHOTS / f"{label}.png"), clip=_panel_clip(first))
+        glyphs = _assert_cjk_glyphs(page, rel) if ipynb == ZH_NOTEBOOK else None
 
         moved = []
         for name in SLIDER_NAMES:
@@ -223,7 +285,9 @@ def test_notebook_runs_in_jupyterlab_and_its_sliders_redraw(lab, browser, ipynb)
         assert moved, (f"{ipynb.name}: no slider named any of {SLIDER_NAMES} rendered "
                        f"({panels.count()} panels)")
         assert not page_errors, f"{ipynb.name}: JavaScript errors: {page_errors}"
-        print(f"{ipynb.name}: opened and ran in {run_s:.1f} s; moved {'; '.join(moved)}")
+        print(f"{rel}: opened and ran in {run_s:.1f} s; moved {'; '.join(moved)}"
+              + (f"; {len(glyphs['han'])} Chinese characters drawn in {glyphs['distinct']} shapes"
+                 if glyphs else ""))
     except Exception:
         page.screenshot(path=str(shots / "failure.png"))
         raise

@@ -194,9 +194,13 @@ def test_notebooks_import_no_private_name():
 # ---------------------------------------------------------------------------------------------
 
 TRAINING = {"helpers.naive_decoder": ("train_naive_decoder",), "helpers.vae": ("train_vae",),
-            "helpers.denoiser": ("train_eps_model", "train_eps_fn")}
+            "helpers.denoiser": ("train_eps_model", "train_eps_fn"),
+            "helpers.guidance": ("train_guided_eps_fn",),
+            "helpers.vae_density": ("train_density_vae",)}
 TRAINING_RESULTS = {"train_naive_decoder": "NaiveDecoderRun", "train_vae": "TrainResult",
-                    "train_eps_model": "TrainedEpsModel", "train_eps_fn": "TrainedEpsFn"}
+                    "train_eps_model": "TrainedEpsModel", "train_eps_fn": "TrainedEpsFn",
+                    "train_guided_eps_fn": "GuidedEpsFn",
+                    "train_density_vae": "TrainedDensityVAE"}
 # Old spellings of the vocabulary's ideas; only deprecated aliases may still accept them.
 RETIRED = {"n_steps", "num_steps", "show_progress", "verbose", "wall_time", "train_time",
            "random_state", "n_iter"}

@@ -26,7 +26,7 @@ from project import notebook_paths
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
-DEFAULT = ("01", "02", "03", "04", "05", "06")
+DEFAULT = ("01", "02", "03", "04", "05", "06", "07")
 
 
 def _selected():

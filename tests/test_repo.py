@@ -66,12 +66,20 @@ def test_ignored_outputs_are_widgets_only(ipynb):
                 f"{ipynb.name}: a cell marked NBVAL_IGNORE_OUTPUT shows no widget:\n{src[:200]}")
 
 
-def test_readme_badges_match_pyproject():
-    readme = (ROOT / "README.md").read_text()
-    assert project.readme_with_badges(readme) == readme, "README badges are stale: run `make readme`"
-    for ipynb in NOTEBOOKS:
-        assert project.colab_url(ipynb.name) in readme
-        assert project.binder_url(ipynb.name) in readme
+@pytest.mark.parametrize("name", sorted(project.READMES))
+def test_readme_badges_match_pyproject(name):
+    """README.md lists notebooks/, README.zh.md notebooks/zh/: each badge table is current."""
+    readme = (ROOT / name).read_text(encoding="utf-8")
+    assert project.readme_with_badges(readme, name) == readme, (
+        f"{name}: badges are stale: run `make readme`")
+    folder = project.READMES[name][0]
+    listed = project.notebook_paths(folder=ROOT / folder)
+    assert listed or folder != "notebooks", "README.md lists no notebook"
+    for ipynb in listed:
+        assert project.colab_url(ipynb.name, folder) in readme
+        assert project.binder_url(ipynb.name, folder) in readme
+    if folder != "notebooks":  # the zh badges open the zh notebook, never the English one
+        assert f"labpath={folder.replace('/', '%2F')}%2F" in project.binder_url("x.ipynb", folder)
 
 
 def _split_requirement(text):
@@ -105,6 +113,14 @@ def test_environment_yml_lists_the_runtime_dependencies():
     assert "conda-forge" in env
     assert re.search(r"- python=3\.\d+\b", env), "environment.yml must pin the Python minor version"
     assert "jupytext" in conda, "Binder needs jupytext to open the .py pairs as notebooks"
+
+
+def test_the_chinese_interface_is_installed_for_binder_and_make_lab():
+    """JupyterLab's language pack: a dev dependency (make lab) and in Binder's environment."""
+    assert re.search(r'^\s*"jupyterlab-language-pack-zh-cn>=', (ROOT / "pyproject.toml").read_text(),
+                     flags=re.MULTILINE)
+    assert re.search(r"^\s*- jupyterlab-language-pack-zh-cn>=", (ROOT / "environment.yml").read_text(),
+                     flags=re.MULTILINE)
 
 
 def test_postbuild_installs_the_project():

@@ -5,7 +5,8 @@
 server and drive the same pages; this module is what they share:
 
 - ``Lab``: a JupyterLab server on 127.0.0.1, on a free port, with a random token, serving a
-  temporary copy of the notebooks, with every wait bounded and a ``stop`` that always ends it;
+  temporary copy of the notebooks (the Chinese ones in ``zh/``, as in the repository), with
+  every wait bounded and a ``stop`` that always ends it;
 - ``CHROMIUM`` and ``CHROMIUM_ARGS``: Debian's Chromium (Playwright never downloads a browser
   here) and the flags this machine's closed network needs;
 - ``menu``, ``prompts``, ``wait_for_run_all`` and the selectors and scripts they use.
@@ -27,7 +28,7 @@ import urllib.request
 from pathlib import Path
 
 from notebook_runner import CELL_TIMEOUT_S, NotebookRunError, describe_cell
-from project import notebook_paths
+from project import NOTEBOOKS, notebook_paths
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu",
@@ -60,8 +61,10 @@ class Lab:
         self.workdir = workdir
         self.root = workdir / "notebooks"
         self.root.mkdir()
-        for nb in notebook_paths(".ipynb"):
-            shutil.copy2(nb, self.root / nb.name)
+        for nb in notebook_paths(".ipynb") + notebook_paths(".ipynb", NOTEBOOKS / "zh"):
+            target = self.root / nb.relative_to(NOTEBOOKS)  # notebooks/zh/x -> root/zh/x
+            target.parent.mkdir(exist_ok=True)
+            shutil.copy2(nb, target)
         config = workdir / "config"
         settings = config / "lab" / "user-settings" / "@jupyterlab"
         self._write(config / "labconfig" / "page_config.json",  # no "news?" pop-up

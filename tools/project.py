@@ -1,12 +1,13 @@
 """Project facts derived from one place: the repository URL in ``pyproject.toml``.
 
     python tools/project.py bootstrap   # rewrite the first cell of every notebooks/*.py
-    python tools/project.py readme      # rewrite the badge table in README.md
+    python tools/project.py readme      # rewrite the badge tables in README.md and README.zh.md
     python tools/project.py glob        # the notebooks' file-name pattern, for the Makefile
     python tools/project.py minimum-pins  # name==X for each declared name>=X (make test-min)
 
-The tests import this module to check that the notebooks' first cells and the README's badges
-still agree with ``pyproject.toml``.
+The tests import this module to check that the notebooks' first cells and the READMEs' badges
+still agree with ``pyproject.toml``. The Chinese notebooks, ``notebooks/zh/NN_topic``, have the
+same names in their own folder; ``tools/zh.py`` builds and checks them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ BADGES_START, BADGES_END = "<!-- badges:start -->", "<!-- badges:end -->"
 # The one pattern of a notebook's name, NN_topic: every tool, test, benchmark and the Makefile
 # (`python tools/project.py glob`) take their list of notebooks from here.
 NOTEBOOK_GLOB = "[0-9][0-9]_*"
+# Each README with a badge table, the notebooks it lists and the table's header row. The English
+# README lists notebooks/ only (not notebooks/zh/: the glob does not descend).
+READMES = {
+    "README.md": ("notebooks", "| notebook | open in Colab | open in Binder |"),
+    "README.zh.md": ("notebooks/zh", "| 笔记本 | 在 Colab 中打开 | 在 Binder 中打开 |"),
+}
 
 
 def repo_url():
@@ -89,53 +96,57 @@ if getattr(helpers, "PROJECT", None) != PROJECT:  # missing, or another module c
         spec.loader.exec_module(helpers)'''
 
 
-def notebook_paths(suffix=".ipynb"):
-    return sorted(NOTEBOOKS.glob(f"{NOTEBOOK_GLOB}{suffix}"))
+def notebook_paths(suffix=".ipynb", folder=NOTEBOOKS):
+    """The English notebooks (or those of ``folder``, e.g. ``NOTEBOOKS / "zh"``), sorted."""
+    return sorted(Path(folder).glob(f"{NOTEBOOK_GLOB}{suffix}"))
 
 
-def colab_url(nb_name):
-    return f"https://colab.research.google.com/github/{github_slug()}/blob/main/notebooks/{nb_name}"
+def colab_url(nb_name, folder="notebooks"):
+    return f"https://colab.research.google.com/github/{github_slug()}/blob/main/{folder}/{nb_name}"
 
 
-def binder_url(nb_name):
+def binder_url(nb_name, folder="notebooks"):
     return (f"https://mybinder.org/v2/gh/{github_slug()}/HEAD"
-            f"?labpath={quote('notebooks/' + nb_name, safe='')}")
+            f"?labpath={quote(folder + '/' + nb_name, safe='')}")
 
 
 def notebook_title(path):
     """The first Markdown heading of a notebook's .py pair."""
-    for line in path.with_suffix(".py").read_text().splitlines():
+    for line in path.with_suffix(".py").read_text(encoding="utf-8").splitlines():
         if line.startswith("# # "):
             return line[4:].strip()
     return path.stem
 
 
-def badge_table():
-    rows = ["| notebook | open in Colab | open in Binder |", "|---|---|---|"]
-    for path in notebook_paths():
+def badge_table(readme="README.md"):
+    folder, header = READMES[readme]
+    rows = [header, "|---|---|---|"]
+    for path in notebook_paths(folder=ROOT / folder):
         name = path.name
         rows.append(
-            f"| [{notebook_title(path)}](notebooks/{name}) "
-            f"| [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab_url(name)}) "
-            f"| [![Binder](https://mybinder.org/badge_logo.svg)]({binder_url(name)}) |")
+            f"| [{notebook_title(path)}]({folder}/{name}) "
+            f"| [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab_url(name, folder)}) "
+            f"| [![Binder](https://mybinder.org/badge_logo.svg)]({binder_url(name, folder)}) |")
     return "\n".join([BADGES_START, *rows, BADGES_END])
 
 
-def readme_with_badges(text):
+def readme_with_badges(text, readme="README.md"):
+    """``text`` (the contents of ``readme``, a key of READMES) with its badge table rebuilt."""
     pattern = re.compile(re.escape(BADGES_START) + ".*?" + re.escape(BADGES_END), re.DOTALL)
     if not pattern.search(text):
-        raise SystemExit(f"README.md has no {BADGES_START} ... {BADGES_END} block")
-    return pattern.sub(lambda _: badge_table(), text)
+        raise SystemExit(f"{readme} has no {BADGES_START} ... {BADGES_END} block")
+    return pattern.sub(lambda _: badge_table(readme), text)
 
 
 def write_bootstrap():
-    """Replace the first code cell of each percent-format notebook with ``bootstrap_source()``."""
+    """Replace the first code cell of each percent-format notebook with ``bootstrap_source()``:
+    the English ones and their Chinese twins, whose code cells are the English ones."""
     cell = re.compile(r"(^# %%\n)(.*?)(?=^# %%)", re.DOTALL | re.MULTILINE)
-    for py in notebook_paths(".py"):
-        text = py.read_text()
+    for py in notebook_paths(".py") + notebook_paths(".py", NOTEBOOKS / "zh"):
+        text = py.read_text(encoding="utf-8")
         new = cell.sub(lambda m: m.group(1) + bootstrap_source() + "\n\n", text, count=1)
         if new != text:
-            py.write_text(new)
+            py.write_text(new, encoding="utf-8")
             print(f"updated {py.relative_to(ROOT)}")
 
 
@@ -143,8 +154,10 @@ def main(argv):
     if argv == ["bootstrap"]:
         write_bootstrap()
     elif argv == ["readme"]:
-        readme = ROOT / "README.md"
-        readme.write_text(readme_with_badges(readme.read_text()))
+        for name in READMES:
+            readme = ROOT / name
+            readme.write_text(readme_with_badges(readme.read_text(encoding="utf-8"), name),
+                              encoding="utf-8")
     elif argv == ["url"]:
         print(repo_url())
     elif argv == ["glob"]:

@@ -10,7 +10,7 @@ import numpy as np
 
 from .figure import new_figure
 
-__all__ = ["tile_digits", "show_digits", "plot_digits", "plot_digit_rows"]
+__all__ = ["tile_digits", "show_digits", "fit_to_mosaic", "plot_digits", "plot_digit_rows"]
 
 
 def tile_digits(images, ncols, side=8, pad=1, fill=np.nan, border=0):
@@ -34,7 +34,7 @@ def show_digits(ax, mosaic, **imshow_kw):
     return ax.imshow(mosaic, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest", **imshow_kw)
 
 
-def _fit_to_mosaic(fig, ax, mosaic, top=0.32, bottom=0.08):
+def fit_to_mosaic(fig, ax, mosaic, top=0.32, bottom=0.08):
     """Set the figure's height so the axes hold the mosaic exactly: no blank band below it.
 
     ``new_figure`` keeps room for an x label at the bottom; a mosaic has none, and its equal
@@ -64,7 +64,7 @@ def plot_digits(rows, row_labels=None, title="digits", ncols=None):
         padded.append(np.concatenate([r, np.full((extra, 64), np.nan)]) if extra else r)
     mosaic = tile_digits(np.concatenate(padded), ncols)
     show_digits(ax, mosaic)
-    _fit_to_mosaic(fig, ax, mosaic)
+    fit_to_mosaic(fig, ax, mosaic)
     ax.set(title=title, xticks=[], yticks=[])
     if row_labels is not None:
         starts = np.cumsum([0] + [len(p) // ncols for p in padded[:-1]])
@@ -83,7 +83,7 @@ def plot_digit_rows(rows, titles, side=8, ncols=12):
     per_row = len(imgs[0])
     mosaic = tile_digits(np.concatenate(imgs), per_row, side, pad=2, fill=0.0, border=1)
     show_digits(ax, mosaic)
-    _fit_to_mosaic(fig, ax, mosaic)
+    fit_to_mosaic(fig, ax, mosaic)
     ax.set_yticks([(side + 2) * (i + 0.5) - 0.5 for i in range(len(rows))], titles, fontsize=8)
     ax.set_xticks([])
     ax.set_title(r"dark = ink; decoder rows show $f_\theta(z)$ for $z \sim N(0, I)$", fontsize=9)

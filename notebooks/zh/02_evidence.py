@@ -1,0 +1,525 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.7
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown] en_sha="1bd22fc4195d"
+# # 02 · 证据及其朴素蒙特卡洛估计
+#
+# 本笔记本配合原文 *Principles of diffusion models*（扩散模型原理）第 2 节的前半部分（式 (2.1)–(2.3)，以及恒等式 $p(x) = p(x \mid z)\,p(z) / p(z \mid x)$，即原文的式 (2)）。
+#
+# **问题。** 变分自编码器 (VAE) 用最大似然训练，这需要对每张训练图像求出 $p_\theta(x)$。对于先抽取隐藏的 $z$、再由 $z$ 生成 $x$ 的模型，这个数值该如何得到？最直接的计算方法又要付出多大代价？
+#
+# **学习目标。** 学完本笔记本，你将能够：
+# 1. 说明为什么最大似然把对数密度相加（式 (2.2)），而不是把密度相乘；
+# 2. 把证据写成在先验下的平均（式 (2.3)），并用蒙特卡洛方法估计它；
+# 3. 解释为什么这个估计对 $p(x)$ 是无偏的，对 $\log p(x)$ 却系统性偏低；
+# 4. （选读，§4）预测它的计算代价如何随隐变量维度 $k$ 和解码器噪声 $c$ 增长；
+# 5. （选读，§5）理解为什么精确的恒等式 (2) 帮不上忙，而重要性采样可以；
+# 6. 评价原文提出的、用朴素估计训练解码器的方案。
+#
+# **路线图。** 核心路径是 §1 → §2 → §3 → §6。标为*选读*的部分更加深入，初读时可以跳过。
+#
+# | § | 主题 | 原文 | 核心 / 选读 |
+# |---|---|---|---|
+# | 1 | 最大似然，为什么要取对数 | 式 (2.1)、(2.2) | 核心（SGD 验证为选读） |
+# | 2 | 一个有精确解的隐变量模型 | 式 (2.3) | 核心 |
+# | 3 | 朴素估计：无偏性与 Jensen 偏差 | 式 (2.3) | 核心 |
+# | 4 | 代价与 $k$、$c$ 的关系（$\rho$、KL、交互控件、ESS） | 式 (2.3) | 选读（控件部分可略读） |
+# | 5 | 恒等式 (2) 与重要性采样 | 式 (2) | 选读 |
+# | 6 | 原文的实验：用式 (2.3) 训练解码器 | 式 (2.3) 的旁注 | 核心 |
+#
+# 途中我们会运行原文在一条旁注中提出的实验：直接用最直观的估计来训练解码器，看看会发生什么。
+
+# %%
+# Set-up for Colab or any kernel without this project: install its `helpers` package.
+# Locally (make lab) and in the tests it is installed already, and this cell does nothing.
+import importlib, importlib.metadata, importlib.util, subprocess, sys
+PROJECT = "diffusion-principles-notebooks"
+try:
+    import helpers
+except ImportError:
+    helpers = None
+if getattr(helpers, "PROJECT", None) != PROJECT:  # missing, or another module called helpers
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "git+https://github.com/diffusion-principles/companion-notebooks.git"], check=True)
+    importlib.invalidate_caches()
+    if "google.colab" in sys.modules:
+        from google.colab import output
+        output.enable_custom_widget_manager()
+    sys.modules.pop("helpers", None)
+    import helpers
+    if getattr(helpers, "PROJECT", None) != PROJECT:  # a local helpers still comes first
+        print(f"{helpers.__file__} hides this project's helpers: using the installed one")
+        init = importlib.metadata.distribution(PROJECT).locate_file("helpers/__init__.py")
+        spec = importlib.util.spec_from_file_location("helpers", init)
+        helpers = sys.modules["helpers"] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(helpers)
+
+# %%
+import numpy as np
+from scipy import stats
+
+from helpers.evidence import (LinearGaussian, effective_sample_size, log_mean_exp,
+                              measure_samples_needed, naive_mc_log_evidence, running_log_mean_exp)
+from helpers.plots.evidence import (plot_naive_convergence, plot_naive_estimate_2d,
+                                    plot_samples_needed)
+from helpers.widgets import int_slider, log_slider, slider_panel
+
+rng = np.random.default_rng(0)
+
+# %% [markdown] en_sha="f481e688a731"
+# ## 1. 最大似然，以及为什么要取对数（原文 §2，式 (2.1)、(2.2)）
+#
+# 给定训练图像 $x^{(1)}, \dots, x^{(n)}$，**最大似然 (maximum likelihood)** 选取使观测数据出现概率最大的参数：
+#
+# $$ \theta^{*}=\arg \max _{\theta} \prod_{i=1}^{n} p_{\theta}\left(x^{(i)}\right) \tag{2.1} $$
+#
+# $$ \theta^{*}=\arg \max _{\theta} \sum_{i=1}^{n} \log p_{\theta}\left(x^{(i)}\right) \tag{2.2} $$
+#
+# 量 $\log p_\theta(x)$ 称为**证据 (evidence)**，即一个观测样本的对数似然。式 (2.2) 就是在式 (2.1) 前面加了一个对数。这个对数重要吗？在计算机上非常重要。从 $N(0, 1)$ 中抽取 1000 个样本，在一系列 $\sigma$ 下用同一个 $N(0, \sigma^2)$ 给它们打分：分别计算式 (2.1) 的乘积和式 (2.2) 的对数之和。对这个模型，最大值点有闭式解：令 $\sum_i \log N(x_i; 0, \sigma^2)$ 的导数为零，得到 $\hat\sigma^2 = \frac1n \sum_i x_i^2$，即数据的均方，所以 $\hat\sigma$ 是数据的均方根 (RMS)。（它不是样本标准差：均值已知为 0，因此不减去均值。）
+
+# %%
+data_1d = rng.standard_normal(1000)
+sigmas = np.linspace(0.5, 2.0, 151)
+densities = stats.norm.pdf(data_1d[:, None], scale=sigmas)        # (1000, 151)
+product = np.prod(densities, axis=0)                                # eq. 2.1
+sum_of_logs = np.sum(stats.norm.logpdf(data_1d[:, None], scale=sigmas), axis=0)  # eq. 2.2
+i1 = np.argmin(np.abs(sigmas - 1.0))
+print(f"typical density of one point: {np.median(densities[:, i1]):.3f}")
+print(f"product of 1000 densities at sigma = 1: {product[i1]}")
+print(f"sum of 1000 log-densities at sigma = 1: {sum_of_logs[i1]:.1f}  (i.e. e^{sum_of_logs[i1]:.0f})")
+print(f"smallest positive float64: {np.finfo(float).smallest_subnormal:.1e} = e^{np.log(np.finfo(float).smallest_subnormal):.0f}")
+print(f"argmax of the product: sigma = {sigmas[np.argmax(product)]:.2f} (every value is 0.0)")
+rms = np.sqrt(np.mean(data_1d**2))                                  # the exact maximiser
+print(f"argmax of the sum of logs: sigma = {sigmas[np.argmax(sum_of_logs)]:.2f} on a grid of step 0.01; "
+      f"RMS of the data = {rms:.4f}")
+assert np.all(product == 0.0)
+
+# %% [markdown] en_sha="8f8f307922dd"
+# 对每个 $\sigma$，乘积都恰好是 `0.0`：约 $e^{-1400}$ 远小于 float64 能表示的最小正数（约 $e^{-744}$）。所有值都相等，argmax 就只是第一个网格点 $\sigma = 0.5$：式 (2.1) 形式的最大似然不声不响地返回了毫无意义的结果。对数之和则是一个普通的数，它的 argmax 是离 RMS 最近的网格点，也就是正确答案。只取 20 个点时乘积不会下溢，两种形式给出相同的结果，因为对数是增函数：
+
+# %%
+small = densities[:20]
+assert np.prod(small, axis=0).min() > 0
+assert np.argmax(np.prod(small, axis=0)) == np.argmax(np.sum(np.log(small), axis=0))
+print("20 points: same argmax, sigma =", f"{sigmas[np.argmax(np.prod(small, axis=0))]:.2f}")
+
+# %% [markdown] en_sha="8d4780b354a0"
+# > **关于原文的说明（疏漏 2）。** 原文说，取对数是为了让每个样本具有相同的权重。其实在乘积中每个样本本来就以相同的方式参与，取对数也不改变任何权重。真正的原因是：
+# > (1) 对数是增函数，所以式 (2.1) 与式 (2.2) 的最大值点相同（上面刚刚验证过）；
+# > (2) 许多密度的乘积在浮点运算中会下溢为 0.0，对数之和则不会（上面已经展示）；
+# > (3) 和式可以拆成逐样本的项，因此随机小批量均值的梯度是全体均值梯度的无偏估计：正是这一点使随机梯度下降成为可能。下面在 $\sigma$ 的例子上对 (3) 做一个可选的快速验证：$\log N(x; 0, \sigma^2)$ 对 $\sigma$ 的梯度为 $(x^2 - \sigma^2)/\sigma^3$，取 $\sigma = 1.5$。输出的两个数应当在几个标准误（一并输出）的范围内一致：
+
+# %%
+grad_each = (data_1d**2 - 1.5**2) / 1.5**3                # d/dsigma log N(x_i; 0, sigma^2)
+minibatch_means = grad_each[rng.integers(0, 1000, size=(20_000, 32))].mean(axis=1)
+se = minibatch_means.std() / np.sqrt(len(minibatch_means))
+print(f"full-data mean gradient {grad_each.mean():.4f}, "
+      f"average minibatch (32) gradient {minibatch_means.mean():.4f} +- {se:.4f}")
+
+# %% [markdown] en_sha="fb79344c22f1"
+# ## 2. 一个可以精确求解的隐变量模型（原文 §2，式 (2.3)）
+#
+# VAE 背后的模型分两步，$z \to x$：先从简单的**先验 (prior)** $p(z) = N(0, I_k)$ 中抽取一个**隐变量 (latent variable)** $z$，再从 $p_\theta(x \mid z)$ 中抽取 $x$。证据需要把生成 $x$ 的*所有*方式的概率都考虑进来：
+#
+# $$p_{\theta}\left(\mathbf{x}\right)=\int p_{\theta}\left(\mathbf{x} \mid \mathbf{z}\right) p(\mathbf{z}) d \mathbf{z} = \mathbb{E}_{\mathbf{z} \sim p(\mathbf{z})}\, p_{\theta}(\mathbf{x} \mid \mathbf{z}) \tag{2.3} $$
+#
+# 分布 $p_\theta(x \mid z)$ 称为**概率解码器 (probabilistic decoder)**。对于神经网络解码器，这个积分没有闭式解。为了让下面每个实验都有真值可以对照，我们使用均值为线性的解码器 $x \mid z \sim N(Wz + b,\ cI_d)$（概率 PCA，Tipping & Bishop 1999）。这时 $x$ 服从高斯分布 $p(x) = N(x;\ b,\ WW^\top + cI)$，**后验 (posterior)** $p(z \mid x)$ 也是高斯分布 $N(\mu, S)$，其中
+#
+# $$ S = \left(I + W^\top W / c\right)^{-1}, \qquad \mu = S\, W^\top (x - b) / c .$$
+#
+# （把先验 $e^{-\lVert z\rVert^2/2}$ 乘以似然 $e^{-\lVert x - Wz - b\rVert^2/2c}$，再对 $z$ 配方即得。）`LinearGaussian` 精确地计算这两者。这里取 $d = 20$，$k = 2$。
+
+# %%
+d, k_max = 20, 8
+params = np.random.default_rng(1)
+W_full = params.standard_normal((d, k_max))      # columns beyond k are used from section 4 on
+b = params.standard_normal(d)
+z_true = params.standard_normal(k_max)           # the z behind our observation x
+noise = params.standard_normal(d)
+
+
+def observation(model):
+    """The fixed observation x = W z_true + b + sqrt(c) * noise for a model with k <= k_max."""
+    return model.W @ z_true[:model.k] + model.b + np.sqrt(model.c) * noise
+
+
+model = LinearGaussian(W_full[:, :2], b, c=0.1)
+x = observation(model)
+exact = model.log_evidence(x)
+scipy_value = stats.multivariate_normal(b, model.W @ model.W.T + model.c * np.eye(d)).logpdf(x)
+print(model, f"exact log p(x) = {exact:.4f}, scipy's multivariate normal: {scipy_value:.4f}")
+assert np.isclose(exact, scipy_value, rtol=1e-12)
+
+# %% [markdown] en_sha="70d855347e1c"
+# 把式 (2.3) 当作关于 $z$ 的普通二维积分，在精细网格上做数值积分，得到的是同一个数：
+
+# %%
+axis = np.linspace(-6, 6, 401)
+grid = np.stack(np.meshgrid(axis, axis, indexing="ij"), -1).reshape(-1, 2)
+log_integrand = model.log_likelihood(x, grid) + stats.norm.logpdf(grid).sum(1)  # log p(x|z) p(z)
+quadrature = log_mean_exp(log_integrand) + np.log(len(grid) * (axis[1] - axis[0]) ** 2)
+print(f"grid quadrature of eq. 2.3: {quadrature:.4f}   exact: {exact:.4f}")
+assert abs(quadrature - exact) < 1e-6
+
+# %% [markdown] en_sha="46e6da33ab8f"
+# > **关于原文的说明（疏漏 3）。** 式 (2.3) 下方的旁注把 $p_\theta(x \mid z)$ 称为“确定性映射”。确定性的是解码器的*均值* $f_\theta(z)$（这里是 $Wz + b$）；$p_\theta(x \mid z)$ 则是围绕这个均值、方差为 $c$ 的一个*分布*。正是这份噪声让式 (2.3) 可以使用：没有噪声时，除非 $f_\theta(z)$ 恰好命中 $x$，否则 $p(x \mid z)$ 为零，而随机的 $z$ 永远不会恰好命中。下面可以看到，当 $c$ 缩小、解码器趋于确定性时，朴素估计逐渐偏离精确值。（这里的估计就是 §3 所定义的：对 10 000 个先验样本 $z_l$ 求 $p(x \mid z_l)$ 的平均。单次运行的结果可能落在真值的任一侧，所以 $c \ge 0.01$ 时那些小的正误差只是它的噪声；§3 会说明它的对数*平均而言*偏低。这个噪声随 $c$ 减小而增大（原因见 §§3-4），因此 $c = 10^{-3}$ 时的单次运行说明不了什么；而 $c = 10^{-4}$ 时 7 nat 的误差绝非偶然。）
+
+# %%
+for c in (1.0, 1e-1, 1e-2, 1e-3, 1e-4):
+    m = LinearGaussian(W_full[:, :2], b, c)
+    xc = observation(m)
+    est = naive_mc_log_evidence(m.log_likelihood, xc, 10_000, 2, rng=2)
+    print(f"c = {c:7.0e}: naive {est:9.2f}, exact {m.log_evidence(xc):7.2f}, "
+          f"error {est - m.log_evidence(xc):8.2f} nats")
+
+# %% [markdown] en_sha="30b7e1d53f11"
+# ## 3. 式 (2.3) 的朴素估计与精确值的对比（原文 §2，式 (2.3)）
+#
+# 式 (2.3) 是在先验下的期望，因此最直接的**蒙特卡洛 (Monte Carlo)** 估计就是从 $p(z)$ 中抽取 $z_1, \dots, z_L$ 并取平均：
+#
+# $$\hat p(x) = \frac{1}{L} \sum_{l=1}^{L} p_\theta(x \mid z_l), \qquad z_l \sim N(0, I).$$
+#
+# 在 20 维中，单个 $p(x \mid z_l)$ 很容易小到 $e^{-300}$，所以我们在对数空间中计算：$\log \hat p = \operatorname{logmeanexp}_l \log p(x \mid z_l)$（`log_mean_exp`，它在取指数之前先减去最大的一项）。`naive_mc_log_evidence` 分块完成这一计算，因此 $L = 10^7$ 只占用几 MB 内存，而不是几 GB。
+#
+# 有两个事实需要验证。$\hat p$ 是**无偏的**：$E[\hat p] = p(x)$，因为每一项的均值都是 $p(x)$。但 $\log \hat p$ **偏低**：对数是凹函数，由 Jensen 不等式，$E[\log \hat p] \le \log E[\hat p] = \log p(x)$。当 $L$ 较大时，偏差约为 $-(\rho - 1)/(2L)$，$\hat p$ 的相对离散程度为 $\sqrt{(\rho - 1)/L}$，其中 $\rho - 1 = \operatorname{Var}_{z \sim p(z)}[p(x\mid z)/p(x)]$ 在这个模型中可以精确求出（`naive_relative_variance`）。我们用相互独立的样本把估计重复 200 次；每次运行的逐步累积估计一次性给出所有 $L$ 下的结果。
+
+# %%
+runs, L_max = 200, 2**12
+n_values = 2 ** np.arange(0, 13)
+log_p_hat = np.empty((runs, len(n_values)))
+for r in range(runs):
+    z = rng.standard_normal((L_max, 2))
+    log_p_hat[r] = running_log_mean_exp(model.log_likelihood(x, z))[n_values - 1]
+rel_var = model.naive_relative_variance(x)
+print(f"rho - 1 = {rel_var:.3g}")
+print(f"{'L':>6} {'mean p_hat/p':>13} {'+- SE':>7} {'median':>7} {'mean log error':>15} {'+- SE':>7} "
+      f"{'-(rho-1)/2L':>12}")
+for j in (0, 2, 4, 6, 8, 10, 12):
+    L = n_values[j]
+    ratio, err = np.exp(log_p_hat[:, j] - exact), log_p_hat[:, j] - exact
+    se_ratio, se_err = ratio.std() / np.sqrt(runs), err.std() / np.sqrt(runs)
+    print(f"{L:6d} {ratio.mean():13.3f} {se_ratio:7.3f} {np.median(ratio):7.3f} {err.mean():15.3f} "
+          f"{se_err:7.3f} {-rel_var / (2 * L):12.3f}")
+
+# %% [markdown] en_sha="f84f40ca8e23"
+# 如何解读这张表。各行共用同一批运行（每次运行的逐步累积估计给出所有 $L$ 下的值），所以相邻的行并不相互独立。
+#
+# - **$\hat p / p(x)$（无偏）。** 从 $L = 16$ 起，均值始终落在 1 的 3 个标准误以内（最大偏离为 2.9 SE，出现在 $L = 1024$）。在 $L = 1$ 和 $L = 4$ 时均值也接近 1，但原因与大 $L$ 时不同：典型的运行（中位数一列）远低于真值，是少数罕见的巨大项把平均值拉了上来。由于 $\rho - 1 = 91.9$，200 次单样本运行太少，标准误本身并不可信，所以那里的吻合只是运气，说明不了什么。
+# - **$\log \hat p - \log p(x)$（偏低）。** 当 $L \le 64$ 时，平均对数误差明显为负，偏离达许多个标准误；在 $L = 256$ 时为 $-0.113 \pm 0.046$，即 2.4 个标准误。在 $L \approx \rho \approx 93$ 附近，它下降得比 $1/L$ 更快：从 $L = 16$ 到 64 缩小为 1/8.2，从 64 到 256 缩小为 1/9.1（从 -8.464 到 -1.029，再到 -0.113），而单纯按 $1/L$ 只会缩小为 1/4。大 $L$ 下的预测 $-(\rho-1)/(2L)$ 只在 $L \gg \rho$ 时才适用；而在那里偏差太小，200 次运行难以分辨清楚：在 $L = 4096$ 时，实测的 -0.001 ± 0.010 与预测的 -0.011 一致；而在 $L = 1024$ 时，实测的 +0.019 ± 0.021 比预测的 -0.045 高出 3 个标准误。
+#
+# 图示如下：
+
+# %%
+plot_naive_convergence(n_values, log_p_hat, exact, relative_variance=rel_var)
+
+# %% [markdown] en_sha="04e2d420e6e0"
+# ## 4. 选读：难度有多大——所需样本数与 $k$、$c$ 的关系（原文 §2，式 (2.3)）
+#
+# 要让 $\hat p$ 的误差达到 10 %，需要多少样本？由上面的相对离散程度可知 $L = (\rho - 1)/0.1^2$。麻烦在于 $\rho$ 的增长方式。它有确切的含义：$\rho = E_{p(z)}\big[(p(z \mid x)/p(z))^2\big] = \exp D_2\big(p(z\mid x)\,\|\,p(z)\big)$，即 2 阶 Rényi 散度的指数。Rényi 散度随阶数增大而增大，而 1 阶 Rényi 散度就是 KL 散度，所以
+#
+# $$ \rho \;\ge\; \exp\big(\mathrm{KL}(p(z\mid x)\,\|\,p(z))\big). $$
+#
+# 直观地说：先验样本只有落在后验所在的区域才有用，而 KL 散度衡量后验离先验有多远；所需的 $L$ 至少按 $\exp(\mathrm{KL})$ 增长（Chatterjee & Diaconis 2018 证明，当对数权重 $\log(p(z \mid x)/p(z))$ 集中在其均值附近时，约 $\exp(\mathrm{KL})$ 个样本对重要性采样也已足够；否则可能需要更多）。在线性模型中，后验在 $k$ 个方向上的宽度各约为 $\sqrt{c}$，因此这个数约为 $c^{-k/2}$。
+#
+# 我们来**实测**所需的 $L$：抽取 $2^{16}$ 个先验样本，把它们分成若干组相互独立的运行，每组含 $L = 1, 2, 4, \dots$ 个样本，计算 $\hat p$ 在各组上的均方根相对误差，读出它越过 10 % 的位置（`measure_samples_needed`）。每个误差估计至少用 16 组运行，因此最多能测到 $L = 4096$；凡是精确公式已经表明需要更多样本的情形，实测所需的样本会超出我们的承受能力，于是跳过。表中并列给出精确值 $(\rho - 1)/0.01$，以及 $\rho$ 与其下界 $\exp(\mathrm{KL})$ 的对比。
+
+# %%
+k_values, c_values, budget = [1, 2, 3, 4, 6, 8], [1.0, 0.1, 0.01], 2**16
+measured, exact_needed, exp_kl = (np.full((len(c_values), len(k_values)), np.nan) for _ in range(3))
+print(f"{'c':>5} {'k':>2} {'measured':>9} {'exact':>9} {'rho':>9} {'exp(KL)':>9} {'ratio':>6}")
+for i, c in enumerate(c_values):
+    for j, k in enumerate(k_values):
+        m = LinearGaussian(W_full[:, :k], b, c)
+        xm = observation(m)
+        exact_needed[i, j] = m.naive_relative_variance(xm) / 0.1**2
+        exp_kl[i, j] = np.exp(m.posterior_kl(xm))
+        if exact_needed[i, j] <= budget / 16:
+            measured[i, j] = measure_samples_needed(m, xm, 0.1, budget=budget, rng=3)
+        shown = f"{measured[i, j]:9.3g}" if np.isfinite(measured[i, j]) else f"{'> 4096':>9}"
+        rho = 1 + exact_needed[i, j] * 0.1**2
+        print(f"{c:5g} {k:2d} {shown} {exact_needed[i, j]:9.3g} {rho:9.3g} {exp_kl[i, j]:9.3g} "
+              f"{rho / exp_kl[i, j]:6.2f}")
+
+# %% [markdown] en_sha="8c6b1d36c80e"
+# 在能够实测的地方，实测值与公式相差不超过 2 倍（`measured` 对 `exact`）。这张表跨越了十三个以上的数量级：当 $k = 8$、$c = 0.01$ 时，仅对*一张*图像达到 10 % 的精度，就需要约 $4 \times 10^{15}$ 次解码器计算。再把 $\rho$ 与 $\exp(\mathrm{KL})$ 放在同一尺度上比较：这个下界在每一行都成立（`ratio` 列至少为 1.15）；在 $c = 0.1$、$k = 2$ 时两者分别为 92.9 和 68.5。当 $k \le 3$ 时下界与真值相差不到 1.6 倍，到 $k = 8$ 时放宽到 3.4-4.1 倍。由于两者都跨越许多个数量级，这点松弛在对数尺度上很小：在 $k = 1 \to 8$ 的范围内，精确样本数的对数与 $\exp(\mathrm{KL})$ 的对数增长幅度相近（见下面输出的第二行）：
+
+# %%
+print(f"k = 8, c = 0.01: {exact_needed[2, -1]:.2g} samples; range of the table: "
+      f"{np.log10(exact_needed.max() / exact_needed.min()):.1f} decades")
+growth_exact = np.log(exact_needed[:, -1] / exact_needed[:, 0])
+growth_kl = np.log(exp_kl[:, -1] / exp_kl[:, 0])
+print("growth of log(samples) from k = 1 to 8, exact vs exp(KL):",
+      np.round(growth_exact, 1), np.round(growth_kl, 1))
+per_decade = exact_needed[2] / exact_needed[1]          # c = 0.1 -> c = 0.01
+print(f"{'k':>26}" + "".join(f"{k:>9d}" for k in k_values))
+print(f"{'cost factor, c = 0.1 -> 0.01':>26}" + "".join(f"{v:9.3g}" for v in per_decade))
+print(f"{'10^(k/2)':>26}" + "".join(f"{10.0 ** (k / 2):9.3g}" for k in k_values))
+plot_samples_needed(k_values, c_values, measured, exact_needed, exp_kl, budget=budget / 16)
+
+# %% [markdown] en_sha="f3ac7d3247f7"
+# $c$ 每缩小为原来的十分之一，代价就乘以一个接近 $10^{k/2}$ 的因子，即 $c^{-k/2}$ 规律；当 $c$ 相对于解码器权重的平方足够小时，代价会逐渐趋近这一规律（输出的各个因子在 $10^{k/2}$ 的 0.58 到 1.08 倍之间）。图中点线是 $(\exp(\mathrm{KL}) - 1)/0.1^2$，即与实线所示的精确样本数放在同一尺度上的下界，因此每条点线都位于对应实线的下方。
+#
+# **单个观测不能代表趋势。** 从 $k = 3$ 到 $k = 4$ 的跳跃（在 $c = 0.1$ 时约为 700 倍）比相邻的跳跃都大。它源于我们所用的那一个 $x$：它的隐变量坐标 `z_true` 的第 4 个分量为 2.87（见下面的输出），而先验取到离 0 至少这么远的值的概率只有 0.0041，约 240 次抽样才出现一次。这样的 $x$ 位于先验稀薄的区域，因此它的后验离先验很远，KL 散度很大。对同样的 $W$、$b$ 和 $c$，在从模型中抽取的 25 个观测上取中位数，就能看出典型的增长。在 $c = 0.1$ 时，从 $k = 3$ 到 $k = 4$ 的中位数增幅约为 12 倍，而不是 700 倍；在 $c = 0.01$ 时，每增加一个隐变量维度，中位数代价大约乘以 30 到 60（见下面输出的最后一行）：这是随 $k$ 的稳定指数增长。
+
+# %%
+print("z_true:", np.round(z_true, 2), f"| P(|z| >= {abs(z_true[3]):.2f}) under N(0, 1) = "
+      f"{2 * stats.norm.sf(abs(z_true[3])):.4f}")
+obs_rng = np.random.default_rng(6)
+z_obs, noise_obs = obs_rng.standard_normal((25, k_max)), obs_rng.standard_normal((25, d))
+print(f"{'c':>5} " + " ".join(f"{'k = ' + str(k):>9}" for k in k_values) + "   (median exact L over 25 x)")
+median_needed = np.empty((len(c_values), len(k_values)))
+for i, c in enumerate(c_values):
+    for j, k in enumerate(k_values):
+        m = LinearGaussian(W_full[:, :k], b, c)
+        needed = [m.naive_relative_variance(m.W @ zo[:k] + b + np.sqrt(c) * no) / 0.1**2
+                  for zo, no in zip(z_obs, noise_obs)]
+        median_needed[i, j] = np.median(needed)
+    print(f"{c:5g} " + " ".join(f"{v:9.3g}" for v in median_needed[i]))
+print("median growth per added latent dimension, c = 0.01:",
+      np.round((median_needed[2, 1:] / median_needed[2, :-1]) ** (1 / np.diff(k_values)), 1))
+
+# %% [markdown] en_sha="4b55171007c5"
+# ### 动手试试：调节 $c$、$L$ 和 $k$
+#
+# 当 $k = 2$ 时，左图显示先验样本（蓝色）和后验（红色椭圆分别对应 1、2、3 个标准差；红色十字标出后验均值，当 $c$ 很小、椭圆缩到不足一个像素时，它仍然可见）：这就是 $p(x \mid z)$ 较大的那一小块区域。中图放大显示后验周围的黑色方框，并按每个样本的权重 $p(x \mid z_l)$ 相对于最大权重的比例着色（见颜色条）。它的坐标轴以 $s$ 为步长，计量到后验均值的距离，其中 $s$ 是后验的最大标准差（数值见标题），因此无论 $c$ 和 $k$ 让后验缩小还是移动，方框始终覆盖 $-5$ 到 $5$。右图是滚动误差 $\log \hat p - \log p(x)$，其目标是 0 处的那条线（精确的 $\log p(x)$ 标在图的一角）；其标题给出有效样本量 (ESS) $(\sum_l w_l)^2 / \sum_l w_l^2$，即真正起作用的样本数；它也正是 §5 中决定重要性采样效果的那个量。当 $k > 2$ 时，图中画出的是前两个坐标。缩小 $c$ 或增大 $k$，看这块区域如何变空。$10^5$ 个先验样本只抽取一次，滑块只是从中选取子集。
+
+# %%
+z_pool = np.random.default_rng(4).standard_normal((100_000, k_max))
+widget_data = dict(W=W_full, b=b, z_true=z_true, noise=noise, z_pool=z_pool)
+plot_naive_estimate_2d(c=0.01, n_samples=1000, k=2, **widget_data)
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+slider_panel(plot_naive_estimate_2d,
+             log_slider("c", 0.01, 1e-3, 1.0),
+             log_slider("n_samples", 1000, 1, 100_000),
+             int_slider("k", 2, 1, k_max),
+             **widget_data)
+
+# %% [markdown] en_sha="7143fcba24e0"
+# ## 5. 选读：恒等式 $p(x) = p(x \mid z)\,p(z) / p(z \mid x)$（原文 §2，式 (2)）
+#
+# 原文正文中还有一个公式，它是附在参考文献列表之后的一个片段：把贝叶斯公式改写为求证据的形式，
+#
+# $$ p(x) = \frac{p(x \mid z)\,p(z)}{p(z \mid x)} \tag{2} $$
+#
+# 它在*每一个* $z$ 处都成立，所以只需在任意一个 $z$ 处计算一次，就能精确得到 $p(x)$，完全不需要采样。在后验已知的线性模型中，确实如此：
+
+# %%
+post_mean, post_cov = model.posterior(x)
+z_any = rng.normal(scale=2.0, size=(5, 2))
+log_rhs = (model.log_likelihood(x, z_any) + stats.multivariate_normal(np.zeros(2)).logpdf(z_any)
+           - stats.multivariate_normal(post_mean, post_cov).logpdf(z_any))
+print("log p(x|z) + log p(z) - log p(z|x) at 5 random z:", np.round(log_rhs, 6))
+print(f"exact log p(x): {exact:.6f}")
+assert np.allclose(log_rhs, exact, atol=1e-9)
+
+# %% [markdown] en_sha="0c8f208989ec"
+# 那么它为什么在实践中帮不上忙？因为 $p(z \mid x) = p(x \mid z)\,p(z) / p(x)$ 本身就包含我们想求的 $p(x)$：精确地知道后验*就等于*知道证据，而对于神经网络解码器，这两者我们都不知道。用一个近似 $q(z)$ 代替后验，右端就不再是常数：它取决于我们选了哪个 $z$。取一个协方差正确、但均值在每个坐标上都偏离半个单位的后验猜测 $q$。半个单位听起来很小，但后验很窄：
+
+# %%
+post_sd = np.sqrt(np.diag(post_cov))
+delta = np.array([0.5, 0.5])                      # q's mean minus the posterior mean
+prec = np.linalg.inv(post_cov)                    # S^-1
+print("posterior sd per coordinate:", np.round(post_sd, 3),
+      f"; correlation {post_cov[0, 1] / (post_sd[0] * post_sd[1]):.2f}")
+print(f"length of the shift in posterior sd (Mahalanobis, sqrt(delta^T S^-1 delta)): "
+      f"{np.sqrt(delta @ prec @ delta):.1f}")
+print("slope S^-1 delta:", np.round(prec @ delta, 0), "nats per unit of z")
+q = stats.multivariate_normal(post_mean + delta, post_cov)
+log_rhs_q = (model.log_likelihood(x, z_any) + stats.multivariate_normal(np.zeros(2)).logpdf(z_any)
+             - q.logpdf(z_any))
+print("with the shifted q:          ", np.round(log_rhs_q - exact, 2), "nats off")
+print("-delta^T S^-1 (z - mu) + delta^T S^-1 delta / 2:",
+      np.round(-(z_any - post_mean) @ prec @ delta + 0.5 * delta @ prec @ delta, 2))
+print("distance of the 5 z from the posterior mean:",
+      np.round(np.linalg.norm(z_any - post_mean, axis=1), 2))
+
+# %% [markdown] en_sha="9fed7d8c301a"
+# 因此，沿偏移方向度量，$q$ 偏离了 10.6 个后验标准差（后验的两个坐标相关，相关系数为 $-0.30$，所以以标准差计的偏移长度并不是逐坐标算出的 6），误差达到几十到几百 nat（绝对值在 49 到 280 之间）。误差为何如此之大：当协方差同为 $S$、$q$ 的均值为 $\mu + \delta$ 时，
+# $$\log p(z \mid x) - \log q(z) = -\delta^\top S^{-1}(z - \mu) + \tfrac12 \delta^\top S^{-1}\delta ,$$
+# 这是 $z$ 的线性函数（二次项相互抵消；上面输出的倒数第二行计算的正是它，与误差吻合）。在 $q$ 取最大值的 $z = \mu + \delta$ 处，它等于 $-\tfrac12\delta^\top S^{-1}\delta < 0$。它的斜率 $S^{-1}\delta$ 约为每单位 $z$ 116 和 108 nat，而我们的五个 $z$ 离后验均值 0.85 到 3.68 个单位；误差的符号取决于 $z$ 落在后验的哪一侧。
+#
+# 在 $z \sim q$ 下对 $p(x\mid z)p(z)/q(z)$ 取平均，就把它变成了一个估计：只要 $q$ 覆盖后验，这个估计就是无偏的，而当 $q = p(z \mid x)$ 时它是精确的。这就是**重要性采样 (importance sampling)**。朴素估计是 $q = p(z)$ 的特例。学习一个好的 $q(z \mid x)$，正是 VAE 的编码器所做的事（Kingma & Welling 2014；Rezende et al. 2014）；笔记本 03 中的**证据下界 (evidence lower bound, ELBO)** 就是这个比值的对数在 $q$ 下的平均 $\mathbb{E}_q[\log(p(x \mid z)\,p(z)/q(z))]$（而不是其平均值的对数，后者就是 $\log p(x)$ 本身）。
+#
+# ## 6. 原文的实验：用朴素估计训练解码器（原文 §2，式 (2.3) 的旁注）
+#
+# 式 (2.3) 下方的旁注提议跳过上面这一切：取 $p(z) = N(0, I)$ 和神经网络解码器 $x \mid z \sim N(f_\theta(z), cI)$，用朴素估计，通过随机梯度下降最小化 $-\sum_i \log \hat p_\theta(x^{(i)})$。原文推测这样做收敛较慢，但多少能起作用。我们在 8x8 手写数字上运行它（像素值在 $[0, 1]$ 内，$d = 64$，1438 张训练图像和 359 张留出图像，`helpers.data.load_digits`）。
+#
+# 损失函数只有几行。对于一个小批量的图像，以及整个小批量*共享*的 $L$ 个先验样本，$f_\theta$ 运行 $L$ 次，$\lVert x - f_\theta(z_l)\rVert^2$ 构成的表只需一次距离计算，损失则是 $\operatorname{logmeanexp}_l \log N(x; f_\theta(z_l), cI)$ 在小批量上的均值取负：
+
+# %%
+import torch
+
+
+def naive_loss(f_theta, x_batch, n_samples, c, latent_dim, generator):
+    """-mean over the batch of log p_hat(x) (eq. 2.3) with n_samples shared prior samples."""
+    z = torch.randn(n_samples, latent_dim, generator=generator)        # z_l ~ p(z) = N(0, I)
+    sq = torch.cdist(x_batch, f_theta(z)) ** 2                          # ||x - f_theta(z_l)||^2
+    d = x_batch.shape[1]
+    log_lik = -sq / (2 * c) - 0.5 * d * np.log(2 * np.pi * c)           # log p(x | z_l)
+    log_p_hat = torch.logsumexp(log_lik, dim=1) - np.log(n_samples)     # eq. 2.3, in logs
+    return -log_p_hat.mean()
+
+# %% [markdown] en_sha="1206b0d66071"
+# `train_naive_decoder` 正是用 Adam 最小化这个损失：每一步取 128 张训练图像组成的小批量，以及 $L = 256$ 个新抽取的先验样本。它的解码器 $f_\theta$ 是只有一个隐藏层（128 个 tanh 单元）的网络，各项设置见 `NAIVE_DECODER_SETTINGS`。
+#
+# **为什么固定 $c = 0.03$。** 如果 $c$ 可以学习，那么只要解码器输出与像素完全吻合，$c$ 就会被推向 0；而手写数字的像素只取 17 个值（且很多恰好为 0）：在这样的数据上，除非对像素去量化（加入均匀噪声进行抖动），否则连续密度是无界的。固定 $c$ 就避免了这个问题。它的取值 0.03 远低于数据的像素方差（0.074，见下面的输出），因此忽略 $z$ 的解码器得分会很差；但它又没有小到让后验窄得毫无希望：§4 中的代价按 $c^{-k/2}$ 增长。
+#
+# 我们分别用 $k = 2$ 和 $k = 8$ 把这个模型各训练一次。
+
+# %%
+from helpers.data import load_digits
+from helpers.naive_decoder import (NAIVE_DECODER_SETTINGS, decoder_log_evidence, decoder_samples,
+                                   train_naive_decoder)
+from helpers.plots.digits import plot_digit_rows
+from helpers.plots.evidence import plot_training_curves
+
+x_train, x_test = load_digits("train"), load_digits("test")
+print("settings:", NAIVE_DECODER_SETTINGS)
+print(f"train {x_train.shape}, test {x_test.shape}, {x_train.dtype}; "
+      f"{len(np.unique(x_train))} distinct pixel values, {np.mean(x_train == 0):.0%} of pixels exactly 0")
+assert len(np.unique(x_train)) == 17
+print(f"pixel variance of the training data (mean over pixels): {x_train.var(axis=0).mean():.3f}")
+naive = {k: train_naive_decoder(x_train, k, **NAIVE_DECODER_SETTINGS, snapshot_steps=[1, 100])
+         for k in (2, 8)}  # snapshots: frozen copies of the decoder after steps 1 and 100
+for k, r in naive.items():
+    print(f"k = {k}: wall time: {r.train_s:.2f} s")
+
+# %% [markdown] en_sha="69c73bc05320"
+# **留出集上的对数似然，以及它为什么是正的。** 下面的数值是 $[0, 1]^{64}$ 上连续模型的对数*密度*，而不是对数概率，所以可以为正：方差 $c = 0.03$ 的正态分布，每个像素的密度最高可达 $1/\sqrt{2\pi c} \approx 2.30$；若解码器输出与全部 64 个像素完全吻合，得分将是 $32 \log(1/(2\pi c))$ nat（见下面的输出）。由于像素没有去量化，这些数值适合在相同的 $c$、相同的数据上比较不同模型，而不能与文献中发表的每维比特数 (bits-per-dimension) 相比较。
+#
+# 当 $k = 2$ 时，式 (2.3) 的积分是二维的，因此在 $[-6, 6]^2$ 上取 $128^2$ 个点的密集网格就能准确地计算它（`decoder_log_evidence`，方法 `"grid"`）。当 $k = 8$ 时无法使用网格，我们手头最好的工具就是朴素估计本身。于是我们用逐渐增大的 $L$（从训练时的 $L = 256$ 一直到 $2^{16}$）给每个*最终*解码器打分：若得分仍随 $L$ 上升，说明估计尚未收敛，只是一个（随机的）下界。基线是一个忽略 $z$、始终输出训练图像均值的解码器，它的对数似然可以精确计算。
+
+# %%
+c = NAIVE_DECODER_SETTINGS["c"]
+print(f"peak density of N(0, c) at c = {c}: {1 / np.sqrt(2 * np.pi * c):.2f} per pixel; largest possible "
+      f"log-density of an image: 32 log(1 / (2 pi c)) = {32 * np.log(1 / (2 * np.pi * c)):.1f} nats")
+baseline = stats.multivariate_normal(x_train.mean(0), c * np.eye(64)).logpdf(x_test).mean()
+f2, f8 = naive[2].f_theta, naive[8].f_theta
+ll2_grid = decoder_log_evidence(f2, x_test, c, 2, method="grid", grid_size=128).mean()
+print("held-out log-likelihood, nats per image (c = 0.03):")
+print(f"  decoder ignoring z (mean image): {baseline:8.2f}")
+print(f"  k = 2, grid quadrature:          {ll2_grid:8.2f}")
+sweep_L = [2**8, 2**12, 2**14, 2**16]
+print(f"  naive estimate at L = {'   '.join(f'{L:>5d}' for L in sweep_L)}")
+sweep = {}
+for k, f in ((2, f2), (8, f8)):
+    sweep[k] = [decoder_log_evidence(f, x_test, c, k, method="naive", n_samples=L, rng=0).mean()
+                for L in sweep_L]
+    print(f"  k = {k}:              " + "   ".join(f"{v:8.2f}" for v in sweep[k]))
+
+# %% [markdown] en_sha="23576b8aa005"
+# 上面写出的损失，正是 `train_naive_decoder` 所最小化的那一个。用最终的 $k = 2$ 解码器和 $L = 256$ 在留出图像上计算它，得到的是一个朴素估计取负，与 $L = 256$ 那一列类似，只是随机抽样不同：两者相差零点几 nat，这正是在这个 $L$ 下两次估计之间的正常差异。
+
+# %%
+with torch.no_grad():
+    loss = naive_loss(f2, torch.as_tensor(x_test), 256, c, 2, torch.Generator().manual_seed(1))
+print(f"naive_loss, k = 2, L = 256, held-out images: {loss.item():.2f} "
+      f"(minus the L = 256 column above: {-sweep[2][0]:.2f})")
+
+# %%
+plot_training_curves(list(naive.values()))
+
+# %% [markdown] en_sha="927d45f0b8b0"
+# **驱动每次更新的是什么：从梯度看。** 对朴素估计的对数求导：
+# $$\nabla_\theta \log \hat p(x) = \sum_{l=1}^{L} \tilde w_l\, \nabla_\theta \log p_\theta(x \mid z_l),
+#   \qquad \tilde w_l = \frac{p_\theta(x \mid z_l)}{\sum_m p_\theta(x \mid z_m)} .$$
+# 每张图像按权重 $\tilde w_l$ 的比例，把解码出的图像 $f_\theta(z_l)$ 拉向自己（这些权重正是选读 §4 研究过的权重，只不过那里针对的是线性模型）。它们的有效样本量 ESS $= 1 / \sum_l \tilde w_l^2$ 表示 $L = 256$ 个样本中有多少个在分担这股拉力：权重全部相等时为 $L$，一个权重独占全部时为 1。我们在 128 张训练图像组成的一个批次上、用 256 个新抽取的先验样本来测量它，分别针对训练 1 步和 100 步后的解码器（训练期间保存的副本）以及最终的解码器：
+
+# %%
+x_batch = torch.as_tensor(x_train[:128])
+print(f"{'':>6}" + "".join(f"{'after ' + str(s) + ' steps':>18}" for s in (1, 100, 300)))
+for k, r in naive.items():
+    z = torch.randn(256, k, generator=torch.Generator().manual_seed(5))   # z_l ~ p(z)
+    row = []
+    for f in (r.snapshots[1], r.snapshots[100], r.f_theta):
+        with torch.no_grad():
+            log_w = (-torch.cdist(x_batch, f(z)) ** 2 / (2 * c)).double().numpy()  # log p(x|z_l) + const
+        row.append(np.median(effective_sample_size(log_w)))
+    print(f"k = {k}:" + "".join(f"{v:18.2f}" for v in row) + "   median ESS of 256")
+
+# %% [markdown] en_sha="25c4d9a4e4c4"
+# 256 个样本中，只有寥寥几个真正起作用。在 $k = 8$ 时，各个阶段的 ESS 中位数都约为 1：对每张图像，只有一个先验样本（解码图像离它最近的那个）承担了几乎全部权重，因而也承担了该图像几乎全部的梯度。在 $k = 2$ 时，ESS 在第一步之后为 7.5，之后在 1.8 到 3.3 之间。训练每次只靠一个幸运的样本推动解码器：这正是 §4 发现的随 $k$ 指数增长的代价，如今出现在了优化器内部。编码器从根源上解决这个问题：它在后验所在之处提议 $z$（笔记本 04）。
+
+# %%
+plot_digit_rows([x_test[:12], decoder_samples(f2, 2, 12, rng=0), decoder_samples(f8, 8, 12, rng=0)],
+                ["held-out", "k = 2", "k = 8"])
+
+# %% [markdown] en_sha="9c8193898fcb"
+# 上排：留出的手写数字。$k = 2$ 和 $k = 8$ 两排显示的是先验抽样 $z \sim N(0, I)$ 对应的解码器均值 $f_\theta(z)$；模型的一个样本还要在每个均值上加上 $N(0, cI)$ 噪声，那只会掩盖数字的形状。
+#
+# **结果如何**（在本笔记本 300 步的训练预算下，每个模型约需一秒；这些模型并未收敛：两条训练曲线在最后 50 步上都高于之前的 50 步）：
+#
+# - **$k = 2$ 有效，但效果有限。** 用朴素估计训练的解码器，在每张留出图像上比均值图像基线高出 20 nat 以上，其样本看起来像模糊的数字。从 $L = 2^{12}$ 起，它的朴素得分不再变化（4.61、4.61、4.61），且等于网格值 4.61；在训练时的 $L = 256$ 下则低约半个 nat（4.10）。当 $k = 2$ 时朴素估计几乎可信，因此训练优化的几乎就是真正的对数似然。
+# - **$k = 8$ 作为模型并没有崩溃：它的解码器得分反而*更高*。** 但它的得分在扫描的每一步都随 $L$ 上升：10.25、15.46、16.25、16.76，即从 $L = 256$ 到 $2^{12}$ 上升约 5 nat，此后 $L$ 每增大四倍仍上升 0.5-0.8 nat。因此，训练所用的估计（$L = 256$）偏低了许多 nat，甚至每张图像 $2^{16}$ 个样本也无法确定它的对数似然：这正是 §4 中随 $k$ 指数增长的代价在真实数据上的体现。
+#
+# **朴素训练为什么还能起作用：IWAE 界。** 训练目标的期望 $E[\log \hat p_L(x)]$ 就是 Burda et al. (2016) 提出的重要性加权界，只是以先验作为提议分布。对每个 $L$，它都是 $\log p(x)$ 的下界（Jensen 不等式，§3），随 $L$ 增大而上升，并在 $L \to \infty$ 时趋于 $\log p(x)$。所以用它来训练，就是在最大化证据的一个合法下界；代价是其中的差距，在 $L$ 固定时，这个差距随后验与先验之间的 KL 散度增大而增大。在后验附近提议 $z$ 的编码器能缩小这个差距：这就是笔记本 03 和 04 中的 VAE。
+#
+# 调用 `train_naive_decoder(x_train, k, **NAIVE_DECODER_SETTINGS)` 可以精确复现这些运行（相同的随机种子，固定的步数）。笔记本 04 会把 VAE 与架构相同的朴素解码器放在一起比较。
+#
+# ## 小结
+#
+# - 证据 $\log p_\theta(x)$（式 (2.2)）要相加，而不是把密度相乘，因为密度的乘积会下溢，而和式适合小批量训练；取对数不改变最大值点（对 $N(0, \sigma^2)$，最大值点是数据的 RMS）。
+# - 式 (2.3) 把 $p(x)$ 写成 $p(x \mid z)$ 在先验下的平均。它的蒙特卡洛估计对 $p(x)$ 无偏，对 $\log p(x)$ 却偏低（Jensen 不等式）。
+# - 选读：所需样本数为 $(\rho - 1)/\varepsilon^2$，且 $\rho \ge \exp(\mathrm{KL})$，因此它随 $k$ 指数增长，大致与 $c^{-k/2}$ 相当；一个离群的观测就可能主导这样的表格，对许多 $x$ 取中位数才能显示出趋势。
+# - 选读：$p(x) = p(x\mid z)p(z)/p(z\mid x)$ 是精确的，但陷入了循环；用提议分布 $q$ 替换后验，就得到重要性采样。
+# - 用朴素估计训练解码器，等于以先验为提议分布来最大化 IWAE 界：$k = 2$ 时没有问题，$k = 8$ 时偏差严重。下一步，笔记本 03：把充当提议分布的先验换成可学习的 $q_\phi(z \mid x)$，从而得到 ELBO。
+#
+# ## 练习（先预测，再验证）
+#
+# 运行任何代码之前，先把你的预测写下来。
+#
+# 1. **控件中的 ESS**（选读，§4）。在滑块面板中，取 $k = 2$、$L = 10^5$，把 $c$ 从 1 调到 0.01。预测右图标题中的有效样本量大致如何变化（提示：§4 的 $c^{-k/2}$）。然后验证。
+#
+#    <details><summary>解答</summary>
+#
+#    ESS 约为 $L/\rho$，而当 $k = 2$ 时 $\rho$ 按 $c^{-k/2} = c^{-1}$ 增长，所以在 $c$ 跨越两个数量级的过程中，ESS 大约下降为 1/100。标题显示：$c = 1$ 时 ESS 为 10144，$c = 0.1$ 时为 1065，$c = 0.01$ 时为 109：下降了 93 倍，略少于 100 倍，因为这个 $x$ 并不典型（可与 §4 表中的 $\rho$ 对照）。
+#    </details>
+#
+# 2. **§3 中更多的运行次数。** 如果把 §3 中的 `runs` 从 200 改为 800，表中的标准误会怎样变化？$L = 1024$ 那一行与预测值 $-(\rho-1)/2L$ 的差距还会是 3 个 SE 吗？先预测，再运行该单元格（需要几秒钟）。
+#
+#    <details><summary>解答</summary>
+#
+#    从 $L = 16$ 起，每个标准误都减半（$1/\sqrt{\text{runs}}$），在 $L = 1024$ 时约为 0.011（在 $L = 1$ 和 4 时，由于少数巨大的项占主导，标准误的缩小没那么可靠）。均值也会变化，因为运行本身变了；一次 800 次运行的实验在 $L = 1024$ 处得到 -0.036 ± 0.011，与预测值 -0.045 相差不到一个 SE。200 次运行时 3 个 SE 的差距只是一次波动。
+#    </details>
+#
+# 3. **更好的提议分布（超出正文，选读 §5）。** 在 §5 中，改为从偏移后的 $q$ 中抽取 $z$（而不是从 $N(0, 2^2 I)$ 中），并在 $10^4$ 次抽样上对 $w = p(x\mid z)p(z)/q(z)$ 取平均：
+#    `zq = q.rvs(10_000, random_state=0)`，然后计算 `log_mean_exp(model.log_likelihood(x, zq) +
+#    stats.multivariate_normal(np.zeros(2)).logpdf(zq) - q.logpdf(zq))`。预测：与用 $10^4$ 个先验样本的朴素估计相比，它离 `exact` 更近还是更远？然后再试试 `q = stats.multivariate_normal(post_mean, post_cov)`。
+#
+#    <details><summary>解答</summary>
+#
+#    偏移达 10.6 个后验标准差时，$q$ 与后验几乎没有重叠：估计值比 `exact` 低约 25 nat，远不如用 $10^4$ 个先验样本的朴素估计（`rng=0` 时偏低 0.08 nat）。用精确后验时，每个权重都等于 $p(x)$，估计在舍入误差范围内是精确的。提议分布只有覆盖后验才有帮助；这正是编码器必须学会的。
+#    </details>
+#
+# 4. **学习 $c$。** 在 §1 中，$\sigma$ 的最大似然估计 (MLE) 是 RMS。对于 §6 的解码器，在 $f_\theta$ 固定、每张图像的 $z$ 也固定时，$c$ 的 MLE 是每个像素的均方误差。如果 $c$ 是可学习的，它会停留在 0.03 附近吗？请为 $k = 2$ 的解码器预测两个数：使用随机 $z$ 时每个像素的均方误差，以及每张留出图像取其最佳 $z$ 时的这一数值。验证：随机 $z$ 用 `np.mean((x_test - decoder_samples(f2, 2, 359, rng=0)) ** 2)`；在网格上找最佳 $z$，用 `g = np.linspace(-3, 3, 61); Z = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)`、`F = f2(torch.tensor(Z, dtype=torch.float32)).detach().double().numpy()`，然后计算 `((x_test[:, None] - F[None]) ** 2).mean(-1).min(1).mean()`。
+#
+#    <details><summary>解答</summary>
+#
+#    随机 $z$ 得到 0.112：随机 $z$ 对应的解码器均值通常是另一个数字，所以这个值甚至高于数据的像素方差 0.074。每张图像取最佳 $z$ 时得到 0.041。因此对这个解码器而言，$c$ 的 MLE 约为 0.04，略高于固定的 0.03。如果与 $f_\theta$ 一起训练，$c$ 会随着拟合变好而下降；而在像素只取 17 个值时，一个足够灵活、能够命中训练图像的解码器会使密度在 $c \to 0$ 时无界增长：这就是 §6 固定 $c$ 的原因（笔记本 04 会再回到学习 $c$ 的问题）。
+#    </details>
+#
+# ## 术语表（英文与中文术语对照）
+#
+# maximum likelihood 最大似然 · evidence 证据 · latent variable 隐变量 · prior 先验 · posterior 后验 · probabilistic decoder 概率解码器 · Monte Carlo 蒙特卡洛 · importance sampling 重要性采样 · evidence lower bound (ELBO) 证据下界
+#
+# ## 参考文献
+#
+# - D. P. Kingma and M. Welling (2014). Auto-encoding variational Bayes. *ICLR*（即原文的参考文献 [6]）（§5）。
+# - D. J. Rezende, S. Mohamed and D. Wierstra (2014). Stochastic backpropagation and approximate inference in deep generative models. *ICML*（§5）。
+# - M. E. Tipping and C. M. Bishop (1999). Probabilistic principal component analysis. *Journal of the Royal Statistical Society B* 61(3)（§2：线性高斯模型）。
+# - Y. Burda, R. Grosse and R. Salakhutdinov (2016). Importance weighted autoencoders. *ICLR*（§6：IWAE 界）。
+# - S. Chatterjee and P. Diaconis (2018). The sample size required in importance sampling. *Annals of Applied Probability* 28(2)（§4：约需 $\exp(\mathrm{KL})$ 个样本）。

@@ -1,0 +1,164 @@
+"""helpers.guidance (notebook 07): the guided eps, the class-conditional net and its null label,
+training with label dropout; helpers.vae_density's bounds; the two new distances of
+helpers.metrics.
+"""
+
+import numpy as np
+import pytest
+import torch
+
+from helpers.diffusion import NoiseSchedule
+from helpers.guidance import ConditionalEpsNet, GuidedEpsFn, guided_eps, train_guided_eps_fn
+from helpers.metrics import mean_pairwise_distance, nearest_neighbours
+from helpers.nets import frozen
+from helpers.vae_density import DensityVAE, density_bounds, train_density_vae
+
+
+def small_net(seed=0, d=3, n_classes=4):
+    torch.manual_seed(seed)
+    return frozen(ConditionalEpsNet(d, n_classes, hidden=16, n_layers=2).double())
+
+
+def test_guided_eps_formula():
+    rng = np.random.default_rng(0)
+    c, u = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
+    for w in (0.0, 1.0, 2.5):
+        np.testing.assert_allclose(guided_eps(c, u, w), c + w * (c - u), atol=1e-12)
+    np.testing.assert_array_equal(guided_eps(c, u, 0), c)       # w = 0: the conditional model
+
+
+def test_guided_eps_works_on_torch():
+    c, u = torch.ones(2, 2), torch.zeros(2, 2)
+    assert torch.equal(guided_eps(c, u, 3.0), torch.full((2, 2), 4.0))
+
+
+def test_null_label_is_the_last_one_hot_and_differs_from_classes():
+    net = small_net()
+    assert net.null == 4
+    x = torch.randn(6, 3, dtype=torch.float64)
+    outs = [net(x, 0.0, torch.full((6,), label)) for label in range(5)]
+    for a in range(5):
+        for b in range(a + 1, 5):
+            assert not torch.allclose(outs[a], outs[b])
+    # the null row's one-hot: index 4 of 5
+    onehot = torch.nn.functional.one_hot(torch.tensor([net.null]), 5)
+    assert onehot[0, -1] == 1 and onehot[0, :-1].sum() == 0
+
+
+def test_eps_fn_unconditional_is_the_null_label_and_guided_is_the_formula():
+    net = small_net()
+    f = GuidedEpsFn(net, np.zeros(1), 0.0)
+    x = np.random.default_rng(1).normal(size=(5, 3))
+    ab = 0.3
+    log_sigma = 0.5 * (np.log1p(-ab) - np.log(ab))
+    with torch.no_grad():
+        null = net(torch.as_tensor(x), log_sigma, torch.full((5,), 4)).numpy()
+        y = np.array([0, 1, 2, 3, 0])
+        cond = net(torch.as_tensor(x), log_sigma, torch.as_tensor(y)).numpy()
+    np.testing.assert_allclose(f.eps_fn()(x, ab), null, atol=1e-12)
+    np.testing.assert_allclose(f.eps_fn(y, 2.0)(x, ab), 3 * cond - 2 * null, atol=1e-12)
+    np.testing.assert_allclose(f.eps_fn(y, 0.0)(x, ab), cond, atol=1e-12)
+    schedule = NoiseSchedule.cosine(10)
+    np.testing.assert_allclose(f.eps_model(schedule)(x, 4),
+                               f.eps_fn()(x, float(schedule.alpha_bar[3])), atol=1e-12)
+
+
+def test_training_is_seeded_and_learns_the_class():
+    # two well-separated classes in 2-D: the conditional eps at a small level must point each
+    # class's noisy points back to their own mean, the unconditional one to the nearer mean
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 800)
+    x = np.where(y[:, None] == 0, -2.0, 2.0) + 0.1 * rng.normal(size=(800, 2))
+    a = train_guided_eps_fn(x, y, n_classes=2, steps=300, hidden=32, n_layers=2, lr=5e-3,
+                            progress=False)
+    b = train_guided_eps_fn(x, y, n_classes=2, steps=300, hidden=32, n_layers=2, lr=5e-3,
+                            progress=False)
+    np.testing.assert_array_equal(a.history, b.history)
+    assert a.history[-50:].mean() < a.history[:50].mean()
+    # at x = 0 and sigma = 1, E[x_0 | x, y] is the class's mean: eps points away from it
+    ab = 0.5
+    probe = np.zeros((2, 2))
+    eps = a.eps_fn(np.array([0, 1]), 0.0)(probe, ab)
+    assert eps[0].sum() > 0 > eps[1].sum()
+
+
+def test_bad_input():
+    f = GuidedEpsFn(small_net(), np.zeros(1), 0.0)
+    x = np.zeros((2, 3))
+    with pytest.raises(ValueError, match="w"):
+        guided_eps(x, x, -1.0)
+    with pytest.raises(ValueError, match="eps_cond"):
+        guided_eps(x, np.zeros((2, 2)), 1.0)
+    with pytest.raises(ValueError, match="y"):
+        f.eps_fn([0, 7])
+    with pytest.raises(ValueError, match="alpha_bar"):
+        f(x, 1.5)
+    with pytest.raises(ValueError, match="x"):
+        f(np.zeros((2, 5)), 0.5)
+    with pytest.raises(ValueError, match="float64"):
+        GuidedEpsFn(frozen(ConditionalEpsNet(3, 4, hidden=8, n_layers=1)), np.zeros(1), 0.0)
+    with pytest.raises(ValueError, match="schedule"):
+        f.eps_model("cosine")
+    with pytest.raises(ValueError, match="labels"):
+        train_guided_eps_fn(x, [0, 3], n_classes=2, steps=1, progress=False)
+    with pytest.raises(ValueError, match="p_uncond"):
+        train_guided_eps_fn(x, [0, 1], n_classes=2, p_uncond=1.0, steps=1, progress=False)
+    with pytest.raises(ValueError, match="n_classes"):
+        ConditionalEpsNet(3, 0)
+
+
+# --- helpers.vae_density ------------------------------------------------------------------------
+
+def test_density_vae_bounds_order_and_seed():
+    rng = np.random.default_rng(0)
+    x = rng.random((300, 4))
+    a = train_density_vae(x, z_dim=2, hidden=(16,), steps=200, progress=False)
+    b = train_density_vae(x, z_dim=2, hidden=(16,), steps=200, progress=False)
+    np.testing.assert_array_equal(a.history, b.history)
+    bounds = density_bounds(a.model, x[:50], k=64, rng=0)
+    assert bounds.elbo.shape == bounds.iwae.shape == (50,)
+    assert np.all(bounds.iwae >= bounds.elbo - 1e-9)   # log-mean-exp >= mean (Jensen), per row
+
+
+def test_density_vae_log_likelihood_against_scipy():
+    from scipy import stats
+    torch.manual_seed(0)
+    model = frozen(DensityVAE(3, 2, hidden=(8,)))
+    x = torch.rand(4, 3)
+    z = torch.randn(4, 2)
+    mean, var = model.decode_with_var(z)
+    expected = stats.norm.logpdf(x.numpy(), mean.numpy(), np.sqrt(var.numpy())).sum(1)
+    np.testing.assert_allclose(model.log_px_z(x, z).numpy(), expected, rtol=1e-5)
+
+
+def test_density_bounds_k1_iwae_equals_elbo():
+    torch.manual_seed(0)
+    model = frozen(DensityVAE(3, 2, hidden=(8,)))
+    b = density_bounds(model, np.random.default_rng(0).random((5, 3)), k=1, rng=0)
+    np.testing.assert_allclose(b.iwae, b.elbo, atol=1e-12)
+
+
+def test_density_bad_input():
+    with pytest.raises(ValueError, match="model"):
+        density_bounds(object(), np.zeros((2, 3)), k=2)
+    with pytest.raises(ValueError, match="steps"):
+        train_density_vae(np.zeros((4, 3)), steps=0)
+
+
+# --- helpers.metrics additions -----------------------------------------------------------------
+
+def test_nearest_neighbours_by_brute_force():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(20, 5)), rng.normal(size=(30, 5))
+    index, dist = nearest_neighbours(a, b)
+    full = np.linalg.norm(a[:, None] - b[None], axis=-1)
+    np.testing.assert_array_equal(index, full.argmin(1))
+    np.testing.assert_allclose(dist, full.min(1), rtol=1e-10)
+
+
+def test_mean_pairwise_distance_by_brute_force():
+    x = np.random.default_rng(1).normal(size=(12, 3))
+    full = [np.linalg.norm(x[i] - x[j]) for i in range(12) for j in range(i + 1, 12)]
+    assert mean_pairwise_distance(x) == pytest.approx(np.mean(full), rel=1e-10)
+    with pytest.raises(ValueError, match="x"):
+        mean_pairwise_distance(x[:1])
