@@ -37,7 +37,6 @@
 # **Map.** §1 one unit for both models · §2 the VAE · §3 the diffusion model · §4 which is better
 # · §5 samples side by side (slider: NFE) · §6 classifier-free guidance (slider: $w$) · §7
 # summary, exercises, references.
-# few-step sampling (slider: NFE) · §7 flow matching · §8 summary, exercises, references.
 
 # %%
 # Set-up for Colab or any kernel without this project: install its `helpers` package.
@@ -434,7 +433,8 @@ for w in (0, 1, 3):
 #   tighter than its ELBO.
 # - **The diffusion model's** ODE likelihood is better than its chain's ELBO, from the same
 #   network.
-# - **Samples** are not copies: they sit as far from the training set as unseen digits do.
+# - **Samples** are not copies: they sit farther from the training set than unseen test digits
+#   do (and are rougher than real digits, after seconds of training).
 # - **Classifier-free guidance** raises recognisability at the cost of diversity and likelihood;
 #   the unguided model's likelihood is the one that counts.
 #
