@@ -55,7 +55,7 @@ def run():
     schedule = NoiseSchedule.cosine(250)
     elbo = diffusion_elbo(2 * x_test_dq - 1, eps.eps_model(schedule), schedule, rng=0,
                           reverse_var="beta")
-    ode = pf_ode_log_likelihood(eps.eps_fn(), 2 * x_test_dq[:64] - 1, nfe=24, sigma_min=0.01)
+    ode = pf_ode_log_likelihood(eps.eps_fn(), 2 * x_test_dq[:32] - 1, nfe=96, sigma_min=0.01)
     return dict(x_train=x_train, x_test=x_test, y_test=y_test, p_train=p_train, p_test=p_test,
                 x_train_dq=x_train_dq, x_test_dq=x_test_dq, vae=vae, eps=eps, schedule=schedule,
                 independent=independent_pixel_bits(p_train, p_test),
@@ -72,7 +72,7 @@ def test_the_helper_reproduces_the_notebooks_printed_table(run):
     printed = _printed()
     for key, label in (("vae_elbo", "VAE, ELBO:"), ("vae_iwae", "VAE, IWAE (K = 250):"),
                        ("diff_elbo", "diffusion, ELBO (T = 250):"),
-                       ("diff_ode", "diffusion, ODE likelihood (64 digits):")):
+                       ("diff_ode", "diffusion, ODE likelihood (32 digits, 96 evaluations):")):
         m = re.search(re.escape(label) + r"\s+([0-9.]+) ± ([0-9.]+)", printed)
         assert m, label
         shown = mean_and_se(run[key])
@@ -82,7 +82,8 @@ def test_the_helper_reproduces_the_notebooks_printed_table(run):
 def test_s1_baselines(run):
     assert _shown(mean_and_se(run["independent"]).mean, 2) == "2.42"      # "2.42 bits"
     assert f"{math.log2(17):.2f}" == "4.09"
-    assert (run["p_train"] == 0).all(axis=0).sum() == 3                    # "3 pixels are blank"
+    share_zero = (run["p_train"] == 0).mean(axis=0)
+    assert ((share_zero >= 0.99).sum(), (share_zero >= 0.9).sum()) == (10, 16)  # "10 ... 16"
 
 
 def test_s4_nobody_beats_the_histogram_at_this_budget(run):
@@ -92,7 +93,7 @@ def test_s4_nobody_beats_the_histogram_at_this_budget(run):
         diff = mean_and_se(run[key] - run["independent"][:n])
         assert diff.mean > 2 * diff.se, key
     # the ODE likelihood is better than the chain's ELBO (summary)
-    assert run["diff_ode"].mean() < run["diff_elbo"][:64].mean()
+    assert run["diff_ode"].mean() < run["diff_elbo"][:32].mean()
     # the IWAE is below (better than) the ELBO for every digit
     assert np.all(run["vae_iwae"] <= run["vae_elbo"] + 1e-9)
 
@@ -106,16 +107,31 @@ def test_s5_no_sample_is_a_copy(run):
     assert dist.min() > np.median(dist_test)
 
 
+def _gap(eps, run, w, n=120):
+    schedule = run["schedule"]
+    x, y = 2 * run["x_test_dq"][:n] - 1, run["y_test"][:n]
+    uncond = bits_per_pixel(diffusion_elbo(x, eps.eps_model(schedule), schedule, rng=0,
+                                           reverse_var="beta").elbo, 64, scale=2)
+    cond = bits_per_pixel(diffusion_elbo(x, eps.eps_model(schedule, y, w), schedule, rng=0,
+                                         reverse_var="beta").elbo, 64, scale=2)
+    return uncond, mean_and_se(cond - uncond)
+
+
 def test_s6_guidance_trades_the_bound_away(run):
-    eps, schedule = run["eps"], run["schedule"]
-    x, y = 2 * run["x_test_dq"][:120] - 1, run["y_test"][:120]
-    bits = {w: bits_per_pixel(diffusion_elbo(x, eps.eps_model(schedule, y, w), schedule, rng=0,
-                                             reverse_var="beta").elbo, 64, scale=2)
-            for w in (0, 3)}
-    gain = mean_and_se(bits[0] - run["diff_elbo"][:120])
-    assert f"{-gain.mean:.2f}" == "0.18" and -gain.mean > math.log2(10) / 64   # "0.18 ... more than 0.052"
+    _, gap0 = _gap(run["eps"], run, 0)
+    assert f"{-gap0.mean:.2f}" == "0.18" and -gap0.mean > math.log2(10) / 64   # "0.18 ... more than 0.052"
+    assert f"{gap0.se:.2f}" == "0.01"
     assert f"{math.log2(10) / 64:.3f}" == "0.052"
-    assert round(float(np.mean(bits[3] - run["diff_elbo"][:120]))) == 2      # "2 bits per pixel worse"
+    assert f"{_gap(run['eps'], run, 1)[1].mean:.2f}" == "0.10"            # "at w = 1 ... 0.10 worse"
+    assert round(_gap(run["eps"], run, 3)[1].mean) == 2                   # "at w = 3 2 bits worse"
+
+
+def test_s6_fidelity_and_diversity_sentence():
+    printed = _printed()
+    acc = {int(w): float(a) for w, a, _ in re.findall(r"w = (\d): accuracy ([0-9.]+), diversity ([0-9.]+)", printed)}
+    div = {int(w): float(d) for w, _, d in re.findall(r"w = (\d): accuracy ([0-9.]+), diversity ([0-9.]+)", printed)}
+    assert f"{acc[0]:.3f}" == "0.845" and acc[2] == 1.0 and acc[1] < 1.0   # "0.845 to 1.000 by w = 2"
+    assert (div[0], div[6]) == (1.04, 0.68)                                 # "1.04 to 0.68"
 
 
 def test_exercise_1_one_learned_c():
@@ -123,12 +139,12 @@ def test_exercise_1_one_learned_c():
     p_train, p_test = to_pixels(load_digits("train")), to_pixels(load_digits("test"))
     x_train_dq = dequantise(np.tile(p_train, (16, 1)), rng=0)
     x_test_dq = dequantise(p_test, rng=1)
-    r = train_vae(x_train_dq.astype("float32"), c=0.05, learn_c=True, z_dim=8, hidden=(128, 128),
-                  steps=1500, decoder_mean="sigmoid", progress=False)
+    r = train_vae(x_train_dq.astype("float32"), c=0.05, learn_c=True, z_dim=16, hidden=(128, 128),
+                  activation="relu", decoder_mean="sigmoid", steps=1800, lr=4e-3, progress=False)
     bits = bits_per_pixel(-negative_elbo(r.model, torch.as_tensor(x_test_dq, dtype=torch.float32),
                                          float(r.c[0]), rng=0).detach().numpy(), 64).mean()
-    assert f"{bits:.2f}" == "3.30" and "3.30 bits per pixel" in _prose()
-    assert f"{r.c[0]:.3f}" == "0.008"
+    assert f"{bits:.2f}" == "3.44" and "3.44 bits per pixel" in _prose()
+    assert f"{r.c[0]:.3f}" == "0.013"
 
 
 def test_exercise_2_flat_cell_density_is_zero_bits():
@@ -141,8 +157,53 @@ def test_exercise_3_three_times_the_steps(run):
     schedule = run["schedule"]
     elbo = diffusion_elbo(2 * run["x_test_dq"] - 1, eps.eps_model(schedule), schedule, rng=0,
                           reverse_var="beta")
-    ode = pf_ode_log_likelihood(eps.eps_fn(), 2 * run["x_test_dq"][:64] - 1, nfe=24,
+    ode = pf_ode_log_likelihood(eps.eps_fn(), 2 * run["x_test_dq"][:32] - 1, nfe=96,
                                 sigma_min=0.01)
-    assert f"{bits_per_pixel(elbo.elbo, 64, scale=2).mean():.2f}" == "3.03"   # "from 3.35 to 3.03"
-    assert f"{bits_per_pixel(ode, 64, scale=2).mean():.2f}" == "2.46"         # "from 2.81 to 2.46"
-    assert f"{run['diff_elbo'].mean():.2f}" == "3.35" and f"{run['diff_ode'].mean():.2f}" == "2.81"
+    assert f"{bits_per_pixel(elbo.elbo, 64, scale=2).mean():.3f}" == "3.028"  # "from 3.345 to 3.028"
+    assert f"{bits_per_pixel(ode, 64, scale=2).mean():.2f}" == "2.88"         # "from 3.21 to 2.88"
+    assert f"{run['diff_elbo'].mean():.3f}" == "3.345" and f"{run['diff_ode'].mean():.2f}" == "3.21"
+
+
+def test_exercise_4_and_s3_the_ode_needs_evaluations(run):
+    x = 2 * run["x_test_dq"][:32] - 1
+    by_nfe = {nfe: bits_per_pixel(pf_ode_log_likelihood(run["eps"].eps_fn(), x, nfe=nfe,
+                                                        sigma_min=0.01), 64, scale=2).mean()
+              for nfe in (24, 128)}
+    assert f"{by_nfe[24]:.3f}" == "2.805"                                  # exercise 4
+    assert f"{run['diff_ode'].mean() - by_nfe[24]:.2f}" == "0.40"          # "0.40 below"
+    assert f"{by_nfe[128]:.2f}" == "3.22"                                  # "3.22 at 128"
+    assert abs(by_nfe[128] - run["diff_ode"].mean()) < 0.03                # "within about 0.03"
+
+
+def test_exercise_5_label_dropout_half(run):
+    eps = train_guided_eps_fn(2 * run["x_train_dq"] - 1, np.tile(load_digits(
+        "train", return_labels=True)[1], 16), n_classes=10, p_uncond=0.5, steps=900, seed=0,
+        progress=False)
+    uncond, gap = _gap(eps, run, 0)
+    assert f"{-gap.mean:.2f}" == "0.08" and f"{gap.se:.2f}" == "0.01"
+    assert f"{uncond.mean():.2f}" == "3.28"
+    uncond_02, _ = _gap(run["eps"], run, 0)
+    assert f"{uncond_02.mean():.2f}" == "3.35"
+
+
+def test_s4_bench_sentence_matches_the_recorded_bench():
+    """The §4 sentence quotes `make bench BENCH_ARGS="--only digits"`; its numbers must be those
+    of the run recorded in benchmarks/results (6 minutes of training: not rerun here)."""
+    res = json.loads((NB.parent.parent / "benchmarks" / "results" /
+                      "digits-2026-12-06.json").read_text())
+    vae = [r for r in res["rows"] if r["model"] == "vae"]
+    diff = [r for r in res["rows"] if r["model"] == "diffusion"]
+    assert [r["steps"] for r in vae] == [1800, 5400, 16200, 48600]
+    assert [r["steps"] for r in diff] == [900, 2700, 8100, 24300]
+    assert (f"{vae[1]['train_s']:.0f}", f"{vae[1]['elbo'][0]:.2f}", f"{vae[1]['iwae'][0]:.2f}") == (
+        "15", "2.55", "2.37")
+    assert [f"{r['train_elbo'][0]:.2f}" for r in vae[1:]] == ["2.18", "2.02", "1.89"]
+    assert [f"{r['iwae'][0]:.2f}" for r in vae[1:]] == sorted(f"{r['iwae'][0]:.2f}" for r in vae[1:])
+    assert [f"{r['elbo'][0]:.2f}" for r in diff[1:]] == ["3.03", "2.76", "2.56"]
+    assert [f"{r['ode'][0]:.2f}" for r in diff[1:]] == ["2.93", "2.70", "2.41"]
+    assert [f"{r['train_s']:.0f}" for r in diff[1:]] == ["12", "37", "96"]
+    assert (f"{diff[2]['elbo'][0]:.2f}", f"{vae[2]['elbo'][0]:.2f}") == ("2.76", "3.01")
+    assert f"{diff[3]['ode'][1]:.2f}" == "0.04" and f"{res['baseline'][0]:.2f}" == "2.42"
+    for d, v in zip(diff[2:], vae[2:]):                      # "from 37 s on, its ELBO beats"
+        assert d["elbo"][0] < v["elbo"][0]
+    assert "2.41 ±\n#   0.04 against 2.42" in _prose() or "2.41 ± 0.04 against 2.42" in _prose()
