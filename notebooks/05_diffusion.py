@@ -395,10 +395,10 @@ for T in (10, 100, 1000):
 # **When is each choice right?** $\tilde\beta_t$ is the reverse variance when $x_0$ is known
 # given $x_t$, as for data that are a single point; it is the smallest possible. $\beta_t$ is
 # exact when the data are $N(0, I)$ (Ho et al. 2020 call the two the extremes), close for data
-# spread out like our mixture, and it is the noise of the reverse-time SDE (notebook 06, to come). Nichol
+# spread out like our mixture, and it is the noise of the reverse-time SDE (notebook 06). Nichol
 # & Dhariwal (2021) learn $\sigma_t^2$ between the two instead. Training is not affected: the
 # mean's loss is the same squared error on the noise with another weight $\lambda_t$, and the
-# simple loss drops the weights anyway. Notebook 06 (to come) meets the same fact from the other side:
+# simple loss drops the weights anyway. Notebook 06 meets the same fact from the other side:
 # with the exact score, the probability-flow ODE's likelihood equals $\log p$.
 #
 # We keep $\tilde\beta_t$ for the rest of this notebook, the model of §4 whose KL is the plain
