@@ -286,7 +286,7 @@ with torch.no_grad():
 plot_latent_map(mu_test, y_test, decoded, extent=(-2.5, 2.5))
 
 # %% [markdown] en_sha="712516b6fe69"
-# **留出集上的得分。** 负 ELBO 从上方界住 $-\log p(x)$。重要性加权（**重要性采样 (importance sampling)**）估计 $\log \frac1K \sum_j p(x \mid z_j)\,p(z_j)/q(z_j \mid x)$（其中 $z_j \sim q_\phi$）是 $\log p(x)$ 的一个更紧的下界（Burda 等人 [4]），随着 $K$ 增大而逼近 $\log p(x)$；$K = 1$ 时它就是 ELBO。
+# **留出集上的得分。** 负 ELBO 是 $-\log p(x)$ 的一个上界。重要性加权（**重要性采样 (importance sampling)**）估计 $\log \frac1K \sum_j p(x \mid z_j)\,p(z_j)/q(z_j \mid x)$（其中 $z_j \sim q_\phi$）是 $\log p(x)$ 的一个更紧的下界（Burda 等人 [4]），随着 $K$ 增大而逼近 $\log p(x)$；$K = 1$ 时它就是 ELBO。
 
 # %%
 elbo_test = -negative_elbo(model, x_test, C_MAIN, n_samples=64, rng=1).mean().item()
@@ -327,7 +327,7 @@ for cv, pred, obs in zip(C_GRID, predicted, summary.active):
     print(f"{cv:6.3f}   {pred:27d}   {obs:21d}")
 
 # %% [markdown] en_sha="48b6de27af46"
-# 对这个训练种子，预测与训练出的网络在七个 $c$ 值中的六个上吻合（其中五个处于 8 个单元的上限或完全坍塌）。在 $c = 0.1$ 处差了一个单元：那里有八个特征值超过 $c$，其中第八个 (0.172) 超出不到两倍，而这个非线性网络在 500 步后多关掉了一个单元。换一个种子，也可能在别处出错：应当把这条规则看作判断坍塌从哪里开始的指引，而不是精确的计数（练习 1 得到同样的结论）。
+# 对这个训练种子，预测与训练出的网络在七个 $c$ 值中的六个上吻合（其中五个处于 8 个单元的上限或完全坍塌）。在 $c = 0.1$ 处差了一个单元：那里有八个特征值超过 $c$，其中第八个 (0.172) 还不到 $c$ 的两倍，而这个非线性网络在 500 步后多关掉了一个单元。换一个种子，也可能在别处出错：应当把这条规则看作判断坍塌从哪里开始的指引，而不是精确的计数（练习 1 得到同样的结论）。
 #
 # 下面是滑块会重绘的那张图，这里分别取 $c = 0.01$ 和已坍塌的 $c = 1$。左下：负 ELBO 的两个部分（对数坐标轴），以及画在右侧坐标轴上、带常数的完整 $-$ELBO（即第 2 节的提醒：只有这个总和才能在不同的 $c$ 之间比较）。
 

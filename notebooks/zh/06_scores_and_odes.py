@@ -18,7 +18,7 @@
 #
 # 本笔记本配合文章 *Principles of diffusion models*（《扩散模型原理》）第 3 节，是笔记本 05 的续篇。笔记本 05 把扩散模型构造成一个带有一串隐变量的 VAE，并用式 (2.4)–(2.5) 的 ELBO 来训练。2020 年以来的论文还用另外两种语言描述同一个模型：**分数 (score)** 和**微分方程 (differential equations)**。本笔记本在这三种语言之间来回翻译，所用的是笔记本 05 中由三个成分组成的混合分布，在它上面每个答案都是精确的。
 #
-# **问题。** 笔记本 05 的网络预测的是噪声。它还在预测什么？除了沿着链倒着走，还能用它做什么？它的似然究竟是多少？
+# **问题。** 笔记本 05 的网络预测的是噪声。它还在预测什么？除了沿着链倒着走，还能用它做什么？它的精确似然是多少？
 #
 # **学习目标。** 学完本笔记本，你能够
 # 1. 把噪声预测换算成分数和对 $x_0$ 的预测，并用有限差分检验这一换算；
@@ -188,7 +188,7 @@ slider_panel(plot_langevin, log_slider("step_size", 0.01, 1e-3, 0.1),
 # %% [markdown] en_sha="516074a3f425"
 # ## 3. 从笔记本 05 的链到随机微分方程
 #
-# 笔记本 05 的前向链分 $T$ 个小步加噪，$x_t = \sqrt{1 - \beta_t}\, x_{t-1} + \sqrt{\beta_t}\, \varepsilon_t$。让 $T$ 增大而保持调度的形状不变，使每个 $\beta_t$ 像 $1/T$ 一样缩小。保留到 $\beta_t$ 的一阶，一步为 $x_t - x_{t-1} \approx -\tfrac{1}{2} \beta_t x_{t-1} + \sqrt{\beta_t}\, \varepsilon_t$：这正是**保方差随机微分方程 (variance-preserving stochastic differential equation)**，简称 SDE（Song et al. 2021），的 Euler–Maruyama 步，其中时间 $\tau$ 以步数计，一步对应 $\beta(\tau)\,d\tau = \beta_t$，$W$ 为布朗运动：
+# 笔记本 05 的前向链分 $T$ 个小步加噪，$x_t = \sqrt{1 - \beta_t}\, x_{t-1} + \sqrt{\beta_t}\, \varepsilon_t$。让 $T$ 增大而保持调度的形状不变，使每个 $\beta_t$ 像 $1/T$ 一样缩小。保留到 $\beta_t$ 的一阶，一步为 $x_t - x_{t-1} \approx -\tfrac{1}{2} \beta_t x_{t-1} + \sqrt{\beta_t}\, \varepsilon_t$：这正是**保方差随机微分方程 (variance-preserving stochastic differential equation)**（简称 SDE；Song et al. 2021）的 Euler–Maruyama 步，其中时间 $\tau$ 以步数计，一步对应 $\beta(\tau)\,d\tau = \beta_t$，$W$ 为布朗运动：
 #
 # $$dx = -\tfrac{1}{2} \beta(\tau)\, x\, d\tau + \sqrt{\beta(\tau)}\, dW.$$
 #
@@ -223,7 +223,7 @@ for T in (100, 1000, 10000):
 #
 # 即该水平上的噪声预测：把 $\sigma$ 降低 $d\sigma$，就去掉 $\hat\varepsilon\, d\sigma$ 的噪声。从较大的 $\sigma_{\max}$ 处的 $\bar x \sim N(0, 1 + \sigma_{\max}^2)$ 出发，一直积分到 $\sigma \approx 0$，它就确定性地把噪声映射为数据。
 #
-# **DDIM 就是这个常微分方程上的欧拉法 (Euler's method)。** 取 DDIM 在笔记本 05 调度中的时间步及其水平 $\sigma_\tau$，从每个水平到下一个水平走一步欧拉（最后一步走到 $\sigma = 0$）。从相同的起点出发，结果应当就是 DDIM 的样本：
+# **DDIM 就是这个常微分方程上的欧拉法 (Euler's method)。** 取 DDIM 在笔记本 05 调度中的时间步及其水平 $\sigma_\tau$，从每个水平到下一个水平做一步欧拉步（最后一步走到 $\sigma = 0$）。从相同的起点出发，结果应当就是 DDIM 的样本：
 
 # %%
 steps = 10
@@ -308,7 +308,7 @@ print(f"  log p - ELBO (beta)                     {mean_se(log_p - elbo_beta)}")
 #
 # ## 6. 少步采样
 #
-# 这里的每个采样器都是常微分方程求解器，网络评估次数 (NFE) 就是代价。**欧拉法 (Euler)**（= DDIM）每步用一次评估。**Heun 法**（Karras et al. 2022）先走一步欧拉，在其终点处计算速度，再用两个斜率的平均值重新走这一步：每步两次评估，误差随步长的平方下降。两者都沿 Karras et al. 网格上的水平行进，$\sigma_i = \big(\sigma_{\max}^{1/\rho} + \tfrac{i}{N} (\sigma_{\min}^{1/\rho} - \sigma_{\max}^{1/\rho})\big)^\rho$，其中 $\rho = 7$，在小 $\sigma$ 处较密。各用五个采样种子，以 2000 个样本对比 4000 个留出点：
+# 这里的每个采样器都是常微分方程求解器，网络评估次数 (NFE) 就是代价。**欧拉法 (Euler)**（= DDIM）每步用一次评估。**Heun 法**（Karras et al. 2022）先做一步欧拉步，在其终点处计算速度，再用两个斜率的平均值重新走这一步：每步两次评估，误差随步长的平方下降。两者都沿 Karras et al. 网格上的水平行进，$\sigma_i = \big(\sigma_{\max}^{1/\rho} + \tfrac{i}{N} (\sigma_{\min}^{1/\rho} - \sigma_{\max}^{1/\rho})\big)^\rho$，其中 $\rho = 7$，在小 $\sigma$ 处较密。各用五个采样种子，以 2000 个样本对比 4000 个留出点：
 
 # %%
 nfe_list = [4, 8, 16, 32, 64]
@@ -396,7 +396,7 @@ print(f"max |flow matching end / (1 - t) - probability-flow end| = "
       f"{wasserstein_1(xbar, x_test):.3f}")
 
 # %% [markdown] en_sha="200d804cb9fc"
-# 只用十步，两者就在舍入误差内一致：在 $t$ 上对流匹配方程走一步欧拉，*就是*在 $\sigma$ 上对概率流方程走一步欧拉，因为 $(t_1 - t_0) / \big((1 - t_0)(1 - t_1)\big) = \sigma_1 - \sigma_0$。一个常微分方程，两只时钟（十步太少，得不到好的样本，两个距离都显示了这一点；高阶求解器在两只时钟之间确实有差别）。
+# 只用十步，两者就在舍入误差内一致：在 $t$ 上对流匹配方程做一步欧拉步，*就是*在 $\sigma$ 上对概率流方程做一步欧拉步，因为 $(t_1 - t_0) / \big((1 - t_0)(1 - t_1)\big) = \sigma_1 - \sigma_0$。一个常微分方程，两只时钟（十步太少，得不到好的样本，两个距离都显示了这一点；高阶求解器在两只时钟之间确实有差别）。
 #
 # 现在用相同的训练步数和批大小，在双月数据上训练两者：我们的连续 $\varepsilon$ 网络（`train_eps_fn`），以及这里写出来的流匹配速度网络（损失只有一行）。然后让两者通过*同一个* Heun 求解器采样，流匹配网络通过 $\hat\varepsilon = x_t + (1 - t)\, v$ 转换成一个 `eps_fn`：
 
