@@ -68,7 +68,17 @@ def _shown(value, ndigits=3):
     return f"{value:.{ndigits}f}"
 
 
+def _outputs_torch():
+    """The torch of the committed outputs: the Makefile's TORCH_SPEC, which `make execute` uses."""
+    makefile = (NB.parent.parent / "Makefile").read_text()
+    return re.search(r"^TORCH_SPEC \?= torch==([0-9.]+)", makefile, flags=re.MULTILINE).group(1)
+
+
 def test_the_helper_reproduces_the_notebooks_printed_table(run):
+    # Under the torch that made the outputs, to the printed digit. Another torch version (make
+    # test-min: torch 2.0) rounds differently inside the networks: measured 0.005 bits per pixel
+    # on the VAE's ELBO, so there 0.01, a third of the ELBO's standard error.
+    exact = torch.__version__.split("+")[0] == _outputs_torch()
     printed = _printed()
     for key, label in (("vae_elbo", "VAE, ELBO:"), ("vae_iwae", "VAE, IWAE (K = 250):"),
                        ("diff_elbo", "diffusion, ELBO (T = 250):"),
@@ -76,7 +86,11 @@ def test_the_helper_reproduces_the_notebooks_printed_table(run):
         m = re.search(re.escape(label) + r"\s+([0-9.]+) ± ([0-9.]+)", printed)
         assert m, label
         shown = mean_and_se(run[key])
-        assert m.group(1) == _shown(shown.mean) and m.group(2) == _shown(shown.se), label
+        if exact:
+            assert m.group(1) == _shown(shown.mean) and m.group(2) == _shown(shown.se), label
+        else:
+            assert abs(float(m.group(1)) - shown.mean) <= 0.01, label
+            assert abs(float(m.group(2)) - shown.se) <= 0.01, label
 
 
 def test_s1_baselines(run):
