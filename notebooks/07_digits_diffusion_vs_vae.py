@@ -352,8 +352,10 @@ print(f"distance to the nearest training digit: samples median {np.median(dist):
 # from the training set than real unseen digits: after a few seconds of training they are rougher
 # than real digits, as the samples above show, which would put them farther away.
 #
-# **Slider.** The number of network evaluations of the ODE solver. With very few, the samples are
-# blurred averages; notebook 06 measured the same on the mixture.
+# **Slider.** The number of network evaluations of the ODE solver. With a single evaluation the
+# solver takes one Euler step from noise straight to the network's guess of the clean digit,
+# which from pure noise is close to the average digit; notebook 06 measured on the mixture how
+# the samples improve with more evaluations.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -444,9 +446,9 @@ for w in (0, 1, 3):
 # model of these test digits. (It saw four fifths of the training rows, the unconditional half one
 # fifth; with label dropout 0.5 instead of 0.2 the gap shrinks to 0.08: exercise 5.) With
 # guidance the bound gets worse, fast: already at $w = 1$ it is 0.10 bits per pixel worse than the
-# unconditional model's, and at $w = 3$ 2 bits worse. The guided
-# chain puts its mass on the most typical digits of each class and too little on the rest, which
-# is what the falling diversity showed. So a likelihood is reported for the unguided model ($w = 0$,
+# unconditional model's, and at $w = 3$ 2 bits worse. A guided chain concentrates on the most
+# typical digits of each class and gives too little density to the rest, which fits the falling
+# diversity. So a likelihood is reported for the unguided model ($w = 0$,
 # or the unconditional net); guidance is a sampling-time choice that gives some of it up for
 # recognisable samples.
 
