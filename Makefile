@@ -20,11 +20,13 @@ NBVAL      := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sani
 ROOT_FLAG  := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PORT       ?= 8888
 
-.PHONY: help setup lab test test-py test-nb test-compat test-min screenshots sync zh-status execute readme bench stress clean
+.PHONY: help setup lab test test-py test-nb test-portable test-compat test-min screenshots sync zh-status execute readme bench stress clean
 
 help:
 	@echo "make lab      set up .venv if needed, then JupyterLab on 127.0.0.1 (token auth)"
 	@echo "make test     set up .venv if needed, then pytest tests/ and strict nbval on every English notebook"
+	@echo "make test-portable  strict nbval and the notebook-claims tests again, as two other kinds of"
+	@echo "              CPU compute (an AVX2 laptop, an SSE4.2 machine): tools/portable.py"
 	@echo "make test-compat  Colab's way: ipywidgets 7.7 (.venv-compat), every notebook installed by its"
 	@echo "              own first cell (pip install git+...) and run from outside the repository"
 	@echo "make test-min every dependency at its declared lower bound (.venv-min), tests/ without the browser"
@@ -56,6 +58,12 @@ test-py: $(STAMP)
 
 test-nb: $(STAMP)
 	$(BIN)/python -m pytest $(NOTEBOOKS) $(NBVAL) -q
+
+# The notebooks as other CPUs compute them: MKL's and ATen's kernels steered to an AVX2 laptop's
+# and an older SSE4.2 machine's paths (tools/portable.py says which it really changes here, and
+# fails if none changes both). The printed outputs must be the same on every path.
+test-portable: $(STAMP)
+	$(BIN)/python tools/portable.py run $(NOTEBOOKS) tests/test_notebook_claims_*.py $(NBVAL) -q
 
 # Colab's widget versions: a second environment with ipywidgets 7.7, same torch rule as setup.
 COMPAT_VENV  ?= .venv-compat

@@ -158,7 +158,7 @@ def train_guided_eps_fn(x0, labels, *, n_classes, p_uncond=0.2, steps=1200, batc
     probability ``p_uncond``, draws levels (``ContinuousEpsNet.draw_level``) and noise, and takes
     one Adam step on E[(1 + sigma^2) || eps - eps_theta(x, sigma, y) ||^2]; the learning rate
     decays along a half cosine. These are the lines notebook 07 writes out, in the same order,
-    so equal seeds give the same model to the last bit (float32, one torch thread).
+    so equal seeds give the same model to the last bit on one machine (float32, one torch thread).
 
     Parameters
     ----------

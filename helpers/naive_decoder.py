@@ -125,9 +125,11 @@ def train_naive_decoder(x_train, latent_dim, c=0.03, n_samples=256, steps=300,
         log p_hat(x) = log (1/L) sum_l N(x; f_theta(z_l), c I)      (eq. 2.3, in log space)
 
     maximised with Adam. The defaults are ``NAIVE_DECODER_SETTINGS``, the run of notebook 02.
-    Deterministic for a given argument set: a fixed number of steps, all
-    randomness from ``seed``, and one torch thread while training (the matrices are small: on
-    a shared 2-core machine threads cost more than they save).
+    Repeatable on one machine: a fixed number of steps, all randomness from ``seed``, and one
+    torch thread while training (the matrices are small: on a shared 2-core machine threads cost
+    more than they save). Not across machines: another CPU rounds the matrix products and kernels
+    differently in the last bit, and this training amplifies that, at k = 8 to about a nat in the
+    final objective (notebook 02, section 6; ``make test-portable``).
 
     Parameters
     ----------

@@ -73,8 +73,9 @@ class torch_threads:
     Training defaults to one thread. These networks are small (64 pixels, a few hundred hidden
     units): on a shared 2-core machine a second thread mostly waits for the first (steps measured
     4 to 20 times slower with two threads while other jobs ran), and one thread keeps results
-    reproducible bit for bit. The second core is better used by an independent job, or by
-    training a grid of models in one batched pass.
+    repeatable bit for bit on one machine (another CPU's kernels round differently). The second
+    core is better used by an independent job, or by training a grid of models in one batched
+    pass.
     """
 
     def __init__(self, n=1):

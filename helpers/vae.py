@@ -277,7 +277,8 @@ def train_vae(x_train, x_test=None, *, c=0.01, learn_c=False, z_dim=2, hidden=12
     """Fit Gaussian VAEs by minimising the negative ELBO (eqs. 2.7-2.8) with Adam.
 
     A fixed number of steps on seeded mini-batches, so two calls with the same arguments give the
-    same models. Passing several c values trains one model per value at the same time: the models
+    same models on one machine (another CPU rounds differently, and training amplifies that);
+    torch's global random state is left untouched. Passing several c values trains one model per value at the same time: the models
     are stacked and evaluated with ``torch.func.vmap`` (one batched pass per step, same batches).
 
     Parameters
@@ -325,9 +326,10 @@ def train_vae(x_train, x_test=None, *, c=0.01, learn_c=False, z_dim=2, hidden=12
     seed = check_seed("seed", seed)
     snapshot_steps = steps_within("snapshot_steps", snapshot_steps, steps)
 
-    torch.manual_seed(seed)
     arch = {"hidden": hidden, "activation": activation, "decoder_mean": decoder_mean}
-    models = [GaussianVAE(d, z_dim, **arch) for _ in range(n_models)]
+    with torch.random.fork_rng(devices=[]):  # the initial weights; torch's global state is kept
+        torch.manual_seed(seed)
+        models = [GaussianVAE(d, z_dim, **arch) for _ in range(n_models)]
     log_c = torch.tensor(np.log(c_values), dtype=torch.float32, requires_grad=bool(learn_c))
     gen = torch.Generator().manual_seed(seed + 1)
     eval_eps = torch.randn(1, 0 if x_test is None else len(x_test), z_dim,
@@ -345,7 +347,8 @@ def train_vae(x_train, x_test=None, *, c=0.01, learn_c=False, z_dim=2, hidden=12
     else:
         stacked, _ = stack_module_state(models)
         params = list(stacked.values())
-        base = GaussianVAE(d, z_dim, **arch).to("meta")
+        with torch.random.fork_rng(devices=[]):  # its weights are never used
+            base = GaussianVAE(d, z_dim, **arch).to("meta")
 
         def one(p, xb, eps, log_c1):  # one model of the stack: its (reconstruction, KL)
             return _loss_terms(xb, *functional_call(base, p, (xb, eps)), torch.exp(log_c1))
@@ -374,7 +377,8 @@ def train_vae(x_train, x_test=None, *, c=0.01, learn_c=False, z_dim=2, hidden=12
         running.clear()
 
     def frozen_models():  # copies of the current models, in eval mode, gradients off
-        copies = [GaussianVAE(d, z_dim, **arch) for _ in range(n_models)]
+        with torch.random.fork_rng(devices=[]):  # their initial weights are overwritten
+            copies = [GaussianVAE(d, z_dim, **arch) for _ in range(n_models)]
         with torch.no_grad():
             for i, m in enumerate(copies):
                 m.load_state_dict(models[i].state_dict() if stacked is None else

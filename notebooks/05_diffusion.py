@@ -443,7 +443,7 @@ plot_elbo_per_step({r"$\sigma_t^2 = \beta_t$": with_beta[100].per_step.mean(axis
 # sampler table most of all. (`skip=False` barely changes the final loss, 0.499 against 0.500,
 # yet §7's DDIM with the learned network lands 0.64 from the data at 100 steps instead of 0.047.)
 # %%
-torch.set_num_threads(1)  # a small network: one thread is faster here, and bit-for-bit repeatable
+torch.set_num_threads(1)  # a small network: one thread is faster here, and repeatable on one machine
 steps, batch_size, lr = 1500, 256, 5e-3
 torch.manual_seed(0)
 net = EpsNet(d=1, alpha_bar=schedule.alpha_bar)              # 4 hidden layers of 64 units

@@ -249,42 +249,120 @@ def test_02_s5_shifted_posterior_errors(nb02):
     assert round(dist.min(), 2) == 0.85 and round(dist.max(), 2) == 3.68
 
 
-def test_02_s6_naive_decoder_claims():
-    torch = pytest.importorskip("torch")  # noqa: F841
+# Notebook 02 section 6 trains networks. On one machine a seed gives the same decoder to the last
+# bit, but another CPU rounds its matrix products and kernels differently and training amplifies
+# the difference (make test-portable runs these tests under other CPUs' arithmetic). So the prose
+# quotes ranges measured over seeds 0-3 on three kinds of arithmetic (this machine's, MKL's
+# portable kernels, and ATen's non-AVX kernels), and each test checks every seed against the
+# quoted range.
+NAIVE_SEEDS = range(4)
+EX4_RANDOM, EX4_BEST = (0.105, 0.135), (0.0395, 0.0415)   # "about 0.11 to 0.13", "0.040 to 0.041"
+ESS_STEPS = [1, 10, 30, 100, 300]
+
+
+@pytest.fixture(scope="module")
+def naive_runs():
+    """For each seed: notebook 02 section 6's runs and numbers (the notebook's calls and seeds)."""
+    torch = pytest.importorskip("torch")
     from helpers.data import load_digits
-    from helpers.naive_decoder import NAIVE_DECODER_SETTINGS, decoder_log_evidence, train_naive_decoder
+    from helpers.evidence import effective_sample_size
+    from helpers.naive_decoder import (NAIVE_DECODER_SETTINGS, decoder_log_evidence,
+                                       train_naive_decoder)
 
     x_train, x_test = load_digits("train"), load_digits("test")
     c = NAIVE_DECODER_SETTINGS["c"]
-    settings = dict(NAIVE_DECODER_SETTINGS, progress=False)
-    runs = {k: train_naive_decoder(x_train, k, **settings) for k in (2, 8)}
-    for r in runs.values():                                   # "both still rising at the end"
-        assert r.history[250:].mean() > r.history[200:250].mean()
-    baseline = stats.multivariate_normal(x_train.mean(0), c * np.eye(64)).logpdf(x_test).mean()
-    grid2 = decoder_log_evidence(runs[2].f_theta, x_test, c, 2, method="grid", grid_size=128).mean()
-    sweep = {k: [decoder_log_evidence(runs[k].f_theta, x_test, c, k, method="naive", n_samples=L, rng=0).mean()
-                 for L in (2**8, 2**12, 2**14, 2**16)] for k in (2, 8)}
-    assert grid2 > baseline + 20
-    assert np.ptp(sweep[2][1:]) < 0.05 and abs(sweep[2][-1] - grid2) < 0.05
-    assert 0.3 < grid2 - sweep[2][0] < 0.7                    # "about half a nat lower"
-    assert np.all(np.diff(sweep[8]) > 0.3) and 4.5 < sweep[8][1] - sweep[8][0] < 5.5  # "about 5"
-    assert np.all((0.45 <= np.diff(sweep[8])[1:]) & (np.diff(sweep[8])[1:] <= 0.85))  # "0.5-0.8"
-    assert sweep[8][-1] > grid2 + 5
+    x_batch = torch.as_tensor(x_train[:128])
+    out = []
+    for seed in NAIVE_SEEDS:
+        settings = dict(NAIVE_DECODER_SETTINGS, seed=seed, progress=False)
+        runs = {k: train_naive_decoder(x_train, k, **settings, snapshot_steps=ESS_STEPS[:-1])
+                for k in (2, 8)}
+        ess = {}
+        for k, r in runs.items():
+            z = torch.randn(256, k, generator=torch.Generator().manual_seed(5))
+            ess[k] = []
+            for f in [r.snapshots[s] for s in ESS_STEPS[:-1]] + [r.f_theta]:
+                with torch.no_grad():
+                    log_w = (-torch.cdist(x_batch, f(z)) ** 2 / (2 * c)).double().numpy()
+                ess[k].append(float(np.median(effective_sample_size(log_w))))
+        out.append(dict(
+            seed=seed, runs=runs, ess=ess,
+            grid2=decoder_log_evidence(runs[2].f_theta, x_test, c, 2, method="grid",
+                                       grid_size=128).mean(),
+            sweep={k: np.array([decoder_log_evidence(runs[k].f_theta, x_test, c, k,
+                                                     method="naive", n_samples=L, rng=0).mean()
+                                for L in (2**8, 2**12, 2**14, 2**16)]) for k in (2, 8)}))
+    return out
 
 
-def test_02_exercise_4_the_mle_of_c():
-    """Exercise 4: random z give 0.112, each image's best z 0.041; the pixel variance is 0.074."""
-    torch = pytest.importorskip("torch")
+def test_02_s6_naive_decoder_claims(naive_runs):
     from helpers.data import load_digits
-    from helpers.naive_decoder import NAIVE_DECODER_SETTINGS, decoder_samples, train_naive_decoder
+    from helpers.naive_decoder import NAIVE_DECODER_SETTINGS
 
     x_train, x_test = load_digits("train"), load_digits("test")
-    f2 = train_naive_decoder(x_train, 2, **dict(NAIVE_DECODER_SETTINGS, progress=False)).f_theta
-    assert round(float(np.mean((x_test - decoder_samples(f2, 2, 359, rng=0)) ** 2)), 3) == 0.112
+    c = NAIVE_DECODER_SETTINGS["c"]
+    baseline = stats.multivariate_normal(x_train.mean(0), c * np.eye(64)).logpdf(x_test).mean()
+    for r in naive_runs:
+        seed, grid2, sweep = r["seed"], r["grid2"], r["sweep"]
+        for run in r["runs"].values():    # "both training curves are higher over their last 50"
+            assert run.history[250:].mean() > run.history[200:250].mean(), seed
+        assert grid2 > baseline + 20, seed                       # "more than 20 nats"
+        assert 4.35 <= grid2 < 5.15, seed                         # "about 4.4 to 5.1 nats"
+        assert np.all(abs(sweep[2][1:] - grid2) < 0.06), seed    # "flat ... within 0.06 nats"
+        assert 0.3 <= grid2 - sweep[2][0] < 1.4, seed             # "a third of a nat to ... over one"
+        climb = np.diff(sweep[8])
+        assert 4 <= climb[0] < 6.5, seed                          # "by 4 to 6 nats"
+        assert np.all((0.3 <= climb[1:]) & (climb[1:] < 0.95)), seed  # "0.3 to 0.9 nats"
+        assert sweep[8][-1] > grid2 + 5, seed                     # "its decoder scores higher"
+
+
+def test_02_s6_the_written_out_loss_is_the_helpers_estimate(naive_runs):
+    """'minus the naive estimate that decoder_log_evidence computes from the same 256 draws'"""
+    torch = pytest.importorskip("torch")
+    from helpers.data import load_digits
+    from helpers.naive_decoder import NAIVE_DECODER_SETTINGS, decoder_log_evidence
+
+    x_test = torch.as_tensor(load_digits("test"))
+    c = NAIVE_DECODER_SETTINGS["c"]
+    for r in naive_runs:
+        f2 = r["runs"][2].f_theta
+        z = torch.randn(256, 2, generator=torch.Generator().manual_seed(1))   # naive_loss's draws
+        with torch.no_grad():
+            log_lik = -torch.cdist(x_test, f2(z)) ** 2 / (2 * c) - 32 * np.log(2 * np.pi * c)
+            loss = -(torch.logsumexp(log_lik, 1) - np.log(256)).mean().item()
+        helper = decoder_log_evidence(f2, x_test.numpy(), c, 2, method="naive", n_samples=256,
+                                      rng=1).mean()
+        assert abs(loss + helper) < 5e-5, r["seed"]       # "equal to 4 decimals", with margin
+
+
+def test_02_s6_effective_sample_size_during_training(naive_runs):
+    """'At k = 8 the median ESS stays near 1 at every stage (below 1.3) ... At k = 2 it is 7.5
+    after the first step and between 1.6 and 4.1 from step 100 on.'"""
+    for r in naive_runs:
+        assert all(1.0 <= v < 1.3 for v in r["ess"][8]), r["seed"]
+        assert all(1.6 <= v < 4.15 for v in r["ess"][2][3:]), r["seed"]
+        # 7.5 is seed 0's first step, printed; after one step every CPU agrees to that digit
+        if r["seed"] == 0:
+            assert round(r["ess"][2][0], 1) == 7.5 and round(r["ess"][8][0], 2) == 1.02
+
+
+def test_02_exercise_4_the_mle_of_c(naive_runs):
+    """Exercise 4: random z give about 0.11, each image's best z about 0.04 (seeds 0-3); the pixel
+    variance is 0.074."""
+    torch = pytest.importorskip("torch")
+    from helpers.data import load_digits
+    from helpers.naive_decoder import decoder_samples
+
+    x_train, x_test = load_digits("train"), load_digits("test")
     g = np.linspace(-3, 3, 61)
     Z = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)
-    F = f2(torch.tensor(Z, dtype=torch.float32)).detach().double().numpy()
-    assert round(float(((x_test[:, None] - F[None]) ** 2).mean(-1).min(1).mean()), 3) == 0.041
+    for r in naive_runs:
+        f2 = r["runs"][2].f_theta
+        random_z = float(np.mean((x_test - decoder_samples(f2, 2, 359, rng=0)) ** 2))
+        F = f2(torch.tensor(Z, dtype=torch.float32)).detach().double().numpy()
+        best_z = float(((x_test[:, None] - F[None]) ** 2).mean(-1).min(1).mean())
+        assert EX4_RANDOM[0] <= random_z < EX4_RANDOM[1], r["seed"]
+        assert EX4_BEST[0] <= best_z < EX4_BEST[1], r["seed"]
     assert round(float(x_train.var(axis=0).mean()), 3) == 0.074
 
 
@@ -307,31 +385,6 @@ def test_01_exercises_2_and_5():
     assert round(ks.statistic, 4) == 0.1969 and ks.pvalue < 0.005
     tail = inverse_cdf_sample(normal_icdf, 10**6, rng=0)
     assert (tail < -4).sum() == 29 and round(normal_cdf(-4.0) * 1e5, 2) == 3.17
-
-
-def test_02_s6_effective_sample_size_during_training():
-    """'At k = 8 the median ESS is about 1 at every stage ... At k = 2 it is 7.5 after the first
-    step and 1.8 to 3.3 later.' Same calls as the notebook."""
-    torch = pytest.importorskip("torch")
-    from helpers.data import load_digits
-    from helpers.evidence import effective_sample_size
-    from helpers.naive_decoder import NAIVE_DECODER_SETTINGS, train_naive_decoder
-
-    x_train = load_digits("train")
-    c = NAIVE_DECODER_SETTINGS["c"]
-    x_batch = torch.as_tensor(x_train[:128])
-    ess = {}
-    for k in (2, 8):
-        r = train_naive_decoder(x_train, k, **dict(NAIVE_DECODER_SETTINGS, progress=False),
-                                snapshot_steps=[1, 100])
-        z = torch.randn(256, k, generator=torch.Generator().manual_seed(5))
-        ess[k] = []
-        for f in (r.snapshots[1], r.snapshots[100], r.f_theta):
-            with torch.no_grad():
-                log_w = (-torch.cdist(x_batch, f(z)) ** 2 / (2 * c)).double().numpy()
-            ess[k].append(float(np.median(effective_sample_size(log_w))))
-    assert all(1.0 <= v < 1.25 for v in ess[8])
-    assert round(ess[2][0], 1) == 7.5 and round(ess[2][1], 1) == 1.8 and round(ess[2][2], 1) == 3.3
 
 
 def test_effective_sample_size_formula():

@@ -4,6 +4,12 @@ The notebook trains its diffusion model with the loop written out in a cell; her
 comes from ``train_guided_eps_fn``, and the printed outputs of the committed notebook are checked
 against this recomputation, so the helper reproduces the notebook's loop. Tolerances are the
 rounding of the quoted number.
+
+The VAE of section 2 is the exception. Its training amplifies the last-bit differences between
+CPUs (and between torch versions) into a few hundredths of a bit per pixel, so the notebook draws
+its bounds in a figure and the prose quotes ranges over training seeds 0-3, measured on three
+kinds of CPU arithmetic (this machine's, MKL's portable kernels, ATen's non-AVX kernels; see
+``tools/portable.py``). The tests check every seed against those ranges.
 """
 
 import json
@@ -68,29 +74,43 @@ def _shown(value, ndigits=3):
     return f"{value:.{ndigits}f}"
 
 
-def _outputs_torch():
-    """The torch of the committed outputs: the Makefile's TORCH_SPEC, which `make execute` uses."""
-    makefile = (NB.parent.parent / "Makefile").read_text()
-    return re.search(r"^TORCH_SPEC \?= torch==([0-9.]+)", makefile, flags=re.MULTILINE).group(1)
+VAE_SEEDS = range(4)
 
 
-def test_the_helper_reproduces_the_notebooks_printed_table(run):
-    # Under the torch that made the outputs, to the printed digit. Another torch version (make
-    # test-min: torch 2.0) rounds differently inside the networks: measured 0.005 bits per pixel
-    # on the VAE's ELBO, so there 0.01, a third of the ELBO's standard error.
-    exact = torch.__version__.split("+")[0] == _outputs_torch()
+@pytest.fixture(scope="module")
+def vae_seeds(run):
+    """Section 2's VAE bounds (bits per pixel, per test digit) for training seeds 0-3."""
+    out = {0: (run["vae_elbo"], run["vae_iwae"])}
+    for seed in VAE_SEEDS:
+        if seed not in out:
+            vae = train_density_vae(run["x_train_dq"], z_dim=16, hidden=(128, 128), steps=1800,
+                                    batch_size=128, lr=4e-3, seed=seed, progress=False)
+            bounds = density_bounds(vae.model, run["x_test_dq"], k=250, rng=0)
+            out[seed] = (bits_per_pixel(bounds.elbo, 64), bits_per_pixel(bounds.iwae, 64))
+    return out
+
+
+def test_the_helper_reproduces_the_notebooks_printed_diffusion_bounds(run):
+    # The diffusion model's bounds, as printed (to the printed digit).
     printed = _printed()
-    for key, label in (("vae_elbo", "VAE, ELBO:"), ("vae_iwae", "VAE, IWAE (K = 250):"),
-                       ("diff_elbo", "diffusion, ELBO (T = 250):"),
+    for key, label in (("diff_elbo", "diffusion, ELBO (T = 250):"),
                        ("diff_ode", "diffusion, ODE likelihood (32 digits, 96 evaluations):")):
         m = re.search(re.escape(label) + r"\s+([0-9.]+) ± ([0-9.]+)", printed)
         assert m, label
         shown = mean_and_se(run[key])
-        if exact:
-            assert m.group(1) == _shown(shown.mean) and m.group(2) == _shown(shown.se), label
-        else:
-            assert abs(float(m.group(1)) - shown.mean) <= 0.01, label
-            assert abs(float(m.group(2)) - shown.se) <= 0.01, label
+        assert (m.group(1), m.group(2)) == (_shown(shown.mean), _shown(shown.se)), label
+
+
+def test_s2_the_vae_bounds_over_seeds(vae_seeds):
+    """'we measured the ELBO between 2.54 and 2.67 bits per pixel, and the IWAE 0.06 to 0.08
+    below it'; 'IWAE ... below the ELBO ... on every test digit: True' (printed)."""
+    for seed, (elbo, iwae) in vae_seeds.items():
+        assert 2.54 <= elbo.mean() < 2.675, seed
+        assert 0.06 <= elbo.mean() - iwae.mean() < 0.085, seed
+        assert np.all(iwae <= elbo + 1e-9), seed
+    assert "IWAE (K = 250) below the ELBO, in bits per pixel, on every test digit: True" in _printed()
+    assert "between 2.54 and 2.67 bits per pixel, and the IWAE 0.06 to 0.08 below it" in " ".join(
+        line.lstrip("# ") for line in _prose().splitlines())
 
 
 def test_s1_baselines(run):
@@ -100,12 +120,16 @@ def test_s1_baselines(run):
     assert ((share_zero >= 0.99).sum(), (share_zero >= 0.9).sum()) == (10, 16)  # "10 ... 16"
 
 
-def test_s4_nobody_beats_the_histogram_at_this_budget(run):
+def test_s4_nobody_beats_the_histogram_at_this_budget(run, vae_seeds):
     # "Neither model ... beats the histogram per pixel": paired, each model above it by > 2 SE
-    for key in ("vae_elbo", "vae_iwae", "diff_elbo", "diff_ode"):
-        n = len(run[key])
-        diff = mean_and_se(run[key] - run["independent"][:n])
-        assert diff.mean > 2 * diff.se, key
+    # (printed as True for each row), the VAE for every seed
+    bounds = [run["diff_elbo"], run["diff_ode"]] + [b for pair in vae_seeds.values() for b in pair]
+    for bits in bounds:
+        n = len(bits)
+        diff = mean_and_se(bits - run["independent"][:n])
+        assert diff.mean > 2 * diff.se
+    printed = _printed()
+    assert printed.count("True\n") >= 5 and "False" not in printed
     # the ODE likelihood is better than the chain's ELBO (summary)
     assert run["diff_ode"].mean() < run["diff_elbo"][:32].mean()
     # the IWAE is below (better than) the ELBO for every digit
@@ -157,8 +181,10 @@ def test_exercise_1_one_learned_c():
                   activation="relu", decoder_mean="sigmoid", steps=1800, lr=4e-3, progress=False)
     bits = bits_per_pixel(-negative_elbo(r.model, torch.as_tensor(x_test_dq, dtype=torch.float32),
                                          float(r.c[0]), rng=0).detach().numpy(), 64).mean()
-    assert f"{bits:.2f}" == "3.44" and "3.44 bits per pixel" in _prose()
-    assert f"{r.c[0]:.3f}" == "0.013"
+    # "About 3.4 bits per pixel ... The learned c is about 0.013": measured 3.440-3.445 and
+    # 0.0129-0.0130 with seed 0 on three kinds of CPU arithmetic (3.40-3.48 over seeds 0-2)
+    assert 3.35 <= bits < 3.5 and "About 3.4 bits per pixel" in _prose()
+    assert 0.0125 <= r.c[0] < 0.0135 and "is about 0.013" in _prose()
 
 
 def test_exercise_2_flat_cell_density_is_zero_bits():

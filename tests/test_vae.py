@@ -147,6 +147,21 @@ def test_training_lowers_held_out_negative_elbo_and_is_reproducible(digits):
 
 
 @pytest.mark.parametrize("c", [0.05, [0.05, 0.5]], ids=["one model", "a stacked grid"])
+def test_equal_seeds_give_equal_models_and_torch_is_left_alone(digits, c):
+    x, xt = digits
+    kw = dict(c=c, z_dim=2, hidden=16, steps=5, batch_size=32, progress=False)
+    state = torch.random.get_rng_state()
+    a, b, other = train_vae(x, xt, seed=0, **kw), train_vae(x, xt, seed=0, **kw), train_vae(
+        x, xt, seed=1, **kw)
+    assert torch.equal(state, torch.random.get_rng_state())   # the global generator untouched
+    np.testing.assert_array_equal(a.history.train, b.history.train)
+    assert not np.array_equal(a.history.train, other.history.train)
+    # the result does not depend on what drew from the global generator before
+    torch.rand(7)
+    np.testing.assert_array_equal(train_vae(x, xt, seed=0, **kw).history.train, a.history.train)
+
+
+@pytest.mark.parametrize("c", [0.05, [0.05, 0.5]], ids=["one model", "a stacked grid"])
 def test_snapshot_is_the_model_a_shorter_run_ends_with(digits, c):
     """A snapshot after s steps equals, bit for bit, the models of an s-step run (same batches
     and noise, constant lr), for one model and for a vmapped grid; the run goes on past it."""

@@ -17,7 +17,7 @@ from .figure import new_figure
 from .live import live_figure, prepare_figure
 
 __all__ = ["plot_naive_convergence", "plot_samples_needed", "plot_naive_estimate_2d",
-           "plot_training_curves"]
+           "plot_training_curves", "plot_naive_sweep", "plot_ess_during_training"]
 
 
 ZOOM_HALF_WIDTH = 5.0  # the zoom's box: the posterior mean +- 5 s (s: its largest sd)
@@ -286,4 +286,75 @@ def plot_training_curves(results, window=25):
     hi = max(np.max(r.history) for r in results)
     ax.set_ylim(lo, hi + 0.05 * (hi - lo))
     ax.legend(fontsize=8, loc="lower right")
+    return fig
+
+
+def plot_naive_sweep(n_samples, estimates, *, grid=None):
+    """A trained decoder's naive estimate of the held-out log-likelihood against L, one panel per k.
+
+    Parameters
+    ----------
+    n_samples : array_like, shape (m,)
+        The sample counts L of the sweep.
+    estimates : dict
+        k -> the mean naive estimate (nats per image) at each L (``decoder_log_evidence``).
+    grid : dict, optional
+        k -> a reference value for that k (the grid quadrature of a k = 2 decoder), drawn as a
+        line.
+
+    Each point is labelled with its value: these are one training run's numbers, and they move by
+    a few tenths of a nat between seeds and between CPUs (notebook 02, section 6).
+    """
+    n_samples = np.asarray(n_samples, dtype=float)
+    grid = {} if grid is None else grid
+    fig, axes = new_figure(len(estimates), width=3.8, height=3.2)
+    axes = np.atleast_1d(axes)
+    for ax in axes:   # room above the panels' titles for the figure's question
+        box = ax.get_position()
+        ax.set_position([box.x0, box.y0, box.width, box.height - 0.3 / fig.get_figheight()])
+    for ax, (k, values) in zip(axes, estimates.items()):
+        values = np.asarray(values, dtype=float)
+        ax.plot(n_samples, values, "o-", color="C0", ms=4, label="naive estimate")
+        for n, v in zip(n_samples, values):
+            ax.annotate(f"{v:.2f}", (n, v), textcoords="offset points", xytext=(0, 7),
+                        ha="center", fontsize=7, color="C0")
+        lo, hi = values.min(), values.max()
+        if k in grid:
+            ax.axhline(grid[k], color="k", lw=1, ls="--", label="grid quadrature")
+            lo, hi = min(lo, grid[k]), max(hi, grid[k])
+        pad = max(0.15 * (hi - lo), 0.3)
+        ax.set(xscale="log", xlabel="$L$ (prior samples)", ylim=(lo - pad, hi + 2 * pad),
+               xlim=(n_samples.min() / 2.5, n_samples.max() * 2.5), title=f"k = {k}")
+        ax.set_xticks(n_samples, [f"$2^{{{int(round(np.log2(n)))}}}$" for n in n_samples])
+        ax.minorticks_off()
+        ax.legend(fontsize=7, loc="lower right")
+    axes[0].set_ylabel("log-likelihood, nats per image")
+    fig.suptitle("does the naive estimate settle as L grows?", fontsize=10, y=0.97)
+    return fig
+
+
+def plot_ess_during_training(steps, ess, *, n_samples):
+    """The median effective sample size of a decoder's prior samples at points during training.
+
+    Parameters
+    ----------
+    steps : array_like, shape (m,)
+        Training steps at which the decoder was kept.
+    ess : dict
+        k -> median ESS over a batch of images at each step (``effective_sample_size``).
+    n_samples : int
+        L, the number of prior samples (the largest possible ESS).
+    """
+    steps = np.asarray(steps, dtype=float)
+    fig, ax = new_figure(1, width=5.0, height=3.0)
+    for i, (k, values) in enumerate(ess.items()):
+        ax.plot(steps, values, "o-", color=f"C{i}", ms=4, label=f"k = {k}")
+    ax.axhline(1, color="k", lw=1, ls=":", label="one sample takes all the weight")
+    top = max(max(v) for v in ess.values())
+    ax.set(xscale="log", yscale="log", ylim=(0.8, 2 * top), xlabel="training step",
+           ylabel=f"median ESS of {n_samples} samples",
+           title="a handful of prior samples carry each image's gradient")
+    ax.set_xticks(steps, [f"{int(s)}" for s in steps])
+    ax.minorticks_off()
+    ax.legend(fontsize=8, loc="upper right")
     return fig

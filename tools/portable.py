@@ -1,0 +1,144 @@
+"""Run the notebooks as other CPUs would: ``make test-portable``.
+
+A learner's machine computes the same PyTorch code along other numerical paths than this one.
+Two layers decide the last bits of a result, and each can be steered by an environment variable
+read when torch starts:
+
+* the BLAS (matrix products): MKL picks a kernel from the CPU. ``MKL_ENABLE_INSTRUCTIONS`` caps
+  the instruction set, but MKL obeys it only on Intel CPUs (on AMD it keeps its own kernels, as
+  on the machine this was written on); ``MKL_CBWR=COMPATIBLE`` forces MKL's portable kernels on
+  any x86 CPU;
+* ATen's own kernels (random normals, exp, tanh, sums): torch dispatches them by CPU capability,
+  ``ATEN_CPU_CAPABILITY`` = avx512, avx2 or default (no AVX2: an old laptop, and the kind of code
+  an ARM machine runs).
+
+    python tools/portable.py check           # which layers each path really changes here
+    python tools/portable.py run [PYTEST ARGS]   # pytest under each path in turn
+
+``check`` fails when no path changes both layers, so the stage can never pass by testing the
+native path twice. ``run`` runs pytest once per path that changes anything here, with a deadline
+each, and fails when any run fails. On the AMD machine this was written on, MKL ignores
+``MKL_ENABLE_INSTRUCTIONS`` and ATen's avx2 kernels give the bits of its avx512 ones, so the avx2
+path is this machine's own; on an Intel CPU with AVX-512 it changes the BLAS.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+# Each path: the environment a kind of learner's machine would give.
+PATHS = {
+    # a laptop with AVX2 and no AVX-512
+    "avx2": {"MKL_ENABLE_INSTRUCTIONS": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"},
+    # an older CPU (SSE4.2 only): MKL's portable kernels, ATen's plain (non-AVX) kernels
+    "sse4_2": {"MKL_ENABLE_INSTRUCTIONS": "SSE4_2", "MKL_CBWR": "COMPATIBLE",
+               "ATEN_CPU_CAPABILITY": "default"},
+}
+# Variables that the native run must not inherit, so that "native" means this machine's defaults.
+PATH_VARIABLES = sorted({name for env in PATHS.values() for name in env})
+PROBE_TIMEOUT_S = 120
+RUN_TIMEOUT_S = 1500
+
+# Fingerprints of each layer: a float32 matrix product of fixed inputs (the BLAS), and a few ATen
+# kernels (seeded normals, exp, tanh and a long sum). Inputs come from NumPy, whose own results do
+# not depend on torch's paths.
+PROBE = r"""
+import hashlib, json
+import numpy as np
+import torch
+h = lambda t: hashlib.sha1(t.numpy().tobytes()).hexdigest()[:12]
+r = np.random.default_rng(0)
+a = torch.as_tensor(r.standard_normal((128, 256)), dtype=torch.float32)
+b = torch.as_tensor(r.standard_normal((256, 64)), dtype=torch.float32)
+x = torch.as_tensor(r.standard_normal(100_003), dtype=torch.float32)
+aten = [torch.randn(1000, generator=torch.Generator().manual_seed(0)), torch.exp(x[:4096]),
+        torch.tanh(x[:4096]), x.sum().reshape(1)]
+print(json.dumps({"blas": h(a @ b), "aten": "-".join(h(t) for t in aten),
+                  "threads": torch.get_num_threads(),
+                  "capability": torch.backends.cpu.get_cpu_capability()}))
+"""
+
+
+def native_env():
+    return {k: v for k, v in os.environ.items() if k not in PATH_VARIABLES}
+
+
+def path_env(name):
+    return {**native_env(), **PATHS[name]}
+
+
+def fingerprint(env):
+    """The probe's fingerprints in a fresh interpreter with ``env``."""
+    try:
+        out = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True,
+                             text=True, timeout=PROBE_TIMEOUT_S, check=True).stdout
+    except subprocess.TimeoutExpired:
+        raise SystemExit(f"portable: the fingerprint probe (import torch, a few kernels) did not "
+                         f"finish within {PROBE_TIMEOUT_S} s") from None
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def check():
+    """Print which layers each path changes against the native path; fail if none changes both.
+
+    Returns the paths that change anything: a path that computes as this machine does is left
+    out of ``run``, since ``make test`` covers it already.
+    """
+    native = fingerprint(native_env())
+    print(f"portable: native path: ATen capability {native['capability']}, "
+          f"{native['threads']} torch threads")
+    both, changing = [], []
+    for name in PATHS:
+        fp = fingerprint(path_env(name))
+        changed = [layer for layer in ("blas", "aten") if fp[layer] != native[layer]]
+        settings = " ".join(f"{k}={v}" for k, v in PATHS[name].items())
+        print(f"portable: path {name} ({settings}): ATen capability {fp['capability']}, "
+              f"{fp['threads']} torch threads; changes "
+              f"{', '.join(changed) if changed else 'neither the BLAS nor the ATen kernels'}")
+        if changed:
+            changing.append(name)
+        if len(changed) == 2:
+            both.append(name)
+    if not both:
+        raise SystemExit("portable: no path changes both the BLAS and the ATen kernels on this "
+                         "machine, so running under them would test nothing new")
+    return changing
+
+
+def run(pytest_args):
+    changing = check()
+    failed = []
+    for name in PATHS:
+        if name not in changing:
+            print(f"\nportable: path {name} computes as this machine does here: make test "
+                  f"covers it", flush=True)
+            continue
+        settings = " ".join(f"{k}={v}" for k, v in PATHS[name].items())
+        print(f"\nportable: pytest under path {name}: {settings}", flush=True)
+        start = time.monotonic()
+        try:
+            rc = subprocess.run([sys.executable, "-m", "pytest", *pytest_args],
+                                env=path_env(name), timeout=RUN_TIMEOUT_S).returncode
+        except subprocess.TimeoutExpired:
+            print(f"portable: pytest under path {name} did not finish within {RUN_TIMEOUT_S} s "
+                  f"and was stopped", flush=True)
+            rc = "timeout"
+        print(f"portable: path {name}: exit {rc} after {time.monotonic() - start:.0f} s",
+              flush=True)
+        if rc != 0:
+            failed.append(name)
+    if failed:
+        raise SystemExit(f"portable: failed under path(s) {', '.join(failed)}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in ("check", "run"):
+        raise SystemExit(__doc__)
+    if sys.argv[1] == "check":
+        check()
+    else:
+        run(sys.argv[2:])
