@@ -497,7 +497,7 @@ fit = optimize.minimize_scalar(
     lambda log_c: negative_elbo(model, x_test, math.exp(log_c), rng=3).mean().item(),
     bounds=(-8, 2), method="bounded", options={"xatol": 1e-6})
 print(f"argmin over c of the held-out -ELBO: {math.exp(fit.x):.3f}; per-pixel MSE: {mse:.3f}; "
-      f"their ratio: {math.exp(fit.x) / mse:.4f}")
+      f"their ratio: {math.exp(fit.x) / mse:.3f}")
 
 # %% [markdown]
 # **When the constant matters, 3: learning $c$.** The gradient of the objective with respect to

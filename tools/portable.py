@@ -41,7 +41,7 @@ PATHS = {
 # Variables that the native run must not inherit, so that "native" means this machine's defaults.
 PATH_VARIABLES = sorted({name for env in PATHS.values() for name in env})
 PROBE_TIMEOUT_S = 120
-RUN_TIMEOUT_S = 1500
+RUN_TIMEOUT_S = 700
 
 # Fingerprints of each layer: a float32 matrix product of fixed inputs (the BLAS), and a few ATen
 # kernels (seeded normals, exp, tanh and a long sum). Inputs come from NumPy, whose own results do

@@ -320,7 +320,7 @@ plot_elbo_per_step({r"$\sigma_t^2 = \beta_t$": with_beta[100].per_step.mean(axis
 #
 # 下面就是完整的训练循环。均匀抽取 $t$，抽取噪声，用闭式解跳到 $x_t$，回归噪声：每个批次做一步 Adam，学习率沿半个余弦周期衰减到 0。它在 4000 个混合分布的点上训练。`train_eps_model(x_train, schedule, seed=0)` 运行的是同样的几行代码（有一个测试检查两者给出逐位相同的损失），第 8 节用它来训练双月数据。这个单元格可以随意修改、重新运行：试试更少的步数、恒定的学习率，或在 `EpsNet` 中设置 `skip=False`，看看下面的数字如何变化，变化最大的是 §7 的采样器表格。（`skip=False` 几乎不改变最终损失，0.499 对 0.500，但 §7 中使用学到的网络的 DDIM 在 100 步时与数据的距离是 0.64，而不是 0.047。）
 # %%
-torch.set_num_threads(1)  # a small network: one thread is faster here, and bit-for-bit repeatable
+torch.set_num_threads(1)  # a small network: one thread is faster here, and repeatable on one machine
 steps, batch_size, lr = 1500, 256, 5e-3
 torch.manual_seed(0)
 net = EpsNet(d=1, alpha_bar=schedule.alpha_bar)              # 4 hidden layers of 64 units
