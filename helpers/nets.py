@@ -20,7 +20,7 @@ from __future__ import annotations
 import numbers
 import warnings
 
-__all__ = ["mlp", "hidden_sizes", "frozen", "torch_threads", "Adam"]
+__all__ = ["mlp", "hidden_sizes", "frozen", "torch_threads", "keeps_torch_rng", "Adam"]
 
 
 def hidden_sizes(hidden):
@@ -65,6 +65,24 @@ def frozen(module):
     module.eval()
     module.requires_grad_(False)
     return module
+
+
+def keeps_torch_rng(train):
+    """Decorate a trainer so that torch's global random state is the same after it as before.
+
+    The trainer may seed the global generator for its initial weights (``torch.manual_seed``);
+    it does so inside ``torch.random.fork_rng``, so nothing a learner draws later depends on it.
+    """
+    import functools
+
+    @functools.wraps(train)
+    def wrapper(*args, **kwargs):
+        import torch
+
+        with torch.random.fork_rng(devices=[]):
+            return train(*args, **kwargs)
+
+    return wrapper
 
 
 class torch_threads:

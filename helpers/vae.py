@@ -29,7 +29,6 @@ import math
 import dataclasses
 import time
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -39,7 +38,7 @@ from ._checks import seed as check_seed, steps_within
 from ._deprecated import renamed_arguments, renamed_field
 from .gaussian import isotropic_log_likelihood, kl_per_dim, standard_normal_log_pdf
 from . import nets
-from .nets import frozen, hidden_sizes, mlp, torch_threads
+from .nets import frozen, hidden_sizes, keeps_torch_rng, mlp, torch_threads
 from .progress import progress_bar
 
 __all__ = ["RECOMMENDED", "GaussianVAE", "negative_elbo", "importance_log_likelihood",
@@ -220,7 +219,7 @@ def importance_log_likelihood(model, x, c, k, rng=None, chunk_size=256, num_thre
     return total - math.log(k)
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class TrainingHistory:
     """Mean negative ELBO per example (with the constant), every ``eval_every`` steps.
 
@@ -238,7 +237,7 @@ class TrainingHistory:
     test: np.ndarray | None = None
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class TrainResult:
     """What ``train_vae`` returns.
 
@@ -270,6 +269,7 @@ class TrainResult:
 
 
 @renamed_arguments(show_progress="progress")
+@keeps_torch_rng
 def train_vae(x_train, x_test=None, *, c=0.01, learn_c=False, z_dim=2, hidden=128,
               activation="tanh", decoder_mean="identity", n_samples=1, steps=2000,
               batch_size=128, lr=3e-3, eval_every=100, seed=0, progress=True,
@@ -277,8 +277,7 @@ def train_vae(x_train, x_test=None, *, c=0.01, learn_c=False, z_dim=2, hidden=12
     """Fit Gaussian VAEs by minimising the negative ELBO (eqs. 2.7-2.8) with Adam.
 
     A fixed number of steps on seeded mini-batches, so two calls with the same arguments give the
-    same models on one machine (another CPU rounds differently, and training amplifies that);
-    torch's global random state is left untouched. Passing several c values trains one model per value at the same time: the models
+    same models. Passing several c values trains one model per value at the same time: the models
     are stacked and evaluated with ``torch.func.vmap`` (one batched pass per step, same batches).
 
     Parameters
@@ -297,7 +296,7 @@ def train_vae(x_train, x_test=None, *, c=0.01, learn_c=False, z_dim=2, hidden=12
     steps, batch_size, lr, eval_every
         Adam steps, examples per step (``None`` = the whole set), learning rate, steps per score.
     seed : int
-        Seeds the initial weights, the batches and the noise.
+        Seeds the initial weights, the batches and the noise (torch's global state is kept).
     progress, desc : bool, str
         Show a ``helpers.progress`` bar, with this label.
     num_threads : int or None
@@ -326,10 +325,9 @@ def train_vae(x_train, x_test=None, *, c=0.01, learn_c=False, z_dim=2, hidden=12
     seed = check_seed("seed", seed)
     snapshot_steps = steps_within("snapshot_steps", snapshot_steps, steps)
 
+    torch.manual_seed(seed)
     arch = {"hidden": hidden, "activation": activation, "decoder_mean": decoder_mean}
-    with torch.random.fork_rng(devices=[]):  # the initial weights; torch's global state is kept
-        torch.manual_seed(seed)
-        models = [GaussianVAE(d, z_dim, **arch) for _ in range(n_models)]
+    models = [GaussianVAE(d, z_dim, **arch) for _ in range(n_models)]
     log_c = torch.tensor(np.log(c_values), dtype=torch.float32, requires_grad=bool(learn_c))
     gen = torch.Generator().manual_seed(seed + 1)
     eval_eps = torch.randn(1, 0 if x_test is None else len(x_test), z_dim,
@@ -347,8 +345,7 @@ def train_vae(x_train, x_test=None, *, c=0.01, learn_c=False, z_dim=2, hidden=12
     else:
         stacked, _ = stack_module_state(models)
         params = list(stacked.values())
-        with torch.random.fork_rng(devices=[]):  # its weights are never used
-            base = GaussianVAE(d, z_dim, **arch).to("meta")
+        base = GaussianVAE(d, z_dim, **arch).to("meta")
 
         def one(p, xb, eps, log_c1):  # one model of the stack: its (reconstruction, KL)
             return _loss_terms(xb, *functional_call(base, p, (xb, eps)), torch.exp(log_c1))
@@ -377,8 +374,7 @@ def train_vae(x_train, x_test=None, *, c=0.01, learn_c=False, z_dim=2, hidden=12
         running.clear()
 
     def frozen_models():  # copies of the current models, in eval mode, gradients off
-        with torch.random.fork_rng(devices=[]):  # their initial weights are overwritten
-            copies = [GaussianVAE(d, z_dim, **arch) for _ in range(n_models)]
+        copies = [GaussianVAE(d, z_dim, **arch) for _ in range(n_models)]
         with torch.no_grad():
             for i, m in enumerate(copies):
                 m.load_state_dict(models[i].state_dict() if stacked is None else

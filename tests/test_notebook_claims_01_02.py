@@ -252,9 +252,9 @@ def test_02_s5_shifted_posterior_errors(nb02):
 # Notebook 02 section 6 trains networks. On one machine a seed gives the same decoder to the last
 # bit, but another CPU rounds its matrix products and kernels differently and training amplifies
 # the difference (make test-portable runs these tests under other CPUs' arithmetic). So the prose
-# quotes ranges measured over seeds 0-3 on three kinds of arithmetic (this machine's, MKL's
-# portable kernels, and ATen's non-AVX kernels), and each test checks every seed against the
-# quoted range.
+# quotes ranges measured over seeds 0-3 with several kinds of arithmetic (this machine's, MKL's
+# portable kernels, ATen's non-AVX kernels, each of those alone, and torch 2.0), and each test
+# checks every seed against the quoted range.
 NAIVE_SEEDS = range(4)
 EX4_RANDOM, EX4_BEST = (0.105, 0.135), (0.0395, 0.0415)   # "about 0.11 to 0.13", "0.040 to 0.041"
 ESS_STEPS = [1, 10, 30, 100, 300]
@@ -307,7 +307,7 @@ def test_02_s6_naive_decoder_claims(naive_runs):
         for run in r["runs"].values():    # "both training curves are higher over their last 50"
             assert run.history[250:].mean() > run.history[200:250].mean(), seed
         assert grid2 > baseline + 20, seed                       # "more than 20 nats"
-        assert 4.35 <= grid2 < 5.15, seed                         # "about 4.4 to 5.1 nats"
+        assert 4.3 <= grid2 < 5.15, seed                          # "about 4.3 to 5.1 nats"
         assert np.all(abs(sweep[2][1:] - grid2) < 0.06), seed    # "flat ... within 0.06 nats"
         assert 0.3 <= grid2 - sweep[2][0] < 1.4, seed             # "a third of a nat to ... over one"
         climb = np.diff(sweep[8])
@@ -317,7 +317,8 @@ def test_02_s6_naive_decoder_claims(naive_runs):
 
 
 def test_02_s6_the_written_out_loss_is_the_helpers_estimate(naive_runs):
-    """'minus the naive estimate that decoder_log_evidence computes from the same 256 draws'"""
+    """'minus the naive estimate that decoder_log_evidence computes from the same 256 draws';
+    printed: 'they differ by less than 1e-4 nats: True'."""
     torch = pytest.importorskip("torch")
     from helpers.data import load_digits
     from helpers.naive_decoder import NAIVE_DECODER_SETTINGS, decoder_log_evidence
@@ -332,14 +333,17 @@ def test_02_s6_the_written_out_loss_is_the_helpers_estimate(naive_runs):
             loss = -(torch.logsumexp(log_lik, 1) - np.log(256)).mean().item()
         helper = decoder_log_evidence(f2, x_test.numpy(), c, 2, method="naive", n_samples=256,
                                       rng=1).mean()
-        assert abs(loss + helper) < 5e-5, r["seed"]       # "equal to 4 decimals", with margin
+        assert abs(loss + helper) < 1e-5, r["seed"]       # printed "< 1e-4": measured 1e-6
 
 
 def test_02_s6_effective_sample_size_during_training(naive_runs):
-    """'At k = 8 the median ESS stays near 1 at every stage (below 1.3) ... At k = 2 it is 7.5
-    after the first step and between 1.6 and 4.1 from step 100 on.'"""
+    """'At k = 8 the median ESS stays near 1 at every stage (at most about 1.3) ... At k = 2 it
+    is 7.5 after this run's first step (3.5 to 9 for other seeds), falls below 2 within 30 steps,
+    and lies between 1.6 and 4.1 from step 100 on.'"""
     for r in naive_runs:
-        assert all(1.0 <= v < 1.3 for v in r["ess"][8]), r["seed"]
+        assert all(1.0 <= v < 1.35 for v in r["ess"][8]), r["seed"]
+        assert 3.5 <= r["ess"][2][0] < 9.1, r["seed"]
+        assert max(r["ess"][2][1:3]) < 2, r["seed"]              # steps 10 and 30
         assert all(1.6 <= v < 4.15 for v in r["ess"][2][3:]), r["seed"]
         # 7.5 is seed 0's first step, printed; after one step every CPU agrees to that digit
         if r["seed"] == 0:

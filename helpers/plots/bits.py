@@ -39,16 +39,15 @@ def plot_bits_per_pixel(bits, *, reference=None):
     for yi, m, se, s, label in zip(y, means, ses, stats, labels):
         colour = "k" if label == reference else "C0"
         ax.errorbar(m, yi, xerr=2 * se, fmt="o", color=colour, ms=4, capsize=3)
-        text = f"{m:.3f}" if s is None else f"{s:.3f}"
+        text = f"{m:.3f}" if s is None else f"{s.mean:.3f} (SE {s.se:.3f})"
         ax.annotate(text, (m + 2 * se, yi), textcoords="offset points", xytext=(6, -3),
                     fontsize=7, color=colour)
     if reference is not None:
         ax.axvline(means[labels.index(reference)], color="k", lw=1, ls="--")
+        ax.set_title("does any model beat the dashed line (the reference row)?", fontsize=9)
     lo, hi = (means - 2 * ses).min(), (means + 2 * ses).max()
     ax.set(xlim=(lo - 0.05 * (hi - lo), hi + 0.25 * (hi - lo)), ylim=(-0.6, len(labels) - 0.4),
            xlabel="bits per pixel of the test digits (lower is better; bars: ±2 SE)")
-    if reference is not None:
-        ax.set_title(f"is any model below the dashed line ({reference})?", fontsize=9)
     ax.set_yticks(y, labels, fontsize=8)
     box, left = ax.get_position(), 2.1 / fig.get_figwidth()    # room for the row labels
     ax.set_position([left, box.y0, 0.97 - left, box.height])

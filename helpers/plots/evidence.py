@@ -303,7 +303,8 @@ def plot_naive_sweep(n_samples, estimates, *, grid=None):
         line.
 
     Each point is labelled with its value: these are one training run's numbers, and they move by
-    a few tenths of a nat between seeds and between CPUs (notebook 02, section 6).
+    a few tenths of a nat (k = 2) to about a nat (k = 8) between seeds and between CPUs
+    (notebook 02, section 6).
     """
     n_samples = np.asarray(n_samples, dtype=float)
     grid = {} if grid is None else grid
@@ -356,5 +357,7 @@ def plot_ess_during_training(steps, ess, *, n_samples):
            title="a handful of prior samples carry each image's gradient")
     ax.set_xticks(steps, [f"{int(s)}" for s in steps])
     ax.minorticks_off()
+    ticks = [t for t in (1, 2, 3, 5, 10, 20, 50, 100, 200) if t <= 2 * top]
+    ax.set_yticks(ticks, [str(t) for t in ticks])
     ax.legend(fontsize=8, loc="upper right")
     return fig
