@@ -17,6 +17,7 @@ objectives, not architectures.
 
 from __future__ import annotations
 
+import math
 import numbers
 import warnings
 
@@ -121,19 +122,21 @@ class Adam:
 
     Use it as ``torch.optim.Adam``: ``opt.zero_grad()``, ``loss.backward()``, ``opt.step()``, and
     set the learning rate as ``opt.param_groups[0]["lr"] = ...`` (one group). With equal settings
-    it takes the same steps (``tests/test_nets.py`` checks them step by step):
+    it takes the same steps (``tests/test_nets.py`` checks them step by step), per parameter:
 
         m <- beta_1 m + (1 - beta_1) g,      v <- beta_2 v + (1 - beta_2) g^2,
         p <- p - lr / (1 - beta_1^t) * m / (sqrt(v / (1 - beta_2^t)) + eps).
 
-    Why not ``torch.optim.Adam`` itself: constructing the first ``torch.optim`` optimizer in a
-    fresh kernel imports ``torch._dynamo``, which took 1.4-1.6 s here (torch 2.13, measured when
-    this class was written). Three notebooks train models, so that would cost several seconds
-    of a course whose notebooks run in about a minute all together.
+    As in torch.optim, each parameter keeps its own state (``state[i]``: its step count t and m,
+    v), a parameter whose ``grad`` is None is skipped, the state follows the parameter to another
+    dtype or device (``net.double()`` after the optimiser was made), two optimisers on the same
+    parameters both move them, and ``state_dict`` / ``load_state_dict`` save and restore a run
+    (they read torch.optim.Adam's dictionaries too).
 
-    The parameters are moved into one flat buffer (each parameter becomes a view of its slice),
-    so a step is five whole-buffer operations instead of five per tensor: for the small networks
-    here the per-tensor version spent about a fifth of every training step on launching them.
+    Why not ``torch.optim.Adam`` itself: constructing the first ``torch.optim`` optimizer in a
+    fresh kernel imports ``torch._dynamo``, which costs seconds per kernel (torch 2.x). Five
+    notebooks train models, and the course's notebooks are meant to run in about a minute all
+    together.
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
@@ -144,21 +147,23 @@ class Adam:
         self.params = list(params)
         if not self.params:
             raise ValueError("params must hold at least one tensor, got an empty sequence")
-        # torch.optim's place for the learning rate, so that a schedule written for it,
+        for p in self.params:
+            if not isinstance(p, torch.Tensor) or not p.requires_grad or not p.is_leaf:
+                raise ValueError(f"params must be leaf tensors that require grad, got {p!r}"[:200])
+        try:
+            b1, b2 = (float(b) for b in betas)
+        except (TypeError, ValueError):
+            raise ValueError(f"betas must be two numbers, got {betas!r}") from None
+        if not (0 <= b1 < 1 and 0 <= b2 < 1):
+            raise ValueError(f"betas must each lie in [0, 1), got {betas!r}")
+        eps = float(eps)
+        if not (eps >= 0 and math.isfinite(eps)):
+            raise ValueError(f"eps must be a finite number >= 0, got {eps!r}")
+        # torch.optim's place for the settings, so that a schedule written for it,
         # opt.param_groups[0]["lr"] = ..., works here too (one group: every parameter)
-        self.param_groups = [{"params": self.params, "lr": positive_scalar("lr", lr)}]
-        self.betas, self.eps, self.t = betas, eps, 0
-        dtypes = {p.dtype for p in self.params}
-        if len(dtypes) != 1:
-            raise ValueError(f"params must share one dtype, got {sorted(map(str, dtypes))}")
-        with torch.no_grad():
-            self.flat = torch.cat([p.detach().reshape(-1) for p in self.params])
-            start = 0
-            for p in self.params:  # p now lives in its slice of the flat buffer
-                p.data = self.flat[start:start + p.numel()].view_as(p)
-                start += p.numel()
-        self.m = torch.zeros_like(self.flat)  # running mean of the gradient
-        self.v = torch.zeros_like(self.flat)  # running mean of its square
+        self.param_groups = [{"params": self.params, "lr": positive_scalar("lr", lr),
+                              "betas": (b1, b2), "eps": eps}]
+        self.state = {}  # parameter index -> {"step": t, "exp_avg": m, "exp_avg_sq": v}
 
     @property
     def lr(self):
@@ -169,16 +174,37 @@ class Adam:
     def lr(self, value):
         self.param_groups[0]["lr"] = value
 
+    @property
+    def betas(self):
+        return self.param_groups[0]["betas"]
+
+    @property
+    def eps(self):
+        return self.param_groups[0]["eps"]
+
     def zero_grad(self):
         """Forget the gradients of the last step (``torch.optim``'s default: set them to None)."""
         for p in self.params:
             p.grad = None
 
+    def _state(self, i, p):
+        """Parameter i's state, created at zero, or moved to p's dtype and device if p moved."""
+        import torch
+
+        st = self.state.get(i)
+        if st is None:
+            st = self.state[i] = {"step": 0, "exp_avg": torch.zeros_like(p),
+                                  "exp_avg_sq": torch.zeros_like(p)}
+        elif st["exp_avg"].dtype != p.dtype or st["exp_avg"].device != p.device:
+            for key in ("exp_avg", "exp_avg_sq"):
+                st[key] = st[key].to(p)
+        return st
+
     def step(self, loss=None):
         """One Adam update from the gradients that ``loss.backward()`` left in each ``p.grad``.
 
-        A parameter without a gradient counts as gradient 0. ``step(loss)``, which computed the
-        gradients itself, is deprecated: call ``loss.backward()`` first.
+        A parameter without a gradient is skipped, as in torch.optim. ``step(loss)``, which
+        computed the gradients itself, is deprecated: call ``loss.backward()`` first.
         """
         import torch
 
@@ -187,12 +213,50 @@ class Adam:
                           "opt.step()", DeprecationWarning, stacklevel=2)
             grads = torch.autograd.grad(loss, self.params)
         else:
-            grads = [torch.zeros_like(p) if p.grad is None else p.grad for p in self.params]
-        self.t += 1
-        b1, b2 = self.betas
+            grads = [p.grad for p in self.params]
+        group = self.param_groups[0]
+        lr, (b1, b2), eps = group["lr"], group["betas"], group["eps"]
         with torch.no_grad():
-            g = torch.cat([g.reshape(-1) for g in grads])
-            self.m.mul_(b1).add_(g, alpha=1 - b1)
-            self.v.mul_(b2).addcmul_(g, g, value=1 - b2)
-            denom = (self.v / (1 - b2**self.t)).sqrt_().add_(self.eps)
-            self.flat.addcdiv_(self.m, denom, value=-self.param_groups[0]["lr"] / (1 - b1**self.t))
+            for i, (p, g) in enumerate(zip(self.params, grads)):
+                if g is None:
+                    continue
+                st = self._state(i, p)
+                st["step"] += 1
+                t, m, v = st["step"], st["exp_avg"], st["exp_avg_sq"]
+                m.mul_(b1).add_(g, alpha=1 - b1)
+                v.mul_(b2).addcmul_(g, g, value=1 - b2)
+                denom = (v / (1 - b2**t)).sqrt_().add_(eps)
+                p.addcdiv_(m, denom, value=-lr / (1 - b1**t))
+
+    def state_dict(self):
+        """The settings and each parameter's state, in ``torch.optim.Adam``'s layout (copies)."""
+        group = {k: v for k, v in self.param_groups[0].items() if k != "params"}
+        # torch.optim.Adam's names for what this Adam does not do, so that it can load the result
+        group.update(weight_decay=0.0, amsgrad=False, maximize=False,
+                     params=list(range(len(self.params))))
+        state = {i: {"step": st["step"], "exp_avg": st["exp_avg"].clone(),
+                     "exp_avg_sq": st["exp_avg_sq"].clone()} for i, st in self.state.items()}
+        return {"state": state, "param_groups": [group]}
+
+    def load_state_dict(self, state_dict):
+        """Restore what ``state_dict`` saved (ours or ``torch.optim.Adam``'s, with one group)."""
+        groups = state_dict["param_groups"]
+        if len(groups) != 1 or len(groups[0]["params"]) != len(self.params):
+            raise ValueError(f"state_dict must hold one group of {len(self.params)} parameters, "
+                             f"got groups of {[len(g['params']) for g in groups]}")
+        if groups[0].get("amsgrad") or groups[0].get("weight_decay") or groups[0].get("maximize"):
+            raise ValueError("state_dict uses amsgrad, weight decay or maximize, which this Adam "
+                             "does not implement")
+        saved, self.state = state_dict["state"], {}
+        for i, p in enumerate(self.params):
+            st = saved.get(groups[0]["params"][i])
+            if st is None:
+                continue
+            if st["exp_avg"].shape != p.shape:
+                raise ValueError(f"state_dict's state {i} has shape {tuple(st['exp_avg'].shape)}, "
+                                 f"but parameter {i} has shape {tuple(p.shape)}")
+            self.state[i] = {"step": int(st["step"]),
+                             "exp_avg": st["exp_avg"].detach().to(p, copy=True),
+                             "exp_avg_sq": st["exp_avg_sq"].detach().to(p, copy=True)}
+        self.param_groups[0].update(lr=groups[0]["lr"], betas=tuple(groups[0]["betas"]),
+                                    eps=groups[0]["eps"])

@@ -75,9 +75,8 @@ def test_torch_threads_sets_and_restores_the_count():
         torch_threads(0)
 
 
-def test_adam_keeps_each_parameter_its_own_tensor_and_rejects_mixed_dtypes():
-    """The flat buffer is an implementation detail: the module still sees its own Parameters,
-    with their shapes, and a step through the buffer moves them."""
+def test_adam_keeps_each_parameter_its_own_tensor():
+    """The module still sees its own Parameters, with their shapes, and a step moves them."""
     net = mlp(3, 4, 2)
     params_before = [id(p) for p in net.parameters()]
     shapes = [p.shape for p in net.parameters()]
@@ -88,9 +87,102 @@ def test_adam_keeps_each_parameter_its_own_tensor_and_rejects_mixed_dtypes():
     net(torch.ones(5, 3)).sum().backward()
     opt.step()
     assert not torch.equal(list(net.parameters())[-1].detach(), last)
-    with pytest.raises(ValueError, match="dtype"):
-        Adam([torch.zeros(2, requires_grad=True),
-              torch.zeros(2, dtype=torch.float64, requires_grad=True)], lr=0.1)
+
+
+def _run_both(make_ours, make_ref, steps=20, between=None):
+    """Train two copies of one problem, ours and torch.optim.Adam's, with the same calls; return
+    the two nets. ``between(ours_opt, ref_opt, ours_net, ref_net)`` may replace things midway."""
+    ours_net, x, y = _problem(2)
+    ref_net, _, _ = _problem(2)
+    ours, ref = make_ours(ours_net), make_ref(ref_net)
+    for step in range(steps):
+        if between is not None and step == steps // 2:
+            ours, ref, ours_net, ref_net = between(ours, ref, ours_net, ref_net)
+        for opt, net in ((ours, ours_net), (ref, ref_net)):
+            opt.zero_grad()
+            ((net(x.to(next(net.parameters()).dtype)) - y.to(next(net.parameters()).dtype))
+             ** 2).mean().backward()
+            opt.step()
+    return ours_net, ref_net
+
+
+def _same(ours_net, ref_net):
+    for p, q in zip(ours_net.parameters(), ref_net.parameters()):
+        torch.testing.assert_close(p.detach(), q.detach(), rtol=1e-9, atol=1e-12)
+
+
+def test_adam_after_the_model_changes_dtype_keeps_training_it():
+    """net.float() after the optimiser was made: ours moves its state along and keeps training the
+    Parameters the model reads (the old flat-buffer Adam silently stopped here; torch.optim.Adam
+    raises a dtype error). The reference: torch.optim.Adam whose state is converted by hand."""
+    def to_float(ours, ref, ours_net, ref_net):
+        for st in ref.state.values():
+            for key in ("exp_avg", "exp_avg_sq"):
+                st[key] = st[key].float()
+        return ours, ref, ours_net.float(), ref_net.float()
+
+    ours_net, ref_net = _run_both(lambda n: Adam(n.parameters(), 1e-2),
+                                  lambda n: torch.optim.Adam(n.parameters(), 1e-2, foreach=False),
+                                  between=to_float)
+    assert next(ours_net.parameters()).dtype == torch.float32
+    for p, q in zip(ours_net.parameters(), ref_net.parameters()):
+        torch.testing.assert_close(p.detach(), q.detach())
+    halfway = _run_both(lambda n: Adam(n.parameters(), 1e-2),
+                        lambda n: Adam(n.parameters(), 1e-2), steps=10)[0].float()
+    assert sum(float((p - q).detach().abs().sum()) for p, q in zip(ours_net.parameters(),
+                                                                   halfway.parameters())) > 0.05
+
+
+def test_the_first_adam_still_trains_after_a_second_is_made_on_the_same_parameters():
+    """A learner re-runs a cell that makes another optimiser, then steps the first one: with
+    torch.optim the parameters keep moving (the old flat-buffer Adam silently stopped)."""
+    def second(ours, ref, ours_net, ref_net):
+        Adam(ours_net.parameters(), 1e-2)
+        torch.optim.Adam(ref_net.parameters(), 1e-2, foreach=False)
+        return ours, ref, ours_net, ref_net
+
+    _same(*_run_both(lambda n: Adam(n.parameters(), 1e-2),
+                     lambda n: torch.optim.Adam(n.parameters(), 1e-2, foreach=False),
+                     between=second))
+
+
+@pytest.mark.parametrize("source", ["ours", "torch.optim"])
+def test_state_dict_restores_a_run_midway(source):
+    """Save midway, load into a fresh optimiser, and continue: the same steps as without the
+    break, for our dictionary and for torch.optim.Adam's."""
+    saved = {}
+
+    def reload(ours, ref, ours_net, ref_net):
+        state = ours.state_dict() if source == "ours" else ref.state_dict()
+        fresh = Adam(ours_net.parameters(), 0.5, betas=(0.1, 0.2), eps=1.0)   # all overwritten
+        fresh.load_state_dict(state)
+        saved["state"] = state
+        return fresh, ref, ours_net, ref_net
+
+    _same(*_run_both(lambda n: Adam(n.parameters(), 1e-2, betas=(0.8, 0.99), eps=1e-7),
+                     lambda n: torch.optim.Adam(n.parameters(), 1e-2, betas=(0.8, 0.99), eps=1e-7,
+                                                foreach=False), between=reload))
+    assert saved["state"]["state"], "nothing was saved: the test would prove nothing"
+
+
+def test_torch_optim_adam_continues_from_our_state_dict():
+    def reload(ours, ref, ours_net, ref_net):
+        fresh = torch.optim.Adam(ref_net.parameters(), 0.5, foreach=False)
+        fresh.load_state_dict(ours.state_dict())
+        return ours, fresh, ours_net, ref_net
+
+    _same(*_run_both(lambda n: Adam(n.parameters(), 1e-2),
+                     lambda n: torch.optim.Adam(n.parameters(), 1e-2, foreach=False),
+                     between=reload))
+
+
+def test_a_parameter_of_another_dtype_trains_alongside():
+    a = torch.tensor([1.0], requires_grad=True)
+    b = torch.tensor([2.0], dtype=torch.float64, requires_grad=True)
+    opt = Adam([a, b], lr=0.1)
+    (a * b).sum().backward()
+    opt.step()
+    assert a.item() == pytest.approx(0.9) and b.item() == pytest.approx(1.9)
 
 
 def test_zero_grad_forgets_the_last_gradient():
@@ -131,10 +223,29 @@ def test_old_step_with_a_loss_still_works_and_warns():
 
 
 def test_adam_bad_input():
+    w = torch.zeros(1, requires_grad=True)
     with pytest.raises(ValueError, match="lr"):
-        Adam([torch.zeros(1, requires_grad=True)], lr=0.0)
+        Adam([w], lr=0.0)
     with pytest.raises(ValueError, match="params"):
         Adam([], lr=0.1)
+    with pytest.raises(ValueError, match="params"):
+        Adam([torch.zeros(1)], lr=0.1)                     # no grad: it could never move
+    for betas in [(0.9,), (1.0, 0.999), (0.9, -0.1), "ab"]:
+        with pytest.raises(ValueError, match="betas"):
+            Adam([w], lr=0.1, betas=betas)
+    for eps in [-1e-8, float("nan"), float("inf")]:
+        with pytest.raises(ValueError, match="eps"):
+            Adam([w], lr=0.1, eps=eps)
+    opt = Adam([w], lr=0.1)
+    with pytest.raises(ValueError, match="one group of 1"):
+        opt.load_state_dict(Adam([w, torch.zeros(2, requires_grad=True)]).state_dict())
+    (2 * w).sum().backward()
+    opt.step()
+    with pytest.raises(ValueError, match="shape"):
+        Adam([torch.zeros(3, requires_grad=True)]).load_state_dict(opt.state_dict())
+    ref = torch.optim.Adam([w], lr=0.1, amsgrad=True)
+    with pytest.raises(ValueError, match="amsgrad"):
+        opt.load_state_dict(ref.state_dict())
 
 
 def test_hidden_sizes_and_frozen():
