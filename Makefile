@@ -142,4 +142,4 @@ stress: $(STAMP)
 	PATH="$(CURDIR)/$(STRESS_VENV)/bin:$$PATH" $(STRESS_VENV)/bin/python tools/stress.py $(STRESS_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(COMPAT_VENV) $(MIN_VENV) .pytest_cache .hypothesis

@@ -76,9 +76,10 @@ class EpsNet(_SkipMLP):
     nearby steps get nearby features and the net need not learn a table over t.
 
     Why not eps_theta = F_theta? Near t = T, x_T is almost pure noise, so the best predictor is
-    eps* ~ x_T. The cosine schedule ends at alpha_bar_T ~ 2e-7, where both samplers divide by
-    sqrt(alpha_T) or sqrt(alpha_bar_T): a network error of 0.03 in eps at t = T becomes an error
-    of about 1 in x_{T-1} (DDPM) and of about 60 in DDIM's first x_0 prediction. With the form
+    eps* ~ x_T. The cosine schedule ends at alpha_bar_T ~ 2e-7 (at T = 100; smaller for larger
+    T), where both samplers divide by sqrt(alpha_T) or sqrt(alpha_bar_T): at T = 100 a network
+    error of 0.03 in eps at t = T becomes an error of about 1 in x_{T-1} (DDPM) and of about 60
+    in DDIM's first x_0 prediction. With the form
     above the exact limit eps_theta -> x_t as alpha_bar_t -> 0 is built in, and F_theta's errors
     are damped by sqrt(alpha_bar_t) where that division would amplify them; F_theta learns
     v = sqrt(alpha_bar_t) eps - sqrt(1 - alpha_bar_t) x_0 (Salimans & Ho 2022). Elsewhere, where
@@ -275,7 +276,7 @@ def training_loop(net, x0, steps, batch_size, lr, gen, bar=None):
         t, ab, w = net.draw_level(batch_size, gen)                    # levels, alpha_bar_t, weights
         eps = torch.randn(x.shape, generator=gen, dtype=x.dtype)      # eps ~ N(0, I)
         x_t = ab.sqrt() * x + (1 - ab).sqrt() * eps                   # x_t ~ q(x_t | x_0)
-        loss = (w * (eps - net(x_t, t)) ** 2).sum(1).mean()           # L_simple, eq. 14 (w = 1)
+        loss = (w * (eps - net(x_t, t)) ** 2).sum(1).mean()           # eq. 14, weighted by w
         opt.param_groups[0]["lr"] = lr * 0.5 * (1 + math.cos(math.pi * step / steps))  # cosine decay
         opt.zero_grad()
         loss.backward()

@@ -31,13 +31,20 @@ READMES = {
 }
 
 
+def pyproject():
+    """pyproject.toml, parsed (Python 3.11's ``tomllib``)."""
+    import tomllib
+
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        return tomllib.load(f)
+
+
 def repo_url():
     """``[project.urls] Repository`` from pyproject.toml, e.g. https://github.com/owner/name."""
-    text = (ROOT / "pyproject.toml").read_text()
-    match = re.search(r'^Repository\s*=\s*"([^"]+)"', text, flags=re.MULTILINE)
-    if not match:
+    url = pyproject().get("project", {}).get("urls", {}).get("Repository")
+    if not url:
         raise SystemExit("pyproject.toml has no [project.urls] Repository entry")
-    return match.group(1).rstrip("/")
+    return url.rstrip("/")
 
 
 def github_slug():
@@ -46,24 +53,22 @@ def github_slug():
 
 def distribution_name():
     """``[project] name`` from pyproject.toml: what the set-up cell checks ``helpers`` against."""
-    text = (ROOT / "pyproject.toml").read_text()
-    match = re.search(r'^name\s*=\s*"([^"]+)"', text, flags=re.MULTILINE)
-    if not match:
+    name = pyproject().get("project", {}).get("name")
+    if not name:
         raise SystemExit("pyproject.toml has no [project] name")
-    return match.group(1)
+    return name
 
 
 def minimum_pins():
     """``name==X`` for every ``name>=X`` that pyproject.toml declares (runtime and dev): the
     environment of ``make test-min``, where each dependency is at its declared lower bound."""
-    text = (ROOT / "pyproject.toml").read_text()
+    project = pyproject()["project"]
     pins = []
-    for block in re.findall(r'^(?:dependencies|dev) = \[(.*?)^\]', text, flags=re.MULTILINE | re.DOTALL):
-        for req in re.findall(r'"([^"]+)"', block):
-            match = re.fullmatch(r"([A-Za-z0-9_.-]+)>=([0-9][^,;]*)(,.*)?", req.replace(" ", ""))
-            if not match:
-                raise SystemExit(f"pyproject.toml: {req!r} has no >= lower bound to test")
-            pins.append(f"{match.group(1)}=={match.group(2)}")
+    for req in project["dependencies"] + project["optional-dependencies"]["dev"]:
+        match = re.fullmatch(r"([A-Za-z0-9_.-]+)>=([0-9][^,;]*)(,.*)?", req.replace(" ", ""))
+        if not match:
+            raise SystemExit(f"pyproject.toml: {req!r} has no >= lower bound to test")
+        pins.append(f"{match.group(1)}=={match.group(2)}")
     return pins
 
 
