@@ -113,10 +113,17 @@ def kl_per_dim(mu, sigma):
     """0.5 * (mu^2 + sigma^2 - 1 - log sigma^2), one term per latent dimension, unchecked.
 
     The formula inside ``gaussian_kl``, for callers that already know their inputs are valid
-    (a VAE's training step, where sigma_phi > 0 by construction). numpy or torch alike.
+    (a VAE's training step, where sigma_phi > 0 by construction). A torch tensor gives a
+    tensor; anything else (numpy arrays and scalars, Python numbers, lists) is computed in numpy.
     """
-    log = np.log if isinstance(sigma, np.ndarray) else type(sigma).log
-    return 0.5 * (mu**2 + sigma**2 - 1.0 - 2.0 * log(sigma))
+    tensors = [v for v in (mu, sigma) if type(v).__module__.startswith("torch")]
+    if tensors:
+        import torch
+
+        sigma = torch.as_tensor(sigma, dtype=tensors[0].dtype)   # a tensor stays itself
+        return 0.5 * (mu**2 + sigma**2 - 1.0 - 2.0 * torch.log(sigma))
+    mu, sigma = np.asarray(mu, dtype=float), np.asarray(sigma, dtype=float)
+    return 0.5 * (mu**2 + sigma**2 - 1.0 - 2.0 * np.log(sigma))
 
 
 def gaussian_kl(mu, sigma):

@@ -57,6 +57,17 @@ def test_dequantise_stays_in_the_pixels_cell():
     np.testing.assert_array_equal(dequantise(pixels, rng=0), x)
 
 
+def test_dequantise_fills_the_whole_cell_uniformly():
+    """u = 17 x - pixel is U[0, 1): its mean 1/2 and variance 1/12 within 5 standard errors
+    (a u drawn from half the cell has mean 1/4)."""
+    pixels = np.tile(np.arange(LEVELS), 20_000)
+    u = dequantise(pixels, rng=1) * LEVELS - pixels
+    n = u.size
+    assert abs(u.mean() - 0.5) < 5 * np.sqrt(1 / 12 / n)
+    assert abs(u.var() - 1 / 12) < 5 * np.sqrt(1 / 180 / n)   # Var of (u - 1/2)^2 is 1/180
+    assert u.min() >= 0 and u.max() < 1 and u.max() > 0.999
+
+
 def test_to_pixels_recovers_the_integers():
     x = load_digits("test")
     p = to_pixels(x)

@@ -135,6 +135,25 @@ def test_plain_eps_form_and_the_built_in_limit():
                                rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("t", [1, 5, 10, 15])
+def test_the_skip_form_at_interior_steps(t):
+    """eps_theta = sqrt(1 - alpha_bar_t) x_t + sqrt(alpha_bar_t) F_theta, written out here, at
+    steps where the square roots differ from their arguments (a form that dropped one square root
+    agrees with this only at t = T, where alpha_bar_T is tiny)."""
+    x = np.random.default_rng(8).standard_normal((10, 2))
+    s = NoiseSchedule.cosine(20)
+    model = _short(0)
+    ab = float(s.alpha_bar[t - 1])
+    phase = (t / 20) * model.net.freqs
+    f = model.net.mlp(torch.cat([torch.as_tensor(x, dtype=torch.float32),
+                                 torch.sin(phase).expand(10, -1),
+                                 torch.cos(phase).expand(10, -1)], 1)).numpy()
+    expected = math.sqrt(1 - ab) * x + math.sqrt(ab) * f
+    np.testing.assert_allclose(model(x, t), expected, rtol=1e-5, atol=1e-6)
+    # a weight without its square root would differ by more than the tolerance
+    assert max(abs(math.sqrt(1 - ab) - (1 - ab)), abs(math.sqrt(ab) - ab)) > 1e-3
+
+
 def test_the_training_loop_stays_short_enough_to_show():
     # notebook 05 prints its source as "the training loop"
     body = inspect.getsource(training_loop).split('"""')[-1].strip().splitlines()
@@ -392,6 +411,29 @@ def test_heun_ode_samples_of_the_trained_eps_fn_follow_the_exact_ones(trained_fn
 
 
 X1 = np.zeros((8, 1))
+
+
+@pytest.mark.parametrize("sigma", [0.05, 0.5, 2.0])
+def test_the_continuous_skip_form_at_interior_levels(sigma):
+    """eps_theta(x, sigma) = sqrt(1 - alpha_bar) x + sqrt(alpha_bar) F_theta(x, u) with
+    alpha_bar = 1 / (1 + sigma^2) and u the level's place in [log sigma_min, log sigma_max],
+    written out here, at levels where each square root differs from its argument."""
+    from helpers.denoiser import ContinuousEpsNet
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        net = ContinuousEpsNet(2, hidden=16, n_layers=2, sigma_min=0.01, sigma_max=10.0)
+    x = torch.as_tensor(np.random.default_rng(9).standard_normal((10, 2)))
+    ab = 1 / (1 + sigma**2)
+    u = (math.log(sigma) - math.log(0.01)) / (math.log(10.0) - math.log(0.01))
+    phase = u * net.freqs
+    with torch.no_grad():
+        f = net.mlp(torch.cat([x, torch.sin(phase).expand(10, -1),
+                               torch.cos(phase).expand(10, -1)], 1))
+        got = net(x, torch.tensor(math.log(sigma), dtype=torch.float64))
+    expected = math.sqrt(1 - ab) * x + math.sqrt(ab) * f
+    torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12)
+    assert max(abs(math.sqrt(1 - ab) - (1 - ab)), abs(math.sqrt(ab) - ab)) > 0.01
 
 
 @pytest.mark.parametrize("kwargs, match", [

@@ -324,15 +324,17 @@ def held_out_gaps():
     return gaps
 
 
-def test_elbo_with_eps_star_is_below_log_p_by_the_quoted_gaps(held_out_gaps):
-    # The issue quotes gaps of about 1.0, 0.83, 0.74 nats. The per-row gap is heavy-tailed
-    # (sd ~ 2), so at n = 5000 its SE is ~ 0.03 and 5 SE ~ 0.15. (With 1e5 points this module
-    # gives 0.951 +- 0.007, 0.834 +- 0.006, 0.737 +- 0.006.)
-    for T, quoted in ((10, 1.0), (50, 0.83), (100, 0.74)):
+def test_elbo_with_eps_star_is_below_log_p_by_the_measured_gaps(held_out_gaps):
+    # The gaps, measured once with 1e5 held-out points (MIX.sample(100_000, rng=21), ELBO rng=22):
+    # 0.954 +- 0.007, 0.833 +- 0.006 and 0.736 +- 0.006 nats. The per-row gap is heavy-tailed
+    # (sd ~ 2), so at n = 5000 its SE is ~ 0.03: the test allows Z times the SE of the
+    # difference between the two estimates.
+    for T, reference, reference_se in ((10, 0.954, 0.007), (50, 0.833, 0.006),
+                                       (100, 0.736, 0.006)):
         gap = held_out_gaps[T]
         se = gap.std() / math.sqrt(gap.size)
         assert gap.mean() - Z * se > 0, T  # ELBO <= log p(x_0) (eq. 2.4)
-        assert abs(gap.mean() - quoted) < Z * se, (T, gap.mean(), se)
+        assert abs(gap.mean() - reference) < Z * math.hypot(se, reference_se), (T, gap.mean(), se)
 
 
 def test_the_gap_shrinks_with_more_steps(held_out_gaps):

@@ -308,3 +308,25 @@ def test_plots_return_figures():
         plot_elbo_gap(mu=0.0, sigma=1.0, model=model2, x=x2)
     with pytest.raises(ValueError, match="sigma"):
         plot_elbo_gap(mu=0.0, sigma=0.0, model=model, x=x)
+
+
+def test_kl_per_dim_takes_numbers_lists_numpy_and_torch_alike():
+    """The closed-form KL per dimension, 0.5 (mu^2 + sigma^2 - 1 - log sigma^2), written out
+    here, from every kind of input a teacher may pass (it raised AttributeError for a float)."""
+    import torch
+
+    from helpers.gaussian import kl_per_dim
+
+    def expected(m, s):
+        return 0.5 * (m**2 + s**2 - 1 - np.log(s**2))
+
+    assert kl_per_dim(0.5, 2.0) == pytest.approx(expected(0.5, 2.0), rel=1e-15)
+    assert kl_per_dim(np.float32(0.5), np.float64(2.0)) == pytest.approx(expected(0.5, 2.0))
+    np.testing.assert_allclose(kl_per_dim([0.0, 1.0], [1.0, 0.5]),
+                               [0.0, expected(1.0, 0.5)], rtol=1e-15)
+    mu = torch.tensor([0.3, -1.0], dtype=torch.float64, requires_grad=True)
+    kl = kl_per_dim(mu, 0.7)                                   # a tensor and a float
+    assert isinstance(kl, torch.Tensor) and kl.requires_grad
+    np.testing.assert_allclose(kl.detach().numpy(), expected(np.array([0.3, -1.0]), 0.7))
+    kl.sum().backward()
+    np.testing.assert_allclose(mu.grad.numpy(), [0.3, -1.0])  # d KL / d mu = mu

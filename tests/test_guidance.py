@@ -11,7 +11,7 @@ from helpers.diffusion import NoiseSchedule
 from helpers.guidance import ConditionalEpsNet, GuidedEpsFn, guided_eps, train_guided_eps_fn
 from helpers.metrics import mean_pairwise_distance, nearest_neighbours
 from helpers.nets import frozen
-from helpers.vae_density import DensityVAE, density_bounds, train_density_vae
+from helpers.vae_density import VAR_MIN, DensityVAE, density_bounds, train_density_vae
 
 
 def small_net(seed=0, d=3, n_classes=4):
@@ -136,6 +136,68 @@ def test_density_bounds_k1_iwae_equals_elbo():
     model = frozen(DensityVAE(3, 2, hidden=(8,)))
     b = density_bounds(model, np.random.default_rng(0).random((5, 3)), k=1, rng=0)
     np.testing.assert_allclose(b.iwae, b.elbo, atol=1e-12)
+
+
+def _linear_density_vae_with_its_exact_posterior(W, b, v):
+    """A DensityVAE whose decoder is p(x | z) = N(W z + b, v I) and whose encoder is that
+    model's exact posterior, N(S W^T (x - b) / v, S) with S = (I + W^T W / v)^-1 (diagonal:
+    W's columns are orthogonal). Written out with numpy, independently of the helpers."""
+    d, k = W.shape
+    model = DensityVAE(d, k, hidden=(), decoder_mean="identity")
+    with torch.no_grad():   # the encoder's floor on sigma: softplus(0) + floor at zero weights
+        model.encoder[0].weight.zero_()
+        model.encoder[0].bias.zero_()
+        floor = float(model.encode(torch.zeros(1, d))[1][0, 0]) - np.log(2)
+    S = np.linalg.inv(np.eye(k) + W.T @ W / v)
+    assert np.allclose(S, np.diag(np.diag(S)))
+    inv_softplus = lambda y: np.log(np.expm1(y))  # noqa: E731
+    with torch.no_grad():
+        dec, enc = model.decoder[0], model.encoder[0]
+        dec.weight.copy_(torch.as_tensor(np.vstack([W, np.zeros((d, k))])))
+        dec.bias.copy_(torch.as_tensor(np.concatenate([b, np.full(d, inv_softplus(v - VAR_MIN))])))
+        A = S @ W.T / v
+        enc.weight.copy_(torch.as_tensor(np.vstack([A, np.zeros((k, d))])))
+        enc.bias.copy_(torch.as_tensor(np.concatenate(
+            [-A @ b, inv_softplus(np.sqrt(np.diag(S)) - floor)])))
+    return frozen(model)
+
+
+def test_density_bounds_are_the_exact_evidence_when_q_is_the_exact_posterior():
+    """With q(z | x) = p(z | x), every importance weight p(x, z) / q(z | x) equals p(x): the ELBO
+    and the IWAE bound both equal log p(x) of the linear-Gaussian model, for any k. A wrong sign
+    on log q, or an IWAE without its - log k, misses by nats."""
+    from scipy import stats
+
+    Q, _ = np.linalg.qr(np.random.default_rng(3).standard_normal((5, 2)))
+    W, b, v = Q * np.array([1.5, 0.7]), np.array([0.1, -0.2, 0.3, 0.0, 0.5]), 0.3
+    model = _linear_density_vae_with_its_exact_posterior(W, b, v)
+    x = np.random.default_rng(4).standard_normal((20, 5))
+    exact = stats.multivariate_normal(b, W @ W.T + v * np.eye(5)).logpdf(x)
+    for k in (1, 64):
+        bounds = density_bounds(model, x, k=k, rng=0)
+        np.testing.assert_allclose(bounds.elbo, exact, atol=2e-4)
+        np.testing.assert_allclose(bounds.iwae, exact, atol=2e-4)
+
+
+def test_density_bounds_with_a_poor_q_are_below_the_exact_evidence_and_iwae_closes_in():
+    """With q the exact posterior shifted by one posterior sd, the ELBO is below log p(x) by
+    KL(q || p(z | x)) = 1/2 per latent (here 1 nat for two); the IWAE bound with 2000 draws
+    closes most of that gap."""
+    from scipy import stats
+
+    Q, _ = np.linalg.qr(np.random.default_rng(3).standard_normal((5, 2)))
+    W, b, v = Q * np.array([1.5, 0.7]), np.zeros(5), 0.3
+    model = _linear_density_vae_with_its_exact_posterior(W, b, v)
+    S = np.linalg.inv(np.eye(2) + W.T @ W / v)
+    with torch.no_grad():
+        model.encoder[0].bias[:2] += torch.as_tensor(np.sqrt(np.diag(S)), dtype=torch.float32)
+    x = np.random.default_rng(5).standard_normal((40, 5))
+    exact = stats.multivariate_normal(b, W @ W.T + v * np.eye(5)).logpdf(x)
+    bounds = density_bounds(model, x, k=2000, rng=0)
+    gap = exact - bounds.elbo                 # a Monte-Carlo mean of 2000 draws per row
+    assert abs(gap.mean() - 1.0) < 0.05
+    # the IWAE estimate of one row may land above log p(x); its expectation may not
+    assert np.all(bounds.iwae > bounds.elbo) and -0.02 < (exact - bounds.iwae).mean() < 0.1
 
 
 def test_density_bad_input():
