@@ -57,9 +57,13 @@ b = torch.as_tensor(r.standard_normal((256, 64)), dtype=torch.float32)
 x = torch.as_tensor(r.standard_normal(100_003), dtype=torch.float32)
 aten = [torch.randn(1000, generator=torch.Generator().manual_seed(0)), torch.exp(x[:4096]),
         torch.tanh(x[:4096]), x.sum().reshape(1)]
+try:
+    capability = torch.backends.cpu.get_cpu_capability()
+except AttributeError:  # torch < 2.1: only the build summary says it
+    line = [l for l in torch.__config__.show().splitlines() if "CPU capability usage" in l]
+    capability = line[0].split(":")[-1].strip() if line else "unknown"
 print(json.dumps({"blas": h(a @ b), "aten": "-".join(h(t) for t in aten),
-                  "threads": torch.get_num_threads(),
-                  "capability": torch.backends.cpu.get_cpu_capability()}))
+                  "threads": torch.get_num_threads(), "capability": capability}))
 """
 
 
