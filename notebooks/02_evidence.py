@@ -564,12 +564,17 @@ for k, r in naive.items():
 # (stochastic) lower bound. The baseline is a decoder that ignores $z$ and always outputs the
 # mean training image, which has an exact log-likelihood.
 #
-# **Your numbers will differ from ours, a little.** A trained network's scores are one run's
-# numbers. Another seed, or the same seed on another CPU (whose matrix products and other
-# kernels round their last bits differently), trains another decoder: training amplifies a
-# difference in the last bit into a few tenths of a nat at $k = 2$ and up to about a nat at
-# $k = 8$. So the figure labels this run's values, and the text quotes the ranges we measured
-# over seeds 0-3 with several kinds of CPU arithmetic; the conclusions hold for all of them.
+# **Your numbers will differ from ours, a little.** The figures label this run's values; the text
+# quotes ranges that hold over seeds and CPUs.
+#
+# <details><summary>Going deeper: why a CPU changes a trained decoder</summary>
+#
+# Another seed, or the same seed on another CPU (whose matrix products and other kernels round
+# their last bits differently), trains another decoder: training amplifies a difference in the
+# last bit into a few tenths of a nat at $k = 2$ and up to about a nat at $k = 8$. The ranges
+# quoted below were measured over seeds 0-3 with several kinds of CPU arithmetic; the
+# conclusions hold for all of them.
+# </details>
 
 # %%
 c = NAIVE_DECODER_SETTINGS["c"]
@@ -634,7 +639,6 @@ plot_ess_during_training(ESS_STEPS, ess, n_samples=256)
 # decoded image lies closest to it, carries nearly all the weight and so nearly all of that
 # image's gradient. At $k = 2$ it is 7.5 after this run's first step (3.5 to 9 for other seeds),
 # falls below 2 within 30 steps, and lies between 1.6 and 4.1 from step 100 on.
-# (The path in between is this run's; other seeds and CPUs take other ones.)
 # Training moves the decoder one lucky sample at a time: the cost that §4 finds growing
 # exponentially with $k$, now inside the optimiser. An encoder attacks it at the root, by
 # proposing $z$ where the posterior is (notebook 04).

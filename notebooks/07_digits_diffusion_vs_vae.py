@@ -175,12 +175,16 @@ print(f"IWAE (K = {bounds.k}) below the ELBO, in bits per pixel, on every test d
 
 # %% [markdown]
 # The importance-weighted bound (notebook 04, §6) is lower than the ELBO for every digit, as it
-# must be: it is a tighter bound on the same model. Their values are in §4's figure, and they are
-# this run's: this VAE's training turns a difference in the last bit of one operation (another
-# CPU, another torch) into a few hundredths of a bit per pixel after 1800 steps. Expect an ELBO
-# between about 2.53 and 2.67 bits per pixel, and an IWAE 0.06 to 0.08 below it (our
-# measurements over training seeds 0-3 and several kinds of CPU arithmetic). The diffusion
-# model of §3 prints the same digits on every CPU we tried.
+# must be: it is a tighter bound on the same model. Their values, this run's, are in §4's figure.
+#
+# <details><summary>Going deeper: how much the VAE's numbers move</summary>
+#
+# This VAE's training turns a difference in the last bit of one operation (another CPU, another
+# torch) into a few hundredths of a bit per pixel after 1800 steps. Expect an ELBO between about
+# 2.53 and 2.67 bits per pixel, and an IWAE 0.06 to 0.08 below it (our measurements over
+# training seeds 0-3 and several kinds of CPU arithmetic). The diffusion model of §3 prints the
+# same digits on every CPU we tried.
+# </details>
 #
 # ## 3. The diffusion model on the same data
 #
@@ -289,22 +293,14 @@ print(f"training: VAE wall time {vae.train_s:.1f} s, diffusion wall time {diffus
 plot_bits_per_pixel(rows, reference="independent pixels (exact)")
 
 # %% [markdown]
-# Each row is a model's mean over the test digits, with two standard errors either side; the
-# dashed line is the histogram. Look for which side of the line each model falls on, and how far:
-# every model sits to its right. The VAE's rows are this run's (see §2).
+# Look at which side of the dashed line (the histogram) each model falls, and how far: every
+# model sits to its right.
 #
 # What the figure says, and what it does not:
 #
 # - **At this budget, counting wins.** Neither model, after a few seconds of training on one CPU
-#   thread, beats the histogram per pixel; each pays first for what the histogram gets for free.
-#   `make bench BENCH_ARGS="--only digits"` trains both for 3, 9 and 27 times as many steps (its
-#   ODE likelihood uses 128 evaluations on 64 digits; one run, on our machine). The VAE's test bounds are best at 3 times
-#   (15 s: ELBO 2.55, IWAE 2.37, just below the histogram) and then get worse, while its ELBO on
-#   training digits keeps improving (2.18, 2.02, 1.89 bits per pixel): it overfits the 1438
-#   training digits. The diffusion model keeps improving: ELBO 3.03, 2.76 and 2.56 and ODE
-#   likelihood 2.93, 2.70 and 2.41 after 12, 37 and 96 s. From 37 s on, its ELBO beats the VAE's
-#   at equal training time (2.76 against 3.01), and at 96 s its ODE likelihood reaches the
-#   histogram's (2.41 ± 0.04 against 2.42).
+#   thread, beats the histogram per pixel; each pays first for what the histogram gets for free
+#   (longer training: below).
 # - **The bound is not the likelihood.** The VAE's ELBO and IWAE, and the diffusion ELBO, are lower
 #   bounds on each model's log-likelihood, so their bits per pixel are upper bounds. The gap between
 #   the diffusion model's ELBO and its ODE likelihood is partly the bound's slack and partly that
@@ -317,6 +313,18 @@ plot_bits_per_pixel(rows, reference="independent pixels (exact)")
 # - Dequantisation itself costs something: the bound is loose by the model's lack of flatness
 #   within each cell, for every model alike. Learning the noise $u$ instead of drawing it uniformly
 #   (variational dequantisation, Ho et al. 2019) tightens it.
+#
+# <details><summary>Going deeper: longer training (make bench)</summary>
+#
+# `make bench BENCH_ARGS="--only digits"` trains both for 3, 9 and 27 times as many steps (its
+# ODE likelihood uses 128 evaluations on 64 digits; one run, on our machine). The VAE's test
+# bounds are best at 3 times (15 s: ELBO 2.55, IWAE 2.37, just below the histogram) and then get
+# worse, while its ELBO on training digits keeps improving (2.18, 2.02, 1.89 bits per pixel): it
+# overfits the 1438 training digits. The diffusion model keeps improving: ELBO 3.03, 2.76 and
+# 2.56 and ODE likelihood 2.93, 2.70 and 2.41 after 12, 37 and 96 s. From 37 s on, its ELBO
+# beats the VAE's at equal training time (2.76 against 3.01), and at 96 s its ODE likelihood
+# reaches the histogram's (2.41 ± 0.04 against 2.42).
+# </details>
 
 # %% [markdown]
 # ## 5. Samples side by side
