@@ -67,6 +67,11 @@ print(json.dumps({"blas": h(a @ b), "aten": "-".join(h(t) for t in aten),
 """
 
 
+def describe(name):
+    """A path's variables, as they would be typed before a command."""
+    return " ".join(f"{k}={v}" for k, v in PATHS[name].items())
+
+
 def native_env():
     return {k: v for k, v in os.environ.items() if k not in PATH_VARIABLES}
 
@@ -99,8 +104,7 @@ def check():
     for name in PATHS:
         fp = fingerprint(path_env(name))
         changed = [layer for layer in ("blas", "aten") if fp[layer] != native[layer]]
-        settings = " ".join(f"{k}={v}" for k, v in PATHS[name].items())
-        print(f"portable: path {name} ({settings}): ATen capability {fp['capability']}, "
+        print(f"portable: path {name} ({describe(name)}): ATen capability {fp['capability']}, "
               f"{fp['threads']} torch threads; changes "
               f"{', '.join(changed) if changed else 'neither the BLAS nor the ATen kernels'}")
         if changed:
@@ -121,8 +125,7 @@ def run(pytest_args):
             print(f"\nportable: path {name} computes as this machine does here: make test "
                   f"covers it", flush=True)
             continue
-        settings = " ".join(f"{k}={v}" for k, v in PATHS[name].items())
-        print(f"\nportable: pytest under path {name}: {settings}", flush=True)
+        print(f"\nportable: pytest under path {name}: {describe(name)}", flush=True)
         start = time.monotonic()
         try:
             rc = subprocess.run([sys.executable, "-m", "pytest", *pytest_args],
