@@ -11,12 +11,32 @@ from __future__ import annotations
 import functools
 import warnings
 
-__all__ = ["renamed_arguments", "keyword_only", "renamed_field"]
+__all__ = ["renamed_arguments", "keyword_only", "renamed_field", "moved", "deprecated_use"]
 
 
-def _warn(message):
+def _warn(message, stacklevel=3):
     warnings.warn(message + " (deprecated in helpers 0.2, removed in the next release)",
-                  DeprecationWarning, stacklevel=3)
+                  DeprecationWarning, stacklevel=stacklevel)
+
+
+def deprecated_use(message):
+    """Warn, in this module's one wording, that the caller used something deprecated."""
+    _warn(message, stacklevel=4)
+
+
+def moved(module_name, old_to_new):
+    """A module ``__getattr__`` that serves names that moved elsewhere, with a warning.
+
+    ``old_to_new`` maps an old name to ``(new_home, value_getter)``; use it in the old module as
+    ``__getattr__ = moved(__name__, {"Adam": ("helpers.nets.Adam", lambda: nets.Adam)})``.
+    """
+    def __getattr__(name):
+        if name in old_to_new:
+            new_home, get = old_to_new[name]
+            _warn(f"{module_name}.{name} is now {new_home}")
+            return get()
+        raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
+    return __getattr__
 
 
 def renamed_arguments(**old_to_new):

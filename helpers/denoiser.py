@@ -28,7 +28,7 @@ import torch
 
 from ._checks import as_float_array, count, data_matrix, positive_scalar, seed as check_seed
 from ._deprecated import renamed_field
-from .nets import Adam, frozen, torch_threads
+from .nets import Adam, cosine_lr, frozen, torch_threads
 from .noise_schedule import NoiseSchedule
 from .progress import progress_bar
 
@@ -277,7 +277,7 @@ def training_loop(net, x0, steps, batch_size, lr, gen, bar=None):
         eps = torch.randn(x.shape, generator=gen, dtype=x.dtype)      # eps ~ N(0, I)
         x_t = ab.sqrt() * x + (1 - ab).sqrt() * eps                   # x_t ~ q(x_t | x_0)
         loss = (w * (eps - net(x_t, t)) ** 2).sum(1).mean()           # eq. 14, weighted by w
-        opt.param_groups[0]["lr"] = lr * 0.5 * (1 + math.cos(math.pi * step / steps))  # cosine decay
+        opt.param_groups[0]["lr"] = cosine_lr(lr, step, steps)
         opt.zero_grad()
         loss.backward()
         opt.step()

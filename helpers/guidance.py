@@ -32,7 +32,7 @@ import torch
 
 from ._checks import as_float_array, count, data_matrix, positive_scalar, seed as check_seed
 from .denoiser import ContinuousEpsNet
-from .nets import Adam, frozen, torch_threads
+from .nets import Adam, cosine_lr, frozen, torch_threads
 from .noise_schedule import NoiseSchedule
 from .progress import progress_bar
 
@@ -204,7 +204,7 @@ def train_guided_eps_fn(x0, labels, *, n_classes, p_uncond=0.2, steps=1200, batc
             eps = torch.randn(x.shape, generator=gen)
             x_t = ab.sqrt() * x + (1 - ab).sqrt() * eps
             loss = (w * (eps - net(x_t, log_sigma, y)) ** 2).sum(1).mean()
-            opt.param_groups[0]["lr"] = lr * 0.5 * (1 + math.cos(math.pi * step / steps))
+            opt.param_groups[0]["lr"] = cosine_lr(lr, step, steps)
             opt.zero_grad()
             loss.backward()
             opt.step()

@@ -19,9 +19,20 @@ from __future__ import annotations
 
 import math
 import numbers
-import warnings
 
-__all__ = ["mlp", "hidden_sizes", "frozen", "torch_threads", "keeps_torch_rng", "Adam"]
+from ._deprecated import deprecated_use
+
+__all__ = ["mlp", "hidden_sizes", "frozen", "torch_threads", "keeps_torch_rng", "Adam",
+           "cosine_lr"]
+
+
+def cosine_lr(lr, step, steps):
+    """The learning rate at ``step`` of ``steps`` under cosine decay (Loshchilov and Hutter, 2017).
+
+    It falls from ``lr`` at step 0 to 0 at step ``steps`` as lr (1 + cos(pi step / steps)) / 2:
+    the one schedule every trainer here uses.
+    """
+    return lr * 0.5 * (1 + math.cos(math.pi * step / steps))
 
 
 def hidden_sizes(hidden):
@@ -209,8 +220,7 @@ class Adam:
         import torch
 
         if loss is not None:
-            warnings.warn("Adam.step(loss) is deprecated: call opt.zero_grad(), loss.backward(), "
-                          "opt.step()", DeprecationWarning, stacklevel=2)
+            deprecated_use("Adam.step(loss) is now opt.zero_grad(); loss.backward(); opt.step()")
             grads = torch.autograd.grad(loss, self.params)
         else:
             grads = [p.grad for p in self.params]

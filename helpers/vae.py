@@ -28,14 +28,13 @@ from __future__ import annotations
 import math
 import dataclasses
 import time
-import warnings
 
 import numpy as np
 import torch
 
 from ._checks import as_float32_tensor, as_float_array, as_torch_generator, count, positive_scalar
 from ._checks import seed as check_seed, steps_within
-from ._deprecated import renamed_arguments, renamed_field
+from ._deprecated import moved, renamed_arguments, renamed_field
 from .gaussian import isotropic_log_likelihood, kl_per_dim, standard_normal_log_pdf
 from . import nets
 from .nets import frozen, hidden_sizes, keeps_torch_rng, mlp, torch_threads
@@ -412,9 +411,5 @@ def train_vae(x_train, x_test=None, *, c=0.01, learn_c=False, z_dim=2, hidden=12
                        history=history, train_s=train_s, snapshots=snapshots)
 
 
-def __getattr__(name):  # helpers.vae.Adam: its home is helpers.nets (until the next release)
-    if name == "Adam":
-        warnings.warn("helpers.vae.Adam is now helpers.nets.Adam (deprecated in helpers 0.2)",
-                      DeprecationWarning, stacklevel=2)
-        return nets.Adam
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# helpers.vae.Adam: its home is helpers.nets (until the next release)
+__getattr__ = moved(__name__, {"Adam": ("helpers.nets.Adam", lambda: nets.Adam)})

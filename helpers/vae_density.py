@@ -29,7 +29,7 @@ import torch
 from ._checks import as_float32_tensor, as_torch_generator, count, positive_scalar
 from ._checks import seed as check_seed
 from .gaussian import kl_per_dim, standard_normal_log_pdf
-from .nets import Adam, frozen, hidden_sizes, mlp, torch_threads
+from .nets import Adam, cosine_lr, frozen, hidden_sizes, mlp, torch_threads
 from .progress import progress_bar
 from .vae import GaussianVAE
 
@@ -121,7 +121,7 @@ def train_density_vae(x_train, *, z_dim=16, hidden=(128, 128), steps=1500, batch
             if not torch.isfinite(loss):
                 raise ValueError(f"the loss became {loss.item()} at step {step}: training "
                                  f"diverged; try a smaller lr (got {lr})")
-            opt.param_groups[0]["lr"] = lr * 0.5 * (1 + math.cos(math.pi * step / steps))
+            opt.param_groups[0]["lr"] = cosine_lr(lr, step, steps)
             opt.zero_grad()
             loss.backward()
             opt.step()
