@@ -44,7 +44,7 @@ read by attribute.
 Importing ``helpers`` is cheap: torch and matplotlib load only with the modules that need them.
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 # The installed distribution's name. Notebooks' set-up cells check it, so that another module
 # called ``helpers`` (a helpers.py beside a notebook, say) is not mistaken for this package.
 PROJECT = "diffusion-principles-notebooks"

@@ -72,21 +72,44 @@ def minimum_pins():
     return pins
 
 
+def helpers_version():
+    """``helpers.__version__``, read from helpers/__init__.py without importing it."""
+    text = (ROOT / "helpers" / "__init__.py").read_text(encoding="utf-8")
+    match = re.search(r'^__version__ = "([^"]+)"$', text, re.M)
+    if not match:
+        raise SystemExit("helpers/__init__.py has no __version__ = \"X.Y.Z\" line")
+    return match.group(1)
+
+
+def release_tag(version=None):
+    """The git tag of a release: ``v`` and the version, e.g. v0.3.0."""
+    return f"v{version or helpers_version()}"
+
+
 def bootstrap_source():
     """The first code cell of every notebook: installs ``helpers`` where it is missing (Colab),
     or where the ``helpers`` that imports is some other module (a helpers.py beside the notebook).
+
+    It installs the release the notebook was executed with (the tag of ``helpers.__version__``),
+    so a notebook from an older commit gets the helpers it was written for, not today's main. If
+    that tag is not published yet (a notebook newer than the last release), it says so and
+    installs main instead. Each pip call has a deadline.
     """
-    return f'''# Set-up for Colab or any kernel without this project: install its `helpers` package.
-# Locally (make lab) and in the tests it is installed already, and this cell does nothing.
+    return f'''# Set-up for Colab or any kernel without this project: install its `helpers` package, the
+# release these outputs were made with. Locally (make lab) it is installed already: no-op.
 import importlib, importlib.metadata, importlib.util, subprocess, sys
-PROJECT = "{distribution_name()}"
+PROJECT, VERSION = "{distribution_name()}", "{helpers_version()}"
+REPOSITORY = "git+{repo_url()}.git"
 try:
     import helpers
 except ImportError:
     helpers = None
 if getattr(helpers, "PROJECT", None) != PROJECT:  # missing, or another module called helpers
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "git+{repo_url()}.git"], check=True)
+    pip = [sys.executable, "-m", "pip", "install", "-q"]
+    tag = f"{{REPOSITORY}}@v{{VERSION}}"  # the release's tag: tools/project.py release_tag()
+    if subprocess.run(pip + [tag], capture_output=True, timeout=900).returncode:
+        print(f"release v{{VERSION}} is not published yet: installing the newest helpers instead")
+        subprocess.run(pip + [REPOSITORY], check=True, timeout=900)
     importlib.invalidate_caches()
     if "google.colab" in sys.modules:
         from google.colab import output
@@ -98,7 +121,9 @@ if getattr(helpers, "PROJECT", None) != PROJECT:  # missing, or another module c
         init = importlib.metadata.distribution(PROJECT).locate_file("helpers/__init__.py")
         spec = importlib.util.spec_from_file_location("helpers", init)
         helpers = sys.modules["helpers"] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(helpers)'''
+        spec.loader.exec_module(helpers)
+if helpers.__version__ != VERSION:
+    print(f"These outputs were made with helpers {{VERSION}}; {{helpers.__version__}} is installed.")'''
 
 
 def notebook_paths(suffix=".ipynb", folder=NOTEBOOKS):

@@ -33,17 +33,21 @@
 # **术语**（括号内为对应的英文）：变分自编码器 (variational autoencoder)、概率解码器 (probabilistic decoder)、蒙特卡洛 (Monte Carlo)、重参数化 (reparameterisation)、KL散度 (KL divergence)、证据下界 (evidence lower bound)、重要性采样 (importance sampling)、后验坍塌 (posterior collapse)、摊销推断 (amortised inference)、最大似然 (maximum likelihood)。
 
 # %%
-# Set-up for Colab or any kernel without this project: install its `helpers` package.
-# Locally (make lab) and in the tests it is installed already, and this cell does nothing.
+# Set-up for Colab or any kernel without this project: install its `helpers` package, the
+# release these outputs were made with. Locally (make lab) it is installed already: no-op.
 import importlib, importlib.metadata, importlib.util, subprocess, sys
-PROJECT = "diffusion-principles-notebooks"
+PROJECT, VERSION = "diffusion-principles-notebooks", "0.3.0"
+REPOSITORY = "git+https://github.com/diffusion-principles/companion-notebooks.git"
 try:
     import helpers
 except ImportError:
     helpers = None
 if getattr(helpers, "PROJECT", None) != PROJECT:  # missing, or another module called helpers
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "git+https://github.com/diffusion-principles/companion-notebooks.git"], check=True)
+    pip = [sys.executable, "-m", "pip", "install", "-q"]
+    tag = f"{REPOSITORY}@v{VERSION}"  # the release's tag: tools/project.py release_tag()
+    if subprocess.run(pip + [tag], capture_output=True, timeout=900).returncode:
+        print(f"release v{VERSION} is not published yet: installing the newest helpers instead")
+        subprocess.run(pip + [REPOSITORY], check=True, timeout=900)
     importlib.invalidate_caches()
     if "google.colab" in sys.modules:
         from google.colab import output
@@ -56,6 +60,8 @@ if getattr(helpers, "PROJECT", None) != PROJECT:  # missing, or another module c
         spec = importlib.util.spec_from_file_location("helpers", init)
         helpers = sys.modules["helpers"] = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(helpers)
+if helpers.__version__ != VERSION:
+    print(f"These outputs were made with helpers {VERSION}; {helpers.__version__} is installed.")
 
 # %%
 import math

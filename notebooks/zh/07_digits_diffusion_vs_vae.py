@@ -30,17 +30,21 @@
 # **路线图。** §1 两个模型共用一种单位 · §2 VAE · §3 扩散模型 · §4 哪个更好 · §5 样本并排比较（滑块：NFE）· §6 无分类器引导（滑块：$w$）· §7 小结、练习、参考文献。
 
 # %%
-# Set-up for Colab or any kernel without this project: install its `helpers` package.
-# Locally (make lab) and in the tests it is installed already, and this cell does nothing.
+# Set-up for Colab or any kernel without this project: install its `helpers` package, the
+# release these outputs were made with. Locally (make lab) it is installed already: no-op.
 import importlib, importlib.metadata, importlib.util, subprocess, sys
-PROJECT = "diffusion-principles-notebooks"
+PROJECT, VERSION = "diffusion-principles-notebooks", "0.3.0"
+REPOSITORY = "git+https://github.com/diffusion-principles/companion-notebooks.git"
 try:
     import helpers
 except ImportError:
     helpers = None
 if getattr(helpers, "PROJECT", None) != PROJECT:  # missing, or another module called helpers
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "git+https://github.com/diffusion-principles/companion-notebooks.git"], check=True)
+    pip = [sys.executable, "-m", "pip", "install", "-q"]
+    tag = f"{REPOSITORY}@v{VERSION}"  # the release's tag: tools/project.py release_tag()
+    if subprocess.run(pip + [tag], capture_output=True, timeout=900).returncode:
+        print(f"release v{VERSION} is not published yet: installing the newest helpers instead")
+        subprocess.run(pip + [REPOSITORY], check=True, timeout=900)
     importlib.invalidate_caches()
     if "google.colab" in sys.modules:
         from google.colab import output
@@ -53,6 +57,8 @@ if getattr(helpers, "PROJECT", None) != PROJECT:  # missing, or another module c
         spec = importlib.util.spec_from_file_location("helpers", init)
         helpers = sys.modules["helpers"] = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(helpers)
+if helpers.__version__ != VERSION:
+    print(f"These outputs were made with helpers {VERSION}; {helpers.__version__} is installed.")
 
 # %%
 import math
