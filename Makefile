@@ -11,6 +11,8 @@ TORCH_INDEX ?=
 PIP_TORCH  = -m pip install $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) "$(TORCH_SPEC)"
 # e.g. VENV_FLAGS=--system-site-packages to reuse a torch installed in the base Python
 VENV_FLAGS ?=
+# Two stamps: make lab installs the learner's extra (lab), make test adds the checks' (test).
+LAB_STAMP  := $(VENV)/.installed-lab
 STAMP      := $(VENV)/.installed
 NB_GLOB    := $(shell $(PYTHON) tools/project.py glob)
 NOTEBOOKS  := $(sort $(wildcard notebooks/$(NB_GLOB).ipynb))
@@ -41,13 +43,17 @@ help:
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(LAB_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV_FLAGS) $(VENV)
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python $(PIP_TORCH)
-	$(BIN)/python -m pip install -e ".[dev]"
+	$(BIN)/python -m pip install -e ".[lab]"
 	touch $@
 
-lab: $(STAMP)
+$(STAMP): $(LAB_STAMP)
+	$(BIN)/python -m pip install -e ".[lab,test]"
+	touch $@
+
+lab: $(LAB_STAMP)
 	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=notebooks $(ROOT_FLAG)
 
 test: $(STAMP)
@@ -74,7 +80,7 @@ COMPAT_PINS  ?= ipywidgets==7.7.*
 $(COMPAT_STAMP): pyproject.toml
 	test -x $(COMPAT_BIN)/python || $(PYTHON) -m venv $(VENV_FLAGS) $(COMPAT_VENV)
 	$(COMPAT_BIN)/python -c "import torch" 2>/dev/null || $(COMPAT_BIN)/python $(PIP_TORCH)
-	$(COMPAT_BIN)/python -m pip install -e ".[dev]" "$(COMPAT_PINS)"
+	$(COMPAT_BIN)/python -m pip install -e ".[lab,test]" "$(COMPAT_PINS)"
 	touch $@
 
 # PATH first: any kernel started by name also comes from .venv-compat. compat_colab_install.py
@@ -137,7 +143,7 @@ STRESS_ARGS ?= --passes 20
 stress: $(STAMP)
 	test -x $(STRESS_VENV)/bin/python || $(PYTHON) -m venv $(VENV_FLAGS) $(STRESS_VENV)
 	$(STRESS_VENV)/bin/python -c "import torch" 2>/dev/null || $(STRESS_VENV)/bin/python $(PIP_TORCH)
-	$(STRESS_VENV)/bin/python -c "import helpers" 2>/dev/null || $(STRESS_VENV)/bin/python -m pip install -e ".[dev]"
+	$(STRESS_VENV)/bin/python -c "import helpers" 2>/dev/null || $(STRESS_VENV)/bin/python -m pip install -e ".[lab,test]"
 	$(STRESS_VENV)/bin/python -m pip install -q py-spy $(STRESS_PINS)
 	PATH="$(CURDIR)/$(STRESS_VENV)/bin:$$PATH" $(STRESS_VENV)/bin/python tools/stress.py $(STRESS_ARGS)
 

@@ -78,7 +78,7 @@ def unavailable():
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        return "the playwright Python package is not installed (pip install -e '.[dev]')"
+        return "the playwright Python package is not installed (pip install -e '.[test]')"
     return None
 
 

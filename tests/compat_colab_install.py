@@ -60,18 +60,29 @@ print("HELPERS-FILE " + text(nb.cells[-1]).strip())
 """
 
 
-@pytest.fixture(scope="session")
-def clone(tmp_path_factory):
-    """A clone of the commit under test, as the ``git+file://`` URL that replaces the real one."""
+def _clone(tmp_path_factory, *, tagged):
+    """A clone of the commit under test, as the ``git+file://`` URL that replaces the real one.
+
+    ``tagged``: the clone carries the release tag of this version (``v`` + helpers' version) on
+    its HEAD, as the published repository does once the release is made.
+    """
     status = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "helpers",
                              "pyproject.toml"], capture_output=True, text=True, timeout=60)
     if status.stdout.strip():
         warnings.warn("helpers/ or pyproject.toml has uncommitted changes: this test installs "
                       "the committed HEAD, as Colab installs what was pushed")
     dest = tmp_path_factory.mktemp("clone") / "repo"
-    subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(ROOT), str(dest)],
-                   check=True, timeout=120)
+    subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", "--no-tags", str(ROOT),
+                    str(dest)], check=True, timeout=120)
+    if tagged:
+        subprocess.run(["git", "-C", str(dest), "tag", project.release_tag()], check=True,
+                       timeout=60)
     return f"git+{dest.as_uri()}"
+
+
+@pytest.fixture(scope="session")
+def clone(tmp_path_factory):
+    return _clone(tmp_path_factory, tagged=True)
 
 
 def _fresh_env(where):
@@ -120,6 +131,14 @@ def _run_the_colab_way(ipynb, clone, tmp_path, extra_files=None):
 def test_notebook_installs_and_runs_the_colab_way(ipynb, clone, tmp_path):
     lines = _run_the_colab_way(ipynb, clone, tmp_path)
     assert lines["FIRST-CELL-OUTPUT"] == "''", f"the set-up cell printed {lines['FIRST-CELL-OUTPUT']}"
+
+
+def test_an_unpublished_release_installs_main_and_says_so(tmp_path_factory, tmp_path):
+    """A notebook newer than the last release: its tag is missing, so the cell installs main."""
+    untagged = _clone(tmp_path_factory, tagged=False)
+    lines = _run_the_colab_way(NOTEBOOKS[0], untagged, tmp_path)
+    shown = lines["FIRST-CELL-OUTPUT"]
+    assert f"release {project.release_tag()} is not published yet" in shown, shown
 
 
 def test_a_foreign_helpers_beside_the_notebook_does_not_stop_the_install(clone, tmp_path):

@@ -67,7 +67,7 @@ def chromium_path():
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        _missing("the playwright Python package is not installed (pip install -e '.[dev]')")
+        _missing("the playwright Python package is not installed (pip install -e '.[test]')")
     return CHROMIUM
 
 

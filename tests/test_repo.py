@@ -54,6 +54,16 @@ def test_first_code_cell_is_the_bootstrap(ipynb):
     assert project.repo_url() in first.source
 
 
+def test_the_set_up_cell_installs_the_helpers_release_it_was_made_with():
+    """Not whatever main is today: the tag of this checkout's ``helpers.__version__``."""
+    import helpers
+
+    source = project.bootstrap_source()
+    assert f'PROJECT, VERSION = "{project.distribution_name()}", "{helpers.__version__}"' in source
+    assert 'f"{REPOSITORY}@v{VERSION}"' in source and project.release_tag() == f"v{helpers.__version__}"
+    assert "timeout=" in source.split("import helpers", 1)[1]  # every pip call has a deadline
+
+
 @pytest.mark.parametrize("ipynb", NOTEBOOKS, ids=lambda p: p.name)
 def test_ignored_outputs_are_widgets_only(ipynb):
     """NBVAL_IGNORE_OUTPUT is reserved for cells whose output is a live widget."""
@@ -116,11 +126,28 @@ def test_environment_yml_lists_the_runtime_dependencies():
 
 
 def test_the_chinese_interface_is_installed_for_binder_and_make_lab():
-    """JupyterLab's language pack: a dev dependency (make lab) and in Binder's environment."""
+    """JupyterLab's language pack: in the lab extra (make lab) and in Binder's environment."""
     assert re.search(r'^\s*"jupyterlab-language-pack-zh-cn>=', (ROOT / "pyproject.toml").read_text(),
                      flags=re.MULTILINE)
     assert re.search(r"^\s*- jupyterlab-language-pack-zh-cn>=", (ROOT / "environment.yml").read_text(),
                      flags=re.MULTILINE)
+
+
+def test_make_lab_installs_the_learners_extra_and_make_test_adds_the_checks():
+    extras = project.pyproject()["project"]["optional-dependencies"]
+
+    def names(reqs):
+        return {re.split(r"[<>=!\[;]", r.replace(" ", ""))[0].lower() for r in reqs}
+
+    checks = {"pytest", "pytest-xdist", "nbval", "hypothesis", "playwright", "psutil", "jupytext"}
+    assert "jupyterlab" in names(extras["lab"]) and not names(extras["lab"]) & checks
+    assert checks <= names(extras["test"])
+    make = (ROOT / "Makefile").read_text()
+    assert re.search(r"^lab: \$\(LAB_STAMP\)$", make, re.M), "make lab should need only the lab extra"
+    assert re.search(r"^test: \$\(STAMP\)$", make, re.M)
+    lab_recipe = make.split("$(LAB_STAMP): pyproject.toml", 1)[1].split("\n\n", 1)[0]
+    test_recipe = make.split("$(STAMP): $(LAB_STAMP)", 1)[1].split("\n\n", 1)[0]
+    assert 'install -e ".[lab]"' in lab_recipe and 'install -e ".[lab,test]"' in test_recipe
 
 
 def test_postbuild_installs_the_project():

@@ -64,7 +64,8 @@ def minimum_pins():
     environment of ``make test-min``, where each dependency is at its declared lower bound."""
     project = pyproject()["project"]
     pins = []
-    for req in project["dependencies"] + project["optional-dependencies"]["dev"]:
+    extras = project["optional-dependencies"]
+    for req in project["dependencies"] + extras["lab"] + extras["test"]:
         match = re.fullmatch(r"([A-Za-z0-9_.-]+)>=([0-9][^,;]*)(,.*)?", req.replace(" ", ""))
         if not match:
             raise SystemExit(f"pyproject.toml: {req!r} has no >= lower bound to test")
