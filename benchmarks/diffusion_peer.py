@@ -211,7 +211,7 @@ class Scorer:
     def __call__(self, x):
         from helpers.metrics import mmd, sliced_wasserstein_1
 
-        return {"sw1": sliced_wasserstein_1(x, self.held_out, N_PROJECTIONS,
+        return {"sw1": sliced_wasserstein_1(x, self.held_out, n_projections=N_PROJECTIONS,
                                             rng=SEEDS["directions"]),
                 "mmd": mmd(x, self.held_out, bandwidth=self.bandwidth),
                 "mmd_local": mmd(x, self.held_out, bandwidth=self.bandwidth / 10)}

@@ -29,9 +29,10 @@ TARGET = ("both models beat the independent-pixel baseline by a wide margin, and
 
 def _data():
     from helpers.bits import dequantise, to_pixels
-    from helpers.data import load_digits
+    from helpers.data import load_digits, load_digits_with_labels
 
-    x_train, y_train = load_digits("train", return_labels=True)
+    train = load_digits_with_labels("train")
+    x_train, y_train = train.x, train.labels
     x_test = load_digits("test")
     p_train, p_test = to_pixels(x_train), to_pixels(x_test)
     return (p_train, p_test, dequantise(np.tile(p_train, (16, 1)), rng=0), np.tile(y_train, 16),

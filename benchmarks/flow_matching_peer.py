@@ -152,11 +152,12 @@ def peer_midpoint_sample(net, z, steps):
 def peer_eps_fn(net):
     """The peer's velocity read as an ``eps_fn`` for ``helpers.score``: at sigma, with
     t = 1 / (1 + sigma) and x_t = t x / sqrt(alpha_bar), eps_hat = x_t - t v_theta(t, x_t)."""
+    from helpers.noise_schedule import sigma_from_alpha_bar
+
     torch = _torch()
 
     def eps_fn(x, alpha_bar):
-        sigma = np.sqrt((1.0 - alpha_bar) / alpha_bar)
-        t = 1.0 / (1.0 + sigma)
+        t = 1.0 / (1.0 + sigma_from_alpha_bar(alpha_bar))
         x_t = torch.as_tensor(t * np.asarray(x) / np.sqrt(alpha_bar), dtype=torch.float32)
         with torch.no_grad():
             v = net(torch.full((len(x_t), 1), t), x_t)
@@ -177,7 +178,7 @@ def heun_sample(eps_fn, nfe, seed):
     """``pf_ode_sample`` with Heun at ``nfe`` calls; it starts from seed's N(0, I) points."""
     from helpers.score import pf_ode_sample
 
-    return pf_ode_sample(eps_fn, N_EVAL, nfe, d=2, solver="heun", rng=seed)
+    return pf_ode_sample(eps_fn, N_EVAL, nfe=nfe, d=2, solver="heun", rng=seed)
 
 
 def start_points(seed):

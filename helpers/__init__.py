@@ -12,17 +12,24 @@ module                       what it holds                                    no
 ``helpers.evidence``         eqs. 2.1-2.3, the naive estimate of log p(x)     02
 ``helpers.naive_decoder``    a decoder trained on eq. 2.3 (torch)             02, 04
 ``helpers.elbo``             eqs. 2.4-2.5, the Monte-Carlo ELBO, eq. 2.4      03
-                             line by line, the two sub-goals
+                             line by line
+``helpers.elbo_subgoals``    the two sub-goals: q's fit and the alternation   03
+                             of phi and theta (re-exported by helpers.elbo)
 ``helpers.vae``              eqs. 2.6-2.8, the Gaussian VAE and its training  04
+``helpers.vae_bounds``       eq. 2.8's negative ELBO from q, and the IWAE     04, 07
+                             bound: written once for every VAE
+``helpers.vae_grid``         train_vae's one model, or a vmap grid of them    04
 ``helpers.vae_analysis``     notebook 04's experiments around the VAE         04
-``helpers.noise_schedule``   the forward chain: schedules, q(x_t | x_0),      05
-                             q(x_{t-1} | x_t, x_0), L_T
+``helpers.noise_schedule``   the forward chain: schedules, q(x_t | x_0),      05, 06
+                             q(x_{t-1} | x_t, x_0), L_T; alpha_bar <-> sigma
 ``helpers.mixture``          exact 1-D test data: a Gaussian mixture, its     05, 06
                              eps* and score at any noise level
 ``helpers.diffusion``        the chained ELBO, DDPM and DDIM samplers         05
 ``helpers.denoiser``         the learned eps_theta and its training (torch)   05, 06
 ``helpers.score``            scores, Langevin dynamics, the probability-flow  06
                              ODE: few-step sampling, exact likelihood
+``helpers.flow_matching``    flow matching's velocity model, its training     06
+                             and its clock, read as the same ODE
 ``helpers.metrics``          W1, sliced W1 and MMD between samples            05
 ``helpers.data``             the bundled 8x8 digits; two moons                02, 04, 05
 ``helpers.nets``             the MLP, Adam (torch.optim's interface),         02, 04, 05
@@ -34,12 +41,18 @@ module                       what it holds                                    no
 ===========================  ===============================================  ==========
 
 Private plumbing: ``_checks`` (input checks and seeds), ``_logsumexp`` and ``_distances`` (two
-numerical kernels shared by several modules), ``_deprecated`` (old names, for one release).
+numerical kernels shared by several modules), ``_deprecated`` and ``_results`` (old names, old
+tuple results and ``return_*`` flags, until release 0.4).
 
 One vocabulary: training functions take ``steps``, ``batch_size``, ``lr``, ``seed`` and
 ``progress``, and their results hold ``train_s`` and ``history``; every function that draws
 random numbers takes ``rng`` (an int seed, a Generator, or None); results are frozen dataclasses,
-read by attribute.
+read by attribute, and no option changes a result's type; options are keyword-only. One name
+each: ``z_dim`` for the latent dimension, ``k`` for the number of importance samples,
+``chunk_size`` for the rows evaluated at once (``batch_size`` is the training minibatch), and
+noise levels convert through ``helpers.noise_schedule`` (``sigma_from_alpha_bar``). Where this
+departs from ../shared/API.md (``naive_mc_log_evidence``'s ``latent_dim`` is now ``z_dim``), the
+old name still works until release 0.4.
 
 Importing ``helpers`` is cheap: torch and matplotlib load only with the modules that need them.
 """

@@ -138,3 +138,20 @@ def broadcastable(a, b, name_a, name_b):
     except ValueError:
         raise ValueError(f"{name_a} of shape {a.shape} and {name_b} of shape {b.shape} have leading "
                          f"axes that do not broadcast") from None
+
+
+def alpha_bar_level(value, *, name="alpha_bar", allow_one=True, like=None, like_name="x"):
+    """A noise level alpha_bar as a float array in (0, 1] ((0, 1) when not ``allow_one``), and,
+    when ``like`` (an array) is given, broadcasting with it."""
+    ab = as_float_array(name, value)
+    bad = (ab <= 0) | ((ab >= 1) if not allow_one else (ab > 1))
+    if bad.any():
+        interval = "(0, 1]" if allow_one else "(0, 1)"
+        raise ValueError(f"{name} must lie in {interval}, got {ab[bad].flat[0].item()!r}")
+    if like is not None:
+        try:
+            np.broadcast_shapes(np.shape(like), ab.shape)
+        except ValueError:
+            raise ValueError(f"{name} of shape {ab.shape} does not broadcast with {like_name} of "
+                             f"shape {np.shape(like)}") from None
+    return ab

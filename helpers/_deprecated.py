@@ -1,9 +1,10 @@
-"""Old argument and field names, kept working for one release with a ``DeprecationWarning``.
+"""Old argument and field names, kept working for a while with a ``DeprecationWarning``.
 
 Release 0.2 gave ``helpers`` one vocabulary (``steps``, ``batch_size``, ``lr``, ``seed``,
 ``progress``, ``rng``; results' ``train_s`` and ``history``; samplers' ``steps``, ``d`` and ``rng``
-as keywords). Code written against 0.1 still runs, and is told what to write instead. Everything
-here goes in the release after 0.2.
+as keywords). Release 0.3 finished it (options keyword-only, ``z_dim``, ``chunk_size``, one result
+type per function). Code written against 0.1 or 0.2 still runs, and is told what to write instead.
+Everything here goes in release 0.4 (CHANGELOG.md lists each old name).
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from __future__ import annotations
 import functools
 import warnings
 
+REMOVED_IN = "0.4"
+
 __all__ = ["renamed_arguments", "keyword_only", "renamed_field", "moved", "deprecated_use"]
 
 
 def _warn(message, stacklevel=3):
-    warnings.warn(message + " (deprecated in helpers 0.2, removed in the next release)",
+    warnings.warn(f"{message} (deprecated; removed in helpers {REMOVED_IN})",
                   DeprecationWarning, stacklevel=stacklevel)
 
 
@@ -49,7 +52,7 @@ def renamed_arguments(**old_to_new):
                     if new in kwargs:
                         raise ValueError(f"{func.__name__}() got both {old}= and its new name "
                                          f"{new}=; pass only {new}=")
-                    _warn(f"{func.__name__}({old}=...) is now {func.__name__}({new}=...)")
+                    _warn(f"{func.__qualname__}({old}=...) is now {func.__qualname__}({new}=...)")
                     kwargs[new] = kwargs.pop(old)
             return func(*args, **kwargs)
         return wrapper
@@ -75,7 +78,7 @@ def keyword_only(n_positional, old_order):
                 if both:
                     raise ValueError(f"{func.__name__}() got {both[0]} both by position and "
                                      f"as {both[0]}=")
-                _warn(f"{func.__name__}() takes {', '.join(names)} as keywords now: write "
+                _warn(f"{func.__qualname__}() takes {', '.join(names)} as keywords now: write "
                       + ", ".join(f"{n}=..." for n in names))
                 kwargs.update(zip(names, extra))
             return func(*args[:n_positional], **kwargs)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._checks import as_float_array, as_rng, positive_scalar
+from ._deprecated import keyword_only
 
 __all__ = ["LEVELS", "to_pixels", "dequantise", "bits_per_pixel", "independent_pixel_bits",
            "MeanSE", "mean_and_se"]
@@ -56,13 +57,15 @@ def _pixels(pixels):
     return arr.astype(np.int64)
 
 
-def dequantise(pixels, rng=None):
+@keyword_only(1, ["rng"])
+def dequantise(pixels, *, rng=None):
     """x = (pixel + u) / 17 with u ~ U[0, 1), float64 in [0, 1): one draw per pixel."""
     pixels = _pixels(pixels)
     return (pixels + as_rng(rng).random(pixels.shape)) / LEVELS
 
 
-def bits_per_pixel(log_p, d, scale=1.0):
+@keyword_only(2, ["scale"])
+def bits_per_pixel(log_p, d, *, scale=1.0):
     """The dequantised bound on -log2 P(pixel) per pixel, from a model's log-density in nats.
 
     Parameters
@@ -89,7 +92,8 @@ def bits_per_pixel(log_p, d, scale=1.0):
     return (d * np.log(LEVELS) - log_p_x) / (d * np.log(2.0))
 
 
-def independent_pixel_bits(train_pixels, test_pixels, alpha=1.0):
+@keyword_only(2, ["alpha"])
+def independent_pixel_bits(train_pixels, test_pixels, *, alpha=1.0):
     """-log2 P(test digit) per pixel when each pixel is its own categorical, shape (n_test,).
 
     P(pixel j = v) = (count_j(v) + alpha) / (n_train + 17 alpha), the counts taken over the

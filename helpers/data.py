@@ -3,16 +3,22 @@
 * ``load_digits``: the 8x8 digits that ship with scikit-learn, the real data of notebooks 02 and
   04. ``sklearn.datasets.load_digits`` holds 1797 grey-scale images with integer pixels 0..16. We
   scale them to [0, 1] as float32 and split them once, with a fixed seed, into train and test.
+  ``load_digits_with_labels`` gives the same images with their labels 0..9.
 * ``two_moons``: the 2-D toy of notebook 05, drawn i.i.d. in numpy.
 """
 
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["load_digits", "two_moons", "TEST_FRACTION", "SPLIT_SEED"]
+from ._deprecated import keyword_only
+from ._results import retired_flag
+
+__all__ = ["load_digits", "LabelledDigits", "load_digits_with_labels", "two_moons",
+           "TEST_FRACTION", "SPLIT_SEED"]
 
 TEST_FRACTION = 0.2
 SPLIT_SEED = 0
@@ -22,7 +28,8 @@ def _raw_digits():
     """The 1797 x 65 table (64 pixels, then the label) that scikit-learn ships.
 
     Read straight from ``sklearn/datasets/data/digits.csv.gz``: the same file
-    ``sklearn.datasets.load_digits`` reads, without importing ``sklearn.datasets`` (about 2 s).
+    ``sklearn.datasets.load_digits`` reads, without importing ``sklearn.datasets`` (a slow
+    import).
     Falls back to scikit-learn's loader if the file is not where it usually is.
     """
     import importlib.util
@@ -50,29 +57,53 @@ def _split():
     return (x[train], y[train]), (x[test], y[test])
 
 
-def load_digits(split="train", return_labels=False):
+@dataclass(frozen=True)
+class LabelledDigits:
+    """What ``load_digits_with_labels`` returns: ``x`` (n, 64) float32 in [0, 1] and
+    ``labels`` (n,) int64 in 0..9."""
+
+    x: np.ndarray
+    labels: np.ndarray
+
+
+def _digits(split="train"):
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    x, y = _split()[0 if split == "train" else 1]
+    return x.copy(), y.copy()  # callers may modify their copy; the cached split stays intact
+
+
+@retired_flag("return_labels", "load_digits(split, return_labels=True) is now "
+              "load_digits_with_labels(split), with fields .x and .labels", _digits)
+def load_digits(split="train"):
     """The bundled 8x8 digits as float32 pixels in [0, 1], shape (n, 64).
 
     Parameters
     ----------
     split : {"train", "test"}
         A fixed, seeded split: 1438 training and 359 test images.
-    return_labels : bool, default False
-        Also return the digit labels (0..9), for colouring latent maps.
 
     Returns
     -------
-    x : ndarray, float32, shape (n, 64)
-    y : ndarray, int64, shape (n,)  (only with ``return_labels=True``)
+    ndarray, float32, shape (n, 64)
     """
-    if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    x, y = _split()[0 if split == "train" else 1]
-    x, y = x.copy(), y.copy()  # callers may modify their copy; the cached split stays intact
-    return (x, y) if return_labels else x
+    return _digits(split)[0]
 
 
-def two_moons(n, rng=None, noise=0.03):
+def load_digits_with_labels(split):
+    """``load_digits(split)`` and the digits' labels (0..9), for colouring latent maps.
+
+    Returns
+    -------
+    LabelledDigits
+        ``x`` (n, 64) float32 and ``labels`` (n,) int64, in the same order.
+    """
+    x, y = _digits(split)
+    return LabelledDigits(x=x, labels=y)
+
+
+@keyword_only(1, ["rng", "noise"])
+def two_moons(n, *, rng=None, noise=0.03):
     """n i.i.d. points of two interleaved half circles in 2-D, on tiny-diffusion's scale.
 
     scikit-learn's ``make_moons`` places the points at evenly spaced angles, so two of its data

@@ -26,14 +26,15 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ._checks import as_float_array, count, data_matrix, positive_scalar, seed as check_seed
-from ._deprecated import renamed_field
-from .nets import Adam, cosine_lr, frozen, torch_threads
-from .noise_schedule import NoiseSchedule
+from ._checks import (alpha_bar_level, as_float_array, count, data_matrix, positive_scalar,
+                      seed as check_seed)
+from ._deprecated import keyword_only, renamed_arguments, renamed_field
+from .nets import Adam, cosine_lr, evaluate_in_chunks, frozen, torch_threads
+from .noise_schedule import NoiseSchedule, alpha_bar_from_log_sigma, log_sigma_from_alpha_bar
 from .progress import progress_bar
 
 __all__ = ["EpsNet", "TrainedEpsModel", "training_loop", "train_eps_model", "ContinuousEpsNet",
-           "TrainedEpsFn", "train_eps_fn"]
+           "TrainedEpsFn", "single_level", "train_eps_fn"]
 
 
 class _SkipMLP(torch.nn.Module):
@@ -103,7 +104,8 @@ class EpsNet(_SkipMLP):
         Use the form above (default) or eps_theta = F_theta.
     """
 
-    def __init__(self, d, alpha_bar, hidden=64, n_layers=4, n_freqs=8, max_freq=100.0,
+    @keyword_only(3, ("hidden", "n_layers", "n_freqs", "max_freq", "skip"))
+    def __init__(self, d, alpha_bar, *, hidden=64, n_layers=4, n_freqs=8, max_freq=100.0,
                  skip=True):
         alpha_bar = as_float_array("alpha_bar", alpha_bar)
         if (alpha_bar.ndim != 1 or alpha_bar.size == 0
@@ -131,8 +133,8 @@ class TrainedEpsModel:
     """What ``train_eps_model`` returns: an ``eps_model`` for ``helpers.diffusion``.
 
     Call it as ``trained(x_t, t)`` with a numpy x_t of shape (n, d) and an int t in 1..T: it
-    returns eps_theta(x_t, t) as float64 numpy of shape (n, d), computed without gradients in
-    batches on one torch thread.
+    returns eps_theta(x_t, t) as float64 numpy of shape (n, d), computed without gradients
+    ``chunk_size`` rows at a time on one torch thread (``helpers.nets.evaluate_in_chunks``).
 
     Attributes
     ----------
@@ -154,17 +156,17 @@ class TrainedEpsModel:
     losses = renamed_field("losses", "history")
     train_time = renamed_field("train_time", "train_s")
 
-    def __call__(self, x_t, t, batch_size=65536):
+    @renamed_arguments(batch_size="chunk_size")
+    def __call__(self, x_t, t, chunk_size=65536):
         """eps_theta(x_t, t) for x_t of shape (n, d) and an int t in 1..T, as float64 (n, d)."""
         x_t = as_float_array("x_t", x_t)
         if x_t.ndim != 2 or x_t.shape[1] != self.net.d:
             raise ValueError(f"x_t must have shape (n, {self.net.d}), got {x_t.shape}")
         if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or not 1 <= t <= self.net.T:
             raise ValueError(f"t must be an int in 1..{self.net.T}, got {t!r}")
-        x = torch.as_tensor(x_t, dtype=torch.float32)
-        with torch.no_grad(), torch_threads(1):
-            out = [self.net(x[i:i + batch_size], int(t)) for i in range(0, len(x), batch_size)]
-        return torch.cat(out).numpy().astype(np.float64) if out else np.zeros_like(x_t)
+        chunk_size = count("chunk_size", chunk_size)
+        return evaluate_in_chunks(lambda x: self.net(x, int(t)),
+                                  torch.as_tensor(x_t, dtype=torch.float32), chunk_size=chunk_size)
 
 
 class ContinuousEpsNet(_SkipMLP):
@@ -179,8 +181,7 @@ class ContinuousEpsNet(_SkipMLP):
     Why float64: the probability-flow ODE's log-likelihood takes the divergence of eps_theta by
     finite differences. eps_theta is smooth in x (SiLU), and in float64 central differences with
     h = 1e-4 and 1e-5 agree to < 1e-6 (the h^2 truncation error alone), where float32's rounding
-    would leave noise of ~1e-7 / h. It costs 1.5-2 times float32: about 0.1 s per 10^5 rows
-    (d = 1 or 2, one thread, batches of 1024 rows), 2.5 s per 2000 training steps.
+    would leave noise of ~1e-7 / h. It costs more time than float32 (``make bench`` measures).
 
     ``draw_level`` draws the training levels for ``training_loop``; ``train_eps_fn`` says why
     these.
@@ -194,7 +195,9 @@ class ContinuousEpsNet(_SkipMLP):
         The range of training levels, 0 < sigma_min < sigma_max.
     """
 
-    def __init__(self, d, hidden=64, n_layers=4, n_freqs=8, max_freq=20.0, sigma_min=0.002,
+    @keyword_only(2, ("hidden", "n_layers", "n_freqs", "max_freq", "sigma_min", "sigma_max",
+                      "skip"))
+    def __init__(self, d, *, hidden=64, n_layers=4, n_freqs=8, max_freq=20.0, sigma_min=0.002,
                  sigma_max=80.0, skip=True):
         sigma_min = positive_scalar("sigma_min", sigma_min)
         sigma_max = positive_scalar("sigma_max", sigma_max)
@@ -210,7 +213,7 @@ class ContinuousEpsNet(_SkipMLP):
         t_min, t_max = (2 / math.pi * math.atan(math.exp(v)) for v in self.log_sigma_range)
         t = t_min + (t_max - t_min) * torch.rand(n, generator=gen, dtype=self.freqs.dtype)
         log_sigma = torch.log(torch.tan(math.pi / 2 * t))
-        ab = torch.sigmoid(-2 * log_sigma)[:, None]  # alpha_bar = cos^2(pi t / 2)
+        ab = alpha_bar_from_log_sigma(log_sigma)[:, None]  # alpha_bar = cos^2(pi t / 2)
         return log_sigma, ab, 1 / ab
 
     def forward(self, x, log_sigma, extra=()):
@@ -218,8 +221,7 @@ class ContinuousEpsNet(_SkipMLP):
         log_sigma = torch.as_tensor(log_sigma, dtype=x.dtype).reshape(-1, 1)
         lo, hi = self.log_sigma_range
         u = (log_sigma.clamp(lo, hi) - lo) / (hi - lo)
-        # alpha_bar = 1 / (1 + sigma^2) = sigmoid(-2 log sigma), exact at both ends
-        return self.skip_form(x, torch.sigmoid(-2 * log_sigma), u, extra)
+        return self.skip_form(x, alpha_bar_from_log_sigma(log_sigma), u, extra)
 
 
 @dataclass(frozen=True)
@@ -228,8 +230,8 @@ class TrainedEpsFn:
 
     Call it as ``trained(x, alpha_bar)`` with a numpy x of shape (n, d) and a float alpha_bar in
     (0, 1] (1 is the data's own level, sigma = 0): it returns eps_theta(x, sigma) as float64
-    numpy of shape (n, d), computed in float64 without gradients, in batches, on one torch
-    thread. It is a smooth function of x (SiLU), so finite differences of it are meaningful.
+    numpy of shape (n, d), computed in float64 without gradients, ``chunk_size`` rows at a time,
+    on one torch thread. It is a smooth function of x (SiLU), so finite differences of it are meaningful.
 
     Attributes
     ----------
@@ -245,23 +247,30 @@ class TrainedEpsFn:
     history: np.ndarray
     train_s: float
 
-    def __call__(self, x, alpha_bar, batch_size=1024):
+    @renamed_arguments(batch_size="chunk_size")
+    def __call__(self, x, alpha_bar, chunk_size=1024):
         """eps_theta(x, sigma) for x of shape (n, d) and a float alpha_bar in (0, 1]."""
         x = as_float_array("x", x)
         if x.ndim != 2 or x.shape[1] != self.net.d:
             raise ValueError(f"x must have shape (n, {self.net.d}), got {x.shape}")
-        ab = as_float_array("alpha_bar", alpha_bar)
-        if isinstance(alpha_bar, bool) or ab.ndim != 0 or not 0.0 < ab <= 1.0:
-            raise ValueError(f"alpha_bar must be a float in (0, 1], got {alpha_bar!r}")
-        # log sigma = (log(1 - alpha_bar) - log alpha_bar) / 2, -inf at alpha_bar = 1
-        log_sigma = -math.inf if ab == 1.0 else 0.5 * (math.log1p(-float(ab)) - math.log(ab))
-        xt = torch.as_tensor(x)
-        with torch.no_grad(), torch_threads(1):
-            out = [self.net(xt[i:i + batch_size], log_sigma) for i in range(0, len(x), batch_size)]
-        return torch.cat(out).numpy() if out else np.zeros_like(x)
+        log_sigma = log_sigma_from_alpha_bar(single_level(alpha_bar))
+        chunk_size = count("chunk_size", chunk_size)
+        return evaluate_in_chunks(lambda rows: self.net(rows, log_sigma), torch.as_tensor(x),
+                                  chunk_size=chunk_size)
 
 
-def training_loop(net, x0, steps, batch_size, lr, gen, bar=None):
+def single_level(alpha_bar):
+    """One noise level alpha_bar for a trained eps_fn: a float in (0, 1] (1 is the data's own)."""
+    if isinstance(alpha_bar, bool):
+        raise ValueError(f"alpha_bar must be a float in (0, 1], got {alpha_bar!r}")
+    ab = alpha_bar_level(alpha_bar)
+    if ab.ndim != 0:
+        raise ValueError(f"alpha_bar must be a float in (0, 1], got {alpha_bar!r}")
+    return float(ab)
+
+
+@keyword_only(6, ("bar",))
+def training_loop(net, x0, steps, batch_size, lr, gen, *, bar=None):
     """Minimise L_simple (Ho et al. 2020, eq. 14) over ``net`` with Adam; return the losses.
 
     The loop of ``train_eps_model`` and ``train_eps_fn``, which check the inputs and build the
@@ -273,10 +282,10 @@ def training_loop(net, x0, steps, batch_size, lr, gen, bar=None):
     opt, losses = Adam(net.parameters(), lr), []
     for step in range(steps) if bar is None else bar:
         x = x0[torch.randint(len(x0), (batch_size,), generator=gen)]  # x_0 ~ data
-        t, ab, w = net.draw_level(batch_size, gen)                    # levels, alpha_bar_t, weights
+        t, ab, weight = net.draw_level(batch_size, gen)               # levels, alpha_bar, weights
         eps = torch.randn(x.shape, generator=gen, dtype=x.dtype)      # eps ~ N(0, I)
         x_t = ab.sqrt() * x + (1 - ab).sqrt() * eps                   # x_t ~ q(x_t | x_0)
-        loss = (w * (eps - net(x_t, t)) ** 2).sum(1).mean()           # eq. 14, weighted by w
+        loss = (weight * (eps - net(x_t, t)) ** 2).sum(1).mean()      # eq. 14 (weight 1: EpsNet)
         opt.param_groups[0]["lr"] = cosine_lr(lr, step, steps)
         opt.zero_grad()
         loss.backward()
@@ -299,7 +308,7 @@ def _fit(make_net, x0, steps, batch_size, lr, seed, progress, desc, dtype):
         bar = progress_bar(range(steps), desc=desc, disable=not progress)
         start = time.perf_counter()
         losses = training_loop(net, torch.as_tensor(x0, dtype=dtype), steps, batch_size, lr, gen,
-                               bar)
+                               bar=bar)
         train_s = time.perf_counter() - start
     return frozen(net), np.asarray(losses), train_s
 
@@ -320,7 +329,7 @@ def train_eps_model(x0, schedule, *, steps=1500, batch_size=256, lr=5e-3, hidden
     has the same minimiser, eps_theta(x_t, t) = E[eps | x_t], so dropping the weights changes
     which steps the network spends its capacity on, not what it aims at. The loop itself is
     ``training_loop``. The defaults are the recipe measured against tiny-diffusion by
-    ``make bench`` (``benchmarks/diffusion_peer.py``): a few seconds on one thread.
+    ``make bench`` (``benchmarks/diffusion_peer.py``), which also times them.
 
     Parameters
     ----------
@@ -393,7 +402,7 @@ def train_eps_fn(x0, *, steps=2000, batch_size=256, lr=5e-3, hidden=64, n_layers
     ----------
     x0 : array_like, shape (n, d)
     steps, batch_size, lr, seed, progress, desc
-        As ``train_eps_model``; the defaults train in 2.5-4 s on one core (1-D mixture, moons).
+        As ``train_eps_model``.
     hidden, n_layers
         Width and depth of the ``ContinuousEpsNet``.
     sigma_min, sigma_max : float

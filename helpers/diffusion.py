@@ -21,12 +21,14 @@ import numpy as np
 
 from ._checks import as_rng, count, data_matrix
 from ._deprecated import keyword_only
+from ._results import retired_flag
 from .gaussian import diag_gaussian_log_pdf, isotropic_kl
 from .mixture import GaussianMixture1D  # noqa: F401 - part of this module's API (API.md)
 from .noise_schedule import NoiseSchedule
 
 __all__ = ["NoiseSchedule", "GaussianMixture1D", "DiffusionElbo", "diffusion_elbo",
-           "reverse_mean", "reverse_variance", "ddpm_sample", "ddim_sample", "timesteps"]
+           "reverse_mean", "reverse_variance", "ddpm_sample", "ddim_sample", "timesteps",
+           "Trajectory", "ddpm_trajectory", "ddim_trajectory"]
 
 
 def _check_model(eps_model, schedule):
@@ -39,7 +41,8 @@ def _check_model(eps_model, schedule):
 REVERSE_VARIANCES = ("posterior", "beta")
 
 
-def reverse_variance(schedule, reverse_var="posterior"):
+@keyword_only(1, ("reverse_var",))
+def reverse_variance(schedule, *, reverse_var="posterior"):
     """sigma_t^2 of p(x_{t-1} | x_t) = N(mu(x_t, t), sigma_t^2 I) for t = 1..T, shape (T,).
 
     Ho et al. (2020, sec. 3.2) try two fixed choices, both exact in a limit:
@@ -143,23 +146,23 @@ def diffusion_elbo(x0, eps_model, schedule, rng=None, *, reverse_var="posterior"
     """
     x0 = data_matrix("x0", x0)
     _check_model(eps_model, schedule)
-    sigma2 = reverse_variance(schedule, reverse_var)
+    sigma2 = reverse_variance(schedule, reverse_var=reverse_var)
     rng = as_rng(rng)
     per_step = np.empty((schedule.T, x0.shape[0]))
     for t in range(1, schedule.T + 1):
-        # x_t ~ q(x_t | x_0), drawn afresh for every t
-        x_t, _ = schedule.q_sample(x0, t, rng)
+        # x_t ~ q(x_t | x_0), drawn afresh for every t (x0 was checked once, above)
+        x_t, _ = schedule.q_sample_unchecked(x0, t, rng)
         # mu(x_t, t), the mean of p(x_{t-1} | x_t)
         mu = reverse_mean(schedule, x_t, t, _eps_hat(eps_model, x_t, t))
         if t == 1:
             # L_0 = -log N(x_0; mu(x_1, 1), beta_1 I)
             per_step[0] = -diag_gaussian_log_pdf(x0, mu, np.sqrt(schedule.betas[0]))
         else:
-            mu_tilde, beta_tilde = schedule.q_posterior(x0, x_t, t)
+            mu_tilde, beta_tilde = schedule.q_posterior_unchecked(x0, x_t, t)
             # L_{t-1} = KL(N(mu_tilde_t, beta_tilde_t I) || N(mu, sigma_t^2 I))
             per_step[t - 1] = isotropic_kl(mu_tilde, beta_tilde, mu, sigma2[t - 1])
     reconstruction, denoising = -per_step[0], per_step[1:].sum(0)
-    prior = schedule.prior_kl(x0)
+    prior = schedule.prior_kl_unchecked(x0)
     return DiffusionElbo(reconstruction - denoising - prior, reconstruction, denoising, prior,
                          per_step)
 
@@ -183,9 +186,99 @@ def timesteps(schedule, steps):
     return np.unique(taus)[::-1]
 
 
+@dataclass(frozen=True)
+class Trajectory:
+    """What ``ddpm_trajectory`` and ``ddim_trajectory`` return: a sampler's walk.
+
+    Attributes
+    ----------
+    samples : ndarray, shape (n, d)
+        The output, the sampler's own (equal to ``states[-1]``).
+    states : ndarray, shape (steps + 1, n, d)
+        states[i] is the state after i steps: x_T first, x_0 last.
+    """
+
+    samples: np.ndarray
+    states: np.ndarray
+
+
+def _stacked(walk):
+    """A sampler's states, from a generator of them, as a ``Trajectory``."""
+    states = np.stack(list(walk))
+    return Trajectory(states[-1], states)
+
+
+def _last(walk):
+    """The last state of a generator of them, keeping no other."""
+    for x in walk:
+        pass
+    return x
+
+
+def _trajectory_flag(trajectory_fn):
+    """A sampler's ``return_trajectory`` (helpers 0.2) is ``trajectory_fn`` now; for one release
+    ``return_trajectory=True`` still returns its (samples, states) pair, with a warning."""
+    def old_result(*args, **kwargs):
+        walk = trajectory_fn(*args, **kwargs)
+        return walk.samples, walk.states
+
+    name = trajectory_fn.__name__.replace("trajectory", "sample")
+    return retired_flag("return_trajectory", f"{name}(..., return_trajectory=True) is now "
+                        f"{trajectory_fn.__name__}(...): its .samples and .states", old_result)
+
+
+def _ddpm_walk(eps_model, schedule, n, steps, d, rng, reverse_var):
+    """The states of ``ddpm_sample``, x_T first, one by one."""
+    rng, x = _start(eps_model, schedule, n, d, rng)
+    taus = np.arange(schedule.T, 0, -1) if steps is None else timesteps(schedule, steps)
+    # the walk's own schedule: alpha_bar at tau_1 < tau_2 < ..., beta_i from their ratios
+    ab = schedule.alpha_bar[taus[::-1] - 1]
+    walk = schedule if steps is None else NoiseSchedule(1.0 - ab / np.append(1.0, ab[:-1]))
+    sigma = np.sqrt(reverse_variance(walk, reverse_var=reverse_var))
+    yield x
+    for i, tau in zip(range(walk.T, 0, -1), taus):
+        # mu(x_t, t), with the network asked at its own timestep tau
+        x = reverse_mean(walk, x, i, _eps_hat(eps_model, x, int(tau)))
+        if i > 1:
+            # x_{t-1} = mu(x_t, t) + sigma_t z
+            x = x + sigma[i - 1] * rng.standard_normal(x.shape)
+        yield x
+
+
+def ddpm_trajectory(eps_model, schedule, n, *, steps=None, d=1, rng=None,
+                    reverse_var="posterior"):
+    """``ddpm_sample`` with every state kept: a ``Trajectory`` whose ``states`` has shape
+    (steps + 1, n, d) (T + 1 without ``steps``), x_T first and x_0 (``samples``) last. Equal
+    arguments give ``ddpm_sample``'s numbers."""
+    return _stacked(_ddpm_walk(eps_model, schedule, n, steps, d, rng, reverse_var))
+
+
+def _ddim_walk(eps_model, schedule, n, steps, d, rng):
+    """The states of ``ddim_sample``, x_T first, one by one."""
+    rng, x = _start(eps_model, schedule, n, d, rng)
+    taus = timesteps(schedule, steps)
+    # alpha_bar_tau' of the next timestep down; after the last, alpha_bar_0 = 1 lands on x0_hat
+    ab_next = np.append(schedule.alpha_bar[taus[1:] - 1], 1.0)
+    yield x
+    for tau, ab_n in zip(taus, ab_next):
+        eps_hat = _eps_hat(eps_model, x, int(tau))
+        ab = schedule.alpha_bar[tau - 1]
+        # x0_hat = (x_tau - sqrt(1 - alpha_bar_tau) eps_hat) / sqrt(alpha_bar_tau)
+        x0_hat = (x - np.sqrt(1.0 - ab) * eps_hat) / np.sqrt(ab)
+        # x_tau' = sqrt(alpha_bar_tau') x0_hat + sqrt(1 - alpha_bar_tau') eps_hat
+        x = np.sqrt(ab_n) * x0_hat + np.sqrt(1.0 - ab_n) * eps_hat
+        yield x
+
+
+def ddim_trajectory(eps_model, schedule, n, *, steps, d=1, rng=None):
+    """``ddim_sample`` with every state kept: a ``Trajectory`` whose ``states`` has shape
+    (steps + 1, n, d), x_T first, then x at each timestep down, x0_hat (``samples``) last."""
+    return _stacked(_ddim_walk(eps_model, schedule, n, steps, d, rng))
+
+
 @keyword_only(3, ("d", "rng"))
-def ddpm_sample(eps_model, schedule, n, *, steps=None, d=1, rng=None, reverse_var="posterior",
-                return_trajectory=False):
+@_trajectory_flag(ddpm_trajectory)
+def ddpm_sample(eps_model, schedule, n, *, steps=None, d=1, rng=None, reverse_var="posterior"):
     """Ancestral sampling through the model of ``diffusion_elbo``, from x_T ~ N(0, I):
 
     x_{t-1} = mu(x_t, t) + sigma_t z, z ~ N(0, I), for t = T..2; x_0 = mu(x_1, 1), with
@@ -194,6 +287,7 @@ def ddpm_sample(eps_model, schedule, n, *, steps=None, d=1, rng=None, reverse_va
     With ``steps`` < T it walks only ``timesteps(schedule, steps)``: the chain through those
     timesteps is itself a diffusion with alpha_bar taken at them, so the same update runs with
     beta_i = 1 - alpha_bar_{tau_i} / alpha_bar_{tau_{i-1}} (Nichol & Dhariwal 2021, sec. 4).
+    ``ddpm_trajectory`` keeps every state.
 
     Parameters
     ----------
@@ -208,34 +302,17 @@ def ddpm_sample(eps_model, schedule, n, *, steps=None, d=1, rng=None, reverse_va
     rng : int, numpy.random.Generator or None
     reverse_var : {"posterior", "beta"}
         sigma_t^2 = beta_tilde_t (default) or beta_t, of the walk's own schedule.
-    return_trajectory : bool, default False
-        Also return the states, shape (steps + 1, n, d): trajectory[i] is the state after i
-        steps, x_T first and x_0 last.
 
     Returns
     -------
-    ndarray of shape (n, d), or ``(samples, trajectory)``
+    ndarray, shape (n, d)
     """
-    rng, x = _start(eps_model, schedule, n, d, rng)
-    taus = np.arange(schedule.T, 0, -1) if steps is None else timesteps(schedule, steps)
-    # the walk's own schedule: alpha_bar at tau_1 < tau_2 < ..., beta_i from their ratios
-    ab = schedule.alpha_bar[taus[::-1] - 1]
-    walk = schedule if steps is None else NoiseSchedule(1.0 - ab / np.append(1.0, ab[:-1]))
-    sigma = np.sqrt(reverse_variance(walk, reverse_var))
-    trajectory = [x]
-    for i, tau in zip(range(walk.T, 0, -1), taus):
-        # mu(x_t, t), with the network asked at its own timestep tau
-        x = reverse_mean(walk, x, i, _eps_hat(eps_model, x, int(tau)))
-        if i > 1:
-            # x_{t-1} = mu(x_t, t) + sigma_t z
-            x = x + sigma[i - 1] * rng.standard_normal(x.shape)
-        if return_trajectory:
-            trajectory.append(x)
-    return (x, np.stack(trajectory)) if return_trajectory else x
+    return _last(_ddpm_walk(eps_model, schedule, n, steps, d, rng, reverse_var))
 
 
 @keyword_only(3, ("steps", "d", "rng"))
-def ddim_sample(eps_model, schedule, n, *, steps, d=1, rng=None, return_trajectory=False):
+@_trajectory_flag(ddim_trajectory)
+def ddim_sample(eps_model, schedule, n, *, steps, d=1, rng=None):
     """Deterministic DDIM (eta = 0) on ``steps`` timesteps tau spread evenly over 1..T.
 
     The timesteps are ``timesteps(schedule, steps)``. From x_T ~ N(0, I),
@@ -245,24 +322,15 @@ def ddim_sample(eps_model, schedule, n, *, steps, d=1, rng=None, return_trajecto
         x_tau' = sqrt(alpha_bar_tau') x0_hat + sqrt(1 - alpha_bar_tau') eps_hat;
 
     the last step returns x0_hat. Only x_T is random, so equal ``rng`` gives equal output.
+    ``ddim_trajectory`` keeps every state.
 
     Parameters
     ----------
     As ``ddpm_sample``, plus ``steps`` (int in 1..T): the number of timesteps and eps_model
-    calls. The trajectory has shape (steps + 1, n, d): x_T, x at each timestep down, x_0 last.
+    calls.
+
+    Returns
+    -------
+    ndarray, shape (n, d)
     """
-    rng, x = _start(eps_model, schedule, n, d, rng)
-    taus = timesteps(schedule, steps)
-    # alpha_bar_tau' of the next timestep down; after the last, alpha_bar_0 = 1 lands on x0_hat
-    ab_next = np.append(schedule.alpha_bar[taus[1:] - 1], 1.0)
-    trajectory = [x]
-    for tau, ab_n in zip(taus, ab_next):
-        eps_hat = _eps_hat(eps_model, x, int(tau))
-        ab = schedule.alpha_bar[tau - 1]
-        # x0_hat = (x_tau - sqrt(1 - alpha_bar_tau) eps_hat) / sqrt(alpha_bar_tau)
-        x0_hat = (x - np.sqrt(1.0 - ab) * eps_hat) / np.sqrt(ab)
-        # x_tau' = sqrt(alpha_bar_tau') x0_hat + sqrt(1 - alpha_bar_tau') eps_hat
-        x = np.sqrt(ab_n) * x0_hat + np.sqrt(1.0 - ab_n) * eps_hat
-        if return_trajectory:
-            trajectory.append(x)
-    return (x, np.stack(trajectory)) if return_trajectory else x
+    return _last(_ddim_walk(eps_model, schedule, n, steps, d, rng))

@@ -14,10 +14,11 @@ Read top to bottom:
    ``gaussian_kl``, which lives with the other Gaussian formulas in ``helpers.gaussian`` and is
    re-exported here (with ``kl_per_dim``, ``gaussian_kl_to`` and ``diag_gaussian_log_pdf``),
    where notebook 03 teaches it.
-2. Eq. 2.4 line by line, and the two sub-goals, on the exact linear-Gaussian model
-   (``helpers.linear_gaussian.LinearGaussian``): ``eq24_lines``, ``linear_gaussian_elbo_grads``
-   (closed-form gradients, so gradient ascent is fast numpy), ``best_mean_field``, ``fit_q``,
-   ``alternate_phi_theta``.
+2. Eq. 2.4 line by line on the exact linear-Gaussian model
+   (``helpers.linear_gaussian.LinearGaussian``): ``eq24_lines``.
+3. The two sub-goals on the same model live in ``helpers.elbo_subgoals`` and are re-exported
+   here: ``linear_gaussian_elbo_grads`` (closed-form gradients, so gradient ascent is plain
+   numpy), ``best_mean_field``, ``fit_q`` and ``alternate_phi_theta``.
 
 Notebook 03's figures are ``helpers.plots.elbo``.
 """
@@ -28,16 +29,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import as_float_array, as_rng, count, positive, positive_scalar
-from ._deprecated import renamed_arguments
+from ._checks import as_float_array, as_rng, count, positive
+from ._deprecated import keyword_only
+from .elbo_subgoals import (ElboGradients, ElboWithGradients, MeanFieldFit, QFit, SubgoalHistory,
+                            alternate_phi_theta, best_mean_field, fit_q,
+                            linear_gaussian_elbo_grads)
 from .gaussian import (diag_gaussian_log_pdf, gaussian_kl, gaussian_kl_to, gaussian_log_pdf,
                        kl_per_dim)
-from .linear_gaussian import LinearGaussian
 from .sampling import normal_pdf
 
 __all__ = ["kl_per_dim", "gaussian_kl", "gaussian_kl_to", "diag_gaussian_log_pdf", "ElboTerms",
-           "elbo_terms", "Eq24Line", "eq24_lines", "ElboGradients", "linear_gaussian_elbo_grads",
-           "best_mean_field", "fit_q", "SubgoalHistory", "alternate_phi_theta"]
+           "elbo_terms", "Eq24Line", "eq24_lines", "ElboGradients", "ElboWithGradients",
+           "linear_gaussian_elbo_grads", "MeanFieldFit", "best_mean_field", "QFit", "fit_q",
+           "SubgoalHistory", "alternate_phi_theta"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -126,7 +130,7 @@ def elbo_terms(x, q_mean, q_std, log_likelihood, n_samples, rng=None):
 
 
 # ---------------------------------------------------------------------------------------------
-# 2. Eq. 2.4 line by line, and the two sub-goals, on the exact linear-Gaussian model
+# 2. Eq. 2.4 line by line, on the exact linear-Gaussian model
 # ---------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -141,7 +145,8 @@ class Eq24Line:
     parts: tuple | None = None
 
 
-def eq24_lines(model, x, q_mean, q_std, n_samples=100_000, rng=None, n_grid=4001):
+@keyword_only(4, ["n_samples", "rng", "n_grid"])
+def eq24_lines(model, x, q_mean, q_std, *, n_samples=100_000, rng=None, n_grid=4001):
     """Every line of eq. 2.4 evaluated for one x: Monte Carlo for expectations, exact otherwise.
 
     Lines (numbered as in the article's derivation, 0 = the left-hand side):
@@ -178,7 +183,8 @@ def eq24_lines(model, x, q_mean, q_std, n_samples=100_000, rng=None, n_grid=4001
         line), and for lines 6 and 7 the two parts ``parts`` = (first, second).
     """
     x = model.as_x(x)
-    q_mean, q_std = model.as_q(q_mean, q_std)
+    q_mean = model.as_z(q_mean, name="q_mean")
+    q_std = model.as_q_std(q_std, q_mean)
     if x.ndim != 1 or q_mean.ndim != 1:
         raise ValueError(f"x and q_mean must be single vectors, got shapes {x.shape} and "
                          f"{q_mean.shape}")
@@ -192,9 +198,9 @@ def eq24_lines(model, x, q_mean, q_std, n_samples=100_000, rng=None, n_grid=4001
     u = np.linspace(-12.0, 12.0, n_grid)
     dens = normal_pdf(u)  # N(u; 0, 1), eq. 1.1
     mass_1d = np.sum((dens[1:] + dens[:-1]) * np.diff(u)) / 2  # same for every dimension
-    q_mass = mass_1d ** model.k
+    q_mass = mass_1d ** model.z_dim
 
-    z = q_mean + q_std * rng.standard_normal((n_samples, model.k))  # z_l ~ q(z|x)
+    z = q_mean + q_std * rng.standard_normal((n_samples, model.z_dim))  # z_l ~ q(z|x)
     log_q = diag_gaussian_log_pdf(z, q_mean, q_std)
     log_joint = model.log_likelihood(x, z) + diag_gaussian_log_pdf(z, 0.0, 1.0)  # log p(x, z)
     log_post = gaussian_log_pdf(z, post_mean, post_cov)                          # log p(z|x)
@@ -227,194 +233,3 @@ def eq24_lines(model, x, q_mean, q_std, n_samples=100_000, rng=None, n_grid=4001
     rows.append(Eq24Line(line=8, expression="ELBO  (<= line 0)", method="Monte Carlo",
                          value=elbo_mc, se=elbo_se))
     return rows
-
-
-@dataclass(frozen=True)
-class ElboGradients:
-    """Gradients of the closed-form ELBO: see ``linear_gaussian_elbo_grads``."""
-
-    q_mean: np.ndarray
-    q_std: np.ndarray
-    W: np.ndarray
-    b: np.ndarray
-
-
-def linear_gaussian_elbo_grads(model, x, q_mean, q_std):
-    """The closed-form ELBO (eq. 2.5) of ``LinearGaussian`` and its gradients.
-
-    For q = N(m, diag s^2), r = x - W m - b and D_j = (W^T W)_jj:
-
-        ELBO = -(||r||^2 + sum_j D_j s_j^2) / (2c) - (d/2) log(2 pi c) - KL(q || N(0, I))
-        dELBO/dm = W^T r / c - m
-        dELBO/ds = -D s / c - s + 1/s
-        dELBO/dW = sum_i (r_i m_i^T - W diag(s_i^2)) / c
-        dELBO/db = sum_i r_i / c
-
-    The ELBO itself is ``model.elbo``; the gradients follow the formulas above line by line.
-    Gradients with respect to q's parameters (phi) are per x; those with respect to the
-    decoder (theta = W, b) are summed over the x's. Taught in notebook 03.
-
-    Returns
-    -------
-    elbo : float or ndarray of shape (n,)
-    grads : ElboGradients
-        Fields ``q_mean``, ``q_std``, ``W``, ``b``.
-    """
-    x = model.as_x(x)
-    m, s = model.as_q(q_mean, q_std)
-    elbo = model.elbo(x, m, s)
-    W, c = model.W, model.c
-    batch = np.broadcast_shapes(x.shape[:-1], m.shape[:-1], s.shape[:-1])
-    x = np.broadcast_to(x, batch + (model.d,))
-    m = np.broadcast_to(m, batch + (model.k,))
-    s = np.broadcast_to(s, batch + (model.k,))
-    r = x - m @ W.T - model.b                        # residual x - f_theta(m)
-    col_sq = np.sum(W**2, axis=0)                    # D_j = (W^T W)_jj
-    r_flat, m_flat = r.reshape(-1, model.d), m.reshape(-1, model.k)
-    s2_sum = np.sum(s.reshape(-1, model.k) ** 2, axis=0)
-    grads = ElboGradients(q_mean=r @ W / c - m,
-                          q_std=-col_sq * s / c - s + 1.0 / s,
-                          W=(r_flat.T @ m_flat - W * s2_sum) / c,
-                          b=np.sum(r_flat, axis=0) / c)
-    return elbo, grads
-
-
-def best_mean_field(model, x):
-    """The best diagonal q for the linear-Gaussian posterior N(mu, S), in closed form.
-
-    Maximising the ELBO over diagonal q = minimising KL(q || p(z|x)) gives mean = mu and
-    1 / s_j^2 = (S^-1)_jj: the precision's diagonal, not S's. The remaining gap (the mean-field
-    gap) is 0.5 * (sum_j log (S^-1)_jj - log det S^-1), zero exactly when S is diagonal.
-
-    Returns
-    -------
-    q_mean : ndarray, shape (..., k)
-    q_std : ndarray, shape (k,)
-    gap : float, KL(q* || p(z|x)) = log p(x) - ELBO(q*)
-    """
-    mean, cov = model.posterior(x)
-    prec = np.linalg.inv(cov)
-    q_std = 1.0 / np.sqrt(np.diag(prec))
-    gap = 0.5 * (np.sum(np.log(np.diag(prec))) - np.linalg.slogdet(prec)[1])
-    return mean, q_std, float(gap)
-
-
-@renamed_arguments(n_steps="steps")
-def fit_q(model, x, q_mean, q_std, steps=300, lr=None, return_path=False):
-    """Optimise phi: gradient ascent of the ELBO over q's mean and log standard deviation.
-
-    The evidence does not depend on q, so every step that raises the ELBO closes the gap
-    KL(q || p(z|x)) of eq. 2.4 by the same amount. Uses the closed-form gradients of
-    ``linear_gaussian_elbo_grads``; the default step is 1 / (largest curvature of the ELBO in
-    the mean), 1 / (1 + lambda_max(W^T W) / c), which is always stable.
-
-    Parameters
-    ----------
-    model : helpers.linear_gaussian.LinearGaussian
-    x : array_like, shape (d,) or (n, d)
-    q_mean, q_std : array_like, shape (k,) or (n, k)
-        The starting q.
-    steps : int
-        Gradient steps (0 returns the starting q).
-    lr : float or None
-    return_path : bool
-        Also return q's mean at every step.
-
-    Returns
-    -------
-    q_mean, q_std : ndarrays
-        The final q.
-    history : ndarray, shape (steps + 1, ...)
-        The ELBO at every step (per x).
-    path : ndarray, shape (steps + 1, ..., k)
-        Only with ``return_path``: q's mean at every step.
-    """
-    x = model.as_x(x)
-    m, s = model.as_q(q_mean, q_std)
-    steps = count("steps", steps, minimum=0)
-    lam = 1.0 + np.linalg.eigvalsh(model.W.T @ model.W).max() / model.c
-    lr = 1.0 / lam if lr is None else positive_scalar("lr", lr)
-    m, log_s = m.copy(), np.log(s)
-    history, path = [], [m]
-    for _ in range(steps):
-        elbo, g = linear_gaussian_elbo_grads(model, x, m, np.exp(log_s))
-        history.append(elbo)
-        m = m + lr * g.q_mean
-        # d ELBO / d log s = s * d ELBO / d s; the curvature in log s near the optimum is ~2
-        log_s = log_s + min(lr, 0.25) * np.exp(log_s) * g.q_std
-        path.append(m)
-    history.append(linear_gaussian_elbo_grads(model, x, m, np.exp(log_s))[0])
-    if return_path:
-        return m, np.exp(log_s), np.array(history), np.array(path)
-    return m, np.exp(log_s), np.array(history)
-
-
-@dataclass(frozen=True)
-class SubgoalHistory:
-    """What ``alternate_phi_theta`` returns: one entry per step, and the final model."""
-
-    evidence: np.ndarray
-    elbo: np.ndarray
-    phase: np.ndarray
-    model: LinearGaussian
-
-
-def alternate_phi_theta(model, x, n_rounds=6, q_steps=100, theta_steps=25, lr_theta=None):
-    """The article's two sub-goals in turn: optimise phi (close the gap), then theta (raise p(x)).
-
-    Each round runs ``q_steps`` of ``fit_q`` (one q per data point; theta fixed, so log p(x) stays
-    flat and the ELBO climbs to it), then ``theta_steps`` of gradient ascent on the decoder W, b
-    with q fixed (the mean ELBO climbs and the exact evidence rises). The decoder variance c stays
-    fixed. This is variational EM. For k = 1 (or any diagonal posterior) each phi phase makes q
-    the exact posterior, and the theta phase takes gradient steps instead of maximising
-    (generalised EM): if a theta phase raises the ELBO, the evidence at its end is above the
-    evidence at its start; single steps inside a phase promise nothing.
-
-    Parameters
-    ----------
-    model : helpers.linear_gaussian.LinearGaussian
-        The starting decoder.
-    x : array_like, shape (n, d)
-        The data set.
-    n_rounds, q_steps, theta_steps : int
-    lr_theta : float or None
-        Step on W and b for the mean ELBO per point; default 0.5 c / (1 + max z-second moment).
-
-    Returns
-    -------
-    SubgoalHistory
-        ``evidence`` and ``elbo`` (mean over the data, one entry per step), ``phase`` ("phi" or
-        "theta" for the step that led there; the first entry is "start"), and ``model`` (the
-        final LinearGaussian).
-    """
-    x = model.as_x(x)
-    if x.ndim != 2:
-        raise ValueError(f"x must have shape (n, d), got {x.shape}")
-    n_rounds = count("n_rounds", n_rounds)
-    q_steps = count("q_steps", q_steps)
-    theta_steps = count("theta_steps", theta_steps)
-    n = x.shape[0]
-    m, s = np.zeros((n, model.k)), np.ones((n, model.k))  # q starts at the prior
-    evidence, elbo, phase = [], [], []
-
-    def record(mdl, m, s, tag):
-        evidence.append(float(np.mean(mdl.log_evidence(x))))
-        elbo.append(float(np.mean(linear_gaussian_elbo_grads(mdl, x, m, s)[0])))
-        phase.append(tag)
-
-    record(model, m, s, "start")
-    for _ in range(n_rounds):
-        m, s, hist = fit_q(model, x, m, s, steps=q_steps)
-        for h in hist[1:]:
-            evidence.append(evidence[-1])
-            elbo.append(float(np.mean(h)))
-            phase.append("phi")
-        second_moment = np.max(np.mean(m**2 + s**2, axis=0))
-        lr = 0.5 * model.c / (1.0 + second_moment) if lr_theta is None else \
-            positive_scalar("lr_theta", lr_theta)
-        for _ in range(theta_steps):
-            _, g = linear_gaussian_elbo_grads(model, x, m, s)
-            model = LinearGaussian(model.W + lr * g.W / n, model.b + lr * g.b / n, model.c)
-            record(model, m, s, "theta")
-    return SubgoalHistory(evidence=np.array(evidence), elbo=np.array(elbo),
-                          phase=np.array(phase), model=model)

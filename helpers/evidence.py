@@ -17,7 +17,8 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import as_float_array, as_rng, count, positive_scalar
-from ._logsumexp import FLOOR
+from ._deprecated import keyword_only, renamed_arguments
+from ._logsumexp import log_mean_exp_torch, logsumexp_np
 from .linear_gaussian import LinearGaussian
 
 __all__ = ["log_mean_exp", "running_log_mean_exp", "effective_sample_size", "LinearGaussian",
@@ -33,29 +34,29 @@ def log_mean_exp(a, axis=-1):
 
     Parameters
     ----------
-    a : array_like
-        Log-values, e.g. log p(x | z_l) for l = 1..L. NaN and +inf raise ``ValueError``.
+    a : array_like or torch.Tensor
+        Log-values, e.g. log p(x | z_l) for l = 1..L. NaN and +inf raise ``ValueError``. A torch
+        tensor gives a tensor, differentiable (eq. 2.3's loss in notebook 02), unchecked.
     axis : int, default -1
 
     Returns
     -------
-    ndarray or float
+    ndarray, float, or torch.Tensor
     """
+    if type(a).__module__.split(".")[0] == "torch":
+        return log_mean_exp_torch(a, axis)
     a = as_float_array("a", a, allow_inf=True)
     if np.isposinf(a).any():
         raise ValueError("a must not contain +inf")
     if a.ndim == 0 or a.shape[axis] == 0:
         raise ValueError(f"a must have at least one entry along axis {axis}, got shape {a.shape}")
-    shift = np.max(a, axis=axis, keepdims=True)
-    finite = np.isfinite(shift)
-    shift = np.where(finite, shift, 0.0)
-    # the clamp skips exp's slow path on underflow and cannot change the mean (helpers._logsumexp)
-    out = np.log(np.mean(np.exp(np.maximum(a - shift, FLOOR["float64"])), axis=axis))
-    out = np.where(np.squeeze(finite, axis=axis), out + np.squeeze(shift, axis=axis), -np.inf)
+    # the project's one log-sum-exp (helpers._logsumexp), minus log L
+    out = logsumexp_np(a, axis=axis) - np.log(a.shape[axis])
     return out if out.ndim else float(out)
 
 
-def effective_sample_size(log_w, axis=-1):
+@keyword_only(1, ["axis"])
+def effective_sample_size(log_w, *, axis=-1):
     """(sum_l w_l)^2 / sum_l w_l^2 of weights given by their logs: how many samples count.
 
     L equal weights give L; one weight that dwarfs the rest gives 1. For eq. 2.3's naive
@@ -94,7 +95,9 @@ def running_log_mean_exp(a):
     return np.logaddexp.accumulate(a, axis=-1) - np.log(np.arange(1, a.shape[-1] + 1))
 
 
-def naive_mc_log_evidence(log_likelihood, x, n_samples, latent_dim, rng=None, chunk_size=None):
+@keyword_only(5, ["chunk_size"])
+@renamed_arguments(latent_dim="z_dim")
+def naive_mc_log_evidence(log_likelihood, x, n_samples, z_dim, rng=None, *, chunk_size=None):
     """Eq. 2.3 in log space: log (1/L) sum_l p(x | z_l) with z_l ~ N(0, I).
 
     The L prior samples are drawn and scored ``chunk_size`` at a time and combined with a running
@@ -109,8 +112,8 @@ def naive_mc_log_evidence(log_likelihood, x, n_samples, latent_dim, rng=None, ch
     x : array_like, shape (d,) or (n, d)
     n_samples : int
         L, the number of prior samples (a float like 1e7 is accepted if it is whole).
-    latent_dim : int
-        k, the dimension of z.
+    z_dim : int
+        k, the dimension of z (``latent_dim=`` is its deprecated name).
     rng : int, numpy.random.Generator or None
     chunk_size : int or None
         Samples scored at once. None picks it so that one chunk holds about 2^18 numbers
@@ -128,7 +131,7 @@ def naive_mc_log_evidence(log_likelihood, x, n_samples, latent_dim, rng=None, ch
     if x.ndim not in (1, 2) or x.shape[-1] == 0:
         raise ValueError(f"x must have shape (d,) or (n, d), got {x.shape}")
     n_samples = count("n_samples", n_samples)
-    latent_dim = count("latent_dim", latent_dim)
+    z_dim = count("z_dim", z_dim)
     xb = np.atleast_2d(x)[:, None, :]
     if chunk_size is None:
         chunk_size = max(1, 2**18 // (xb.shape[0] * xb.shape[-1]))
@@ -139,20 +142,21 @@ def naive_mc_log_evidence(log_likelihood, x, n_samples, latent_dim, rng=None, ch
     done = 0
     while done < n_samples:
         m = min(chunk_size, n_samples - done)
-        z = rng.standard_normal((m, latent_dim))  # z_l ~ p(z) = N(0, I)
+        z = rng.standard_normal((m, z_dim))  # z_l ~ p(z) = N(0, I)
         ll = np.asarray(log_likelihood(xb, z), dtype=np.float64)
         if ll.shape != (xb.shape[0], m):
             raise ValueError(f"log_likelihood(x, z) must return shape {(xb.shape[0], m)}, "
                              f"got {ll.shape}")
         if np.isnan(ll).any() or np.isposinf(ll).any():
             raise ValueError("log_likelihood(x, z) returned NaN or +inf")
-        total = np.logaddexp(total, log_mean_exp(ll, axis=-1) + np.log(m))
+        total = np.logaddexp(total, logsumexp_np(ll, axis=-1))
         done += m
     out = total - np.log(n_samples)
     return float(out[0]) if x.ndim == 1 else out
 
 
-def measure_samples_needed(model, x, rel_err=0.1, budget=2**18, min_repeats=16, rng=None):
+@keyword_only(2, ["rel_err", "budget", "min_repeats", "rng"])
+def measure_samples_needed(model, x, *, rel_err=0.1, budget=2**18, min_repeats=16, rng=None):
     """Measure how many prior samples eq. 2.3 needs for a given relative error in p_hat.
 
     Draws ``budget`` prior samples once, splits them into independent runs of N = 1, 2, 4, ...
@@ -184,7 +188,7 @@ def measure_samples_needed(model, x, rel_err=0.1, budget=2**18, min_repeats=16, 
     min_repeats = count("min_repeats", min_repeats)
     rng = as_rng(rng)
     log_p = model.log_evidence(x)
-    z = rng.standard_normal((budget, model.k))
+    z = rng.standard_normal((budget, model.z_dim))
     w = np.concatenate([np.exp(model.log_likelihood(x, z[lo:lo + 2**14]) - log_p)
                         for lo in range(0, budget, 2**14)])  # p(x | z_l) / p(x)
     sizes, errors = [], []

@@ -8,9 +8,13 @@ Every other module imports these instead of writing them again:
   decoder, notebooks 02 and 04; with sq = E_q ||x - f||^2 it is eq. 2.5's reconstruction term);
 - ``standard_normal_log_pdf``, ``diag_gaussian_log_pdf`` and ``gaussian_log_pdf``: log N(z; .)
   for the prior N(0, I), a diagonal q and a full covariance (the exact posterior, notebook 03);
+- ``diag_gaussian_log_likelihood(x, mean, var)``: the same diagonal density from variances,
+  unchecked, numpy or torch (a decoder with a variance per pixel, notebook 07);
 - ``kl_per_dim`` and ``gaussian_kl``: KL(N(mu, diag sigma^2) || N(0, I)), the article's closed
   form (end of section 2, eqs. 2.5 and 2.8; notebooks 03 and 04), numpy or torch alike;
 - ``gaussian_kl_to``: KL against a full-covariance Gaussian, the gap of eq. 2.4 (notebook 03);
+- ``full_gaussian_kl``: KL(N(mean, cov) || N(0, I)) for a full covariance, how far the exact
+  posterior sits from the prior (notebook 02);
 - ``isotropic_kl``: KL between two Gaussians N(m, v I_d), a denoising term of diffusion's ELBO
   (notebook 05).
 
@@ -26,8 +30,8 @@ import numpy as np
 from ._checks import as_float_array, positive
 
 __all__ = ["LOG_2PI", "gaussian_log_norm", "isotropic_log_likelihood", "standard_normal_log_pdf",
-           "diag_gaussian_log_pdf", "gaussian_log_pdf", "kl_per_dim", "gaussian_kl",
-           "gaussian_kl_to", "isotropic_kl"]
+           "diag_gaussian_log_pdf", "diag_gaussian_log_likelihood", "gaussian_log_pdf",
+           "kl_per_dim", "gaussian_kl", "gaussian_kl_to", "full_gaussian_kl", "isotropic_kl"]
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -76,6 +80,16 @@ def diag_gaussian_log_pdf(z, mean, std):
     z, mean, std = as_float_array("z", z), as_float_array("mean", mean), positive("std", std)
     u = (z - mean) / std
     return np.sum(-0.5 * u**2 - np.log(std) - 0.5 * LOG_2PI, axis=-1)
+
+
+def diag_gaussian_log_likelihood(x, mean, var):
+    """log N(x; mean, diag var) = -0.5 sum_i [(x_i - mean_i)^2 / var_i + log(2 pi var_i)].
+
+    Summed over the last axis; ``var`` holds variances (not standard deviations) and broadcasts
+    against ``mean``. numpy or torch alike (a tensor keeps its gradient); unchecked: callers
+    make var > 0 (``helpers.vae_density``'s decoder, by a softplus plus a floor).
+    """
+    return -0.5 * ((x - mean) ** 2 / var + _log(2 * math.pi * var)).sum(-1)
 
 
 def _cov(name, cov, k):
@@ -223,6 +237,18 @@ def gaussian_kl_to(q_mean, q_std, mean, cov):
     log_det_s = 2.0 * np.sum(np.log(np.diag(chol)))
     out = 0.5 * (trace + maha - k + log_det_s - np.sum(np.log(s2), axis=-1))
     return float(out) if np.ndim(out) == 0 else out
+
+
+def full_gaussian_kl(mean, cov):
+    """KL(N(mean, cov) || N(0, I_k)) = 0.5 (tr cov + ||mean||^2 - k - log det cov).
+
+    ``mean`` of shape (..., k), one ``cov`` of shape (k, k) for all of them. Unchecked (callers
+    pass an exact posterior, ``LinearGaussian.posterior``). With a diagonal cov it equals
+    ``gaussian_kl(mean, sqrt(diag cov))``. Taught in notebook 02.
+    """
+    k = cov.shape[-1]
+    _, log_det = np.linalg.slogdet(cov)
+    return 0.5 * (np.trace(cov) + np.sum(mean**2, axis=-1) - k - log_det)
 
 
 def isotropic_kl(mean_q, var_q, mean_p, var_p):

@@ -23,7 +23,6 @@ likelihood are the ones that count, and a guided sampler has no likelihood of it
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 
@@ -31,9 +30,10 @@ import numpy as np
 import torch
 
 from ._checks import as_float_array, count, data_matrix, positive_scalar, seed as check_seed
-from .denoiser import ContinuousEpsNet
-from .nets import Adam, cosine_lr, frozen, torch_threads
-from .noise_schedule import NoiseSchedule
+from ._deprecated import keyword_only, renamed_arguments
+from .denoiser import ContinuousEpsNet, single_level
+from .nets import Adam, cosine_lr, evaluate_in_chunks, frozen, torch_threads
+from .noise_schedule import NoiseSchedule, log_sigma_from_alpha_bar
 from .progress import progress_bar
 
 __all__ = ["ConditionalEpsNet", "guided_eps", "train_guided_eps_fn", "GuidedEpsFn"]
@@ -48,7 +48,8 @@ class ConditionalEpsNet(ContinuousEpsNet):
     trains in; call ``.double()`` before finite differences of it (``helpers.score``).
     """
 
-    def __init__(self, d, n_classes, hidden=256, n_layers=3, n_freqs=8, max_freq=20.0,
+    @keyword_only(3, ("hidden", "n_layers", "n_freqs", "max_freq", "sigma_min", "sigma_max"))
+    def __init__(self, d, n_classes, *, hidden=256, n_layers=3, n_freqs=8, max_freq=20.0,
                  sigma_min=0.01, sigma_max=80.0):
         super().__init__(d, hidden=hidden, n_layers=n_layers, n_freqs=n_freqs,
                          max_freq=max_freq, sigma_min=sigma_min, sigma_max=sigma_max)
@@ -101,7 +102,7 @@ class GuidedEpsFn:
 
     ``eps_fn(y=None, w=0.0)`` is an ``eps_fn`` for ``helpers.score``: unconditional (the null
     label) when y is None; else guided towards labels y (one per row of x, shape (n,)) with
-    weight w, both predictions from one batched call on 2n rows. ``eps_model(schedule, ...)``
+    weight w, both predictions from one call on 2n rows (``chunk_size`` rows at a time). ``eps_model(schedule, ...)``
     is the same at the steps of a ``NoiseSchedule``, an ``eps_model`` for ``helpers.diffusion``.
     """
 
@@ -113,15 +114,14 @@ class GuidedEpsFn:
         if not isinstance(self.net, ConditionalEpsNet) or self.net.freqs.dtype != torch.float64:
             raise ValueError("net must be a ConditionalEpsNet in float64 (call .double())")
 
-    def __call__(self, x, alpha_bar, y=None, w=0.0, batch_size=4096):
+    @renamed_arguments(batch_size="chunk_size")
+    def __call__(self, x, alpha_bar, y=None, w=0.0, chunk_size=4096):
         """eps_theta at x (n, d), a float alpha_bar in (0, 1], labels y (n,) or None, weight w."""
         x = data_matrix("x", x)
         if x.shape[1] != self.net.d:
             raise ValueError(f"x must have shape (n, {self.net.d}), got {x.shape}")
-        ab = as_float_array("alpha_bar", alpha_bar)
-        if ab.ndim != 0 or not 0.0 < ab <= 1.0:
-            raise ValueError(f"alpha_bar must be a float in (0, 1], got {alpha_bar!r}")
-        log_sigma = -math.inf if ab == 1.0 else 0.5 * (math.log1p(-float(ab)) - math.log(ab))
+        log_sigma = log_sigma_from_alpha_bar(single_level(alpha_bar))
+        chunk_size = count("chunk_size", chunk_size)
         null = torch.full((len(x),), self.net.null)
         xt = torch.as_tensor(x)
         if y is not None:  # rows [x; x] with labels [y; null]: one call for both predictions
@@ -129,23 +129,24 @@ class GuidedEpsFn:
             xt, labels = torch.cat([xt, xt]), torch.cat([y, null])
         else:
             labels = null
-        with torch.no_grad(), torch_threads(1):
-            out = torch.cat([self.net(xt[i:i + batch_size], log_sigma, labels[i:i + batch_size])
-                             for i in range(0, len(xt), batch_size)]).numpy()
+        out = evaluate_in_chunks(lambda rows, y_rows: self.net(rows, log_sigma, y_rows), xt,
+                                 labels, chunk_size=chunk_size)
         return out if y is None else guided_eps(out[:len(x)], out[len(x):], w)
 
-    def eps_fn(self, y=None, w=0.0):
+    @keyword_only(1, ("y", "w"))
+    def eps_fn(self, *, y=None, w=0.0):
         """The callable (x, alpha_bar) -> eps_hat: unconditional, or guided towards y with w."""
         if y is not None:
             y = _labels("y", y, np.size(y), self.net.n_classes).numpy()
         w = _weight(w)
         return lambda x, alpha_bar: self(x, alpha_bar, y, w)
 
-    def eps_model(self, schedule, y=None, w=0.0):
+    @keyword_only(2, ("y", "w"))
+    def eps_model(self, schedule, *, y=None, w=0.0):
         """``eps_fn(y, w)`` at the steps of ``schedule``: (x_t, t) -> eps_hat, t in 1..T."""
         if not isinstance(schedule, NoiseSchedule):
             raise ValueError(f"schedule must be a NoiseSchedule, got {schedule!r}")
-        eps_fn = self.eps_fn(y, w)
+        eps_fn = self.eps_fn(y=y, w=w)
         return lambda x_t, t: eps_fn(x_t, float(schedule.alpha_bar[t - 1]))
 
 
@@ -200,10 +201,10 @@ def train_guided_eps_fn(x0, labels, *, n_classes, p_uncond=0.2, steps=1200, batc
             x, y = x0[i], y0[i]
             drop = torch.rand(batch_size, generator=gen) < p_uncond
             y = torch.where(drop, torch.full_like(y, net.null), y)     # label dropout
-            log_sigma, ab, w = net.draw_level(batch_size, gen)
+            log_sigma, ab, weight = net.draw_level(batch_size, gen)   # the loss weight 1 + sigma^2
             eps = torch.randn(x.shape, generator=gen)
             x_t = ab.sqrt() * x + (1 - ab).sqrt() * eps
-            loss = (w * (eps - net(x_t, log_sigma, y)) ** 2).sum(1).mean()
+            loss = (weight * (eps - net(x_t, log_sigma, y)) ** 2).sum(1).mean()
             opt.param_groups[0]["lr"] = cosine_lr(lr, step, steps)
             opt.zero_grad()
             loss.backward()

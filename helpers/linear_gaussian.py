@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import as_float_array, broadcastable, count, as_rng, positive_scalar
-from .gaussian import gaussian_kl, gaussian_log_pdf, isotropic_log_likelihood
+from ._deprecated import renamed_field
+from .gaussian import full_gaussian_kl, gaussian_kl, gaussian_log_pdf, isotropic_log_likelihood
 
 __all__ = ["LinearGaussian"]
 
@@ -29,7 +30,11 @@ class LinearGaussian:
     b : array_like, shape (d,)
     c : float
         Decoder variance, > 0 (the article's c in eq. 2.6).
+
+    Attributes ``d`` and ``z_dim`` (= k, the latent dimension; ``GaussianVAE`` uses the same name).
     """
+
+    k = renamed_field("k", "z_dim")
 
     def __init__(self, W, b, c):
         W = as_float_array("W", W)
@@ -39,37 +44,34 @@ class LinearGaussian:
         if b.shape != (W.shape[0],):
             raise ValueError(f"b must have shape ({W.shape[0]},) to match W {W.shape}, got {b.shape}")
         self.W, self.b, self.c = W, b, positive_scalar("c", c)
-        self.d, self.k = W.shape
+        self.d, self.z_dim = W.shape
 
     def __repr__(self):
-        return f"LinearGaussian(d={self.d}, k={self.k}, c={self.c:.3g})"
+        return f"LinearGaussian(d={self.d}, z_dim={self.z_dim}, c={self.c:.3g})"
 
     # --- checked inputs: what other helpers call before they use the model ---
 
-    def as_x(self, x, name="x"):
+    def as_x(self, x, *, name="x"):
         """``x`` as a float array of shape (..., d), or a ``ValueError`` naming it."""
         x = as_float_array(name, x)
         if x.shape[-1:] != (self.d,):
             raise ValueError(f"{name} must have shape (..., {self.d}), got {x.shape}")
         return x
 
-    def as_z(self, z, name="z"):
+    def as_z(self, z, *, name="z"):
         """``z`` as a float array of shape (..., k), or a ``ValueError`` naming it."""
         z = as_float_array(name, z)
-        if z.shape[-1:] != (self.k,):
-            raise ValueError(f"{name} must have shape (..., {self.k}), got {z.shape}")
+        if z.shape[-1:] != (self.z_dim,):
+            raise ValueError(f"{name} must have shape (..., {self.z_dim}), got {z.shape}")
         return z
 
-    def as_q(self, q_mean, q_std):
-        """q's parameters checked against the model: ``(q_mean, q_std)``, each of shape (..., k).
-
-        ``q_std`` must be > 0 and is broadcast to the shape of ``q_mean``.
-        """
-        m = self.as_z(q_mean, "q_mean")
-        s = self.as_z(as_float_array("q_std", q_std) * np.ones_like(m), "q_std")
+    def as_q_std(self, q_std, q_mean):
+        """q's standard deviations checked against the model and broadcast to the shape of the
+        checked ``q_mean`` (``as_z(q_mean, name="q_mean")``), or a ``ValueError``: > 0."""
+        s = self.as_z(as_float_array("q_std", q_std) * np.ones_like(q_mean), name="q_std")
         if (s <= 0).any():
             raise ValueError(f"q_std must be > 0, found {s[s <= 0].flat[0]!r}")
-        return m, s
+        return s
 
     # --- the model ---
 
@@ -77,7 +79,7 @@ class LinearGaussian:
         """Ancestral sampling: z ~ p(z), then x ~ p(x | z). Returns ``(x, z)``, shapes (n, d), (n, k)."""
         n = count("n", n)
         rng = as_rng(rng)
-        z = rng.standard_normal((n, self.k))
+        z = rng.standard_normal((n, self.z_dim))
         x = z @ self.W.T + self.b + np.sqrt(self.c) * rng.standard_normal((n, self.d))
         return x, z
 
@@ -101,7 +103,7 @@ class LinearGaussian:
         """
         x, z = self.as_x(x), self.as_z(z)
         if x.ndim != 1 or z.ndim != 2:
-            raise ValueError(f"x must have shape ({self.d},) and z shape (L, {self.k}), got "
+            raise ValueError(f"x must have shape ({self.d},) and z shape (L, {self.z_dim}), got "
                              f"{x.shape} and {z.shape}")
         r = x - self.b
         sq = r @ r - 2.0 * z @ (self.W.T @ r) + np.sum((z @ (self.W.T @ self.W)) * z, axis=1)
@@ -119,7 +121,7 @@ class LinearGaussian:
         Returns ``(mean, cov)`` with shapes (..., k) and (k, k).
         """
         x = self.as_x(x)
-        cov = np.linalg.inv(np.eye(self.k) + self.W.T @ self.W / self.c)
+        cov = np.linalg.inv(np.eye(self.z_dim) + self.W.T @ self.W / self.c)
         cov = 0.5 * (cov + cov.T)
         mean = (x - self.b) @ self.W @ cov / self.c
         return mean, cov
@@ -132,7 +134,8 @@ class LinearGaussian:
         E_q[log p(x | z)] = -(||x - W m - b||^2 + sum_j D_j s_j^2) / (2c) - (d/2) log(2 pi c).
         """
         x = self.as_x(x)
-        m, s = self.as_q(q_mean, q_std)
+        m = self.as_z(q_mean, name="q_mean")
+        s = self.as_q_std(q_std, m)
         broadcastable(x, m, "x", "q_mean")
         col_sq = np.sum(self.W**2, axis=0)  # D_j = (W^T W)_jj
         sq = np.sum((x - (m @ self.W.T + self.b)) ** 2, axis=-1) + np.sum(col_sq * s**2, axis=-1)
@@ -146,9 +149,7 @@ class LinearGaussian:
         For N(m, S) against N(0, I): 0.5 (tr S + m^T m - k - log det S). The number of prior
         samples the naive estimate needs grows roughly like exp(KL).
         """
-        mean, cov = self.posterior(x)
-        _, log_det = np.linalg.slogdet(cov)
-        return 0.5 * (np.trace(cov) + np.sum(mean**2, axis=-1) - self.k - log_det)
+        return full_gaussian_kl(*self.posterior(x))
 
     def naive_relative_variance(self, x):
         """Var[p(x | z) / p(x)] for z ~ p(z): the relative variance of a one-sample eq. 2.3 estimate.
@@ -161,7 +162,7 @@ class LinearGaussian:
         """
         mean, cov = self.posterior(x)
         prec = np.linalg.inv(cov)
-        a = 2.0 * prec - np.eye(self.k)
+        a = 2.0 * prec - np.eye(self.z_dim)
         _, log_det_s = np.linalg.slogdet(cov)
         _, log_det_a = np.linalg.slogdet(a)
         pm = mean @ prec  # P m (P symmetric)

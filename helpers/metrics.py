@@ -15,13 +15,17 @@ independent draws of the same data give the *floor*: the value a perfect sampler
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ._checks import as_float_array, as_rng, count, positive_scalar
+from ._deprecated import keyword_only
 from ._distances import squared_distances
+from ._results import UnpacksAsTuple
 
-__all__ = ["wasserstein_1", "sliced_wasserstein_1", "mmd", "nearest_neighbours",
-           "mean_pairwise_distance"]
+__all__ = ["wasserstein_1", "sliced_wasserstein_1", "mmd", "NearestNeighbours",
+           "nearest_neighbours", "mean_pairwise_distance"]
 
 
 def _points(name, x):
@@ -85,7 +89,8 @@ def wasserstein_1(a, b):
     return float(_w1_columns(a, b)[0])
 
 
-def sliced_wasserstein_1(a, b, n_projections=256, rng=None):
+@keyword_only(2, ["n_projections", "rng"])
+def sliced_wasserstein_1(a, b, *, n_projections=256, rng=None):
     """Sliced Wasserstein-1: the mean over random unit directions u of W1(a u, b u).
 
     SW1(a, b) = E_u[W1(<a, u>, <b, u>)], u uniform on the unit sphere, estimated with
@@ -114,7 +119,8 @@ def sliced_wasserstein_1(a, b, n_projections=256, rng=None):
     return float(np.mean(_w1_columns(a @ u, b @ u)))
 
 
-def mmd(a, b, bandwidth=None):
+@keyword_only(2, ["bandwidth"])
+def mmd(a, b, *, bandwidth=None):
     """The squared maximum mean discrepancy with a Gaussian kernel, unbiased estimate.
 
     With k(x, y) = exp(-|x - y|^2 / (2 h^2)),
@@ -163,13 +169,21 @@ def mmd(a, b, bandwidth=None):
                  - 2 * k_ab.mean())
 
 
+@dataclass(frozen=True)
+class NearestNeighbours(UnpacksAsTuple):
+    """What ``nearest_neighbours`` returns: ``index`` and ``distance``, each of shape (n,)."""
+
+    index: np.ndarray
+    distance: np.ndarray
+
+
 def nearest_neighbours(a, b):
     """For each point of ``a``, the index of its nearest point in ``b`` (Euclidean) and the
-    distance to it: two arrays of shape (n,)."""
+    distance to it, as a ``NearestNeighbours``."""
     a, b = _pair(a, b)
     sq = squared_distances(a, b)
     index = np.argmin(sq, axis=1)
-    return index, np.sqrt(sq[np.arange(len(a)), index])
+    return NearestNeighbours(index=index, distance=np.sqrt(sq[np.arange(len(a)), index]))
 
 
 def mean_pairwise_distance(x):

@@ -11,15 +11,27 @@ Langevin dynamics and the probability-flow ODE. Notebook 05 asks at a step t of 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy import special
 
-from ._checks import as_float_array, as_rng, count, positive
+from ._checks import alpha_bar_level, as_float_array, as_rng, count, positive
 from ._logsumexp import logsumexp_np
-from .gaussian import diag_gaussian_log_pdf
-from .noise_schedule import NoiseSchedule
+from .gaussian import diag_gaussian_log_pdf, isotropic_log_likelihood
+from ._results import UnpacksAsTuple
+from .noise_schedule import NoiseSchedule, alpha_bar_from_sigma
 
-__all__ = ["GaussianMixture1D"]
+__all__ = ["GaussianMixture1D", "PosteriorX0"]
+
+
+@dataclass(frozen=True)
+class PosteriorX0(UnpacksAsTuple):
+    """What ``GaussianMixture1D.posterior_x0`` returns: E[x_0 | x_t] and Var(x_0 | x_t), each of
+    x_t's shape."""
+
+    mean: np.ndarray
+    var: np.ndarray
 
 
 class GaussianMixture1D:
@@ -89,11 +101,27 @@ class GaussianMixture1D:
 
         sum_k pi_k N(sqrt(alpha_bar_t) mu_k, alpha_bar_t s_k^2 + 1 - alpha_bar_t).
         """
-        ab = float(as_float_array("alpha_bar_t", alpha_bar_t))
-        if not 0.0 < ab <= 1.0:
-            raise ValueError(f"alpha_bar_t must lie in (0, 1], got {ab!r}")
+        ab = alpha_bar_level(alpha_bar_t, name="alpha_bar_t")
+        if ab.ndim != 0:
+            raise ValueError(f"alpha_bar_t must be a float, got an array of shape {ab.shape}")
+        ab = float(ab)
         return GaussianMixture1D(self.weights, np.sqrt(ab) * self.means,
                                  np.sqrt(ab * self.stds**2 + 1.0 - ab))
+
+    def log_prob_xbar(self, xbar, sigma):
+        """log p(xbar), xbar = x_0 + sigma eps = x_t / sqrt(alpha_bar): the density of the
+        probability-flow ODE's variable at the level sigma (notebook 06), elementwise, any shape:
+
+            log p(xbar) = log sqrt(alpha_bar) + log q(sqrt(alpha_bar) xbar),
+
+        q = ``marginal(alpha_bar)`` and alpha_bar = 1 / (1 + sigma^2). sigma: a float >= 0.
+        """
+        ab = alpha_bar_from_sigma(sigma)
+        if not isinstance(ab, float):
+            raise ValueError(f"sigma must be a float, got {sigma!r}")
+        xbar = as_float_array("xbar", xbar)
+        # the change of variables x = sqrt(alpha_bar) xbar
+        return np.log(np.sqrt(ab)) + self.marginal(ab).log_prob(np.sqrt(ab) * xbar)
 
     def _components(self, x, ab):
         """Per component k, on a leading axis, at the level alpha_bar = ``ab`` (broadcasting
@@ -107,10 +135,9 @@ class GaussianMixture1D:
         per_k = (-1,) + (1,) * max(x.ndim, np.ndim(ab))
         v = ab * (self.stds**2).reshape(per_k) + 1.0 - ab
         diff = x - np.sqrt(ab) * self.means.reshape(per_k)
-        # log pi_k + log N(x; m_k, v_k), up to a constant in k (the 2 pi cancels in r_k)
-        log_w = diff * diff
-        log_w *= -0.5 / v
-        log_w += np.log(self.weights).reshape(per_k) - 0.5 * np.log(v)
+        # log pi_k + log N(x; m_k, v_k)
+        log_w = isotropic_log_likelihood(diff * diff, 1, v)
+        log_w += np.log(self.weights).reshape(per_k)
         log_w -= np.max(log_w, axis=0)  # the largest weight is 1: the sum never underflows
         r = np.exp(log_w, out=log_w)
         r *= 1.0 / np.sum(r, axis=0)
@@ -119,15 +146,8 @@ class GaussianMixture1D:
     def _at_level(self, x, alpha_bar):
         """x and alpha_bar as float arrays, alpha_bar checked to lie in (0, 1] and to
         broadcast with x."""
-        x, ab = as_float_array("x", x), as_float_array("alpha_bar", alpha_bar)
-        bad = (ab <= 0) | (ab > 1)
-        if bad.any():
-            raise ValueError(f"alpha_bar must lie in (0, 1], got {ab[bad].flat[0]!r}")
-        try:
-            np.broadcast_shapes(x.shape, ab.shape)
-        except ValueError:
-            raise ValueError(f"alpha_bar of shape {ab.shape} does not broadcast with x of shape "
-                             f"{x.shape}") from None
+        x = as_float_array("x", x)
+        ab = alpha_bar_level(alpha_bar, like=x)
         return x, (float(ab) if ab.ndim == 0 else ab)
 
     def _at_step(self, x_t, t, schedule):
@@ -136,7 +156,7 @@ class GaussianMixture1D:
         if not isinstance(schedule, NoiseSchedule):
             raise ValueError(f"schedule must be a NoiseSchedule, got {schedule!r}")
         x_t = as_float_array("x_t", x_t)
-        t = schedule.check_step(t, x_t.shape[0] if x_t.ndim else None)
+        t = schedule.check_step(t, n=x_t.shape[0] if x_t.ndim else None)
         ab = schedule.alpha_bar[t - 1]
         return x_t, np.reshape(ab, np.shape(ab) + (1,) * (x_t.ndim - np.ndim(ab)))
 
@@ -200,7 +220,7 @@ class GaussianMixture1D:
         (1 - alpha_bar_t) and mean its variance times (mu_k / s_k^2 + sqrt(alpha_bar_t) x_t /
         (1 - alpha_bar_t)); the components are weighted by r_k(x_t) = p(k | x_t). Var(x_0 | x_t)
         sets the true reverse step's variance (``helpers.diffusion.reverse_variance``).
-        Arguments as ``eps_star``; returns (mean, var), each of x_t's shape.
+        Arguments as ``eps_star``; returns a ``PosteriorX0`` (``.mean``, ``.var``).
         """
         x, ab = self._at_step(x_t, t, schedule)
         r = self._components(x, ab)[2]
@@ -211,4 +231,4 @@ class GaussianMixture1D:
         mean = np.sum(r * mean_k, axis=0)
         # law of total variance over the components
         var = np.sum(r * (var_k + (mean_k - mean) ** 2), axis=0)
-        return mean, var
+        return PosteriorX0(mean, var)

@@ -22,7 +22,7 @@ import numpy as np
 
 from ._checks import (as_float_array, as_torch_generator, broadcastable, count, data_matrix,
                       positive_scalar, seed as check_seed, steps_within)
-from ._deprecated import renamed_arguments, renamed_field
+from ._deprecated import deprecated_use, keyword_only, renamed_arguments, renamed_field
 from ._distances import squared_distances
 from ._logsumexp import logsumexp_torch
 from .nets import Adam, frozen, hidden_sizes, mlp, torch_threads
@@ -87,7 +87,8 @@ class NaiveDecoderRun:
     ----------
     f_theta : torch.nn.Module
         The trained decoder mean, in eval mode, its parameters frozen.
-    latent_dim : int
+    z_dim : int
+        k, the dimension of z (``latent_dim`` is its deprecated name).
     c : float
     history : ndarray, shape (steps,)
         The minibatch mean of log p_hat(x) at each step, nats per image, every constant kept.
@@ -100,21 +101,23 @@ class NaiveDecoderRun:
     """
 
     f_theta: object
-    latent_dim: int
+    z_dim: int
     c: float
     history: np.ndarray
     train_s: float
     settings: dict
     snapshots: dict = dataclasses.field(default_factory=dict)
 
+    latent_dim = renamed_field("latent_dim", "z_dim")
     train_log_evidence = renamed_field("train_log_evidence", "history")
     wall_time = renamed_field("wall_time", "train_s")
 
 
-@renamed_arguments(n_steps="steps", show_progress="progress")
-def train_naive_decoder(x_train, latent_dim, c=0.03, n_samples=256, steps=300,
-                        batch_size=128, hidden=128, lr=1e-2, seed=0, progress=True,
-                        snapshot_steps=()):
+@keyword_only(1, ["z_dim", "c", "n_samples", "steps", "batch_size", "hidden", "lr", "seed",
+                  "progress", "snapshot_steps"])
+@renamed_arguments(latent_dim="z_dim", n_steps="steps", show_progress="progress")
+def train_naive_decoder(x_train, *, z_dim, c=0.03, n_samples=256, steps=300, batch_size=128,
+                        hidden=128, lr=1e-2, seed=0, progress=True, snapshot_steps=()):
     """Train a decoder f_theta by maximising the naive estimate of eq. 2.3 (the article's note).
 
     Model: z ~ N(0, I_k), x | z ~ N(f_theta(z), c I_d) with f_theta = ``helpers.nets.mlp`` and a
@@ -135,8 +138,8 @@ def train_naive_decoder(x_train, latent_dim, c=0.03, n_samples=256, steps=300,
     ----------
     x_train : array_like, shape (n, d)
         Training images, e.g. ``helpers.data.load_digits("train")``.
-    latent_dim : int
-        k, the dimension of z.
+    z_dim : int
+        k, the dimension of z (``latent_dim=`` is its deprecated name).
     c : float
         Fixed decoder variance (eq. 2.6), > 0.
     n_samples : int
@@ -144,7 +147,7 @@ def train_naive_decoder(x_train, latent_dim, c=0.03, n_samples=256, steps=300,
     steps, batch_size : int
         Adam steps, and images per step.
     hidden : int or tuple of int
-        Hidden layer widths of f_theta: ``mlp(latent_dim, *hidden, d)``.
+        Hidden layer widths of f_theta: ``mlp(z_dim, *hidden, d)``.
     lr : float
         Adam learning rate.
     seed : int
@@ -162,7 +165,7 @@ def train_naive_decoder(x_train, latent_dim, c=0.03, n_samples=256, steps=300,
     import torch
 
     x_train = data_matrix("x_train", x_train)
-    latent_dim = count("latent_dim", latent_dim)
+    z_dim = count("z_dim", z_dim)
     c = positive_scalar("c", c)
     n_samples = count("n_samples", n_samples)
     steps = count("steps", steps)
@@ -171,7 +174,7 @@ def train_naive_decoder(x_train, latent_dim, c=0.03, n_samples=256, steps=300,
     lr = positive_scalar("lr", lr)
     seed = check_seed("seed", seed)
     snapshot_steps = steps_within("snapshot_steps", snapshot_steps, steps)
-    settings = dict(latent_dim=latent_dim, c=c, n_samples=n_samples, steps=steps,
+    settings = dict(z_dim=z_dim, c=c, n_samples=n_samples, steps=steps,
                     batch_size=batch_size, hidden=hidden, lr=lr, seed=seed)
 
     n, d = x_train.shape
@@ -179,7 +182,7 @@ def train_naive_decoder(x_train, latent_dim, c=0.03, n_samples=256, steps=300,
     x_sq_all = (x_all**2).sum(1)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        f_theta = mlp(latent_dim, *hidden, d)
+        f_theta = mlp(z_dim, *hidden, d)
     gen = torch.Generator().manual_seed(seed)
     adam = Adam(f_theta.parameters(), lr)
     curve = np.empty(steps)
@@ -187,10 +190,10 @@ def train_naive_decoder(x_train, latent_dim, c=0.03, n_samples=256, steps=300,
 
     with torch_threads(1):
         start = time.perf_counter()
-        for step in progress_bar(range(steps), desc=f"naive decoder, k={latent_dim}",
+        for step in progress_bar(range(steps), desc=f"naive decoder, k={z_dim}",
                                  disable=not progress):
             idx = torch.randint(n, (batch_size,), generator=gen)
-            z = torch.randn(n_samples, latent_dim, generator=gen)            # z_l ~ p(z)
+            z = torch.randn(n_samples, z_dim, generator=gen)                 # z_l ~ p(z)
             sq = squared_distances(x_all[idx], f_theta(z), x_sq_all[idx])  # ||x - f_theta(z_l)||^2
             log_lik = isotropic_log_likelihood(sq, d, c)                    # log p(x | z_l)
             log_p_hat = logsumexp_torch(log_lik, 1) - np.log(n_samples)     # eq. 2.3
@@ -204,16 +207,17 @@ def train_naive_decoder(x_train, latent_dim, c=0.03, n_samples=256, steps=300,
         train_s = time.perf_counter() - start
     if not np.isfinite(curve).all():
         raise ValueError(f"training diverged (non-finite objective); try a smaller lr than {lr!r}")
-    return NaiveDecoderRun(f_theta=frozen(f_theta), latent_dim=latent_dim, c=c, history=curve,
+    return NaiveDecoderRun(f_theta=frozen(f_theta), z_dim=z_dim, c=c, history=curve,
                            train_s=train_s, settings=settings, snapshots=snapshots)
 
 
-@renamed_arguments(seed="rng")
-def decoder_log_evidence(f_theta, x, c, latent_dim, method="grid", n_samples=2**16,
+@keyword_only(4, ["method", "n_samples", "grid_size", "grid_range", "rng"])
+@renamed_arguments(seed="rng", latent_dim="z_dim")
+def decoder_log_evidence(f_theta, x, c, z_dim, *, method="grid", n_samples=2**16,
                          grid_size=256, grid_range=6.0, rng=None):
     """log p_theta(x) of a trained decoder, per example, for held-out evaluation.
 
-    method="grid" (latent_dim 1 or 2): quadrature of eq. 2.3's integral on a regular grid over
+    method="grid" (z_dim 1 or 2): quadrature of eq. 2.3's integral on a regular grid over
     [-grid_range, grid_range]^k, log sum_g p(x | z_g) p(z_g) dz. Deterministic, and accurate
     when the grid spacing is small next to the width of p(z | x) (check by doubling grid_size).
     method="naive": eq. 2.3's Monte-Carlo estimate with ``n_samples`` prior samples drawn with
@@ -230,7 +234,8 @@ def decoder_log_evidence(f_theta, x, c, latent_dim, method="grid", n_samples=2**
     x : array_like, shape (n, d)
     c : float
         Decoder variance, > 0.
-    latent_dim : int
+    z_dim : int
+        k, the dimension of z (``latent_dim=`` is its deprecated name).
     method : {"grid", "naive"}
     n_samples : int
         L for method="naive".
@@ -251,7 +256,7 @@ def decoder_log_evidence(f_theta, x, c, latent_dim, method="grid", n_samples=2**
     f_theta = _torch_decoder(f_theta)
     x = data_matrix("x", x)
     c = positive_scalar("c", c)
-    latent_dim = count("latent_dim", latent_dim)
+    z_dim = count("z_dim", z_dim)
     if method == "naive":
         n_samples = count("n_samples", n_samples)
         gen = as_torch_generator(rng)
@@ -260,18 +265,18 @@ def decoder_log_evidence(f_theta, x, c, latent_dim, method="grid", n_samples=2**
         def chunks(size):
             for lo in range(0, n_samples, size):
                 m = min(size, n_samples - lo)
-                yield torch.randn(m, latent_dim, generator=gen), torch.full((m,), log_w_const)
+                yield torch.randn(m, z_dim, generator=gen), torch.full((m,), log_w_const)
     elif method == "grid":
-        if latent_dim > 2:
-            raise ValueError(f"method='grid' needs latent_dim <= 2, got {latent_dim!r}")
+        if z_dim > 2:
+            raise ValueError(f"method='grid' needs z_dim <= 2, got {z_dim!r}")
         grid_size = count("grid_size", grid_size, minimum=2)
         grid_range = positive_scalar("grid_range", grid_range)
         axis = torch.linspace(-grid_range, grid_range, grid_size, dtype=torch.float64)
-        z_all = torch.stack(torch.meshgrid(*([axis] * latent_dim), indexing="ij"), -1)
-        z_all = z_all.reshape(-1, latent_dim)
+        z_all = torch.stack(torch.meshgrid(*([axis] * z_dim), indexing="ij"), -1)
+        z_all = z_all.reshape(-1, z_dim)
         # log [p(z_g) dz]: the prior density times the cell volume
         log_w_all = (standard_normal_log_pdf(z_all)
-                     + latent_dim * np.log(float(axis[1] - axis[0])))
+                     + z_dim * np.log(float(axis[1] - axis[0])))
 
         def chunks(size):
             for lo in range(0, len(z_all), size):
@@ -295,17 +300,27 @@ def decoder_log_evidence(f_theta, x, c, latent_dim, method="grid", n_samples=2**
     return (total - gaussian_log_norm(x.shape[1], c)).numpy()
 
 
-@renamed_arguments(seed="rng")
-def decoder_samples(f_theta, latent_dim, n, rng=None):
-    """Decoder means f_theta(z) for n prior samples z ~ N(0, I), as a numpy array (n, d).
+@renamed_arguments(seed="rng", latent_dim="z_dim")
+def decoder_samples(f_theta, n, *old_order, z_dim=None, rng=None):
+    """Decoder means f_theta(z) for n prior samples z ~ N(0, I_k), k = ``z_dim``: shape (n, d).
 
-    ``rng`` (an int seed, a ``torch.Generator`` or None) draws the z.
+    ``rng`` (an int seed, a ``torch.Generator`` or None) draws the z. The order before helpers
+    0.3, ``decoder_samples(f_theta, latent_dim, n, rng)``, still works, with a warning.
     """
     import torch
 
+    if old_order:
+        deprecated_use("decoder_samples(f_theta, latent_dim, n, rng) is now "
+                       "decoder_samples(f_theta, n, z_dim=..., rng=...)")
+        if len(old_order) > 2 or z_dim is not None:
+            raise ValueError("decoder_samples() takes f_theta, n, z_dim= and rng=")
+        z_dim, n = n, old_order[0]
+        rng = old_order[1] if len(old_order) == 2 else rng
+    if z_dim is None:
+        raise ValueError("decoder_samples() needs z_dim=, the dimension of z")
     f_theta = _torch_decoder(f_theta)
-    latent_dim = count("latent_dim", latent_dim)
+    z_dim = count("z_dim", z_dim)
     n = count("n", n)
     gen = as_torch_generator(rng)
     with torch.no_grad():
-        return f_theta(torch.randn(n, latent_dim, generator=gen)).double().numpy()
+        return f_theta(torch.randn(n, z_dim, generator=gen)).double().numpy()

@@ -23,7 +23,7 @@ import numbers
 from ._deprecated import deprecated_use
 
 __all__ = ["mlp", "hidden_sizes", "frozen", "torch_threads", "keeps_torch_rng", "Adam",
-           "cosine_lr"]
+           "cosine_lr", "evaluate_in_chunks"]
 
 
 def cosine_lr(lr, step, steps):
@@ -270,3 +270,22 @@ class Adam:
                              "exp_avg_sq": st["exp_avg_sq"].detach().to(p, copy=True)}
         self.param_groups[0].update(lr=groups[0]["lr"], betas=tuple(groups[0]["betas"]),
                                     eps=groups[0]["eps"])
+
+
+def evaluate_in_chunks(net, x, *rows, chunk_size):
+    """``net(x, *rows)`` evaluated ``chunk_size`` rows at a time, without gradients on one torch
+    thread, as float64 numpy: the one batched ``__call__`` of every trained eps wrapper.
+
+    ``x`` and each of ``rows`` (per-row tensors, e.g. labels) are tensors of one length n, cut
+    alike; a ``net`` of extra, non-row arguments is a closure. Returns an (n, ...) array; an empty
+    x gives an empty float64 array of x's shape.
+    """
+    import numpy as np
+    import torch
+
+    with torch.no_grad(), torch_threads(1):
+        out = [net(x[i:i + chunk_size], *(r[i:i + chunk_size] for r in rows))
+               for i in range(0, len(x), chunk_size)]
+    if not out:
+        return np.zeros(tuple(x.shape))
+    return torch.cat(out).numpy().astype(np.float64, copy=False)

@@ -5,16 +5,72 @@ hierarchical VAE of notebook 05 (the article's empty section 3). Its closed form
 (jump to any step), q(x_{t-1} | x_t, x_0) (Bayes' rule, the target of every denoising term) and
 L_T = KL(q(x_T | x_0) || N(0, I)) (the prior-matching term of eq. 2.5 for the last latent).
 Steps t = 1..T; array index t-1 holds step t; data arrays are (n, d).
+
+The one home of the conversions between a noise level alpha_bar and sigma (notebook 06's
+continuous levels, x_t / sqrt(alpha_bar) = x_0 + sigma eps): ``sigma_from_alpha_bar``,
+``alpha_bar_from_sigma``, and the log-sigma pair that the networks' level features use.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from ._checks import as_float_array, as_rng, count, data_matrix, positive
+from ._checks import alpha_bar_level, as_float_array, as_rng, count, data_matrix, positive
+from ._deprecated import keyword_only
 from .gaussian import kl_per_dim
 
-__all__ = ["NoiseSchedule"]
+__all__ = ["NoiseSchedule", "sigma_from_alpha_bar", "alpha_bar_from_sigma",
+           "log_sigma_from_alpha_bar", "alpha_bar_from_log_sigma"]
+
+
+def _float_or_array(arr):
+    """A 0-d result as a Python float, any other as the array."""
+    return float(arr) if arr.ndim == 0 else arr
+
+
+def sigma_from_alpha_bar(alpha_bar):
+    """sigma = sqrt((1 - alpha_bar) / alpha_bar), the noise level of x_t / sqrt(alpha_bar) =
+    x_0 + sigma eps. alpha_bar: a float or array in (0, 1] (1 gives sigma = 0); returns a float
+    for a float, else an array of alpha_bar's shape."""
+    ab = alpha_bar_level(alpha_bar)
+    # sigma = sqrt((1 - alpha_bar) / alpha_bar)
+    return _float_or_array(np.sqrt((1.0 - ab) / ab))
+
+
+def alpha_bar_from_sigma(sigma):
+    """alpha_bar = 1 / (1 + sigma^2), the inverse of ``sigma_from_alpha_bar``. sigma: a float or
+    array >= 0; returns a float for a float, else an array of sigma's shape."""
+    s = as_float_array("sigma", sigma)
+    if (s < 0).any():
+        raise ValueError(f"sigma must be >= 0, got {s[s < 0].flat[0]!r}")
+    # alpha_bar = 1 / (1 + sigma^2)
+    return _float_or_array(1.0 / (1.0 + s**2))
+
+
+def log_sigma_from_alpha_bar(alpha_bar):
+    """log sigma = (log(1 - alpha_bar) - log alpha_bar) / 2, through log1p so that it stays
+    exact as alpha_bar -> 1 (where 1 - alpha_bar loses its digits); -inf at alpha_bar = 1.
+    A float for a float (through ``math``), else an array."""
+    ab = alpha_bar_level(alpha_bar)
+    if ab.ndim == 0:
+        a = float(ab)
+        return -math.inf if a == 1.0 else 0.5 * (math.log1p(-a) - math.log(a))
+    with np.errstate(divide="ignore"):  # -inf at alpha_bar = 1, as documented
+        return 0.5 * (np.log1p(-ab) - np.log(ab))
+
+
+def alpha_bar_from_log_sigma(log_sigma):
+    """alpha_bar = 1 / (1 + sigma^2) = sigmoid(-2 log sigma), exact at both ends (1 at
+    log sigma = -inf, 0 at +inf). For the networks' level features: a torch tensor gives a
+    tensor (unchecked: it runs inside training loops), anything else a float or an array."""
+    if hasattr(log_sigma, "sigmoid"):  # a torch tensor
+        return (-2 * log_sigma).sigmoid()
+    v = as_float_array("log_sigma", log_sigma, allow_inf=True)
+    # sigmoid(-2 log sigma) = 1 / (1 + exp(2 log sigma))
+    with np.errstate(over="ignore"):
+        return _float_or_array(1.0 / (1.0 + np.exp(2.0 * v)))
 
 
 class NoiseSchedule:
@@ -77,7 +133,8 @@ class NoiseSchedule:
         # beta_t = 1 - f(t) / f(t-1)
         return cls(np.minimum(1.0 - f[1:] / f[:-1], 0.999))
 
-    def check_step(self, t, n=None):
+    @keyword_only(2, ("n",))
+    def check_step(self, t, *, n=None):
         """t checked: an int, or an int array of shape (n,) when ``n`` is given; each in 1..T."""
         arr = np.asarray(t)
         whole = arr.dtype.kind in "iu" or (arr.dtype.kind == "f" and np.isfinite(arr).all()
@@ -109,8 +166,14 @@ class NoiseSchedule:
         x_t, eps : ndarray, shape (n, d)
         """
         x0 = data_matrix("x0", x0)
-        t = self.check_step(t, x0.shape[0])
-        eps = as_rng(rng).standard_normal(x0.shape)
+        t = self.check_step(t, n=x0.shape[0])
+        return self.q_sample_unchecked(x0, t, as_rng(rng))
+
+    def q_sample_unchecked(self, x0, t, rng):
+        """``q_sample`` for inputs already checked: x0 a float array (n, d), t from
+        ``check_step``, rng a Generator. For callers that check once at their own public
+        boundary and then run the chain (``helpers.diffusion.diffusion_elbo``)."""
+        eps = rng.standard_normal(x0.shape)
         ab = self._per_row(self.alpha_bar, t)
         # x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps
         return np.sqrt(ab) * x0 + np.sqrt(1.0 - ab) * eps, eps
@@ -134,7 +197,11 @@ class NoiseSchedule:
         x0, x_t = data_matrix("x0", x0), data_matrix("x_t", x_t)
         if x_t.shape != x0.shape:
             raise ValueError(f"x_t must have the shape of x0 {x0.shape}, got {x_t.shape}")
-        t = self.check_step(t, x0.shape[0])
+        t = self.check_step(t, n=x0.shape[0])
+        return self.q_posterior_unchecked(x0, x_t, t)
+
+    def q_posterior_unchecked(self, x0, x_t, t):
+        """``q_posterior`` for inputs already checked (as ``q_sample_unchecked``)."""
         # mu_tilde_t = c0_t x_0 + ct_t x_t
         mean = self._per_row(self._c0, t) * x0 + self._per_row(self._ct, t) * x_t
         return mean, self._per_row(self.beta_tilde, t)
@@ -145,7 +212,10 @@ class NoiseSchedule:
         q(x_T | x_0) = N(sqrt(alpha_bar_T) x_0, (1 - alpha_bar_T) I); each dimension contributes
         0.5 (mu^2 + sigma^2 - 1 - log sigma^2), the closed form of eq. 2.5's prior term.
         """
-        x0 = data_matrix("x0", x0)
+        return self.prior_kl_unchecked(data_matrix("x0", x0))
+
+    def prior_kl_unchecked(self, x0):
+        """``prior_kl`` for an x0 already checked (as ``q_sample_unchecked``)."""
         ab_T = self.alpha_bar[-1]
         # mu = sqrt(alpha_bar_T) x_0, sigma = sqrt(1 - alpha_bar_T)
         return kl_per_dim(np.sqrt(ab_T) * x0, np.full(x0.shape, np.sqrt(1.0 - ab_T))).sum(-1)

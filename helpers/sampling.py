@@ -12,6 +12,7 @@ import numpy as np
 from scipy import special
 
 from ._checks import as_float_array, as_rng, count, positive
+from ._deprecated import keyword_only
 from .gaussian import LOG_2PI
 
 __all__ = [
@@ -108,7 +109,8 @@ def inverse_cdf_sample(icdf, n, rng=None):
     return x
 
 
-def tabulated_icdf(pdf, lo, hi, n_grid=4097):
+@keyword_only(3, ["n_grid"])
+def tabulated_icdf(pdf, lo, hi, *, n_grid=4097):
     """F^-1 built numerically for any 1-D density on [lo, hi]; the pdf need not be normalised.
 
     Tabulates the density on ``n_grid`` points, integrates it with the trapezoid rule into a CDF,

@@ -22,13 +22,19 @@ float in (0, 1), returning (n, d). ``GaussianMixture1D.eps_at`` is the exact one
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
-from ._checks import as_float_array, as_rng, count, data_matrix, positive_scalar
+from ._checks import (alpha_bar_level, as_float_array, as_rng, count, data_matrix,
+                      positive_scalar)
+from ._deprecated import keyword_only
 from .gaussian import isotropic_log_likelihood
+from .noise_schedule import alpha_bar_from_sigma
 
-__all__ = ["SOLVERS", "FD_STEP", "score_from_eps", "langevin_sample", "karras_sigmas",
-           "pf_ode_velocity", "pf_ode_divergence", "pf_ode_sample", "pf_ode_log_likelihood"]
+__all__ = ["SOLVERS", "FD_STEP", "score_from_eps", "langevin_sample", "LangevinRuns",
+           "karras_sigmas", "pf_ode_velocity", "pf_ode_divergence", "pf_ode_sample",
+           "pf_ode_log_likelihood"]
 
 SOLVERS = ("euler", "heun")
 # The central-difference step of the divergence, on eps_fn's own input x (see pf_ode_divergence).
@@ -51,15 +57,8 @@ def score_from_eps(eps, alpha_bar):
     -------
     ndarray, the broadcast shape of eps and alpha_bar
     """
-    eps, ab = as_float_array("eps", eps), as_float_array("alpha_bar", alpha_bar)
-    bad = (ab <= 0) | (ab >= 1)
-    if bad.any():
-        raise ValueError(f"alpha_bar must lie in (0, 1), got {ab[bad].flat[0]!r}")
-    try:
-        np.broadcast_shapes(eps.shape, ab.shape)
-    except ValueError:
-        raise ValueError(f"alpha_bar of shape {ab.shape} does not broadcast with eps of shape "
-                         f"{eps.shape}") from None
+    eps = as_float_array("eps", eps)
+    ab = alpha_bar_level(alpha_bar, allow_one=False, like=eps, like_name="eps")
     # score = -eps / sqrt(1 - alpha_bar)
     return -eps / np.sqrt(1.0 - ab)
 
@@ -69,7 +68,8 @@ def _callable(name, fn, form):
         raise ValueError(f"{name} must be callable {form}, got {fn!r}")
 
 
-def langevin_sample(score_fn, x_init, step_size, steps, rng=None):
+@keyword_only(2, ("step_size", "steps", "rng"))
+def langevin_sample(score_fn, x_init, *, step_size, steps, rng=None):
     """Unadjusted Langevin dynamics, the Euler-Maruyama steps of dx = (1/2) score(x) dt + dW:
 
         x <- x + (h / 2) score_fn(x) + sqrt(h) z,   z ~ N(0, I),   h = ``step_size``,
@@ -114,6 +114,45 @@ def langevin_sample(score_fn, x_init, step_size, steps, rng=None):
     return x
 
 
+class LangevinRuns:
+    """``langevin_sample`` for a slider that moves ``steps``: chains continued, not rerun.
+
+    With an int seed, the chains after k steps are the first k steps of one run. So ``sample``
+    keeps, for each (start, step size, seed), the chains and the generator's state at every step
+    count asked so far, and continues from the nearest one below ``steps``: the same numbers as
+    a fresh ``langevin_sample(score_fn, x_init, step_size=h, steps=steps, rng=seed)``, and a
+    move of a ``steps`` slider costs only the steps it adds. Any other ``rng`` runs afresh.
+    At most ``max_saved`` states are kept (the oldest go first).
+    """
+
+    def __init__(self, *, max_saved=512):
+        self.max_saved = count("max_saved", max_saved)
+        self._saved = {}  # (x_init key, step_size, seed) -> {steps: (chains, generator state)}
+
+    def sample(self, score_fn, x_init, *, step_size, steps, rng=None):
+        """As ``langevin_sample``, from saved chains where it can."""
+        if not isinstance(rng, numbers.Integral) or isinstance(rng, bool):
+            return langevin_sample(score_fn, x_init, step_size=step_size, steps=steps, rng=rng)
+        x_init = as_float_array("x_init", x_init)
+        step_size, steps = positive_scalar("step_size", step_size), count("steps", steps)
+        gen = as_rng(rng)
+        key = (x_init.shape, hash(x_init.tobytes()), step_size, int(rng))
+        saved = self._saved.setdefault(key, {})
+        done = max((k for k in saved if k <= steps), default=0)
+        x = x_init
+        if done:
+            x, gen.bit_generator.state = saved[done]
+        if done < steps:
+            x = langevin_sample(score_fn, x, step_size=step_size, steps=steps - done, rng=gen)
+            saved[steps] = (x, gen.bit_generator.state)
+            while sum(map(len, self._saved.values())) > self.max_saved:
+                oldest = next(iter(self._saved))
+                self._saved[oldest].pop(next(iter(self._saved[oldest])))
+                if not self._saved[oldest]:
+                    del self._saved[oldest]
+        return x
+
+
 def _sigma_range(sigma_min, sigma_max):
     sigma_min, sigma_max = (positive_scalar("sigma_min", sigma_min),
                             positive_scalar("sigma_max", sigma_max))
@@ -122,7 +161,8 @@ def _sigma_range(sigma_min, sigma_max):
     return sigma_min, sigma_max
 
 
-def karras_sigmas(steps, sigma_min=0.002, sigma_max=80.0, rho=7.0):
+@keyword_only(1, ("sigma_min", "sigma_max", "rho"))
+def karras_sigmas(steps, *, sigma_min=0.002, sigma_max=80.0, rho=7.0):
     """The ODE solvers' noise levels (Karras et al. 2022, eq. 5), from sigma_max down to sigma_min:
 
         sigma_i = (sigma_max^(1/rho) + (i / steps) (sigma_min^(1/rho) - sigma_max^(1/rho)))^rho,
@@ -157,8 +197,8 @@ def _eps(eps_fn, x, alpha_bar):
 
 
 def _velocity(eps_fn, xbar, sigma):
-    # v = eps_fn(xbar / sqrt(1 + sigma^2), 1 / (1 + sigma^2))
-    return _eps(eps_fn, xbar / np.sqrt(1.0 + sigma**2), float(1.0 / (1.0 + sigma**2)))
+    # v = eps_fn(xbar / sqrt(1 + sigma^2), alpha_bar(sigma))
+    return _eps(eps_fn, xbar / np.sqrt(1.0 + sigma**2), alpha_bar_from_sigma(sigma))
 
 
 def _velocity_and_divergence(eps_fn, xbar, sigma):
@@ -169,7 +209,7 @@ def _velocity_and_divergence(eps_fn, xbar, sigma):
     shift = FD_STEP * np.eye(d)[:, None, :]
     x_plus, x_minus = x + shift, x - shift
     out = _eps(eps_fn, np.concatenate([x, x_plus.reshape(-1, d), x_minus.reshape(-1, d)]),
-               float(1.0 / (1.0 + sigma**2)))
+               alpha_bar_from_sigma(sigma))
     eps_plus, eps_minus = out[n:n + n * d].reshape(d, n, d), out[n + n * d:].reshape(d, n, d)
     j = np.arange(d)
     # the steps as rounded, (x + delta) - (x - delta), so rounding of x +- delta cancels
@@ -245,7 +285,8 @@ def _check_solver(eps_fn, nfe, solver, sigma_min, sigma_max):
         raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
     sigma_min, sigma_max = _sigma_range(sigma_min, sigma_max)
     steps, n_heun = (nfe, 0) if solver == "euler" else ((nfe + 1) // 2, nfe // 2)
-    return karras_sigmas(steps, sigma_min, sigma_max), np.arange(steps) < n_heun
+    return (karras_sigmas(steps, sigma_min=sigma_min, sigma_max=sigma_max),
+            np.arange(steps) < n_heun)
 
 
 def _integrate(velocity, y, sigmas, heun):
@@ -264,7 +305,8 @@ def _integrate(velocity, y, sigmas, heun):
     return y
 
 
-def pf_ode_sample(eps_fn, n, nfe, d=1, solver="heun", sigma_min=0.002, sigma_max=80.0,
+@keyword_only(2, ("nfe", "d", "solver", "sigma_min", "sigma_max", "rng"))
+def pf_ode_sample(eps_fn, n, *, nfe, d=1, solver="heun", sigma_min=0.002, sigma_max=80.0,
                   rng=None):
     """Samples by the probability-flow ODE, d xbar / d sigma = v(xbar, sigma) (``pf_ode_velocity``).
 
@@ -312,7 +354,8 @@ def pf_ode_sample(eps_fn, n, nfe, d=1, solver="heun", sigma_min=0.002, sigma_max
     return _integrate(lambda y, sigma: _velocity(eps_fn, y, sigma), xbar, sigmas, heun)
 
 
-def pf_ode_log_likelihood(eps_fn, x0, nfe, solver="heun", sigma_min=0.002, sigma_max=80.0):
+@keyword_only(2, ("nfe", "solver", "sigma_min", "sigma_max"))
+def pf_ode_log_likelihood(eps_fn, x0, *, nfe, solver="heun", sigma_min=0.002, sigma_max=80.0):
     """log p(x0) in nats per row under the probability-flow ODE's model (Song et al. 2021).
 
     Along a path of the ODE, the instantaneous change of variables says

@@ -13,20 +13,22 @@ With them, the negative ELBO of one example x in R^d is (eq. 2.7, with the const
 and eq. 2.8 replaces the expectation by an average over L = ``n_samples`` draws
 z^l = mu_phi(x) + sigma_phi(x) * eps^l, eps^l ~ N(0, I) (reparameterisation: the sample is a
 differentiable function of mu_phi and sigma_phi). The KL has the closed form of
-``helpers.gaussian.gaussian_kl``. ``_loss_terms`` is that loss, written once: ``negative_elbo``,
-``train_vae`` and its held-out scores all call it.
+``helpers.gaussian.gaussian_kl``. That loss is written once, in
+``helpers.vae_bounds.negative_elbo_from_q``: ``negative_elbo``, ``train_vae`` and its held-out
+scores all call it, as ``importance_log_likelihood`` calls ``helpers.vae_bounds``' IWAE.
 
 ``train_vae`` fits one model, or a whole grid of c values at once (the models of a grid are
 stacked and run through ``torch.func.vmap``, so a grid costs one batched pass per step), with one
-loss and one loop.
+loss and one plain loop; how the networks run (one model, or a vmap-stacked grid) is
+``helpers.vae_grid``.
 The experiments of notebook 04 around the model are ``helpers.vae_analysis``; its figures are
 ``helpers.plots.vae``.
 """
 
 from __future__ import annotations
 
-import math
 import dataclasses
+import functools
 import time
 
 import numpy as np
@@ -34,14 +36,18 @@ import torch
 
 from ._checks import as_float32_tensor, as_float_array, as_torch_generator, count, positive_scalar
 from ._checks import seed as check_seed, steps_within
-from ._deprecated import moved, renamed_arguments, renamed_field
-from .gaussian import isotropic_log_likelihood, kl_per_dim, standard_normal_log_pdf
+from ._deprecated import deprecated_use, keyword_only, moved, renamed_arguments, renamed_field
+from ._results import UnpacksAsTuple, retired_flag
+from .gaussian import isotropic_log_likelihood
 from . import nets
-from .nets import frozen, hidden_sizes, keeps_torch_rng, mlp, torch_threads
+from .nets import hidden_sizes, keeps_torch_rng, mlp, torch_threads
 from .progress import progress_bar
+from .vae_bounds import NegativeElboTerms, importance_bounds, negative_elbo_from_q
+from .vae_grid import OneVAE, VAEGrid, frozen_copies
 
-__all__ = ["RECOMMENDED", "GaussianVAE", "negative_elbo", "importance_log_likelihood",
-           "train_vae", "TrainResult", "TrainingHistory"]
+__all__ = ["RECOMMENDED", "GaussianVAE", "VAEOutput", "negative_elbo", "negative_elbo_terms",
+           "NegativeElboTerms", "importance_log_likelihood", "train_vae", "TrainResult",
+           "TrainingHistory"]
 
 _SIGMA_MIN = 1e-4  # sigma_phi = softplus(.) + _SIGMA_MIN keeps log sigma_phi finite
 _DECODER_MEANS = ("identity", "sigmoid")
@@ -49,9 +55,9 @@ _DECODER_MEANS = ("identity", "sigmoid")
 # train_vae's settings for a high held-out likelihood (``train_vae(x_train, **RECOMMENDED)``);
 # the defaults stay those notebook 04 teaches with. Chosen by ``make bench``
 # (benchmarks/vae_peer.py) against the classic MLP VAE (400 ReLU, 20 latents, sigmoid mean, Adam
-# 1e-3) at equal wall time, c = 0.01. The sigmoid mean is the largest gain (+4 nats against 128
-# tanh units, unconstrained mean); lr 3e-3 gets there sooner but overfits the 1438 training
-# digits after ~6000 steps, so 1e-3 suits runs of 30 s and more.
+# 1e-3) at equal wall time, c = 0.01 (the numbers are ``make bench``'s). The sigmoid mean is the
+# largest gain; lr 3e-3 gets there sooner but overfits the 1438 training digits on long runs, so
+# 1e-3 suits long runs.
 RECOMMENDED = {"z_dim": 20, "hidden": 400, "activation": "relu", "decoder_mean": "sigmoid",
                "lr": 1e-3, "batch_size": 128}
 
@@ -89,7 +95,8 @@ class GaussianVAE(torch.nn.Module):
     (no sigmoid), exactly as notebook 02's naive decoder, so the two compare objectives only.
     """
 
-    def __init__(self, x_dim, z_dim, hidden=128, activation="tanh", decoder_mean="identity"):
+    @keyword_only(3, ["hidden", "activation", "decoder_mean"])
+    def __init__(self, x_dim, z_dim, *, hidden=128, activation="tanh", decoder_mean="identity"):
         super().__init__()
         if decoder_mean not in _DECODER_MEANS:
             raise ValueError(f"decoder_mean must be one of {sorted(_DECODER_MEANS)}, got "
@@ -111,19 +118,20 @@ class GaussianVAE(torch.nn.Module):
         return torch.sigmoid(out) if self.decoder_mean == "sigmoid" else out
 
     def forward(self, x, eps):
-        """(mu_phi, sigma_phi, f_theta(z)) with z = mu_phi + sigma_phi * eps, eps of shape (L, n, k)."""
+        """A ``VAEOutput``: mu_phi, sigma_phi and f_theta(z), z = mu_phi + sigma_phi * eps, with
+        eps of shape (L, n, z_dim)."""
         mu_phi, sigma_phi = self.encode(x)
-        return mu_phi, sigma_phi, self.decode(mu_phi + sigma_phi * eps)
+        return VAEOutput(mu_phi, sigma_phi, self.decode(mu_phi + sigma_phi * eps))
 
 
-def _loss_terms(x, mu_phi, sigma_phi, f, c):
-    """The negative ELBO of eq. 2.8 in its two parts, per example: (reconstruction, KL).
-    reconstruction = (1/L) sum_l ||x - f_theta(z^l)||^2 / (2c) + (d/2) log(2 pi c), from
-    f = f_theta(z^l) of shape (L, n, d); KL = KL(q_phi(z | x) || N(0, I)) in closed form.
-    Unchecked (sigma_phi > 0 by construction); callers check that the KL is finite.
-    """
-    sq = ((x - f) ** 2).sum(-1).mean(0)  # (1/L) sum_l ||x - f_theta(z^l)||^2   (eq. 2.8)
-    return -isotropic_log_likelihood(sq, x.shape[-1], c), kl_per_dim(mu_phi, sigma_phi).sum(-1)
+@dataclasses.dataclass(frozen=True)
+class VAEOutput(UnpacksAsTuple):
+    """What ``GaussianVAE.forward`` returns: q's ``mu_phi``, ``sigma_phi`` (n, z_dim) and the
+    decoder means ``f`` = f_theta(z^l), shape (L, n, d)."""
+
+    mu_phi: torch.Tensor
+    sigma_phi: torch.Tensor
+    f: torch.Tensor
 
 
 def _check_finite_kl(kl):
@@ -132,10 +140,12 @@ def _check_finite_kl(kl):
                          "finite): training diverged; try a smaller lr or a larger c")
 
 
-def negative_elbo(model, x, c, n_samples=1, rng=None, return_terms=False):
-    """Per-example negative ELBO of eqs. 2.7-2.8, with the (d/2) log(2 pi c) constant.
+def negative_elbo_terms(model, x, c, *, n_samples=1, rng=None):
+    """Eq. 2.8's negative ELBO per example in its two parts, with the (d/2) log(2 pi c) constant.
 
-    -ELBO(x) = (1/L) sum_l ||x - f_theta(z^l)||^2 / (2c) + (d/2) log(2 pi c) + KL(q || p(z)),
+    -ELBO(x) = (1/L) sum_l ||x - f_theta(z^l)||^2 / (2c) + (d/2) log(2 pi c)   (reconstruction)
+               + KL(q_phi(z | x) || p(z))                                     (kl),
+
     z^l = mu_phi(x) + sigma_phi(x) * eps^l (reparameterisation), so it is differentiable in the
     encoder, the decoder and c.
 
@@ -149,31 +159,51 @@ def negative_elbo(model, x, c, n_samples=1, rng=None, return_terms=False):
         L, the reparameterised samples per example.
     rng : int, torch.Generator or None
         Source of eps.
-    return_terms : bool
-        Also return the two parts ``(reconstruction, kl)``, each of shape (n,).
 
     Returns
     -------
-    tensor of shape (n,)  (or ``(total, reconstruction, kl)`` with ``return_terms``)
+    NegativeElboTerms
+        ``reconstruction``, ``kl`` and their sum ``total``, each of shape (n,).
     """
     x = as_float32_tensor("x", x, model.x_dim)
     c = _as_c(c)
     n_samples = count("n_samples", n_samples)
     eps = torch.randn(n_samples, x.shape[0], model.z_dim, generator=as_torch_generator(rng))
-    rec, kl = _loss_terms(x, *model(x, eps), c)
-    _check_finite_kl(kl)
-    total = rec + kl
-    return (total, rec, kl) if return_terms else total
+    out = model(x, eps)
+    terms = negative_elbo_from_q(x, out.mu_phi, out.sigma_phi, out.f, c)
+    _check_finite_kl(terms.kl)
+    return terms
 
 
-def importance_log_likelihood(model, x, c, k, rng=None, chunk_size=256, num_threads=1):
+def _terms_as_tuple(model, x, c, n_samples=1, *, rng=None):  # return_terms=True before 0.3
+    terms = negative_elbo_terms(model, x, c, n_samples=n_samples, rng=rng)
+    return terms.total, terms.reconstruction, terms.kl
+
+
+@keyword_only(4, ["rng", "return_terms"])
+@retired_flag("return_terms", "negative_elbo(..., return_terms=True) is now "
+              "negative_elbo_terms(...), whose result has .total, .reconstruction and .kl",
+              _terms_as_tuple)
+def negative_elbo(model, x, c, n_samples=1, *, rng=None):
+    """Per-example negative ELBO of eqs. 2.7-2.8, with the (d/2) log(2 pi c) constant.
+
+    ``negative_elbo_terms(...).total``: a tensor of shape (n,), differentiable in the encoder,
+    the decoder and c; ``negative_elbo_terms`` gives the two parts (``return_terms=True``, the
+    old way to get them as a tuple, still works in this release, with a warning).
+    """
+    return negative_elbo_terms(model, x, c, n_samples=n_samples, rng=rng).total
+
+
+@keyword_only(4, ["rng", "chunk_size", "num_threads"])
+def importance_log_likelihood(model, x, c, k, *, rng=None, chunk_size=256, num_threads=1):
     """Importance-weighted estimate of log p(x) with q_phi(z | x) as the proposal.
 
     log p(x) ~ log (1/k) sum_j p_theta(x | z_j) p(z_j) / q_phi(z_j | x),  z_j ~ q_phi(z | x).
 
     With k = 1 its mean is the ELBO; it grows with k towards log p(x) (Burda et al., 2016), and is
     exact for any k when q is the true posterior. Squared errors in float32 (rounding far below
-    1e-3 nats), log-weights and sums in float64; ``chunk_size`` samples at a time, no gradients.
+    1e-3 nats), log-weights and sums in float64 (``helpers.vae_bounds.importance_bounds``);
+    ``chunk_size`` samples decoded at a time, no gradients.
 
     Parameters
     ----------
@@ -198,24 +228,15 @@ def importance_log_likelihood(model, x, c, k, rng=None, chunk_size=256, num_thre
     k = count("k", k)
     chunk_size = count("chunk_size", chunk_size)
     gen = as_torch_generator(rng)
-    d, z_dim = model.x_dim, model.z_dim
-    total = torch.full((x.shape[0],), -math.inf, dtype=torch.float64)
+
+    def log_px_z(z):  # log p_theta(x | z) = log N(x; f_theta(z), c I), squared errors in float32
+        sq = ((x - model.decode(z.float())) ** 2).sum(-1).double()
+        return isotropic_log_likelihood(sq, model.x_dim, c)
+
     with torch.no_grad(), torch_threads(num_threads):
         mu_phi, sigma_phi = model.encode(x)
-        mu64, sig64 = mu_phi.double(), sigma_phi.double()
-        done = 0
-        while done < k:
-            m = min(chunk_size, k - done)
-            eps = torch.randn(m, x.shape[0], z_dim, generator=gen, dtype=torch.float64)
-            z = mu64 + sig64 * eps
-            sq = ((x - model.decode(z.float())) ** 2).sum(-1).double()  # ||x - f_theta(z)||^2
-            log_px_z = isotropic_log_likelihood(sq, d, c)
-            log_pz = standard_normal_log_pdf(z)
-            # z = mu + sigma eps: log q(z) = log N(eps; 0, I) - sum_j log sigma_j
-            log_qz = standard_normal_log_pdf(eps) - torch.log(sig64).sum(-1)
-            total = torch.logaddexp(total, torch.logsumexp(log_px_z + log_pz - log_qz, dim=0))
-            done += m
-    return total - math.log(k)
+        return importance_bounds(log_px_z, mu_phi, sigma_phi, k, chunk_size=chunk_size,
+                                 generator=gen).iwae
 
 
 @dataclasses.dataclass(frozen=True)
@@ -267,6 +288,27 @@ class TrainResult:
         return self.models[0]
 
 
+def _epoch_batches(n, batch_size, generator):
+    """Index batches for ``train_vae``: a fresh permutation of the n examples each epoch, cut
+    into batches of ``batch_size`` (an epoch's last, incomplete batch is skipped).
+
+    The other trainers of the course draw their batches with replacement; this one keeps
+    the permutation because notebook 04's trained models, and the numbers it prints, come from
+    this order of draws.
+    """
+    while True:
+        order = torch.randperm(n, generator=generator)
+        for pos in range(0, n - batch_size + 1, batch_size):
+            yield order[pos:pos + batch_size]
+
+
+def _held_out_score(net, x_test, eval_eps):
+    """Mean negative ELBO of each model on the held-out set (L = 1, the same eps every time)."""
+    terms = net.terms(x_test, eval_eps.expand(len(net.log_c), -1, -1, -1))
+    _check_finite_kl(terms.kl)
+    return terms.total.mean(-1).numpy().astype(np.float64)
+
+
 @renamed_arguments(show_progress="progress")
 @keeps_torch_rng
 def train_vae(x_train, x_test=None, *, c=0.01, learn_c=False, z_dim=2, hidden=128,
@@ -293,7 +335,9 @@ def train_vae(x_train, x_test=None, *, c=0.01, learn_c=False, z_dim=2, hidden=12
     n_samples : int
         L of eq. 2.8.
     steps, batch_size, lr, eval_every
-        Adam steps, examples per step (``None`` = the whole set), learning rate, steps per score.
+        Adam steps, examples per step (at most n; each epoch is a fresh permutation of the
+        examples), learning rate, steps per score. ``batch_size=None`` (the whole set) is
+        deprecated: pass ``len(x_train)``.
     seed : int
         Seeds the initial weights, the batches and the noise (torch's global state is kept).
     progress, desc : bool, str
@@ -308,8 +352,6 @@ def train_vae(x_train, x_test=None, *, c=0.01, learn_c=False, z_dim=2, hidden=12
     -------
     TrainResult
     """
-    from torch.func import functional_call, stack_module_state, vmap
-
     x_train = as_float32_tensor("x_train", x_train)
     n, d = x_train.shape
     x_test = None if x_test is None else as_float32_tensor("x_test", x_test, d)
@@ -319,95 +361,56 @@ def train_vae(x_train, x_test=None, *, c=0.01, learn_c=False, z_dim=2, hidden=12
     n_models = len(c_values)
     steps, eval_every = count("steps", steps), count("eval_every", eval_every)
     n_samples = count("n_samples", n_samples)
-    batch_size = n if batch_size is None else min(count("batch_size", batch_size), n)
+    if batch_size is None:
+        deprecated_use("train_vae(batch_size=None) is now train_vae(batch_size=len(x_train))")
+        batch_size = n
+    batch_size = min(count("batch_size", batch_size), n)
     lr = positive_scalar("lr", lr)
     seed = check_seed("seed", seed)
     snapshot_steps = steps_within("snapshot_steps", snapshot_steps, steps)
 
     torch.manual_seed(seed)
-    arch = {"hidden": hidden, "activation": activation, "decoder_mean": decoder_mean}
-    models = [GaussianVAE(d, z_dim, **arch) for _ in range(n_models)]
+    make_model = functools.partial(GaussianVAE, d, z_dim, hidden=hidden, activation=activation,
+                                   decoder_mean=decoder_mean)
+    models = [make_model() for _ in range(n_models)]
     log_c = torch.tensor(np.log(c_values), dtype=torch.float32, requires_grad=bool(learn_c))
+    net = OneVAE(models, log_c) if n_models == 1 else VAEGrid(models, log_c, make_model)
     gen = torch.Generator().manual_seed(seed + 1)
+    batches = _epoch_batches(n, batch_size, gen)
     eval_eps = torch.randn(1, 0 if x_test is None else len(x_test), z_dim,
                            generator=torch.Generator().manual_seed(seed + 2))
+    opt = nets.Adam(net.params + ([log_c] if learn_c else []), lr=lr)
+    history = {"step": [], "train": [], "test": []}
+    running, snapshots = [], {}
 
-    # How the networks run: a grid is stacked (every parameter gains a leading model axis) and
-    # run through vmap in one batched pass; one model runs as itself, which is twice as fast as
-    # a stack of one. The loss is the same function either way.
-    if n_models == 1:
-        stacked, params = None, list(models[0].parameters())
-
-        def every_model(xb, eps):
-            rec, kl = _loss_terms(xb, *models[0](xb, eps[0]), torch.exp(log_c[0]))
-            return rec[None], kl[None]
-    else:
-        stacked, _ = stack_module_state(models)
-        params = list(stacked.values())
-        base = GaussianVAE(d, z_dim, **arch).to("meta")
-
-        def one(p, xb, eps, log_c1):  # one model of the stack: its (reconstruction, KL)
-            return _loss_terms(xb, *functional_call(base, p, (xb, eps)), torch.exp(log_c1))
-
-        vmapped = vmap(one, in_dims=(0, None, 0, 0))
-
-        def every_model(xb, eps):
-            return vmapped(stacked, xb, eps, log_c)
-
-    def batch_terms(xb, eps):  # (n_models, n) reconstruction and KL, per example
-        rec, kl = every_model(xb, eps)
-        _check_finite_kl(kl)
-        return rec, kl
-
-    opt = nets.Adam(params + ([log_c] if learn_c else []), lr=lr)
-    hist_step, hist_train, hist_test, running = [], [], [], []
-
-    def evaluate(step):
-        with torch.no_grad():
-            hist_step.append(step)
-            hist_train.append(np.mean([r.numpy().astype(np.float64) for r in running], axis=0)
-                              if running else np.full(n_models, np.nan))
-            if x_test is not None:
-                rec, kl = batch_terms(x_test, eval_eps.expand(n_models, -1, -1, -1))
-                hist_test.append((rec + kl).mean(-1).numpy().astype(np.float64))
-        running.clear()
-
-    def frozen_models():  # copies of the current models, in eval mode, gradients off
-        copies = [GaussianVAE(d, z_dim, **arch) for _ in range(n_models)]
-        with torch.no_grad():
-            for i, m in enumerate(copies):
-                m.load_state_dict(models[i].state_dict() if stacked is None else
-                                  {key: v[i].clone() for key, v in stacked.items()})
-        return [frozen(m) for m in copies]
-
-    snapshots = {}
-    order = torch.randperm(n, generator=gen)
-    pos = 0
     with torch_threads(num_threads):
         start = time.perf_counter()
         for step in progress_bar(range(1, steps + 1), desc=desc, disable=not progress):
-            if pos + batch_size > n:  # a fresh permutation each epoch
-                order, pos = torch.randperm(n, generator=gen), 0
-            xb = x_train[order[pos:pos + batch_size]]
-            pos += batch_size
+            xb = x_train[next(batches)]
             eps = torch.randn(n_models, n_samples, len(xb), z_dim, generator=gen)
-            rec, kl = batch_terms(xb, eps)
-            per_model = (rec + kl).mean(-1)
-            # the models are independent: the sum's gradient is each one's
+            terms = net.terms(xb, eps)      # each of shape (n_models, batch)
+            _check_finite_kl(terms.kl)
+            loss = terms.total.mean(-1)     # each model's mean negative ELBO
             opt.zero_grad()
-            per_model.sum().backward()
+            loss.sum().backward()  # the models are independent: the sum's gradient is each one's
             opt.step()
-            running.append(per_model.detach())
+            running.append(loss.detach())
             if step % eval_every == 0 or step == steps:
-                evaluate(step)
+                with torch.no_grad():
+                    history["step"].append(step)
+                    history["train"].append(np.mean([r.numpy().astype(np.float64)
+                                                     for r in running], axis=0))
+                    if x_test is not None:
+                        history["test"].append(_held_out_score(net, x_test, eval_eps))
+                running = []
             if step in snapshot_steps:
-                snapshots[step] = frozen_models()
+                snapshots[step] = frozen_copies(make_model, net.states())
         train_s = time.perf_counter() - start
 
-    models = frozen_models()
-    history = TrainingHistory(step=np.array(hist_step), train=np.array(hist_train),
-                              test=None if x_test is None else np.array(hist_test))
-    return TrainResult(models=models, c=np.exp(log_c.detach().numpy().astype(np.float64)),
+    history = TrainingHistory(step=np.array(history["step"]), train=np.array(history["train"]),
+                              test=None if x_test is None else np.array(history["test"]))
+    return TrainResult(models=frozen_copies(make_model, net.states()),
+                       c=np.exp(log_c.detach().numpy().astype(np.float64)),
                        history=history, train_s=train_s, snapshots=snapshots)
 
 

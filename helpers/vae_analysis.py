@@ -17,12 +17,16 @@ import torch
 
 from ._checks import (as_float32_tensor, as_float_array, as_rng, as_torch_generator, count,
                       positive_scalar)
+from ._deprecated import keyword_only
+from ._results import UnpacksAsTuple
 from .nets import Adam, torch_threads
-from .gaussian import gaussian_kl, gaussian_log_norm, isotropic_log_likelihood, kl_per_dim
+from .gaussian import gaussian_kl, gaussian_log_norm, kl_per_dim
 from .vae import negative_elbo
+from .vae_bounds import negative_elbo_from_q
 
-__all__ = ["GradientEstimates", "reparam_vs_score_function", "gradient_noise", "active_units",
-           "CGridSummary", "c_grid_summary", "PerPointFit", "fit_per_point_q"]
+__all__ = ["GradientEstimates", "reparam_vs_score_function", "GradientNoise", "gradient_noise",
+           "ActiveUnits", "active_units", "CGridSummary", "c_grid_summary", "PerPointFit",
+           "fit_per_point_q"]
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,8 @@ class GradientEstimates:
     a: float
 
 
-def reparam_vs_score_function(mu, sigma, a, n_draws, rng=None):
+@keyword_only(4, ["rng"])
+def reparam_vs_score_function(mu, sigma, a, n_draws, *, rng=None):
     """Two single-sample estimators of d/dmu E_{z ~ N(mu, sigma^2)} (z - a)^2 = 2 (mu - a).
 
     reparameterised: z = mu + sigma eps, gradient 2 (z - a) (it differentiates through z);
@@ -60,13 +65,23 @@ def reparam_vs_score_function(mu, sigma, a, n_draws, rng=None):
                              exact=2 * (mu - a), mu=mu, sigma=sigma, a=a)
 
 
-def gradient_noise(model, x, c, n_samples, n_repeats=32, rng=None):
+@dataclass(frozen=True)
+class GradientNoise(UnpacksAsTuple):
+    """What ``gradient_noise`` returns: the total variance of the gradient over fresh noise
+    (summed over parameters) and the squared norm of its mean."""
+
+    variance: float
+    mean_sq_norm: float
+
+
+@keyword_only(4, ["n_repeats", "rng"])
+def gradient_noise(model, x, c, n_samples, *, n_repeats=32, rng=None):
     """Spread of the eq. 2.8 gradient over fresh noise draws, for L = ``n_samples``.
 
     Computes the gradient of the mean negative ELBO over ``x`` with respect to every parameter,
     ``n_repeats`` times with new eps, and returns the total variance (sum over parameters of the
-    variance across repeats) and the squared norm of the mean gradient, as a pair of floats. The
-    variance falls like 1/L because the L draws are independent.
+    variance across repeats) and the squared norm of the mean gradient, as a ``GradientNoise``.
+    The variance falls like 1/L because the L draws are independent.
     """
     x = as_float32_tensor("x", x, model.x_dim)
     n_repeats = count("n_repeats", n_repeats, minimum=2)
@@ -85,20 +100,29 @@ def gradient_noise(model, x, c, n_samples, n_repeats=32, rng=None):
         for p, f in zip(params, flags):
             p.requires_grad_(f)
     g = torch.stack(grads).double()
-    return float(g.var(0).sum()), float((g.mean(0) ** 2).sum())
+    return GradientNoise(variance=float(g.var(0).sum()), mean_sq_norm=float((g.mean(0) ** 2).sum()))
 
 
-def active_units(model, x, threshold=0.01):
+@dataclass(frozen=True)
+class ActiveUnits(UnpacksAsTuple):
+    """What ``active_units`` returns: ``n_active`` and ``variance`` = Var_x(mu_phi(x)_j), (z_dim,)."""
+
+    n_active: int
+    variance: np.ndarray
+
+
+@keyword_only(2, ["threshold"])
+def active_units(model, x, *, threshold=0.01):
     """Latent units in use: Var_x(mu_phi(x)_j) > ``threshold`` (Burda et al., 2016).
 
     A collapsed unit has q_phi(z_j | x) = N(0, 1) = p(z_j) for every x: its mean no longer depends
-    on x and its KL is 0. Returns the pair ``(n_active, variance)``, variance of shape (z_dim,).
+    on x and its KL is 0. Returns an ``ActiveUnits`` (``n_active``, ``variance`` of shape (z_dim,)).
     """
     x = as_float32_tensor("x", x, model.x_dim)
     threshold = positive_scalar("threshold", threshold)
     with torch.no_grad():
         variance = model.encode(x)[0].var(0).double().numpy()
-    return int((variance > threshold).sum()), variance
+    return ActiveUnits(n_active=int((variance > threshold).sum()), variance=variance)
 
 
 @dataclass(frozen=True)
@@ -138,8 +162,9 @@ class CGridSummary:
     active: np.ndarray
 
 
+@keyword_only(3, ["n_show", "n_samples_show", "rng"])
 @torch.no_grad()
-def c_grid_summary(models, c_values, x, n_show=8, n_samples_show=8, rng=None):
+def c_grid_summary(models, c_values, x, *, n_show=8, n_samples_show=8, rng=None):
     """Everything the c slider draws, computed once for a grid of trained models.
 
     Scored on the whole of ``x`` with one eps (L = 1) drawn with ``rng`` (an int seed, a
@@ -158,15 +183,16 @@ def c_grid_summary(models, c_values, x, n_show=8, n_samples_show=8, rng=None):
     out = {k: [] for k in ("reconstructions", "samples", "mse", "kl", "kl_per_dim",
                            "mu_variance", "active")}
     for model in models:  # a handful of models, each scored on the whole set at once
-        mu_phi, sigma_phi, f = model(x, eps)
+        passed = model(x, eps)
+        mu_phi, sigma_phi, f = passed.mu_phi, passed.sigma_phi, passed.f
         out["reconstructions"].append(model.decode(mu_phi[:n_show]).numpy())
         out["samples"].append(model.decode(z_prior).numpy())
         out["mse"].append(((x - f) ** 2).mean().item())
         out["kl"].append(gaussian_kl(mu_phi, sigma_phi).mean().item())
         out["kl_per_dim"].append(kl_per_dim(mu_phi, sigma_phi).mean(0).numpy())
-        n_active, variance = active_units(model, x)
-        out["mu_variance"].append(variance)
-        out["active"].append(n_active)
+        units = active_units(model, x)
+        out["mu_variance"].append(units.variance)
+        out["active"].append(units.n_active)
     res = {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}
     res["active"] = res["active"].astype(int)
     return CGridSummary(c=c_values, originals=x[:n_show].numpy().astype(np.float64),
@@ -178,7 +204,7 @@ def c_grid_summary(models, c_values, x, n_show=8, n_samples_show=8, rng=None):
 class PerPointFit:
     """What ``fit_per_point_q`` returns, one row per example.
 
-    ``mu``, ``sigma`` (n, k): the fitted q's. ``elbo_encoder``, ``elbo_per_point`` (n,): the ELBO
+    ``mu``, ``sigma`` (n, z_dim): the fitted q's. ``elbo_encoder``, ``elbo_per_point`` (n,): the ELBO
     (eq. 2.8 with its constant, nats) of the encoder's q and of the fitted q, scored with the
     same eps.
     """
@@ -189,7 +215,8 @@ class PerPointFit:
     elbo_per_point: np.ndarray
 
 
-def fit_per_point_q(model, x, c, steps=200, n_samples=8, lr=0.05, n_eval=64, rng=None):
+@keyword_only(3, ["steps", "n_samples", "lr", "n_eval", "rng"])
+def fit_per_point_q(model, x, c, *, steps=200, n_samples=8, lr=0.05, n_eval=64, rng=None):
     """Fit a separate q(z | x) = N(mu, diag sigma^2) to each example, the decoder frozen.
 
     This is notebook 03's per-point q on a neural decoder: no encoder, two free vectors per x.
@@ -208,11 +235,9 @@ def fit_per_point_q(model, x, c, steps=200, n_samples=8, lr=0.05, n_eval=64, rng
     steps, n_samples, n_eval = count("steps", steps), count("n_samples", n_samples), count("n_eval", n_eval)
     lr = positive_scalar("lr", lr)
     gen = as_torch_generator(rng)
-    d = x.shape[1]
 
     def negative_elbo_of(mu, sigma, eps):  # eq. 2.8 per example, q given directly
-        sq = ((x - model.decode(mu + sigma * eps)) ** 2).sum(-1).mean(0)
-        return -isotropic_log_likelihood(sq, d, c) + gaussian_kl(mu, sigma)
+        return negative_elbo_from_q(x, mu, sigma, model.decode(mu + sigma * eps), c).total
 
     with torch.no_grad():
         mu_enc, sigma_enc = model.encode(x)

@@ -8,9 +8,8 @@ edge needs one near 0.01. Here the decoder returns both a mean and a variance fo
     p_theta(x | z) = N(f_theta(z), diag v_theta(z)),  v_theta = softplus(.) + 1e-6,
 
 which is eq. 2.6 with c replaced by a learned v_theta(z); the rest (the encoder, the prior, the
-reparameterised ELBO and its closed-form KL) is notebook 04's. Measured in notebook 07 (16
-latents, 2 x 128 ReLU units, sigmoid mean, 1800 steps, lr 4e-3): one learned c gives 3.44 bits
-per pixel of the held-out digits, v_theta(z) 2.56.
+reparameterised ELBO and its closed-form KL) is notebook 04's, and both bounds are
+``helpers.vae_bounds``'. Notebook 07 compares it in bits per pixel with one learned c.
 
 * ``DensityVAE``: ``helpers.vae.GaussianVAE`` with the wider decoder;
 * ``train_density_vae``: Adam on the negative ELBO (one draw of z per example), seeded;
@@ -19,7 +18,6 @@ per pixel of the held-out digits, v_theta(z) 2.56.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 
@@ -28,49 +26,61 @@ import torch
 
 from ._checks import as_float32_tensor, as_torch_generator, count, positive_scalar
 from ._checks import seed as check_seed
-from .gaussian import kl_per_dim, standard_normal_log_pdf
+from ._deprecated import keyword_only
+from ._results import UnpacksAsTuple
+from .gaussian import diag_gaussian_log_likelihood
 from .nets import Adam, cosine_lr, frozen, hidden_sizes, mlp, torch_threads
 from .progress import progress_bar
 from .vae import GaussianVAE
+from .vae_bounds import importance_bounds, negative_elbo_from_q
 
-__all__ = ["DensityVAE", "TrainedDensityVAE", "train_density_vae", "DensityBounds",
+__all__ = ["DecodedPixels", "DensityVAE", "TrainedDensityVAE", "train_density_vae", "DensityBounds",
            "density_bounds"]
 
 VAR_MIN = 1e-6  # v_theta = softplus(.) + VAR_MIN keeps log v_theta finite
+
+
+@dataclass(frozen=True)
+class DecodedPixels(UnpacksAsTuple):
+    """What ``DensityVAE.decode_with_var`` returns: the mean f_theta(z) and the variance
+    v_theta(z) of every pixel, each of shape (..., x_dim)."""
+
+    mean: torch.Tensor
+    var: torch.Tensor
 
 
 class DensityVAE(GaussianVAE):
     """``GaussianVAE`` whose decoder returns a mean and a variance per pixel.
 
     ``decode(z)`` is the mean f_theta(z) (as in ``GaussianVAE``, so sampling code is shared);
-    ``decode_with_var(z)`` returns (f_theta(z), v_theta(z)). The arguments are ``GaussianVAE``'s.
+    ``decode_with_var(z)`` returns both, a ``DecodedPixels``. The arguments are ``GaussianVAE``'s.
     """
 
-    def __init__(self, x_dim, z_dim, hidden=128, activation="relu", decoder_mean="sigmoid"):
+    def __init__(self, x_dim, z_dim, *, hidden=128, activation="relu", decoder_mean="sigmoid"):
         super().__init__(x_dim, z_dim, hidden=hidden, activation=activation,
                          decoder_mean=decoder_mean)
         sizes = hidden_sizes(hidden)
         self.decoder = mlp(self.z_dim, *sizes[::-1], 2 * self.x_dim, activation=activation)
 
     def decode_with_var(self, z):
-        """(f_theta(z), v_theta(z)), each of shape (..., x_dim)."""
+        """``DecodedPixels``: f_theta(z) and v_theta(z), each of shape (..., x_dim)."""
         out, s = self.decoder(z).chunk(2, dim=-1)
         mean = torch.sigmoid(out) if self.decoder_mean == "sigmoid" else out
-        return mean, torch.nn.functional.softplus(s) + VAR_MIN
+        return DecodedPixels(mean, torch.nn.functional.softplus(s) + VAR_MIN)
 
     def decode(self, z):
-        return self.decode_with_var(z)[0]
+        return self.decode_with_var(z).mean
 
     def log_px_z(self, x, z):
         """log N(x; f_theta(z), diag v_theta(z)), summed over pixels; z of shape (..., n, z_dim)."""
-        mean, var = self.decode_with_var(z)
-        return -0.5 * ((x - mean) ** 2 / var + torch.log(2 * math.pi * var)).sum(-1)
+        pixels = self.decode_with_var(z)
+        return diag_gaussian_log_likelihood(x, pixels.mean, pixels.var)
 
-
-def _negative_elbo(model, x, eps):
-    """Per-example negative ELBO with one reparameterised draw: -log p(x | z) + KL(q || p)."""
-    mu_phi, sigma_phi = model.encode(x)
-    return -model.log_px_z(x, mu_phi + sigma_phi * eps) + kl_per_dim(mu_phi, sigma_phi).sum(-1)
+    def negative_elbo(self, x, eps):
+        """Eq. 2.8's negative ELBO per example, v_theta(z) in place of c; eps of shape (L, n, z_dim)."""
+        mu_phi, sigma_phi = self.encode(x)
+        pixels = self.decode_with_var(mu_phi + sigma_phi * eps)
+        return negative_elbo_from_q(x, mu_phi, sigma_phi, pixels.mean, pixels.var).total
 
 
 @dataclass(frozen=True)
@@ -117,7 +127,7 @@ def train_density_vae(x_train, *, z_dim=16, hidden=(128, 128), steps=1500, batch
         for step in progress_bar(range(steps), desc=desc, disable=not progress):
             xb = x[torch.randint(len(x), (batch_size,), generator=gen)]
             eps = torch.randn(len(xb), z_dim, generator=gen)
-            loss = _negative_elbo(model, xb, eps).mean()
+            loss = model.negative_elbo(xb, eps[None]).mean()
             if not torch.isfinite(loss):
                 raise ValueError(f"the loss became {loss.item()} at step {step}: training "
                                  f"diverged; try a smaller lr (got {lr})")
@@ -139,7 +149,8 @@ class DensityBounds:
     k: int
 
 
-def density_bounds(model, x, k, rng=None, chunk_size=64):
+@keyword_only(3, ["rng", "chunk_size"])
+def density_bounds(model, x, k, *, rng=None, chunk_size=64):
     """The ELBO and the importance-weighted bound log (1/k) sum_j p(x, z_j) / q(z_j | x).
 
     Both use the same draws: the ELBO is the mean over the k draws of log p(x, z_j) / q(z_j | x),
@@ -151,17 +162,8 @@ def density_bounds(model, x, k, rng=None, chunk_size=64):
     x = as_float32_tensor("x", x, model.x_dim)
     k, chunk_size = count("k", k), count("chunk_size", chunk_size)
     gen = as_torch_generator(rng)
-    log_w = []
     with torch.no_grad(), torch_threads(1):
-        mu_phi, sigma_phi = (v.double() for v in model.encode(x))
-        for done in range(0, k, chunk_size):
-            eps = torch.randn(min(chunk_size, k - done), len(x), model.z_dim, generator=gen,
-                              dtype=torch.float64)
-            z = mu_phi + sigma_phi * eps
-            # log q(z | x) = log N(eps; 0, I) - sum_j log sigma_j, for z = mu + sigma eps
-            log_q = standard_normal_log_pdf(eps) - torch.log(sigma_phi).sum(-1)
-            log_w.append(model.log_px_z(x, z.float()).double() + standard_normal_log_pdf(z)
-                         - log_q)
-    log_w = torch.cat(log_w)
-    iwae = torch.logsumexp(log_w, 0) - math.log(k)
-    return DensityBounds(log_w.mean(0).numpy(), iwae.numpy(), k)
+        mu_phi, sigma_phi = model.encode(x)
+        bounds = importance_bounds(lambda z: model.log_px_z(x, z.float()).double(), mu_phi,
+                                   sigma_phi, k, chunk_size=chunk_size, generator=gen)
+    return DensityBounds(bounds.elbo.numpy(), bounds.iwae.numpy(), k)

@@ -21,7 +21,7 @@ def float_slider(name, value, lo, hi, step):
                          continuous_update=False, readout_format=".3g")
 
 
-def log_slider(name, value, lo, hi, steps_per_decade=4):
+def log_slider(name, value, lo, hi, *, steps_per_decade=4):
     """A ``FloatLogSlider`` from ``lo`` to ``hi`` (decoder variances ``c`` span decades)."""
     import ipywidgets as w
 

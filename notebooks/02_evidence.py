@@ -83,6 +83,7 @@ if helpers.__version__ != VERSION:
 import numpy as np
 from scipy import stats
 
+from helpers.bits import mean_and_se
 from helpers.evidence import (LinearGaussian, effective_sample_size, log_mean_exp,
                               measure_samples_needed, naive_mc_log_evidence, running_log_mean_exp)
 from helpers.plots.evidence import (plot_naive_convergence, plot_naive_estimate_2d,
@@ -157,9 +158,9 @@ print("20 points: same argmax, sigma =", f"{sigmas[np.argmax(np.prod(small, axis
 # %%
 grad_each = (data_1d**2 - 1.5**2) / 1.5**3                # d/dsigma log N(x_i; 0, sigma^2)
 minibatch_means = grad_each[rng.integers(0, 1000, size=(20_000, 32))].mean(axis=1)
-se = minibatch_means.std() / np.sqrt(len(minibatch_means))
+avg = mean_and_se(minibatch_means)
 print(f"full-data mean gradient {grad_each.mean():.4f}, "
-      f"average minibatch (32) gradient {minibatch_means.mean():.4f} +- {se:.4f}")
+      f"average minibatch (32) gradient {avg.mean:.4f} +- {avg.se:.4f}")
 
 # %% [markdown]
 # ## 2. A latent-variable model we can solve exactly (article §2, eq. 2.3)
@@ -194,7 +195,7 @@ noise = params.standard_normal(d)
 
 def observation(model):
     """The fixed observation x = W z_true + b + sqrt(c) * noise for a model with k <= k_max."""
-    return model.W @ z_true[:model.k] + model.b + np.sqrt(model.c) * noise
+    return model.W @ z_true[:model.z_dim] + model.b + np.sqrt(model.c) * noise
 
 
 model = LinearGaussian(W_full[:, :2], b, c=0.1)
@@ -335,7 +336,7 @@ for i, c in enumerate(c_values):
         exact_needed[i, j] = m.naive_relative_variance(xm) / 0.1**2
         exp_kl[i, j] = np.exp(m.posterior_kl(xm))
         if exact_needed[i, j] <= budget / 16:
-            measured[i, j] = measure_samples_needed(m, xm, 0.1, budget=budget, rng=3)
+            measured[i, j] = measure_samples_needed(m, xm, rel_err=0.1, budget=budget, rng=3)
         shown = f"{measured[i, j]:9.3g}" if np.isfinite(measured[i, j]) else f"{'> 4096':>9}"
         rho = 1 + exact_needed[i, j] * 0.1**2
         print(f"{c:5g} {k:2d} {shown} {exact_needed[i, j]:9.3g} {rho:9.3g} {exp_kl[i, j]:9.3g} "
@@ -510,14 +511,15 @@ print("distance of the 5 z from the posterior mean:",
 # %%
 import torch
 
+from helpers.gaussian import isotropic_log_likelihood
 
-def naive_loss(f_theta, x_batch, n_samples, c, latent_dim, generator):
+
+def naive_loss(f_theta, x_batch, n_samples, c, z_dim, generator):
     """-mean over the batch of log p_hat(x) (eq. 2.3) with n_samples shared prior samples."""
-    z = torch.randn(n_samples, latent_dim, generator=generator)        # z_l ~ p(z) = N(0, I)
+    z = torch.randn(n_samples, z_dim, generator=generator)             # z_l ~ p(z) = N(0, I)
     sq = torch.cdist(x_batch, f_theta(z)) ** 2                          # ||x - f_theta(z_l)||^2
-    d = x_batch.shape[1]
-    log_lik = -sq / (2 * c) - 0.5 * d * np.log(2 * np.pi * c)           # log p(x | z_l)
-    log_p_hat = torch.logsumexp(log_lik, dim=1) - np.log(n_samples)     # eq. 2.3, in logs
+    log_lik = isotropic_log_likelihood(sq, x_batch.shape[1], c)         # log p(x | z_l)
+    log_p_hat = log_mean_exp(log_lik, axis=1)                           # eq. 2.3, in logs
     return -log_p_hat.mean()
 
 # %% [markdown]
@@ -549,7 +551,7 @@ print(f"train {x_train.shape}, test {x_test.shape}, {x_train.dtype}; "
 assert len(np.unique(x_train)) == 17
 print(f"pixel variance of the training data (mean over pixels): {x_train.var(axis=0).mean():.3f}")
 ESS_STEPS = [1, 10, 30, 100, 300]   # copies of each decoder are kept after these steps
-naive = {k: train_naive_decoder(x_train, k, **NAIVE_DECODER_SETTINGS, snapshot_steps=ESS_STEPS[:-1])
+naive = {k: train_naive_decoder(x_train, z_dim=k, **NAIVE_DECODER_SETTINGS, snapshot_steps=ESS_STEPS[:-1])
          for k in (2, 8)}
 for k, r in naive.items():
     print(f"k = {k}: wall time: {r.train_s:.2f} s")
@@ -650,7 +652,7 @@ plot_ess_during_training(ESS_STEPS, ess, n_samples=256)
 # proposing $z$ where the posterior is (notebook 04).
 
 # %%
-plot_digit_rows([x_test[:12], decoder_samples(f2, 2, 12, rng=0), decoder_samples(f8, 8, 12, rng=0)],
+plot_digit_rows([x_test[:12], decoder_samples(f2, 12, z_dim=2, rng=0), decoder_samples(f8, 12, z_dim=8, rng=0)],
                 ["held-out", "k = 2", "k = 8"])
 
 # %% [markdown]
@@ -682,7 +684,7 @@ plot_digit_rows([x_test[:12], decoder_samples(f2, 2, 12, rng=0), decoder_samples
 # and prior. An encoder that proposes $z$ near the posterior shrinks that gap: the VAE of
 # notebooks 03 and 04.
 #
-# Calling `train_naive_decoder(x_train, k, **NAIVE_DECODER_SETTINGS)` repeats these runs to the
+# Calling `train_naive_decoder(x_train, z_dim=k, **NAIVE_DECODER_SETTINGS)` repeats these runs to the
 # last bit on the same machine and torch (same seed, fixed number of steps); on another CPU it
 # trains a slightly different decoder, as said above. Notebook 04 puts a VAE next to a naive
 # decoder of the same architecture.
@@ -751,7 +753,7 @@ plot_digit_rows([x_test[:12], decoder_samples(f2, 2, 12, rng=0), decoder_samples
 #    at a fixed $f_\theta$ and a fixed $z$ per image is the mean squared error per pixel. If
 #    $c$ were learned, would it stay near 0.03? Predict two numbers for the $k = 2$ decoder: the
 #    mean squared error per pixel with random $z$, and with each held-out image's best $z$.
-#    Check: `np.mean((x_test - decoder_samples(f2, 2, 359, rng=0)) ** 2)` for random $z$; for the
+#    Check: `np.mean((x_test - decoder_samples(f2, 359, z_dim=2, rng=0)) ** 2)` for random $z$; for the
 #    best $z$ on a grid, `g = np.linspace(-3, 3, 61); Z = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)`,
 #    `F = f2(torch.tensor(Z, dtype=torch.float32)).detach().double().numpy()`, then
 #    `((x_test[:, None] - F[None]) ** 2).mean(-1).min(1).mean()`.

@@ -210,16 +210,17 @@ print("they differ by less than 1e-12")
 # left side, the average log-weight the right side.
 
 # %%
-from scipy.special import logsumexp
-
+from helpers.bits import mean_and_se
+from helpers.evidence import log_mean_exp
 from helpers.gaussian import diag_gaussian_log_pdf, standard_normal_log_pdf
 
 z_q = q_mean + q_std * np.random.default_rng(5).standard_normal((100_000, 1))   # z_l ~ q
 log_w = (model.log_likelihood(x_obs, z_q) + standard_normal_log_pdf(z_q)
          - diag_gaussian_log_pdf(z_q, q_mean, q_std))
-print(f"log of the mean weight  {logsumexp(log_w) - np.log(log_w.size):.4f}   "
+print(f"log of the mean weight  {log_mean_exp(log_w):.4f}   "
       f"(exact log p(x) {log_px:.4f})")
-print(f"mean of the log weights {log_w.mean():.4f} +- {log_w.std() / np.sqrt(log_w.size):.4f}   "
+elbo_mc = mean_and_se(log_w)
+print(f"mean of the log weights {elbo_mc.mean:.4f} +- {elbo_mc.se:.4f}   "
       f"(exact ELBO {model.elbo(x_obs, q_mean, q_std):.4f})")
 
 # %% [markdown]
@@ -357,16 +358,15 @@ fits = {}
 for name, W in (("diagonal posterior", W_orth), ("correlated posterior", W_corr)):
     m2 = LinearGaussian(W, b=np.zeros(3), c=0.5)
     x2 = m2.sample(1, rng=3)[0][0]
-    mf_mean, mf_std, mf_gap = best_mean_field(m2, x2)                 # closed-form optimum
-    fit_mean, fit_std, history, path = fit_q(m2, x2, start_mean, start_std, steps=300,
-                                             return_path=True)
-    final_gap = m2.log_evidence(x2) - history[-1]
+    mf_gap = best_mean_field(m2, x2).gap                              # closed-form optimum
+    fit = fit_q(m2, x2, start_mean, start_std, steps=300)             # gradient ascent on q
+    final_gap = m2.log_evidence(x2) - fit.history[-1]
     pc = m2.posterior(x2)[1]
     rho = pc[0, 1] / np.sqrt(pc[0, 0] * pc[1, 1])
     print(f"{name}: posterior correlation {round(rho, 3) + 0.0:+.3f}")
-    print(f"  gap at the start {m2.log_evidence(x2) - history[0]:.3f} nats, "
+    print(f"  gap at the start {m2.log_evidence(x2) - fit.history[0]:.3f} nats, "
           f"after 300 steps {abs(final_gap):.4f} nats; best diagonal q's gap {abs(mf_gap):.4f} nats")
-    fits[name] = (m2, x2, fit_mean, fit_std, path, final_gap)
+    fits[name] = (m2, x2, fit.q_mean, fit.q_std, fit.path, final_gap)
 
 # %% [markdown]
 # Gradient ascent lands on the closed-form best diagonal $q$ (mean = posterior mean,
@@ -416,7 +416,7 @@ print(f"ratio q / posterior:   {np.round(fit_std / marginal_std, 3)}  "
 true_model = LinearGaussian(W=[[1.5], [0.8]], b=[0.5, -0.3], c=0.25)
 data, _ = true_model.sample(300, rng=4)
 start_model = LinearGaussian(W=[[0.2], [-0.3]], b=[0.0, 0.0], c=0.25)
-history = alternate_phi_theta(start_model, data, n_rounds=6, q_steps=30, theta_steps=25)
+history = alternate_phi_theta(start_model, data, n_rounds=6, phi_steps=30, theta_steps=25)
 ev, el, phase = history.evidence, history.elbo, history.phase
 
 phi_changes = np.diff(ev)[phase[1:] == "phi"]
@@ -553,7 +553,7 @@ print("gap after each theta phase:", " ".join(show_gap(g) for g in gaps_after_th
 # 4. **Between Jensen's two sides** (beyond the text). Predict how the average over many
 #    repetitions of $\log \frac1K \sum_{j=1}^K w_j$ moves as $K$ goes from 1 to 1000, then check
 #    with `log_w.reshape(-1, K)` in the Jensen cell:
-#    `(logsumexp(log_w.reshape(-1, K), axis=1) - np.log(K)).mean()`.
+#    `log_mean_exp(log_w.reshape(-1, K), axis=1).mean()`.
 #
 #    <details><summary>Solution</summary>
 #
@@ -563,7 +563,7 @@ print("gap after each theta phase:", " ".join(show_gap(g) for g in gaps_after_th
 #    </details>
 #
 # 5. **EM in one step.** In section 5, run `alternate_phi_theta(start_model, data, n_rounds=6,
-#    q_steps=30, theta_steps=1)`. Predict whether the evidence still rises in every round.
+#    phi_steps=30, theta_steps=1)`. Predict whether the evidence still rises in every round.
 #
 #    <details><summary>Solution</summary>
 #

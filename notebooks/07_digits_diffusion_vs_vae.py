@@ -78,11 +78,11 @@ import torch
 
 from helpers.bits import (LEVELS, bits_per_pixel, dequantise, independent_pixel_bits,
                           mean_and_se, to_pixels)
-from helpers.data import load_digits
+from helpers.data import load_digits_with_labels
 from helpers.diffusion import NoiseSchedule, diffusion_elbo
 from helpers.guidance import ConditionalEpsNet, GuidedEpsFn, train_guided_eps_fn
 from helpers.metrics import mean_pairwise_distance, nearest_neighbours
-from helpers.nets import Adam, frozen, torch_threads
+from helpers.nets import Adam, cosine_lr, frozen, torch_threads
 from helpers.plots.bits import plot_bits_per_pixel
 from helpers.plots.digits import plot_digits
 from helpers.plots.guidance import plot_guided, plot_sample_mosaic, plot_tradeoff
@@ -93,8 +93,9 @@ from helpers.widgets import int_slider, slider_panel
 
 notebook_start = time.perf_counter()
 
-x_train, y_train = load_digits("train", return_labels=True)   # notebook 04's split
-x_test, y_test = load_digits("test", return_labels=True)
+train_digits, test_digits = load_digits_with_labels("train"), load_digits_with_labels("test")
+x_train, y_train = train_digits.x, train_digits.labels   # notebook 04's split
+x_test, y_test = test_digits.x, test_digits.labels
 pixels_train, pixels_test = to_pixels(x_train), to_pixels(x_test)   # integers 0..16
 print(f"{len(pixels_train)} training and {len(pixels_test)} test digits, "
       f"{pixels_train.shape[1]} pixels each, values {pixels_train.min()}..{pixels_train.max()}")
@@ -219,11 +220,11 @@ with torch_threads(1):
         x, y = x0[i], y0[i]
         drop = torch.rand(BATCH, generator=gen) < P_UNCOND
         y = torch.where(drop, torch.full_like(y, net.null), y)     # label dropout
-        log_sigma, ab, w = net.draw_level(BATCH, gen)               # levels and weights 1 + sigma^2
+        log_sigma, ab, weight = net.draw_level(BATCH, gen)          # levels, weights 1 + sigma^2
         eps = torch.randn(x.shape, generator=gen)
         x_t = ab.sqrt() * x + (1 - ab).sqrt() * eps                 # x_t ~ q(x_t | x_0)
-        loss = (w * (eps - net(x_t, log_sigma, y)) ** 2).sum(1).mean()
-        opt.param_groups[0]["lr"] = LR * 0.5 * (1 + math.cos(math.pi * step / STEPS))
+        loss = (weight * (eps - net(x_t, log_sigma, y)) ** 2).sum(1).mean()
+        opt.param_groups[0]["lr"] = cosine_lr(LR, step, STEPS)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -359,8 +360,9 @@ plot_digits([vae_samples, diffusion_samples, x_test[:20]],
 # like.
 
 # %%
-index, dist = nearest_neighbours(diffusion_samples, x_train)
-_, dist_test = nearest_neighbours(x_test, x_train)
+nearest = nearest_neighbours(diffusion_samples, x_train)
+index, dist = nearest.index, nearest.distance
+dist_test = nearest_neighbours(x_test, x_train).distance
 plot_digits([diffusion_samples[:10], x_train[index[:10]]],
             row_labels=["sample", "nearest train"], title="diffusion samples and their nearest training digits", ncols=10)
 print(f"distance to the nearest training digit: samples median {np.median(dist):.2f} "
@@ -380,7 +382,7 @@ print(f"distance to the nearest training digit: samples median {np.median(dist):
 # %%
 # NBVAL_IGNORE_OUTPUT
 def sample_digits(nfe):
-    return to_image(pf_ode_sample(eps_theta.eps_fn(), 30, nfe, d=64, sigma_min=SIGMA_MIN, rng=4))
+    return to_image(pf_ode_sample(eps_theta.eps_fn(), 30, nfe=nfe, d=64, sigma_min=SIGMA_MIN, rng=4))
 
 slider_panel(plot_sample_mosaic, int_slider("nfe", 8, 1, 40), sample=sample_digits)
 
@@ -415,7 +417,7 @@ W_VALUES, PER_CLASS = (0, 1, 2, 3, 4, 5, 6), 20
 labels = np.repeat(np.arange(10), PER_CLASS)
 guided, accuracy, diversity = {}, {}, {}
 for w in W_VALUES:
-    x_model = pf_ode_sample(eps_theta.eps_fn(labels, w), len(labels), nfe=16, d=64,
+    x_model = pf_ode_sample(eps_theta.eps_fn(y=labels, w=w), len(labels), nfe=16, d=64,
                             sigma_min=SIGMA_MIN, rng=5)       # the same starting noise for every w
     images = to_image(x_model).reshape(10, PER_CLASS, 64)
     guided[w] = images
@@ -453,7 +455,7 @@ bits_uncond = bits_per_pixel(diffusion_elbo(x_cond, eps_theta.eps_model(schedule
                                             rng=0, reverse_var="beta").elbo, 64, scale=2)
 print(f"unconditional: ELBO of log p(x) {mean_and_se(bits_uncond):.3f} bits per pixel")
 for w in (0, 1, 3):
-    e = diffusion_elbo(x_cond, eps_theta.eps_model(schedule, y_cond, w), schedule, rng=0,
+    e = diffusion_elbo(x_cond, eps_theta.eps_model(schedule, y=y_cond, w=w), schedule, rng=0,
                        reverse_var="beta")
     bits = bits_per_pixel(e.elbo, 64, scale=2)
     print(f"w = {w}: ELBO of log p(x | y) {mean_and_se(bits):.3f} bits per pixel, "

@@ -136,11 +136,11 @@ def _sampler_steps():
 
 
 def _reverse_step():
-    from helpers.diffusion import GaussianMixture1D, NoiseSchedule, ddpm_sample
+    from helpers.diffusion import GaussianMixture1D, NoiseSchedule, ddpm_trajectory
 
     schedule, mixture = NoiseSchedule.cosine(_T), GaussianMixture1D(**_MIXTURE)
-    _, trajectory = ddpm_sample(lambda x, t: mixture.eps_star(x, t, schedule), schedule, 300,
-                                rng=2, return_trajectory=True)
+    trajectory = ddpm_trajectory(lambda x, t: mixture.eps_star(x, t, schedule), schedule, 300,
+                                 rng=2).states
     return {"trajectory": trajectory, "mixture": mixture, "schedule": schedule}
 
 
@@ -170,7 +170,7 @@ def _sample_mosaic():
     from helpers.score import pf_ode_sample
 
     def sample(nfe):
-        x = pf_ode_sample(lambda x, ab: np.sqrt(1 - ab) * x, 30, nfe, d=64, sigma_min=0.01, rng=4)
+        x = pf_ode_sample(lambda x, ab: np.sqrt(1 - ab) * x, 30, nfe=nfe, d=64, sigma_min=0.01, rng=4)
         return np.clip((x + 1) / 2, 0, 1)
     return {"sample": sample}
 

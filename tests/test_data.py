@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from helpers import data
-from helpers.data import load_digits
+from helpers.data import load_digits, load_digits_with_labels
 
 
 def test_split_sizes_dtype_and_range():
-    x_train, y_train = load_digits("train", return_labels=True)
-    x_test, y_test = load_digits("test", return_labels=True)
+    train, test = load_digits_with_labels("train"), load_digits_with_labels("test")
+    x_train, y_train, x_test, y_test = train.x, train.labels, test.x, test.labels
     assert x_train.shape == (1438, 64) and x_test.shape == (359, 64)
     assert y_train.shape == (1438,) and y_test.shape == (359,)
     for x in (x_train, x_test):
@@ -87,3 +87,16 @@ def test_two_moons_bad_input(kwargs, match):
 
     with pytest.raises(ValueError, match=match):
         two_moons(**kwargs)
+
+
+def test_labels_come_from_their_own_function_and_return_labels_is_retired():
+    test = load_digits_with_labels("test")
+    np.testing.assert_array_equal(test.x, load_digits("test"))
+    assert test.labels.shape == (len(test.x),) and set(test.labels) == set(range(10))
+    with pytest.warns(DeprecationWarning, match="load_digits_with_labels"):
+        x, y = load_digits("test", return_labels=True)
+    np.testing.assert_array_equal(y, test.labels)
+    with pytest.warns(DeprecationWarning):
+        np.testing.assert_array_equal(load_digits("test", return_labels=False), test.x)
+    with pytest.raises(ValueError, match="split"):
+        load_digits_with_labels("validation")

@@ -47,7 +47,9 @@ def test_result_is_an_eps_model(trained):
     assert out.shape == (7, 1) and out.dtype == np.float64
     assert np.array_equal(trained(x, np.int64(40)), out)
     # batched internally: chunks give the same numbers as one pass
-    np.testing.assert_allclose(trained(x, 40, batch_size=3), out, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(trained(x, 40, chunk_size=3), out, rtol=1e-6, atol=1e-7)
+    with pytest.warns(DeprecationWarning, match=r"batch_size=\.\.\.\) is now .*chunk_size="):
+        np.testing.assert_array_equal(trained(x, 40, batch_size=3), trained(x, 40, chunk_size=3))
     assert trained(np.zeros((0, 1)), 40).shape == (0, 1)
 
 
@@ -304,7 +306,10 @@ def test_result_is_an_eps_fn(trained_fn):
     assert out.shape == (7, 1) and out.dtype == np.float64
     assert np.array_equal(trained_fn(x, np.float64(0.5)), out)
     # batched internally: chunks give the same numbers as one pass (float64 rounding at most)
-    np.testing.assert_allclose(trained_fn(x, 0.5, batch_size=3), out, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(trained_fn(x, 0.5, chunk_size=3), out, rtol=1e-12, atol=1e-14)
+    with pytest.warns(DeprecationWarning, match="chunk_size"):
+        np.testing.assert_array_equal(trained_fn(x, 0.5, batch_size=3),
+                                      trained_fn(x, 0.5, chunk_size=3))
     assert trained_fn(np.zeros((0, 1)), 0.5).shape == (0, 1)
     # the output form's limits: at alpha_bar = 1 (sigma = 0, below sigma_min: u held at 0, so
     # the features are sin 0 = 0 and cos 0 = 1) eps_theta = F_theta; as alpha_bar -> 0,
@@ -465,9 +470,9 @@ def test_bad_continuous_training_input_raises_a_named_value_error(kwargs, match)
     (np.zeros(3), 0.5, r"x must have shape \(n, 1\), got \(3,\)"),
     (np.array([[np.nan]]), 0.5, "x must not contain NaN"),
     (np.array([[np.inf]]), 0.5, "x must be finite"),
-    (np.zeros((3, 1)), 0.0, r"alpha_bar must be a float in \(0, 1\], got 0.0"),
-    (np.zeros((3, 1)), -0.2, r"alpha_bar must be a float in \(0, 1\], got -0.2"),
-    (np.zeros((3, 1)), 1.5, r"alpha_bar must be a float in \(0, 1\], got 1.5"),
+    (np.zeros((3, 1)), 0.0, r"alpha_bar must lie in \(0, 1\], got 0.0"),
+    (np.zeros((3, 1)), -0.2, r"alpha_bar must lie in \(0, 1\], got -0.2"),
+    (np.zeros((3, 1)), 1.5, r"alpha_bar must lie in \(0, 1\], got 1.5"),
     (np.zeros((3, 1)), float("nan"), "alpha_bar must not contain NaN"),
     (np.zeros((3, 1)), float("inf"), "alpha_bar must be finite"),
     (np.zeros((3, 1)), np.array([0.5, 0.5]), r"alpha_bar must be a float in \(0, 1\]"),

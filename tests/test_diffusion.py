@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from helpers.diffusion import (DiffusionElbo, GaussianMixture1D, NoiseSchedule, ddim_sample,
-                               ddpm_sample, diffusion_elbo, reverse_mean, timesteps)
+from helpers.diffusion import (DiffusionElbo, GaussianMixture1D, NoiseSchedule, Trajectory,
+                               ddim_sample, ddim_trajectory, ddpm_sample, ddpm_trajectory,
+                               diffusion_elbo, reverse_mean, timesteps)
 
 Z = 5.0
 # The mixture of the issue (notebook 05): pi = (.4, .3, .3), mu = (-1.5, .5, 2), s = (.25, .25, .5)
@@ -390,7 +391,9 @@ def test_ddim_with_eps_star_reproduces_the_mixture(noise_floor):
 def test_ddpm_shapes_trajectory_and_seed():
     s = NoiseSchedule.cosine(8)
     model = lambda x, t: 0.1 * x  # noqa: E731
-    x, traj = ddpm_sample(model, s, 7, d=3, rng=30, return_trajectory=True)
+    walk = ddpm_trajectory(model, s, 7, d=3, rng=30)
+    assert isinstance(walk, Trajectory)
+    x, traj = walk.samples, walk.states
     assert x.shape == (7, 3) and traj.shape == (9, 7, 3)
     np.testing.assert_array_equal(traj[-1], x)
     np.testing.assert_array_equal(traj[0], np.random.default_rng(30).standard_normal((7, 3)))
@@ -423,7 +426,8 @@ def test_ddpm_on_fewer_steps(noise_floor):
         calls.append(t)
         return MIX.eps_star(x, t, s)
 
-    x, traj = ddpm_sample(model, s, 500, rng=42, steps=25, return_trajectory=True)
+    walk = ddpm_trajectory(model, s, 500, rng=42, steps=25)
+    x, traj = walk.samples, walk.states
     assert calls == list(timesteps(s, 25)) and traj.shape == (26, 500, 1)
     # The walk through 25 timesteps is a 25-step diffusion whose alpha_bar are the full chain's at
     # those timesteps. Built here by hand, with eps* of that short chain (eps* depends on t only
@@ -448,7 +452,8 @@ def test_ddim_is_deterministic_given_x_T():
         calls.append(t)
         return MIX.eps_star(x, t, s)
 
-    x, traj = ddim_sample(model, s, 500, steps=5, rng=32, return_trajectory=True)
+    walk = ddim_trajectory(model, s, 500, steps=5, rng=32)
+    x, traj = walk.samples, walk.states
     assert calls == [100, 75, 50, 26, 1]  # np.linspace(1, 100, 5) rounded, from T down
     assert x.shape == (500, 1) and traj.shape == (6, 500, 1)
     np.testing.assert_array_equal(traj[-1], x)
@@ -545,13 +550,13 @@ def test_reverse_variance_choices():
     from helpers.diffusion import reverse_variance
 
     s = NoiseSchedule.cosine(20)
-    post, beta = reverse_variance(s, "posterior"), reverse_variance(s, "beta")
+    post, beta = reverse_variance(s, reverse_var="posterior"), reverse_variance(s, reverse_var="beta")
     np.testing.assert_array_equal(post[1:], s.beta_tilde[1:])
     np.testing.assert_array_equal(beta, s.betas)
     assert post[0] == beta[0] == s.betas[0]       # p(x_0 | x_1) keeps beta_1 either way
     assert np.all(post[1:] < beta[1:])             # beta_tilde_t < beta_t for t >= 2
     with pytest.raises(ValueError, match="reverse_var"):
-        reverse_variance(s, "learned")
+        reverse_variance(s, reverse_var="learned")
 
 
 def test_elbo_with_beta_adds_the_variance_mismatch_term():
@@ -607,7 +612,8 @@ def test_mixture_posterior_of_x0():
     x_t = np.linspace(-3, 3, 7)[:, None]
     for t in (1, 10, 40):
         ab = s.alpha_bar[t - 1]
-        mean, var = mix.posterior_x0(x_t, t, s)
+        post = mix.posterior_x0(x_t, t, s)
+        mean, var = post.mean, post.var
         # Tweedie: E[x_0 | x_t] = (x_t - sqrt(1 - ab) eps*) / sqrt(ab)
         np.testing.assert_allclose(mean, (x_t - np.sqrt(1 - ab) * mix.eps_star(x_t, t, s))
                                    / np.sqrt(ab), rtol=1e-10, atol=1e-12)
@@ -619,3 +625,31 @@ def test_mixture_posterior_of_x0():
         v_ref = (w * (grid - m_ref[:, None]) ** 2).sum(1)
         np.testing.assert_allclose(mean[:, 0], m_ref, rtol=1e-6, atol=1e-9)
         np.testing.assert_allclose(var[:, 0], v_ref, rtol=1e-5)
+
+
+def test_return_trajectory_still_works_for_one_release():
+    s = NoiseSchedule.cosine(10)
+    model = lambda x, t: 0.1 * x  # noqa: E731
+    for sample, trajectory, kw in ((ddpm_sample, ddpm_trajectory, {}),
+                                   (ddim_sample, ddim_trajectory, {"steps": 4})):
+        with pytest.warns(DeprecationWarning, match=f"is now {trajectory.__name__}"):
+            x, traj = sample(model, s, 5, d=2, rng=3, return_trajectory=True, **kw)
+        walk = trajectory(model, s, 5, d=2, rng=3, **kw)
+        np.testing.assert_array_equal(x, walk.samples)
+        np.testing.assert_array_equal(traj, walk.states)
+        # and without the flag, the sampler returns one array, the trajectory's last state
+        np.testing.assert_array_equal(sample(model, s, 5, d=2, rng=3, **kw), walk.samples)
+
+
+def test_unchecked_steps_are_the_checked_ones():
+    # diffusion_elbo checks x0 once and runs the chain on the unchecked forms: the same numbers
+    s = NoiseSchedule.cosine(12)
+    x0 = MIX.sample(20, rng=50)
+    t = np.arange(1, 21) % 12 + 1
+    x_t, eps = s.q_sample(x0, t, rng=3)
+    x_u, eps_u = s.q_sample_unchecked(x0, t, np.random.default_rng(3))
+    np.testing.assert_array_equal(x_t, x_u)
+    np.testing.assert_array_equal(eps, eps_u)
+    for a, b in zip(s.q_posterior(x0, x_t, t), s.q_posterior_unchecked(x0, x_t, t)):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(s.prior_kl(x0), s.prior_kl_unchecked(x0))

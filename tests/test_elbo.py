@@ -115,8 +115,8 @@ def test_elbo_is_below_the_evidence_for_random_q():
         model = random_model(seed)
         rng = np.random.default_rng(100 + seed)
         x = model.sample(1, rng=rng)[0][0]
-        q_mean = rng.normal(scale=2.0, size=(500, model.k))
-        q_std = rng.uniform(0.01, 3.0, size=(500, model.k))
+        q_mean = rng.normal(scale=2.0, size=(500, model.z_dim))
+        q_std = rng.uniform(0.01, 3.0, size=(500, model.z_dim))
         assert np.all(model.elbo(x, q_mean, q_std) < model.log_evidence(x))
 
 
@@ -148,11 +148,12 @@ def test_closed_form_elbo_gradients_match_finite_differences():
     rng = np.random.default_rng(6)
     x = model.sample(4, rng=rng)[0]
     q_mean, q_std = rng.normal(size=(4, 2)), rng.uniform(0.3, 1.0, size=(4, 2))
-    elbo, grads = linear_gaussian_elbo_grads(model, x, q_mean, q_std)
+    res = linear_gaussian_elbo_grads(model, x, q_mean, q_std)
+    elbo, grads = res.elbo, res.grads
     np.testing.assert_allclose(elbo, model.elbo(x, q_mean, q_std), rtol=1e-13)
 
     def total(W=model.W, b=model.b, m=q_mean, s=q_std):
-        return linear_gaussian_elbo_grads(LinearGaussian(W, b, model.c), x, m, s)[0].sum()
+        return linear_gaussian_elbo_grads(LinearGaussian(W, b, model.c), x, m, s).elbo.sum()
 
     h = 1e-6
     for key, name, value in [("W", "W", model.W), ("b", "b", model.b), ("q_mean", "m", q_mean),
@@ -169,8 +170,10 @@ def test_closed_form_elbo_gradients_match_finite_differences():
 def test_fit_q_reaches_the_best_mean_field_q_and_its_gap():
     model = random_model(7, d=4, k=2, c=0.5)
     x = model.sample(1, rng=8)[0][0]
-    mean, std, gap = best_mean_field(model, x)
-    m, s, history = fit_q(model, x, np.array([2.0, -2.0]), np.ones(2), steps=400)
+    best = best_mean_field(model, x)
+    mean, std, gap = best.q_mean, best.q_std, best.gap
+    fit = fit_q(model, x, np.array([2.0, -2.0]), np.ones(2), steps=400)
+    m, s, history = fit.q_mean, fit.q_std, fit.history
     np.testing.assert_allclose(m, mean, atol=1e-8)
     np.testing.assert_allclose(s, std, atol=1e-8)
     assert np.all(np.diff(history) >= -1e-12)           # ascent never goes down
@@ -186,7 +189,7 @@ def test_alternating_steps_raise_the_evidence_only_in_theta_steps():
     true = LinearGaussian([[1.5], [0.8]], [0.5, -0.3], 0.25)
     data = true.sample(100, rng=9)[0]
     start = LinearGaussian([[0.2], [-0.3]], [0.0, 0.0], 0.25)
-    h = alternate_phi_theta(start, data, n_rounds=2, q_steps=20, theta_steps=10)
+    h = alternate_phi_theta(start, data, n_rounds=2, phi_steps=20, theta_steps=10)
     changes = np.diff(h.evidence)
     assert np.all(changes[h.phase[1:] == "phi"] == 0)
     assert np.all(changes[h.phase[1:] == "theta"] > 0)
@@ -291,17 +294,18 @@ def test_plots_return_figures():
     assert isinstance(plot_elbo_terms(model, x), Figure)
     model2 = random_model(1, d=3, k=2)
     x2 = model2.sample(1, rng=0)[0][0]
-    mean, std, _ = best_mean_field(model2, x2)
+    best = best_mean_field(model2, x2)
+    mean, std = best.q_mean, best.q_std
     assert isinstance(plot_mean_field(model2, x2, mean, std, path=np.zeros((3, 2))), Figure)
     data = model.sample(20, rng=1)[0]
-    assert isinstance(plot_subgoals(alternate_phi_theta(model, data, 1, 3, 3)), Figure)
+    assert isinstance(plot_subgoals(alternate_phi_theta(model, data, n_rounds=1, phi_steps=3, theta_steps=3)), Figure)
     # every colour labelled, the contour levels stated
     legend = plot_mean_field(model2, x2, mean, std).axes[0].get_legend()
     labels = [t.get_text() for t in legend.get_texts()]
     assert any("posterior" in t for t in labels) and any("q(z|x)" in t for t in labels)
     assert "1, 2, 3 sd" in legend.get_title().get_text()
     # the first phi phase ends at the starting evidence: inside the y-limits
-    hist = alternate_phi_theta(LinearGaussian([[0.2], [-0.3]], [0.0, 0.0], 0.25), data, 2, 30, 25)
+    hist = alternate_phi_theta(LinearGaussian([[0.2], [-0.3]], [0.0, 0.0], 0.25), data, n_rounds=2, phi_steps=30, theta_steps=25)
     lo, hi = plot_subgoals(hist).axes[0].get_ylim()
     assert lo < hist.evidence.min() and hist.evidence.max() < hi
     with pytest.raises(ValueError, match="k = 1"):
@@ -330,3 +334,76 @@ def test_kl_per_dim_takes_numbers_lists_numpy_and_torch_alike():
     np.testing.assert_allclose(kl.detach().numpy(), expected(np.array([0.3, -1.0]), 0.7))
     kl.sum().backward()
     np.testing.assert_allclose(mu.grad.numpy(), [0.3, -1.0])  # d KL / d mu = mu
+
+
+# --- results by attribute, options by keyword, one vocabulary (issue 28) ------------------------
+
+def test_fit_q_returns_its_path_and_the_old_calls_still_work():
+    model = random_model(7, d=4, k=2, c=0.5)
+    x, q0 = model.sample(1, rng=8)[0][0], (np.array([2.0, -2.0]), np.ones(2))
+    fit = fit_q(model, x, *q0, steps=5)
+    assert fit.path.shape == (6, 2) and fit.history.shape == (6,)
+    np.testing.assert_array_equal(fit.path[0], q0[0])
+    np.testing.assert_array_equal(fit.path[-1], fit.q_mean)
+    with pytest.warns(DeprecationWarning, match="has .path"):
+        m, s, history, path = fit_q(model, x, *q0, steps=5, return_path=True)
+    np.testing.assert_array_equal(path, fit.path)
+    with pytest.warns(DeprecationWarning, match="as keywords"):
+        with pytest.warns(DeprecationWarning, match="unpacking a QFit"):
+            m, s, history = fit_q(model, x, *q0, 5)
+    np.testing.assert_array_equal(history, fit.history)
+
+
+def test_alternate_phi_theta_old_names_give_the_same_run():
+    data, _ = LinearGaussian([[1.5], [0.8]], [0.5, -0.3], 0.25).sample(50, rng=4)
+    start = LinearGaussian([[0.2], [-0.3]], [0.0, 0.0], 0.25)
+    new = alternate_phi_theta(start, data, n_rounds=2, phi_steps=5, theta_steps=3, lr=0.01)
+    with pytest.warns(DeprecationWarning):
+        old = alternate_phi_theta(start, data, 2, q_steps=5, theta_steps=3, lr_theta=0.01)
+    np.testing.assert_array_equal(old.evidence, new.evidence)
+    np.testing.assert_array_equal(old.elbo, new.elbo)
+
+
+def test_closed_form_results_read_by_attribute():
+    model = random_model(7, d=4, k=2, c=0.5)
+    x = model.sample(1, rng=8)[0][0]
+    best = best_mean_field(model, x)
+    res = linear_gaussian_elbo_grads(model, x, best.q_mean, best.q_std)
+    np.testing.assert_allclose(model.log_evidence(x) - res.elbo, best.gap, atol=1e-10)
+    np.testing.assert_allclose(res.grads.q_mean, 0.0, atol=1e-10)   # the optimum's gradient
+    with pytest.warns(DeprecationWarning, match="unpacking a ElboWithGradients"):
+        elbo, grads = res
+    assert grads is res.grads
+
+
+def test_the_gaussian_formulas_agree_with_each_other():
+    """One home per formula (helpers.gaussian): the torch/numpy diagonal log-density from
+    variances against the checked numpy one, and the full-covariance KL against the diagonal."""
+    import torch
+
+    from helpers.gaussian import diag_gaussian_log_likelihood, full_gaussian_kl
+
+    rng = np.random.default_rng(0)
+    z, mean, std = rng.normal(size=(5, 3)), rng.normal(size=(5, 3)), rng.uniform(0.2, 2, (5, 3))
+    expected = diag_gaussian_log_pdf(z, mean, std)
+    np.testing.assert_allclose(diag_gaussian_log_likelihood(z, mean, std**2), expected, rtol=1e-12)
+    t = diag_gaussian_log_likelihood(*(torch.tensor(a) for a in (z, mean, std**2)))
+    np.testing.assert_allclose(t.numpy(), expected, rtol=1e-12)
+    np.testing.assert_allclose(full_gaussian_kl(mean, np.diag(std[0] ** 2)),
+                               gaussian_kl(mean, std[0]), rtol=1e-12)
+    # a full covariance, against E_q[log q - log p] by Monte Carlo
+    a = rng.normal(size=(3, 3))
+    cov = a @ a.T + 0.5 * np.eye(3)
+    q = stats.multivariate_normal(mean[0], cov)
+    zs = q.rvs(200_000, random_state=1)
+    mc = q.logpdf(zs) - stats.multivariate_normal(np.zeros(3)).logpdf(zs)
+    assert abs(full_gaussian_kl(mean[0], cov) - mc.mean()) < 5 * mc.std() / np.sqrt(len(mc))
+
+
+def test_options_are_keyword_only_with_a_warning_for_old_positional_calls():
+    model = random_model(7, d=4, k=2, c=0.5)
+    x = model.sample(1, rng=8)[0][0]
+    new = eq24_lines(model, x, np.zeros(2), np.ones(2), n_samples=100, rng=0, n_grid=11)
+    with pytest.warns(DeprecationWarning, match="as keywords"):
+        old = eq24_lines(model, x, np.zeros(2), np.ones(2), 100, 0, 11)
+    assert [r.value for r in old] == [r.value for r in new]

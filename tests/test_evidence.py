@@ -68,7 +68,7 @@ def test_log_likelihood_and_evidence_match_scipy():
 def test_log_likelihood_broadcasts_to_a_table():
     m = make_model()
     x, _ = m.sample(3, rng=2)
-    z = np.random.default_rng(3).standard_normal((7, m.k))
+    z = np.random.default_rng(3).standard_normal((7, m.z_dim))
     table = m.log_likelihood(x[:, None, :], z)
     assert table.shape == (3, 7)
     assert table[2, 5] == pytest.approx(m.log_likelihood(x[2], z[5]), rel=1e-14)
@@ -188,7 +188,7 @@ def test_chunking_bounds_memory_at_1e7_samples():
     m = LinearGaussian([[1.0], [0.5]], [0.0, 0.0], 0.5)
     x = np.array([0.3, -0.2])
     n = 10**7
-    unchunked_bytes = n * (m.k + 2 * m.d) * 8  # z, and the (n, d) mean and residual, float64
+    unchunked_bytes = n * (m.z_dim + 2 * m.d) * 8  # z, and the (n, d) mean and residual, float64
     tracemalloc.start()
     try:
         est = naive_mc_log_evidence(m.log_likelihood, x, 1e7, 1, rng=20)
@@ -201,16 +201,16 @@ def test_chunking_bounds_memory_at_1e7_samples():
 
 @pytest.mark.parametrize("kwargs, name", [
     (dict(n_samples=0), "n_samples"), (dict(n_samples=2.5), "n_samples"),
-    (dict(latent_dim=0), "latent_dim"), (dict(chunk_size=0), "chunk_size"),
+    (dict(z_dim=0), "z_dim"), (dict(chunk_size=0), "chunk_size"),
     (dict(x=np.array([[np.nan, 0, 0, 0, 0]])), "x"), (dict(x=np.zeros((1, 1, 5))), "x"),
     (dict(log_likelihood="not callable"), "log_likelihood"),
     (dict(log_likelihood=lambda x, z: np.zeros(3)), "log_likelihood"),
     (dict(log_likelihood=lambda x, z: np.full((1, len(z)), np.nan)), "log_likelihood"),
-    (dict(rng=-1), "rng"), (dict(latent_dim=3), "z"),
+    (dict(rng=-1), "rng"), (dict(z_dim=3), "z"),
 ])
 def test_naive_estimate_bad_input(kwargs, name):
     m = make_model()
-    args = dict(log_likelihood=m.log_likelihood, x=np.zeros(5), n_samples=10, latent_dim=2)
+    args = dict(log_likelihood=m.log_likelihood, x=np.zeros(5), n_samples=10, z_dim=2)
     args.update(kwargs)
     with pytest.raises(ValueError, match=name):
         naive_mc_log_evidence(**args)
@@ -254,7 +254,7 @@ def tiny_data(n=40, d=6, seed=0):
 
 def test_training_is_deterministic_for_a_seed():
     x = tiny_data()
-    kw = dict(latent_dim=2, c=0.1, n_samples=32, steps=15, batch_size=16, hidden=8,
+    kw = dict(z_dim=2, c=0.1, n_samples=32, steps=15, batch_size=16, hidden=8,
               progress=False)
     a, b = train_naive_decoder(x, seed=3, **kw), train_naive_decoder(x, seed=3, **kw)
     other = train_naive_decoder(x, seed=4, **kw)
@@ -262,20 +262,20 @@ def test_training_is_deterministic_for_a_seed():
     for pa, pb in zip(a.f_theta.parameters(), b.f_theta.parameters()):
         assert torch.equal(pa, pb)
     assert not np.array_equal(a.history, other.history)
-    assert a.settings == dict(latent_dim=2, c=0.1, n_samples=32, steps=15, batch_size=16,
+    assert a.settings == dict(z_dim=2, c=0.1, n_samples=32, steps=15, batch_size=16,
                               hidden=(8,), lr=1e-2, seed=3)
     assert a.history.shape == (15,) and a.train_s > 0
 
 
 def test_training_raises_the_naive_objective():
     x = tiny_data(n=60)
-    r = train_naive_decoder(x, 2, c=0.05, n_samples=64, steps=150, batch_size=60, hidden=16,
+    r = train_naive_decoder(x, z_dim=2, c=0.05, n_samples=64, steps=150, batch_size=60, hidden=16,
                             lr=1e-2, seed=0, progress=False)
     assert r.history[-20:].mean() > r.history[:20].mean()
 
 
 def _linear_decoder(m):
-    lin = torch.nn.Linear(m.k, m.d).double()
+    lin = torch.nn.Linear(m.z_dim, m.d).double()
     with torch.no_grad():
         lin.weight.copy_(torch.as_tensor(m.W))
         lin.bias.copy_(torch.as_tensor(m.b))
@@ -309,7 +309,7 @@ def test_snapshot_is_the_decoder_a_shorter_run_ends_with():
     """A snapshot after s steps equals, bit for bit, the decoder of a run of s steps (the same
     batches and prior samples, constant lr), and training goes on past it."""
     x = tiny_data(n=40, d=6)
-    kw = dict(latent_dim=2, c=0.05, n_samples=16, batch_size=20, hidden=8, seed=2,
+    kw = dict(z_dim=2, c=0.05, n_samples=16, batch_size=20, hidden=8, seed=2,
               progress=False)
     long = train_naive_decoder(x, steps=30, snapshot_steps=[10, 20], **kw)
     short = train_naive_decoder(x, steps=10, **kw)
@@ -323,19 +323,19 @@ def test_snapshot_is_the_decoder_a_shorter_run_ends_with():
 def test_decoder_samples_shape_and_seed():
     m = make_model(d=6, k=2)
     f = _linear_decoder(m)
-    a, b = decoder_samples(f, 2, 5, rng=1), decoder_samples(f, 2, 5, rng=1)
+    a, b = decoder_samples(f, 5, z_dim=2, rng=1), decoder_samples(f, 5, z_dim=2, rng=1)
     assert a.shape == (5, 6) and np.array_equal(a, b)
 
 
 @pytest.mark.parametrize("kwargs, name", [
-    (dict(c=0.0), "c"), (dict(c=-0.1), "c"), (dict(latent_dim=0), "latent_dim"),
+    (dict(c=0.0), "c"), (dict(c=-0.1), "c"), (dict(z_dim=0), "z_dim"),
     (dict(n_samples=0), "n_samples"), (dict(steps=0), "steps"), (dict(lr=0.0), "lr"),
     (dict(hidden=(8, 0)), "hidden"), (dict(seed=-1), "seed"),
     (dict(x_train=np.full((4, 3), np.nan)), "x_train"), (dict(x_train=np.zeros(5)), "x_train"),
     (dict(snapshot_steps=[2]), "snapshot_steps"), (dict(snapshot_steps=[0]), "snapshot_steps"),
 ])
 def test_training_bad_input(kwargs, name):
-    args = dict(x_train=tiny_data(n=4, d=3), latent_dim=2, steps=1, progress=False)
+    args = dict(x_train=tiny_data(n=4, d=3), z_dim=2, steps=1, progress=False)
     args.update(kwargs)
     with pytest.raises(ValueError, match=name):
         train_naive_decoder(**args)
@@ -347,7 +347,7 @@ def test_decoder_log_evidence_bad_input():
     x = np.zeros((2, 6))
     with pytest.raises(ValueError, match="method"):
         decoder_log_evidence(f, x, 0.3, 2, method="exact")
-    with pytest.raises(ValueError, match="latent_dim"):
+    with pytest.raises(ValueError, match="z_dim"):
         decoder_log_evidence(f, x, 0.3, 3, method="grid")
     with pytest.raises(ValueError, match="c"):
         decoder_log_evidence(f, x, 0.0, 2)
@@ -363,7 +363,7 @@ def test_measure_samples_needed_matches_the_exact_count():
     m = make_model(d=4, k=1, c=1.0, seed=3)
     x, _ = m.sample(1, rng=24)
     budget = 2**16
-    measured = measure_samples_needed(m, x[0], 0.1, budget=budget, rng=25)
+    measured = measure_samples_needed(m, x[0], rel_err=0.1, budget=budget, rng=25)
     exact = m.naive_relative_variance(x[0]) / 0.01
     # the measurement estimates Var(w) from `budget` draws: its relative SE, from the same draws
     z = np.random.default_rng(25).standard_normal((budget, 1))
@@ -393,10 +393,10 @@ def test_plot_functions_return_figures():
     with pytest.raises(ValueError, match="c"):
         plot_naive_estimate_2d(c=0.0, **fixed)
     n = 2 ** np.arange(6)
-    assert isinstance(plot_naive_convergence(n, rng.normal(size=(5, 6)), 0.0, 2.0), Figure)
+    assert isinstance(plot_naive_convergence(n, rng.normal(size=(5, 6)), 0.0, relative_variance=2.0), Figure)
     t = np.ones((3, 2))
     assert isinstance(plot_samples_needed([1, 2], [1.0, 0.1, 0.01], t, t, t, budget=10), Figure)
-    run = NaiveDecoderRun(f_theta=None, latent_dim=2, c=0.03,
+    run = NaiveDecoderRun(f_theta=None, z_dim=2, c=0.03,
                           history=rng.normal(size=40), train_s=0.0,
                           settings={"n_samples": 8})
     assert isinstance(plot_training_curves([run]), Figure)
@@ -438,7 +438,7 @@ def test_digit_mosaics_have_no_blank_band():
 
     rng = np.random.default_rng(0)
     for fig in (plot_digit_rows([rng.uniform(size=(12, 64))] * 3, ["a", "b", "c"]),
-                plot_digits([rng.uniform(size=(12, 64))] * 3, ["a", "b", "c"])):
+                plot_digits([rng.uniform(size=(12, 64))] * 3, row_labels=["a", "b", "c"])):
         ax = fig.axes[0]
         fig.canvas.draw()
         box = ax.get_window_extent()
@@ -446,3 +446,47 @@ def test_digit_mosaics_have_no_blank_band():
         assert box.height / box.width == pytest.approx(image.shape[0] / image.shape[1], rel=0.02)
         # the space below the axes is a thin margin, not a band of the figure's height
         assert box.y0 / fig.bbox.height < 0.1
+
+
+# --- one name for the latent dimension: z_dim (issue 28) ------------------------------------------
+
+def test_z_dim_is_the_latent_dimension_and_the_old_names_still_work():
+    m = make_model(d=5, k=2)
+    assert m.z_dim == 2 and "z_dim=2" in repr(m)
+    with pytest.warns(DeprecationWarning, match=r"LinearGaussian.k is now .z_dim"):
+        assert m.k == 2
+    x = np.zeros(5)
+    new = naive_mc_log_evidence(m.log_likelihood, x, 100, 2, rng=0)
+    with pytest.warns(DeprecationWarning, match=r"latent_dim=\.\.\.\) is now .*z_dim="):
+        assert naive_mc_log_evidence(m.log_likelihood, x, 100, latent_dim=2, rng=0) == new
+    with pytest.warns(DeprecationWarning, match="chunk_size"):
+        assert naive_mc_log_evidence(m.log_likelihood, x, 100, 2, 0, 7) == pytest.approx(new)
+
+
+def test_posterior_kl_is_the_full_covariance_kl_to_the_prior():
+    """KL(N(m, S) || N(0, I)) = 0.5 (tr S + m.m - k - log det S), written out here."""
+    m = make_model(d=5, k=3, seed=2)
+    x = m.sample(1, rng=3)[0][0]
+    mean, cov = m.posterior(x)
+    expected = 0.5 * (np.trace(cov) + mean @ mean - 3 - np.log(np.linalg.det(cov)))
+    np.testing.assert_allclose(m.posterior_kl(x), expected, rtol=1e-12)
+
+
+def test_naive_decoder_takes_z_dim_by_keyword_and_samples_put_n_second():
+    x = tiny_data(n=8, d=3)
+    kw = dict(c=0.1, n_samples=4, steps=2, batch_size=4, hidden=4, seed=1, progress=False)
+    new = train_naive_decoder(x, z_dim=2, **kw)
+    assert new.z_dim == 2 and new.settings["z_dim"] == 2
+    with pytest.warns(DeprecationWarning, match="as keywords"):
+        old = train_naive_decoder(x, 2, **kw)
+    np.testing.assert_array_equal(old.history, new.history)
+    with pytest.warns(DeprecationWarning, match=r"latent_dim=\.\.\.\) is now"):
+        train_naive_decoder(x, latent_dim=2, **kw)
+    with pytest.warns(DeprecationWarning, match=r"\.latent_dim is now \.z_dim"):
+        assert new.latent_dim == 2
+    f = _linear_decoder(make_model(d=6, k=2))
+    samples = decoder_samples(f, 5, z_dim=2, rng=3)
+    with pytest.warns(DeprecationWarning, match=r"decoder_samples\(f_theta, n, z_dim"):
+        np.testing.assert_array_equal(decoder_samples(f, 2, 5, 3), samples)
+    with pytest.raises(ValueError, match="z_dim"):
+        decoder_samples(f, 5)

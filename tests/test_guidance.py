@@ -11,6 +11,7 @@ from helpers.diffusion import NoiseSchedule
 from helpers.guidance import ConditionalEpsNet, GuidedEpsFn, guided_eps, train_guided_eps_fn
 from helpers.metrics import mean_pairwise_distance, nearest_neighbours
 from helpers.nets import frozen
+from helpers.noise_schedule import log_sigma_from_alpha_bar
 from helpers.vae_density import VAR_MIN, DensityVAE, density_bounds, train_density_vae
 
 
@@ -50,14 +51,21 @@ def test_eps_fn_unconditional_is_the_null_label_and_guided_is_the_formula():
     f = GuidedEpsFn(net, np.zeros(1), 0.0)
     x = np.random.default_rng(1).normal(size=(5, 3))
     ab = 0.3
-    log_sigma = 0.5 * (np.log1p(-ab) - np.log(ab))
+    log_sigma = log_sigma_from_alpha_bar(ab)
     with torch.no_grad():
         null = net(torch.as_tensor(x), log_sigma, torch.full((5,), 4)).numpy()
         y = np.array([0, 1, 2, 3, 0])
         cond = net(torch.as_tensor(x), log_sigma, torch.as_tensor(y)).numpy()
     np.testing.assert_allclose(f.eps_fn()(x, ab), null, atol=1e-12)
-    np.testing.assert_allclose(f.eps_fn(y, 2.0)(x, ab), 3 * cond - 2 * null, atol=1e-12)
-    np.testing.assert_allclose(f.eps_fn(y, 0.0)(x, ab), cond, atol=1e-12)
+    np.testing.assert_allclose(f.eps_fn(y=y, w=2.0)(x, ab), 3 * cond - 2 * null, atol=1e-12)
+    np.testing.assert_allclose(f.eps_fn(y=y, w=0.0)(x, ab), cond, atol=1e-12)
+    with pytest.warns(DeprecationWarning, match="takes y, w as keywords"):
+        np.testing.assert_array_equal(f.eps_fn(y, 2.0)(x, ab), f.eps_fn(y=y, w=2.0)(x, ab))
+    # chunks of 3 rows cut the 2n = 10 rows [x; x] and their labels [y; null] alike
+    np.testing.assert_allclose(f(x, ab, y, 2.0, chunk_size=3), 3 * cond - 2 * null, atol=1e-12)
+    with pytest.warns(DeprecationWarning, match="chunk_size"):
+        np.testing.assert_array_equal(f(x, ab, y, 2.0, batch_size=3),
+                                      f(x, ab, y, 2.0, chunk_size=3))
     schedule = NoiseSchedule.cosine(10)
     np.testing.assert_allclose(f.eps_model(schedule)(x, 4),
                                f.eps_fn()(x, float(schedule.alpha_bar[3])), atol=1e-12)
@@ -78,7 +86,7 @@ def test_training_is_seeded_and_learns_the_class():
     # at x = 0 and sigma = 1, E[x_0 | x, y] is the class's mean: eps points away from it
     ab = 0.5
     probe = np.zeros((2, 2))
-    eps = a.eps_fn(np.array([0, 1]), 0.0)(probe, ab)
+    eps = a.eps_fn(y=np.array([0, 1]), w=0.0)(probe, ab)
     assert eps[0].sum() > 0 > eps[1].sum()
 
 
@@ -90,7 +98,7 @@ def test_bad_input():
     with pytest.raises(ValueError, match="eps_cond"):
         guided_eps(x, np.zeros((2, 2)), 1.0)
     with pytest.raises(ValueError, match="y"):
-        f.eps_fn([0, 7])
+        f.eps_fn(y=[0, 7])
     with pytest.raises(ValueError, match="alpha_bar"):
         f(x, 1.5)
     with pytest.raises(ValueError, match="x"):
@@ -126,7 +134,8 @@ def test_density_vae_log_likelihood_against_scipy():
     model = frozen(DensityVAE(3, 2, hidden=(8,)))
     x = torch.rand(4, 3)
     z = torch.randn(4, 2)
-    mean, var = model.decode_with_var(z)
+    pixels = model.decode_with_var(z)
+    mean, var = pixels.mean, pixels.var
     expected = stats.norm.logpdf(x.numpy(), mean.numpy(), np.sqrt(var.numpy())).sum(1)
     np.testing.assert_allclose(model.log_px_z(x, z).numpy(), expected, rtol=1e-5)
 
@@ -212,7 +221,8 @@ def test_density_bad_input():
 def test_nearest_neighbours_by_brute_force():
     rng = np.random.default_rng(0)
     a, b = rng.normal(size=(20, 5)), rng.normal(size=(30, 5))
-    index, dist = nearest_neighbours(a, b)
+    found = nearest_neighbours(a, b)
+    index, dist = found.index, found.distance
     full = np.linalg.norm(a[:, None] - b[None], axis=-1)
     np.testing.assert_array_equal(index, full.argmin(1))
     np.testing.assert_allclose(dist, full.min(1), rtol=1e-10)

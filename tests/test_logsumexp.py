@@ -39,12 +39,15 @@ def test_minus_infinity_entries_and_rows():
 
 
 def test_log_mean_exp_unchanged_by_the_clamp():
-    """The numpy clamp in log_mean_exp against the plain shifted formula, bit for bit."""
+    """log_mean_exp (the clamp of logsumexp_np, minus log L) against the plain shifted formula,
+    bit for bit; a tensor goes through the torch twin, log_mean_exp_torch."""
     a = _spread_table(torch.float64, seed=1).numpy()
     shift = a.max(axis=1, keepdims=True)
     with np.errstate(under="ignore"):
-        plain = np.log(np.mean(np.exp(a - shift), axis=1)) + shift[:, 0]
+        plain = np.log(np.sum(np.exp(a - shift), axis=1)) + shift[:, 0] - np.log(a.shape[1])
     np.testing.assert_array_equal(log_mean_exp(a, axis=1), plain)
+    t = torch.as_tensor(a)
+    assert torch.equal(log_mean_exp(t, axis=1), torch.logsumexp(t, 1) - np.log(a.shape[1]))
 
 
 def test_numpy_version_matches_scipy_and_handles_minus_infinity():

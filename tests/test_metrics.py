@@ -157,3 +157,20 @@ GOOD = np.zeros((5, 2)) + np.arange(5)[:, None]
 def test_bad_input_raises_a_named_value_error(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_nearest_neighbours_read_by_attribute_and_options_by_keyword():
+    from helpers.metrics import nearest_neighbours
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(20, 2)), rng.normal(size=(30, 2))
+    nn = nearest_neighbours(a, b)
+    d = np.linalg.norm(a[:, None] - b[None], axis=-1)
+    np.testing.assert_array_equal(nn.index, d.argmin(1))
+    np.testing.assert_allclose(nn.distance, d.min(1), rtol=1e-12)
+    with pytest.warns(DeprecationWarning, match="unpacking a NearestNeighbours"):
+        index, _ = nn
+    assert index is nn.index
+    with pytest.warns(DeprecationWarning, match="as keywords"):
+        old = sliced_wasserstein_1(a, b, 16, 3)
+    assert old == sliced_wasserstein_1(a, b, n_projections=16, rng=3)

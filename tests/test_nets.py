@@ -1,11 +1,13 @@
 """helpers.nets: the hand-written Adam is torch.optim.Adam, step for step and call for call; the
 MLP; threads; hidden sizes; frozen models."""
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
-from helpers.nets import Adam, frozen, hidden_sizes, mlp, torch_threads  # noqa: E402
+from helpers.nets import (Adam, evaluate_in_chunks, frozen, hidden_sizes, mlp,  # noqa: E402
+                         torch_threads)
 
 
 def _problem(seed):
@@ -284,3 +286,17 @@ def test_a_learning_rate_schedule_written_for_torch_optim_works_unchanged():
         ((constant_net(x) - y) ** 2).mean().backward()
         constant.step()
     assert not torch.equal(next(constant_net.parameters()), next(ours_net.parameters()))
+
+
+def test_evaluate_in_chunks_cuts_every_row_argument_alike():
+    net = lambda x, y: x * y[:, None]  # noqa: E731 - a row-wise "network" with per-row labels
+    x = torch.arange(14, dtype=torch.float32).reshape(7, 2)
+    y = torch.arange(7, dtype=torch.float32)
+    whole = (x * y[:, None]).numpy().astype(np.float64)
+    for chunk_size in (1, 3, 7, 100):
+        out = evaluate_in_chunks(net, x, y, chunk_size=chunk_size)
+        assert out.dtype == np.float64
+        np.testing.assert_array_equal(out, whole)
+    grad = torch.ones(3, 2, requires_grad=True)
+    assert evaluate_in_chunks(lambda v: v * 2, grad, chunk_size=2).shape == (3, 2)  # no_grad
+    assert evaluate_in_chunks(lambda v: v, torch.zeros(0, 4), chunk_size=5).shape == (0, 4)

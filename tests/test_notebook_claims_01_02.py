@@ -115,7 +115,7 @@ def nb02():
     noise = params.standard_normal(D)
 
     def observation(m):
-        return m.W @ z_true[:m.k] + m.b + np.sqrt(m.c) * noise
+        return m.W @ z_true[:m.z_dim] + m.b + np.sqrt(m.c) * noise
 
     model = LinearGaussian(W[:, :2], b, c=0.1)
     x = observation(model)
@@ -188,7 +188,7 @@ def nb02_table(nb02):
             needed[i, j] = m.naive_relative_variance(xm) / 0.1**2
             exp_kl[i, j] = np.exp(m.posterior_kl(xm))
             if needed[i, j] <= 2**16 / 16:
-                measured[i, j] = measure_samples_needed(m, xm, 0.1, budget=2**16, rng=3)
+                measured[i, j] = measure_samples_needed(m, xm, rel_err=0.1, budget=2**16, rng=3)
     return measured, needed, exp_kl
 
 
@@ -275,7 +275,7 @@ def naive_runs():
     out = []
     for seed in NAIVE_SEEDS:
         settings = dict(NAIVE_DECODER_SETTINGS, seed=seed, progress=False)
-        runs = {k: train_naive_decoder(x_train, k, **settings, snapshot_steps=ESS_STEPS[:-1])
+        runs = {k: train_naive_decoder(x_train, z_dim=k, **settings, snapshot_steps=ESS_STEPS[:-1])
                 for k in (2, 8)}
         ess = {}
         for k, r in runs.items():
@@ -362,7 +362,7 @@ def test_02_exercise_4_the_mle_of_c(naive_runs):
     Z = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)
     for r in naive_runs:
         f2 = r["runs"][2].f_theta
-        random_z = float(np.mean((x_test - decoder_samples(f2, 2, 359, rng=0)) ** 2))
+        random_z = float(np.mean((x_test - decoder_samples(f2, 359, z_dim=2, rng=0)) ** 2))
         F = f2(torch.tensor(Z, dtype=torch.float32)).detach().double().numpy()
         best_z = float(((x_test[:, None] - F[None]) ** 2).mean(-1).min(1).mean())
         assert EX4_RANDOM[0] <= random_z < EX4_RANDOM[1], r["seed"]

@@ -19,7 +19,7 @@ from helpers.elbo import alternate_phi_theta, best_mean_field, elbo_terms, eq24_
 from helpers.evidence import LinearGaussian
 from helpers.gaussian import diag_gaussian_log_pdf, gaussian_kl, standard_normal_log_pdf
 from helpers.naive_decoder import decoder_log_evidence, train_naive_decoder
-from helpers.vae import importance_log_likelihood, negative_elbo, train_vae
+from helpers.vae import importance_log_likelihood, negative_elbo, negative_elbo_terms, train_vae
 from helpers.vae_analysis import (c_grid_summary, fit_per_point_q, gradient_noise,
                                   reparam_vs_score_function)
 
@@ -76,9 +76,10 @@ def test_03_mean_field_gap_and_variance():
                     ("corr", [[1.0, 0.8], [0.7, 1.0], [0.3, -0.2]])):
         m2 = LinearGaussian(np.array(W), b=np.zeros(3), c=0.5)
         x2 = m2.sample(1, rng=3)[0][0]
-        mf_mean, mf_std, mf_gap = best_mean_field(m2, x2)
-        fit_mean, fit_std, history = fit_q(m2, x2, np.array([-2.0, 2.0]), np.array([1.0, 1.0]),
-                                           steps=300)
+        best = best_mean_field(m2, x2)
+        mf_mean, mf_std, mf_gap = best.q_mean, best.q_std, best.gap
+        fit = fit_q(m2, x2, np.array([-2.0, 2.0]), np.array([1.0, 1.0]), steps=300)
+        fit_mean, fit_std, history = fit.q_mean, fit.q_std, fit.history
         final_gap = m2.log_evidence(x2) - history[-1]
         assert np.allclose(fit_mean, mf_mean, atol=1e-8) and np.allclose(fit_std, mf_std, atol=1e-8)
         assert abs(final_gap - mf_gap) < 1e-8 and np.all(np.diff(history) >= -1e-12)
@@ -97,7 +98,7 @@ def test_03_alternating_sub_goals():
     true_model = LinearGaussian(W=[[1.5], [0.8]], b=[0.5, -0.3], c=0.25)
     data, _ = true_model.sample(300, rng=4)
     start = LinearGaussian(W=[[0.2], [-0.3]], b=[0.0, 0.0], c=0.25)
-    h = alternate_phi_theta(start, data, n_rounds=6, q_steps=30, theta_steps=25)
+    h = alternate_phi_theta(start, data, n_rounds=6, phi_steps=30, theta_steps=25)
     ev, el, phase = h.evidence, h.elbo, h.phase
     d_ev, d_el = np.diff(ev), np.diff(el)
     assert np.all(d_ev[phase[1:] == "phi"] == 0) and np.all(d_ev[phase[1:] == "theta"] > 0)
@@ -106,7 +107,7 @@ def test_03_alternating_sub_goals():
     after_theta, after_phi = (ev - el)[ends], (ev - el)[ends - 25]
     assert np.all(after_phi < 1e-6) and np.all(after_theta > after_phi)
     # EM: each theta phase ends above where it started (exercise 5 with one theta step, too)
-    h1 = alternate_phi_theta(start, data, n_rounds=6, q_steps=30, theta_steps=1)
+    h1 = alternate_phi_theta(start, data, n_rounds=6, phi_steps=30, theta_steps=1)
     rises = np.diff(h1.evidence)[h1.phase[1:] == "theta"]
     assert np.all(rises > 0)
     assert [float(f"{v:.3g}") for v in rises] == [0.547, 1.36, 1.46, 0.758, 0.392, 0.23]  # ex. 5
@@ -185,7 +186,7 @@ def test_04_c_grid_collapse_and_ppca_prediction(digits):
 def test_04_best_c_is_the_mse_and_its_gradient(main_vae, digits):
     _, x_test = digits
     model, d = main_vae.model, x_test.shape[1]
-    _, rec, _ = negative_elbo(model, x_test, 1.0, rng=3, return_terms=True)
+    rec = negative_elbo_terms(model, x_test, 1.0, rng=3).reconstruction
     mse = ((rec - d / 2 * math.log(2 * math.pi)) * 2 / d).mean().item()
     fit = optimize.minimize_scalar(
         lambda log_c: negative_elbo(model, x_test, math.exp(log_c), rng=3).mean().item(),
@@ -193,7 +194,8 @@ def test_04_best_c_is_the_mse_and_its_gradient(main_vae, digits):
     assert abs(math.exp(fit.x) / mse - 1) < 1e-3
     for factor in (0.5, 2.0, 10.0):
         c_t = torch.tensor(factor * mse, dtype=torch.float64, requires_grad=True)
-        total, rec, kl = negative_elbo(model, x_test, c_t, rng=3, return_terms=True)
+        t = negative_elbo_terms(model, x_test, c_t, rng=3)
+        total, rec, kl = t.total, t.reconstruction, t.kl
         grad_with = torch.autograd.grad(total.mean(), c_t, retain_graph=True)[0].item()
         no_const = rec - d / 2 * torch.log(2 * math.pi * c_t)
         grad_without = torch.autograd.grad((no_const + kl).mean(), c_t)[0].item()
@@ -203,7 +205,7 @@ def test_04_best_c_is_the_mse_and_its_gradient(main_vae, digits):
 def test_04_number_of_samples(main_vae, digits):
     x_train, x_test = digits
     model = main_vae.model
-    var = {L: gradient_noise(model, x_test[:256], C_MAIN, n_samples=L, n_repeats=24, rng=L)[0]
+    var = {L: gradient_noise(model, x_test[:256], C_MAIN, n_samples=L, n_repeats=24, rng=L).variance
            for L in (1, 16)}
     # 1/L predicts 16; each variance from 24 repeats has a relative s.e. of about 30%
     assert 8 < var[1] / var[16] < 32
@@ -217,14 +219,14 @@ def test_04_naive_decoder_against_vae_two_budgets_and_gaps(main_vae, digits):
     x_train, x_test = digits
     ll = {}
     for steps in (200, 800):
-        naive = train_naive_decoder(x_train, latent_dim=2, c=C_MAIN, n_samples=256,
+        naive = train_naive_decoder(x_train, z_dim=2, c=C_MAIN, n_samples=256,
                                     steps=steps, batch_size=128, hidden=(128, 128), lr=3e-3,
                                     seed=0, progress=False)
         vae = main_vae if steps == 800 else train_vae(
             x_train, c=C_MAIN, z_dim=2, hidden=(128, 128), steps=steps, batch_size=128,
             lr=3e-3, seed=0, progress=False)
-        ll[steps] = (decoder_log_evidence(naive.f_theta, x_test, C_MAIN, latent_dim=2).mean(),
-                     decoder_log_evidence(vae.model.decoder, x_test, C_MAIN, latent_dim=2).mean())
+        ll[steps] = (decoder_log_evidence(naive.f_theta, x_test, C_MAIN, z_dim=2).mean(),
+                     decoder_log_evidence(vae.model.decoder, x_test, C_MAIN, z_dim=2).mean())
     diff = {steps: v - n for steps, (n, v) in ll.items()}
     assert diff[200] < 0 and diff[800] < 0  # the naive decoder scores higher at both budgets
     assert abs(diff[800]) < abs(diff[200])  # and the difference shrinks with the budget

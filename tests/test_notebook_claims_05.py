@@ -59,7 +59,7 @@ def test_s5_the_true_reverse_variance():
     ratios = {}
     for t in (2, 3, 5, 10, 30, 90):
         x_t, _ = SCHEDULE.q_sample(X_TEST, t, rng=t)
-        _, var_x0 = MIXTURE.posterior_x0(x_t, t, SCHEDULE)
+        var_x0 = MIXTURE.posterior_x0(x_t, t, SCHEDULE).var
         ab_prev, ab, beta = SCHEDULE.alpha_bar[t - 2], SCHEDULE.alpha_bar[t - 1], SCHEDULE.betas[t - 1]
         true = SCHEDULE.beta_tilde[t - 1] + (np.sqrt(ab_prev) * beta / (1 - ab)) ** 2 * var_x0.mean()
         ratios[t] = (true / SCHEDULE.beta_tilde[t - 1], true / beta)

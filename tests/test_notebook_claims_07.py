@@ -24,7 +24,7 @@ import torch
 
 from helpers.bits import (bits_per_pixel, dequantise, independent_pixel_bits, mean_and_se,
                           to_pixels)
-from helpers.data import load_digits
+from helpers.data import load_digits, load_digits_with_labels
 from helpers.diffusion import NoiseSchedule, diffusion_elbo
 from helpers.guidance import train_guided_eps_fn
 from helpers.metrics import nearest_neighbours
@@ -47,8 +47,8 @@ def _prose():
 
 @pytest.fixture(scope="module")
 def run():
-    x_train, y_train = load_digits("train", return_labels=True)
-    x_test, y_test = load_digits("test", return_labels=True)
+    train, test = load_digits_with_labels("train"), load_digits_with_labels("test")
+    x_train, y_train, x_test, y_test = train.x, train.labels, test.x, test.labels
     p_train, p_test = to_pixels(x_train), to_pixels(x_test)
     x_train_dq = dequantise(np.tile(p_train, (16, 1)), rng=0)
     y_train_dq = np.tile(y_train, 16)
@@ -141,8 +141,8 @@ def test_s4_nobody_beats_the_histogram_at_this_budget(run, vae_seeds):
 def test_s5_no_sample_is_a_copy(run):
     samples = np.clip((pf_ode_sample(run["eps"].eps_fn(), 20, nfe=24, d=64, sigma_min=0.01,
                                      rng=3) + 1) / 2, 0, 1)
-    _, dist = nearest_neighbours(samples, run["x_train"])
-    _, dist_test = nearest_neighbours(run["x_test"], run["x_train"])
+    dist = nearest_neighbours(samples, run["x_train"]).distance
+    dist_test = nearest_neighbours(run["x_test"], run["x_train"]).distance
     assert f"{dist.min():.2f}" == "1.47" and f"{np.median(dist_test):.2f}" == "1.03"
     assert dist.min() > np.median(dist_test)
 
@@ -152,7 +152,7 @@ def _gap(eps, run, w, n=120):
     x, y = 2 * run["x_test_dq"][:n] - 1, run["y_test"][:n]
     uncond = bits_per_pixel(diffusion_elbo(x, eps.eps_model(schedule), schedule, rng=0,
                                            reverse_var="beta").elbo, 64, scale=2)
-    cond = bits_per_pixel(diffusion_elbo(x, eps.eps_model(schedule, y, w), schedule, rng=0,
+    cond = bits_per_pixel(diffusion_elbo(x, eps.eps_model(schedule, y=y, w=w), schedule, rng=0,
                                          reverse_var="beta").elbo, 64, scale=2)
     return uncond, mean_and_se(cond - uncond)
 
@@ -194,8 +194,8 @@ def test_exercise_2_flat_cell_density_is_zero_bits():
 
 
 def test_exercise_3_three_times_the_steps(run):
-    eps = train_guided_eps_fn(2 * run["x_train_dq"] - 1, np.tile(load_digits(
-        "train", return_labels=True)[1], 16), n_classes=10, steps=2700, seed=0, progress=False)
+    eps = train_guided_eps_fn(2 * run["x_train_dq"] - 1, np.tile(
+        load_digits_with_labels("train").labels, 16), n_classes=10, steps=2700, seed=0, progress=False)
     schedule = run["schedule"]
     elbo = diffusion_elbo(2 * run["x_test_dq"] - 1, eps.eps_model(schedule), schedule, rng=0,
                           reverse_var="beta")
@@ -218,8 +218,8 @@ def test_exercise_4_and_s3_the_ode_needs_evaluations(run):
 
 
 def test_exercise_5_label_dropout_half(run):
-    eps = train_guided_eps_fn(2 * run["x_train_dq"] - 1, np.tile(load_digits(
-        "train", return_labels=True)[1], 16), n_classes=10, p_uncond=0.5, steps=900, seed=0,
+    eps = train_guided_eps_fn(2 * run["x_train_dq"] - 1, np.tile(
+        load_digits_with_labels("train").labels, 16), n_classes=10, p_uncond=0.5, steps=900, seed=0,
         progress=False)
     uncond, gap = _gap(eps, run, 0)
     assert f"{-gap.mean:.2f}" == "0.08" and f"{gap.se:.2f}" == "0.01"

@@ -21,17 +21,59 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from helpers.diffusion import GaussianMixture1D, NoiseSchedule, ddim_sample, timesteps
+from helpers.diffusion import GaussianMixture1D, NoiseSchedule, ddim_trajectory, timesteps
 from helpers.metrics import wasserstein_1
-from helpers.score import (FD_STEP, karras_sigmas, langevin_sample, pf_ode_divergence,
-                           pf_ode_log_likelihood, pf_ode_sample, pf_ode_velocity,
-                           score_from_eps)
+from helpers.noise_schedule import (alpha_bar_from_log_sigma, alpha_bar_from_sigma,
+                                    log_sigma_from_alpha_bar, sigma_from_alpha_bar)
+from helpers.score import (FD_STEP, LangevinRuns, karras_sigmas, langevin_sample,
+                           pf_ode_divergence, pf_ode_log_likelihood, pf_ode_sample,
+                           pf_ode_velocity, score_from_eps)
 
 Z = 5.0
 # notebook 05's mixture: pi = (.4, .3, .3), mu = (-1.5, .5, 2), s = (.25, .25, .5)
 MIX = GaussianMixture1D([0.4, 0.3, 0.3], [-1.5, 0.5, 2.0], [0.25, 0.25, 0.5])
 SIGMA_MIN, SIGMA_MAX = 0.002, 80.0
-LEVELS = [1.0, 0.9, 0.5, 0.1, 1e-2, 1.0 / (1.0 + SIGMA_MAX**2)]
+LEVELS = [1.0, 0.9, 0.5, 0.1, 1e-2, alpha_bar_from_sigma(SIGMA_MAX)]
+
+
+def test_noise_level_conversions_known_values_and_round_trip():
+    # alpha_bar = 1/2 is sigma = 1; alpha_bar = 1/5 is sigma = 2 (1 + 4 = 5); alpha_bar = 1 is 0
+    assert sigma_from_alpha_bar(0.5) == 1.0 and sigma_from_alpha_bar(0.2) == pytest.approx(2.0)
+    assert sigma_from_alpha_bar(1.0) == 0.0 and alpha_bar_from_sigma(0.0) == 1.0
+    assert alpha_bar_from_sigma(2.0) == pytest.approx(0.2, rel=1e-15)
+    assert isinstance(sigma_from_alpha_bar(0.5), float) and isinstance(alpha_bar_from_sigma(1), float)
+    ab = np.array([[1e-12, 1e-6, 0.3], [0.5, 1 - 1e-9, 1.0]])
+    sigma = sigma_from_alpha_bar(ab)
+    assert sigma.shape == ab.shape
+    np.testing.assert_allclose(alpha_bar_from_sigma(sigma), ab, rtol=1e-13)
+    np.testing.assert_allclose(sigma_from_alpha_bar(alpha_bar_from_sigma(sigma)), sigma,
+                               rtol=1e-6)  # sigma = 1e6 keeps ~1e-10 of alpha_bar's digits
+    np.testing.assert_allclose(log_sigma_from_alpha_bar(ab[:, :2]), np.log(sigma[:, :2]),
+                               rtol=1e-12)
+    assert log_sigma_from_alpha_bar(0.2) == pytest.approx(math.log(2.0), rel=1e-15)
+    assert log_sigma_from_alpha_bar(1.0) == -math.inf
+    assert log_sigma_from_alpha_bar(0.5) == 0.0
+    np.testing.assert_allclose(alpha_bar_from_log_sigma(np.log(sigma[:, :2])), ab[:, :2],
+                               rtol=1e-12)
+    assert alpha_bar_from_log_sigma(-math.inf) == 1.0
+    torch = pytest.importorskip("torch")
+    log_sigma = torch.tensor([-3.0, 0.0, 2.0], dtype=torch.float64)
+    np.testing.assert_allclose(alpha_bar_from_log_sigma(log_sigma).numpy(),
+                               alpha_bar_from_sigma(np.exp(log_sigma.numpy())), rtol=1e-15)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: sigma_from_alpha_bar(0.0), "alpha_bar"),
+    (lambda: sigma_from_alpha_bar([0.5, 1.5]), "alpha_bar"),
+    (lambda: sigma_from_alpha_bar(np.nan), "alpha_bar"),
+    (lambda: log_sigma_from_alpha_bar(-0.1), "alpha_bar"),
+    (lambda: alpha_bar_from_sigma(-1.0), "sigma"),
+    (lambda: alpha_bar_from_sigma(np.inf), "sigma"),
+    (lambda: alpha_bar_from_log_sigma(np.nan), "log_sigma"),
+])
+def test_noise_level_conversions_name_a_bad_argument(call, match):
+    with pytest.raises(ValueError, match=f"^{match} "):
+        call()
 
 
 # --- exact references --------------------------------------------------------------------------
@@ -145,7 +187,7 @@ def test_langevin_on_a_gaussian_is_the_biased_ar1_chain(h_over_s2):
     h = h_over_s2 * s**2
     a = 1 - h / (2 * s**2)
     steps = math.ceil(math.log(1e-12) / math.log(abs(a)))
-    x = langevin_sample(lambda x: (mu - x) / s**2, np.zeros(n), h, steps, rng=1)
+    x = langevin_sample(lambda x: (mu - x) / s**2, np.zeros(n), step_size=h, steps=steps, rng=1)
     assert x.shape == (n,)
     var_exact = s**2 / (1 - h / (4 * s**2))
     se_mean = x.std() / math.sqrt(n)
@@ -158,12 +200,14 @@ def test_langevin_on_a_gaussian_is_the_biased_ar1_chain(h_over_s2):
 
 def test_langevin_keeps_the_shape_and_is_seeded():
     score = lambda x: MIX.score(x, 1.0)  # noqa: E731
-    x = langevin_sample(score, np.zeros((3, 4)), 0.01, 20, rng=2)
+    x = langevin_sample(score, np.zeros((3, 4)), step_size=0.01, steps=20, rng=2)
     assert x.shape == (3, 4)
-    np.testing.assert_array_equal(x, langevin_sample(score, np.zeros((3, 4)), 0.01, 20, rng=2))
-    assert not np.array_equal(x, langevin_sample(score, np.zeros((3, 4)), 0.01, 20, rng=3))
+    again = {seed: langevin_sample(score, np.zeros((3, 4)), step_size=0.01, steps=20, rng=seed)
+             for seed in (2, 3)}
+    np.testing.assert_array_equal(x, again[2])
+    assert not np.array_equal(x, again[3])
     x_init = np.ones(5)
-    langevin_sample(score, x_init, 0.01, 3, rng=0)
+    langevin_sample(score, x_init, step_size=0.01, steps=3, rng=0)
     np.testing.assert_array_equal(x_init, 1.0)  # the start is not modified
 
 
@@ -178,7 +222,8 @@ def test_langevin_started_at_the_mixture_stays_there():
     limit = np.mean(floor) + Z * np.std(floor, ddof=1)
     start = MIX.sample(4000, rng=4)[:, 0]
     for alpha_bar, stays in ((1.0, True), (0.5, False)):
-        x = langevin_sample(lambda x: MIX.score(x, alpha_bar), start, 1e-3, 500, rng=5)
+        x = langevin_sample(lambda x: MIX.score(x, alpha_bar), start, step_size=1e-3, steps=500,
+                            rng=5)
         assert (wasserstein_1(x, MIX.sample(4000, rng=6)) < limit) == stays, alpha_bar
 
 
@@ -186,13 +231,13 @@ def test_langevin_started_at_the_mixture_stays_there():
 
 def test_karras_sigmas():
     for steps in (1, 2, 7, 64):
-        sig = karras_sigmas(steps, SIGMA_MIN, SIGMA_MAX)
+        sig = karras_sigmas(steps, sigma_min=SIGMA_MIN, sigma_max=SIGMA_MAX)
         assert sig.shape == (steps + 1,) and sig[0] == SIGMA_MAX and sig[-1] == SIGMA_MIN
         assert np.all(np.diff(sig) < 0)
         # evenly spaced in sigma^(1/rho)
         spacing = (SIGMA_MIN ** (1 / 7) - SIGMA_MAX ** (1 / 7)) / steps
         np.testing.assert_allclose(np.diff(sig ** (1 / 7)), spacing, rtol=1e-9)
-    np.testing.assert_allclose(karras_sigmas(4, 1.0, 5.0, rho=1.0), [5, 4, 3, 2, 1], rtol=1e-14)
+    np.testing.assert_allclose(karras_sigmas(4, sigma_min=1.0, sigma_max=5.0, rho=1.0), [5, 4, 3, 2, 1], rtol=1e-14)
 
 
 @pytest.mark.parametrize("sigma", [SIGMA_MIN, 0.02, 0.2, 1.0, 10.0, SIGMA_MAX])
@@ -247,13 +292,13 @@ class Counting:
 @pytest.mark.parametrize("nfe", [1, 2, 3, 4, 7, 8])
 def test_eps_fn_is_called_nfe_times_on_the_whole_batch(solver, nfe):
     fn = Counting()
-    x = pf_ode_sample(fn, 30, nfe, solver=solver, rng=0)
+    x = pf_ode_sample(fn, 30, nfe=nfe, solver=solver, rng=0)
     assert x.shape == (30, 1) and len(fn.calls) == nfe
     assert all(c[0].shape == (30, 1) and isinstance(c[1], float) and 0 < c[1] < 1
                for c in fn.calls)
     assert fn.calls[0][1] == pytest.approx(1 / (1 + SIGMA_MAX**2), rel=1e-14)  # the start
     fn = Counting(lambda x, ab: x * ab)
-    ll = pf_ode_log_likelihood(fn, np.zeros((30, 2)), nfe, solver=solver)
+    ll = pf_ode_log_likelihood(fn, np.zeros((30, 2)), nfe=nfe, solver=solver)
     assert ll.shape == (30,) and len(fn.calls) == nfe
     assert all(c[0].shape == (30 * 5, 2) for c in fn.calls)  # n (2 d + 1) rows
     assert fn.calls[0][1] == pytest.approx(1 / (1 + SIGMA_MIN**2), rel=1e-14)
@@ -269,16 +314,16 @@ def test_the_levels_asked_are_the_karras_grid(nfe):
     # odd nfe its one Euler step is the smallest one, at the sigma_min end (last when sampling,
     # first when integrating the likelihood up).
     fn = Counting()
-    pf_ode_sample(fn, 5, nfe, solver="euler", rng=0)
+    pf_ode_sample(fn, 5, nfe=nfe, solver="euler", rng=0)
     np.testing.assert_allclose(asked_sigmas(fn.calls), karras_sigmas(nfe)[:-1], rtol=1e-9)
     sig = karras_sigmas((nfe + 1) // 2)
     heun = np.ravel([(sig[i], sig[i + 1]) for i in range(nfe // 2)])
     expected = np.append(heun, sig[-2]) if nfe % 2 else heun
     fn = Counting()
-    pf_ode_sample(fn, 5, nfe, rng=0)
+    pf_ode_sample(fn, 5, nfe=nfe, rng=0)
     np.testing.assert_allclose(asked_sigmas(fn.calls), expected, rtol=1e-9)
     fn = Counting()
-    pf_ode_log_likelihood(fn, np.zeros((5, 1)), nfe)
+    pf_ode_log_likelihood(fn, np.zeros((5, 1)), nfe=nfe)
     up = sig[::-1]
     heun = np.ravel([(up[i], up[i + 1]) for i in range(nfe % 2, len(up) - 1)])
     expected = np.append(up[0], heun) if nfe % 2 else heun
@@ -289,18 +334,18 @@ def test_the_start_is_standard_normal_at_the_top_level():
     # xbar(sigma_max) ~ N(0, (1 + sigma_max^2) I): eps_fn first sees x = xbar / sqrt(1 +
     # sigma_max^2), the rng's standard normal draws themselves
     fn = Counting()
-    pf_ode_sample(fn, 7, 3, d=2, rng=15)
+    pf_ode_sample(fn, 7, nfe=3, d=2, rng=15)
     np.testing.assert_allclose(fn.calls[0][0], np.random.default_rng(15).standard_normal((7, 2)),
                                rtol=1e-14)
 
 
 def test_equal_rng_gives_equal_samples():
-    x = pf_ode_sample(MIX.eps_at, 100, 8, d=2, rng=3)
+    x = pf_ode_sample(MIX.eps_at, 100, nfe=8, d=2, rng=3)
     assert x.shape == (100, 2)
-    np.testing.assert_array_equal(x, pf_ode_sample(MIX.eps_at, 100, 8, d=2, rng=3))
+    np.testing.assert_array_equal(x, pf_ode_sample(MIX.eps_at, 100, nfe=8, d=2, rng=3))
     np.testing.assert_array_equal(
-        x, pf_ode_sample(MIX.eps_at, 100, 8, d=2, rng=np.random.default_rng(3)))
-    assert not np.array_equal(x, pf_ode_sample(MIX.eps_at, 100, 8, d=2, rng=4))
+        x, pf_ode_sample(MIX.eps_at, 100, nfe=8, d=2, rng=np.random.default_rng(3)))
+    assert not np.array_equal(x, pf_ode_sample(MIX.eps_at, 100, nfe=8, d=2, rng=4))
 
 
 @pytest.mark.parametrize("steps", [1, 5, 20, 100])
@@ -309,10 +354,9 @@ def test_ddim_is_euler_on_the_ode(steps):
     # then sigma = 0, Euler's xbar' = xbar + (sigma' - sigma) v(xbar, sigma) is DDIM's step in
     # x = xbar / sqrt(1 + sigma^2), for every state of the trajectory.
     s = NoiseSchedule.cosine(100)
-    x, traj = ddim_sample(lambda x, t: MIX.eps_star(x, t, s), s, 300, steps=steps, rng=8,
-                          return_trajectory=True)
-    ab = s.alpha_bar[timesteps(s, steps) - 1]
-    sigmas = np.append(np.sqrt((1 - ab) / ab), 0.0)
+    walk = ddim_trajectory(lambda x, t: MIX.eps_star(x, t, s), s, 300, steps=steps, rng=8)
+    x, traj = walk.samples, walk.states
+    sigmas = np.append(sigma_from_alpha_bar(s.alpha_bar[timesteps(s, steps) - 1]), 0.0)
     xbar = traj[0] * np.sqrt(1 + sigmas[0] ** 2)
     for i, (sigma, sigma_next) in enumerate(zip(sigmas[:-1], sigmas[1:])):
         xbar = xbar + (sigma_next - sigma) * pf_ode_velocity(MIX.eps_at, xbar, sigma)
@@ -327,7 +371,7 @@ def test_ddim_is_euler_on_the_ode(steps):
 def paths():
     """2000 start points and where the exact ODE takes them."""
     fn = Counting()
-    pf_ode_sample(fn, 2000, 1, rng=9)
+    pf_ode_sample(fn, 2000, nfe=1, rng=9)
     start = fn.calls[0][0][:, 0] * math.sqrt(1 + SIGMA_MAX**2)
     return start, exact_flow_down(start)
 
@@ -339,7 +383,7 @@ def test_samples_follow_the_exact_flow_and_heun_overtakes_euler(paths):
     _, exact = paths
 
     def error(nfe, solver):
-        return wasserstein_1(pf_ode_sample(MIX.eps_at, 2000, nfe, solver=solver, rng=9), exact)
+        return wasserstein_1(pf_ode_sample(MIX.eps_at, 2000, nfe=nfe, solver=solver, rng=9), exact)
 
     err = {(nfe, solver): error(nfe, solver) for nfe in (8, 16, 32, 64, 128)
            for solver in ("heun", "euler")}
@@ -377,7 +421,7 @@ def assert_converges_to(log_likelihood, exact):
 
 def test_log_likelihood_converges_to_the_models_exact_density():
     x = np.linspace(-3, 3.5, 27)
-    assert_converges_to(lambda nfe: pf_ode_log_likelihood(MIX.eps_at, x[:, None], nfe),
+    assert_converges_to(lambda nfe: pf_ode_log_likelihood(MIX.eps_at, x[:, None], nfe=nfe),
                         exact_model_log_likelihood(x))
 
 
@@ -396,12 +440,12 @@ def test_log_likelihood_in_two_dimensions():
     exact = (stats.norm.logpdf(x0, m, np.sqrt(s**2 + SIGMA_MIN**2)).sum(1)
              + stats.norm.logpdf(y, 0, math.sqrt(1 + SIGMA_MAX**2)).sum(1)
              - stats.norm.logpdf(y, m, np.sqrt(s**2 + SIGMA_MAX**2)).sum(1))
-    assert_converges_to(lambda nfe: pf_ode_log_likelihood(eps_fn, x0, nfe), exact)
+    assert_converges_to(lambda nfe: pf_ode_log_likelihood(eps_fn, x0, nfe=nfe), exact)
     # each dimension counts: the sum of two 1-D runs on the columns is the same number
     cols = [pf_ode_log_likelihood(lambda x, ab, j=j: eps_fn(np.insert(x, 1 - j, 0.0, axis=1),
-                                                            ab)[:, [j]], x0[:, [j]], 64)
+                                                            ab)[:, [j]], x0[:, [j]], nfe=64)
             for j in (0, 1)]
-    np.testing.assert_allclose(pf_ode_log_likelihood(eps_fn, x0, 64), cols[0] + cols[1],
+    np.testing.assert_allclose(pf_ode_log_likelihood(eps_fn, x0, nfe=64), cols[0] + cols[1],
                                rtol=1e-9)
 
 
@@ -410,7 +454,7 @@ def test_heun_beats_euler_in_the_log_likelihood():
     x0 = MIX.sample(300, rng=14)
     exact = exact_model_log_likelihood(x0[:, 0])
     for nfe in (16, 32, 64):
-        err = {solver: np.abs(pf_ode_log_likelihood(MIX.eps_at, x0, nfe, solver=solver)
+        err = {solver: np.abs(pf_ode_log_likelihood(MIX.eps_at, x0, nfe=nfe, solver=solver)
                               - exact).mean() for solver in ("heun", "euler")}
         assert err["heun"] < err["euler"], (nfe, err)
 
@@ -433,43 +477,44 @@ X2 = np.zeros((3, 1))
     (lambda: score_from_eps(X2, 0.0), "alpha_bar"),
     (lambda: score_from_eps(X2, np.full((2, 1), 0.5)), "alpha_bar"),
     (lambda: score_from_eps([[np.inf]], 0.5), "eps"),
-    (lambda: langevin_sample("score", X2, 0.1, 3), "score_fn"),
-    (lambda: langevin_sample(np.negative, X2, 0.0, 3), "step_size"),
-    (lambda: langevin_sample(np.negative, X2, -0.1, 3), "step_size"),
-    (lambda: langevin_sample(np.negative, X2, np.nan, 3), "step_size"),
-    (lambda: langevin_sample(np.negative, X2, 0.1, 0), "steps"),
-    (lambda: langevin_sample(np.negative, X2, 0.1, 2.5), "steps"),
-    (lambda: langevin_sample(np.negative, [[np.nan]], 0.1, 3), "x_init"),
-    (lambda: langevin_sample(np.negative, X2, 0.1, 3, rng="seed"), "rng"),
-    (lambda: langevin_sample(lambda x: x[:, 0], X2, 0.1, 3), "score_fn"),
-    (lambda: langevin_sample(lambda x: x * np.nan, X2, 0.1, 3), "score_fn"),
+    (lambda: langevin_sample("score", X2, step_size=0.1, steps=3), "score_fn"),
+    (lambda: langevin_sample(np.negative, X2, step_size=0.0, steps=3), "step_size"),
+    (lambda: langevin_sample(np.negative, X2, step_size=-0.1, steps=3), "step_size"),
+    (lambda: langevin_sample(np.negative, X2, step_size=np.nan, steps=3), "step_size"),
+    (lambda: langevin_sample(np.negative, X2, step_size=0.1, steps=0), "steps"),
+    (lambda: langevin_sample(np.negative, X2, step_size=0.1, steps=2.5), "steps"),
+    (lambda: langevin_sample(np.negative, [[np.nan]], step_size=0.1, steps=3), "x_init"),
+    (lambda: langevin_sample(np.negative, X2, step_size=0.1, steps=3, rng="seed"), "rng"),
+    (lambda: langevin_sample(lambda x: x[:, 0], X2, step_size=0.1, steps=3), "score_fn"),
+    (lambda: langevin_sample(lambda x: x * np.nan, X2, step_size=0.1, steps=3), "score_fn"),
     # h = 5 s^2 > 4 s^2: the chain grows as 1.5^k and overflows
-    (lambda: langevin_sample(np.negative, np.ones(3), 5.0, 3000, rng=0), "step_size"),
+    (lambda: langevin_sample(np.negative, np.ones(3), step_size=5.0, steps=3000, rng=0),
+     "step_size"),
     (lambda: karras_sigmas(0), "steps"),
     (lambda: karras_sigmas(4, rho=0.0), "rho"),
-    (lambda: pf_ode_sample(MIX.eps_at, 10, 0), "nfe"),
-    (lambda: pf_ode_sample(MIX.eps_at, 10, 2.5), "nfe"),
-    (lambda: pf_ode_sample(MIX.eps_at, 10, 4, solver="rk4"), "solver"),
-    (lambda: pf_ode_sample(MIX.eps_at, 10, 4, sigma_min=80.0), "sigma_min"),
-    (lambda: pf_ode_sample(MIX.eps_at, 10, 4, sigma_min=90.0), "sigma_min"),
-    (lambda: pf_ode_sample(MIX.eps_at, 10, 4, sigma_min=0.0), "sigma_min"),
-    (lambda: pf_ode_sample(MIX.eps_at, 10, 4, sigma_min=np.nan), "sigma_min"),
-    (lambda: pf_ode_sample(MIX.eps_at, 10, 4, sigma_max=np.inf), "sigma_max"),
-    (lambda: pf_ode_sample(MIX.eps_at, 10, 4, sigma_max=-1.0), "sigma_max"),
-    (lambda: pf_ode_sample(MIX.eps_at, 0, 4), "n"),
-    (lambda: pf_ode_sample(MIX.eps_at, 10, 4, d=0), "d"),
-    (lambda: pf_ode_sample(MIX.eps_at, 10, 4, rng=-1), "rng"),
-    (lambda: pf_ode_sample("eps", 10, 4), "eps_fn"),
-    (lambda: pf_ode_sample(lambda x, ab: x[:, 0], 10, 4), "eps_fn"),
-    (lambda: pf_ode_sample(lambda x, ab: np.full_like(x, np.inf), 10, 4), "eps_fn"),
-    (lambda: pf_ode_log_likelihood(MIX.eps_at, X2, 0), "nfe"),
-    (lambda: pf_ode_log_likelihood(MIX.eps_at, X2, 4, solver="Heun"), "solver"),
-    (lambda: pf_ode_log_likelihood(MIX.eps_at, X2, 4, sigma_min=1.0, sigma_max=1.0),
+    (lambda: pf_ode_sample(MIX.eps_at, 10, nfe=0), "nfe"),
+    (lambda: pf_ode_sample(MIX.eps_at, 10, nfe=2.5), "nfe"),
+    (lambda: pf_ode_sample(MIX.eps_at, 10, nfe=4, solver="rk4"), "solver"),
+    (lambda: pf_ode_sample(MIX.eps_at, 10, nfe=4, sigma_min=80.0), "sigma_min"),
+    (lambda: pf_ode_sample(MIX.eps_at, 10, nfe=4, sigma_min=90.0), "sigma_min"),
+    (lambda: pf_ode_sample(MIX.eps_at, 10, nfe=4, sigma_min=0.0), "sigma_min"),
+    (lambda: pf_ode_sample(MIX.eps_at, 10, nfe=4, sigma_min=np.nan), "sigma_min"),
+    (lambda: pf_ode_sample(MIX.eps_at, 10, nfe=4, sigma_max=np.inf), "sigma_max"),
+    (lambda: pf_ode_sample(MIX.eps_at, 10, nfe=4, sigma_max=-1.0), "sigma_max"),
+    (lambda: pf_ode_sample(MIX.eps_at, 0, nfe=4), "n"),
+    (lambda: pf_ode_sample(MIX.eps_at, 10, nfe=4, d=0), "d"),
+    (lambda: pf_ode_sample(MIX.eps_at, 10, nfe=4, rng=-1), "rng"),
+    (lambda: pf_ode_sample("eps", 10, nfe=4), "eps_fn"),
+    (lambda: pf_ode_sample(lambda x, ab: x[:, 0], 10, nfe=4), "eps_fn"),
+    (lambda: pf_ode_sample(lambda x, ab: np.full_like(x, np.inf), 10, nfe=4), "eps_fn"),
+    (lambda: pf_ode_log_likelihood(MIX.eps_at, X2, nfe=0), "nfe"),
+    (lambda: pf_ode_log_likelihood(MIX.eps_at, X2, nfe=4, solver="Heun"), "solver"),
+    (lambda: pf_ode_log_likelihood(MIX.eps_at, X2, nfe=4, sigma_min=1.0, sigma_max=1.0),
      "sigma_min"),
-    (lambda: pf_ode_log_likelihood(MIX.eps_at, np.zeros(3), 4), "x0"),
-    (lambda: pf_ode_log_likelihood(MIX.eps_at, [[np.nan]], 4), "x0"),
-    (lambda: pf_ode_log_likelihood(lambda x, ab: x[:1], X2, 4), "eps_fn"),
-    (lambda: pf_ode_log_likelihood(lambda x, ab: np.full_like(x, np.nan), X2, 4), "eps_fn"),
+    (lambda: pf_ode_log_likelihood(MIX.eps_at, np.zeros(3), nfe=4), "x0"),
+    (lambda: pf_ode_log_likelihood(MIX.eps_at, [[np.nan]], nfe=4), "x0"),
+    (lambda: pf_ode_log_likelihood(lambda x, ab: x[:1], X2, nfe=4), "eps_fn"),
+    (lambda: pf_ode_log_likelihood(lambda x, ab: np.full_like(x, np.nan), X2, nfe=4), "eps_fn"),
     (lambda: pf_ode_velocity(MIX.eps_at, X2, 0.0), "sigma"),
     (lambda: pf_ode_divergence(MIX.eps_at, np.zeros(3), 1.0), "xbar"),
 ])
@@ -477,3 +522,39 @@ def test_bad_input_raises_a_named_value_error(call, match):
     # the message starts with the argument's name
     with pytest.raises(ValueError, match=rf"^{re.escape(match)}\b"):
         call()
+
+
+def test_langevin_runs_continue_chains_to_the_numbers_of_a_fresh_run():
+    runs, start = LangevinRuns(max_saved=3), np.linspace(-2, 2, 50)
+    score = lambda z: MIX.score(z, 1.0)  # noqa: E731
+    for steps in (30, 10, 50, 50, 20):  # forwards, back, forwards, again: continued or reused
+        np.testing.assert_array_equal(
+            runs.sample(score, start, step_size=0.01, steps=steps, rng=7),
+            langevin_sample(score, start, step_size=0.01, steps=steps, rng=7))
+    other = runs.sample(score, start + 1.0, step_size=0.01, steps=20, rng=7)  # another start
+    np.testing.assert_array_equal(other, langevin_sample(score, start + 1.0, step_size=0.01,
+                                                         steps=20, rng=7))
+
+
+def test_old_positional_sampler_calls_still_work_with_a_warning():
+    with pytest.warns(DeprecationWarning, match="takes step_size, steps as keywords"):
+        old = langevin_sample(np.negative, np.zeros(4), 0.1, 3, rng=1)
+    np.testing.assert_array_equal(old, langevin_sample(np.negative, np.zeros(4), step_size=0.1,
+                                                       steps=3, rng=1))
+    with pytest.warns(DeprecationWarning, match="takes nfe, d as keywords"):
+        old = pf_ode_sample(MIX.eps_at, 5, 4, 2, rng=1)
+    np.testing.assert_array_equal(old, pf_ode_sample(MIX.eps_at, 5, nfe=4, d=2, rng=1))
+    with pytest.warns(DeprecationWarning, match="takes nfe as keywords"):
+        old = pf_ode_log_likelihood(MIX.eps_at, X2, 4)
+    np.testing.assert_array_equal(old, pf_ode_log_likelihood(MIX.eps_at, X2, nfe=4))
+
+
+@pytest.mark.parametrize("sigma", [0.0, 0.002, 0.5, 3.0])
+def test_the_density_of_xbar_is_the_mixture_with_each_variance_grown_by_sigma2(sigma):
+    # xbar = x_0 + sigma eps: sum_k pi_k N(mu_k, s_k^2 + sigma^2), an independent closed form
+    xbar = np.linspace(-4, 5, 37)
+    grown = GaussianMixture1D(MIX.weights, MIX.means, np.sqrt(MIX.stds**2 + sigma**2))
+    np.testing.assert_allclose(MIX.log_prob_xbar(xbar, sigma), grown.log_prob(xbar), rtol=1e-12,
+                               atol=1e-12)
+    with pytest.raises(ValueError, match="^sigma "):
+        MIX.log_prob_xbar(xbar, -1.0)

@@ -10,7 +10,8 @@ from helpers.data import load_digits
 from helpers.elbo import gaussian_kl
 from helpers.linear_gaussian import LinearGaussian
 from helpers.plots.vae import plot_c_tradeoff
-from helpers.vae import GaussianVAE, importance_log_likelihood, negative_elbo, train_vae
+from helpers.vae import (GaussianVAE, importance_log_likelihood, negative_elbo, negative_elbo_terms,
+                         train_vae)
 from helpers.vae_analysis import active_units, c_grid_summary, reparam_vs_score_function
 
 torch.set_num_threads(1)
@@ -22,16 +23,16 @@ def _linear_vae(lg, sigma_scale=1.5):
     The encoder mean is the exact posterior mean; its std is ``sigma_scale`` times the exact
     marginal posterior std (a deliberately imperfect proposal for importance sampling).
     """
-    mean_map_w = np.linalg.inv(np.eye(lg.k) + lg.W.T @ lg.W / lg.c) @ lg.W.T / lg.c  # (k, d)
+    mean_map_w = np.linalg.inv(np.eye(lg.z_dim) + lg.W.T @ lg.W / lg.c) @ lg.W.T / lg.c  # (k, d)
     _, cov = lg.posterior(np.zeros(lg.d))
     target_sigma = sigma_scale * np.sqrt(np.diag(cov))
-    model = GaussianVAE(lg.d, lg.k, hidden=())
+    model = GaussianVAE(lg.d, lg.z_dim, hidden=())
     with torch.no_grad():
         enc = model.encoder[0]
         enc.weight.zero_()
-        enc.weight[: lg.k] = torch.tensor(mean_map_w)
-        enc.bias[: lg.k] = torch.tensor(-mean_map_w @ lg.b)
-        enc.bias[lg.k:] = torch.tensor(np.log(np.expm1(target_sigma - 1e-4)))
+        enc.weight[: lg.z_dim] = torch.tensor(mean_map_w)
+        enc.bias[: lg.z_dim] = torch.tensor(-mean_map_w @ lg.b)
+        enc.bias[lg.z_dim:] = torch.tensor(np.log(np.expm1(target_sigma - 1e-4)))
         model.decoder[0].weight.copy_(torch.tensor(lg.W))
         model.decoder[0].bias.copy_(torch.tensor(lg.b))
     model.requires_grad_(False)
@@ -66,7 +67,8 @@ def test_negative_elbo_matches_formula_with_constant():
     model = GaussianVAE(10, 2, hidden=8)
     x = torch.rand(7, 10)
     c, L = 0.05, 3
-    total, rec, kl = negative_elbo(model, x, c, n_samples=L, rng=11, return_terms=True)
+    terms = negative_elbo_terms(model, x, c, n_samples=L, rng=11)
+    total, rec, kl = terms.total, terms.reconstruction, terms.kl
     eps = torch.randn(L, 7, 2, generator=torch.Generator().manual_seed(11))
     with torch.no_grad():
         mu_phi, sigma_phi = model.encode(x)
@@ -94,7 +96,7 @@ def test_gradients_flow_through_reparameterisation():
     torch.manual_seed(2)
     model = GaussianVAE(12, 3, hidden=8)
     x = torch.rand(9, 12)
-    _, rec, _ = negative_elbo(model, x, 0.1, rng=0, return_terms=True)
+    rec = negative_elbo_terms(model, x, 0.1, rng=0).reconstruction
     rec.sum().backward()  # the reconstruction alone reaches the encoder only through z
     grad_w = model.encoder[-1].weight.grad
     assert grad_w[:3].abs().sum() > 0  # rows producing mu_phi
@@ -183,10 +185,10 @@ def test_large_c_collapses_small_c_keeps_latents(digits):
     res = train_vae(x, c=[0.01, 1.0], z_dim=4, hidden=64, steps=250, batch_size=128, lr=3e-3,
                     progress=False)
     small, large = res.models
-    kl_small = negative_elbo(small, xt, 0.01, rng=0, return_terms=True)[2].mean().item()
-    kl_large = negative_elbo(large, xt, 1.0, rng=0, return_terms=True)[2].mean().item()
-    assert kl_large < 0.1 and active_units(large, xt)[0] == 0
-    assert kl_small > 5 and active_units(small, xt)[0] == 4
+    kl_small = negative_elbo_terms(small, xt, 0.01, rng=0).kl.mean().item()
+    kl_large = negative_elbo_terms(large, xt, 1.0, rng=0).kl.mean().item()
+    assert kl_large < 0.1 and active_units(large, xt).n_active == 0
+    assert kl_small > 5 and active_units(small, xt).n_active == 4
 
 
 def test_best_c_is_per_pixel_mse_and_learn_c_moves_there(digits):
@@ -194,7 +196,7 @@ def test_best_c_is_per_pixel_mse_and_learn_c_moves_there(digits):
     torch.manual_seed(5)
     model = GaussianVAE(64, 2, hidden=16)
     with torch.no_grad():  # the same noise (rng=0) for every c: only c changes
-        _, rec, _ = negative_elbo(model, xt, 1.0, rng=0, return_terms=True)
+        rec = negative_elbo_terms(model, xt, 1.0, rng=0).reconstruction
     mse = ((rec - 32 * math.log(2 * math.pi)) * 2 / 64).mean().item()  # (1/d) E||x - f||^2
     grads = []
     for c_try in (0.5 * mse, mse, 2 * mse):
@@ -299,3 +301,97 @@ def test_per_point_q_starts_at_the_encoder_and_can_only_help(linear_model):
         fit_per_point_q(model, x, -1.0)
     with pytest.raises(ValueError, match="steps"):
         fit_per_point_q(model, x, lg.c, steps=0)
+
+
+# --- one home per formula: eq. 2.8 and the IWAE live in helpers.vae_bounds ---------------------
+
+def _linear_density_vae(lg, sigma_scale=1.0):
+    """A DensityVAE holding the LinearGaussian model: linear mean W z + b, variance c per pixel."""
+    from helpers.vae_density import VAR_MIN, DensityVAE
+
+    vae = _linear_vae(lg, sigma_scale)
+    model = DensityVAE(lg.d, lg.z_dim, hidden=(), decoder_mean="identity")
+    with torch.no_grad():
+        model.encoder.load_state_dict(vae.encoder.state_dict())
+        dec = model.decoder[0]
+        dec.weight.zero_()
+        dec.weight[: lg.d] = torch.tensor(lg.W)
+        dec.bias[: lg.d] = torch.tensor(lg.b)
+        dec.bias[lg.d:] = float(np.log(np.expm1(lg.c - VAR_MIN)))  # softplus(.) + VAR_MIN = c
+    model.requires_grad_(False)
+    return model
+
+
+def test_density_bounds_of_a_linear_density_vae_are_the_exact_evidence():
+    """With q the exact posterior every importance weight is p(x): both bounds equal log p(x).
+
+    A sign error in log q, a dropped - log k, or a wrong per-pixel log-density breaks this."""
+    from helpers.vae_density import density_bounds
+
+    rng = np.random.default_rng(4)
+    lg = LinearGaussian(rng.normal(size=(5, 1)), rng.normal(size=5), c=0.2)  # k = 1: cov diagonal
+    x, _ = lg.sample(16, rng=rng)
+    model = _linear_density_vae(lg)
+    for k in (1, 7):
+        b = density_bounds(model, x, k, rng=0, chunk_size=3)
+        np.testing.assert_allclose(b.iwae, lg.log_evidence(x), atol=2e-3)
+        np.testing.assert_allclose(b.elbo, lg.log_evidence(x), atol=2e-3)
+    # a worse q: the ELBO is below, the IWAE between, and both match the GaussianVAE's estimates
+    wide = density_bounds(_linear_density_vae(lg, sigma_scale=2.0), x, 400, rng=1)
+    iw = importance_log_likelihood(_linear_vae(lg, sigma_scale=2.0), x, lg.c, 400, rng=1).numpy()
+    np.testing.assert_allclose(wide.iwae, iw, atol=2e-3)
+    assert (wide.elbo < lg.log_evidence(x)).all() and (wide.elbo <= wide.iwae).all()
+
+
+def test_the_per_pixel_and_the_one_c_negative_elbo_agree_when_every_variance_is_c():
+    from helpers.vae_bounds import negative_elbo_from_q
+
+    gen = torch.Generator().manual_seed(0)
+    x, f = torch.rand(5, 7, generator=gen), torch.rand(3, 5, 7, generator=gen)
+    mu, sigma = torch.randn(5, 2, generator=gen), torch.rand(5, 2, generator=gen) + 0.1
+    one_c = negative_elbo_from_q(x, mu, sigma, f, 0.05)
+    per_pixel = negative_elbo_from_q(x, mu, sigma, f, torch.full_like(f, 0.05))
+    torch.testing.assert_close(per_pixel.reconstruction, one_c.reconstruction)
+    torch.testing.assert_close(per_pixel.kl, one_c.kl)
+    # the formula itself: (1/L) sum_l ||x - f_l||^2 / (2c) + (d/2) log(2 pi c), KL closed form
+    expected = ((x - f) ** 2).sum(-1).mean(0) / 0.1 + 3.5 * math.log(2 * math.pi * 0.05)
+    torch.testing.assert_close(one_c.reconstruction, expected)
+    torch.testing.assert_close(one_c.total, one_c.reconstruction + gaussian_kl(mu, sigma))
+
+
+def test_negative_elbo_terms_and_the_retired_return_terms(linear_model):
+    lg, x = linear_model
+    model = _linear_vae(lg)
+    terms = negative_elbo_terms(model, x, lg.c, n_samples=3, rng=2)
+    torch.testing.assert_close(terms.total, negative_elbo(model, x, lg.c, 3, rng=2))
+    with pytest.warns(DeprecationWarning, match="negative_elbo_terms"):
+        total, rec, kl = negative_elbo(model, x, lg.c, 3, rng=2, return_terms=True)
+    assert torch.equal(rec, terms.reconstruction) and torch.equal(kl, terms.kl)
+    with pytest.warns(DeprecationWarning, match="rng"):
+        assert torch.equal(negative_elbo(model, x, lg.c, 3, 2), terms.total)
+    with pytest.warns(DeprecationWarning, match="unpacking a VAEOutput"):
+        mu_phi, _, _ = model(torch.as_tensor(x), torch.zeros(1, len(x), lg.z_dim))
+    assert torch.equal(mu_phi, model.encode(torch.as_tensor(x))[0])
+
+
+def test_train_vae_batch_size_none_is_deprecated_and_means_the_whole_set(digits):
+    x, _ = digits
+    kw = dict(c=0.1, z_dim=2, hidden=8, steps=3, eval_every=3, progress=False)
+    with pytest.warns(DeprecationWarning, match="batch_size=len"):
+        old = train_vae(x[:40], batch_size=None, **kw)
+    new = train_vae(x[:40], batch_size=40, **kw)
+    np.testing.assert_array_equal(old.history.train, new.history.train)
+
+
+def test_results_that_were_tuples_read_by_attribute(digits):
+    from helpers.vae_analysis import gradient_noise
+
+    _, xt = digits
+    torch.manual_seed(0)
+    model = GaussianVAE(64, 3, hidden=8)
+    units = active_units(model, xt)
+    assert units.n_active == int((units.variance > 0.01).sum())
+    noise = gradient_noise(model, xt[:16], 0.1, 2, n_repeats=3, rng=0)
+    with pytest.warns(DeprecationWarning, match="unpacking a GradientNoise"):
+        variance, mean_sq = noise
+    assert (variance, mean_sq) == (noise.variance, noise.mean_sq_norm)

@@ -126,7 +126,7 @@ def _chunk(tag, data):
     return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
 
 
-def png_bytes(rgba, opaque=True):
+def png_bytes(rgba, *, opaque=True):
     """PNG bytes of an (h, w, 4) uint8 image; RGB only when ``opaque`` (smaller, quicker)."""
     rgba = np.asarray(rgba)
     if rgba.ndim != 3 or rgba.shape[2] != 4 or rgba.dtype != np.uint8:

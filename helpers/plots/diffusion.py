@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import count
+from .._deprecated import keyword_only
 from ..diffusion import ddim_sample, ddpm_sample
 from ..metrics import wasserstein_1
 from .figure import new_figure
@@ -120,7 +121,8 @@ def plot_schedules(schedules):
     return fig
 
 
-def plot_elbo_per_step(per_step, prior, title="the ELBO's terms per step"):
+@keyword_only(2, ("title",))
+def plot_elbo_per_step(per_step, prior, *, title="the ELBO's terms per step"):
     """Each step's share of -ELBO, averaged over the data, as bars on a log axis; with two or
     more series, a second panel shows where they differ.
 
@@ -157,7 +159,8 @@ def plot_elbo_per_step(per_step, prior, title="the ELBO's terms per step"):
     return fig
 
 
-def plot_eps_fit(eps_model, mixture, schedule, ts, grid=None):
+@keyword_only(4, ("grid",))
+def plot_eps_fit(eps_model, mixture, schedule, ts, *, grid=None):
     """The learned eps_theta(x, t) against the exact eps*(x, t), one panel per step in ``ts``.
 
     The grey band is the density of x_t (scaled to the panel): where the data put their weight,

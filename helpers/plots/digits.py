@@ -13,7 +13,7 @@ from .figure import new_figure
 __all__ = ["tile_digits", "show_digits", "fit_to_mosaic", "plot_digits", "plot_digit_rows"]
 
 
-def tile_digits(images, ncols, side=8, pad=1, fill=np.nan, border=0):
+def tile_digits(images, ncols, *, side=8, pad=1, fill=np.nan, border=0):
     """(n, side * side) images -> one array, ``ncols`` per row, ``pad`` pixels between tiles.
 
     Gaps and the ``border`` around the whole mosaic hold ``fill``: NaN shows the figure's
@@ -34,7 +34,7 @@ def show_digits(ax, mosaic, **imshow_kw):
     return ax.imshow(mosaic, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest", **imshow_kw)
 
 
-def fit_to_mosaic(fig, ax, mosaic, top=0.32, bottom=0.08):
+def fit_to_mosaic(fig, ax, mosaic, *, top=0.32, bottom=0.08):
     """Set the figure's height so the axes hold the mosaic exactly: no blank band below it.
 
     ``new_figure`` keeps room for an x label at the bottom; a mosaic has none, and its equal
@@ -48,7 +48,7 @@ def fit_to_mosaic(fig, ax, mosaic, top=0.32, bottom=0.08):
     ax.set_position([box.x0, bottom / h, box.width, ax_h / h])
 
 
-def plot_digits(rows, row_labels=None, title="digits", ncols=None):
+def plot_digits(rows, *, row_labels=None, title="digits", ncols=None):
     """Rows of 8x8 digits in one picture, e.g. ``plot_digits([x[:10], reconstructions])``.
 
     Each entry of ``rows`` starts a new row of the picture (wrapping after ``ncols`` images).
@@ -72,7 +72,7 @@ def plot_digits(rows, row_labels=None, title="digits", ncols=None):
     return fig
 
 
-def plot_digit_rows(rows, titles, side=8, ncols=12):
+def plot_digit_rows(rows, titles, *, side=8, ncols=12):
     """Rows of images, one row per entry of ``rows`` (each (n, side * side)), on white paper.
 
     The first ``ncols`` images of each row, clipped to [0, 1]. Notebook 02 (data and decoder
@@ -81,7 +81,7 @@ def plot_digit_rows(rows, titles, side=8, ncols=12):
     fig, ax = new_figure(1, width=6.0, height=0.6 * len(rows) + 0.5)
     imgs = [np.clip(np.asarray(r, dtype=float)[:ncols], 0, 1) for r in rows]
     per_row = len(imgs[0])
-    mosaic = tile_digits(np.concatenate(imgs), per_row, side, pad=2, fill=0.0, border=1)
+    mosaic = tile_digits(np.concatenate(imgs), per_row, side=side, pad=2, fill=0.0, border=1)
     show_digits(ax, mosaic)
     fit_to_mosaic(fig, ax, mosaic)
     ax.set_yticks([(side + 2) * (i + 0.5) - 0.5 for i in range(len(rows))], titles, fontsize=8)

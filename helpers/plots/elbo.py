@@ -57,8 +57,8 @@ def plot_graphical_model():
 
 
 def _q_grid_check_k1(model):
-    if model.k != 1:
-        raise ValueError(f"this plot needs a model with k = 1 latent dimension, got k = {model.k}")
+    if model.z_dim != 1:
+        raise ValueError(f"this plot needs a model with k = 1 latent dimension, got k = {model.z_dim}")
 
 
 def plot_elbo_gap(mu=0.0, sigma=1.0, *, model, x, mu_lim=(-3.0, 3.0), sigma_lim=(0.02, 2.0)):
@@ -122,7 +122,7 @@ def _elbo_gap_frame():
     return fig, parts
 
 
-def plot_elbo_terms(model, x, mu_lim=(-3.0, 3.0), sigma_lim=(0.02, 2.0)):
+def plot_elbo_terms(model, x, *, mu_lim=(-3.0, 3.0), sigma_lim=(0.02, 2.0)):
     """Eq. 2.5: reconstruction and prior matching as q changes (k = 1 model, one x).
 
     Left: moving q's mean at the posterior's sigma. Right: moving q's sigma at the posterior
@@ -166,10 +166,10 @@ def plot_elbo_terms(model, x, mu_lim=(-3.0, 3.0), sigma_lim=(0.02, 2.0)):
     return fig
 
 
-def plot_mean_field(model, x, q_mean, q_std, path=None, title=None):
+def plot_mean_field(model, x, q_mean, q_std, *, path=None, title=None):
     """A k = 2 posterior's contours with q's contours over them (and a gradient-ascent path)."""
-    if model.k != 2:
-        raise ValueError(f"this plot needs a model with k = 2, got k = {model.k}")
+    if model.z_dim != 2:
+        raise ValueError(f"this plot needs a model with k = 2, got k = {model.z_dim}")
     x = model.as_x(x)
     q_mean, q_std = as_float_array("q_mean", q_mean), positive("q_std", q_std)
     mean, cov = model.posterior(x)

@@ -29,7 +29,7 @@ def _log_spaced_indices(n, points=300):
     return np.unique(np.round(np.logspace(0, np.log10(n), points)).astype(int) - 1)
 
 
-def plot_naive_convergence(n_values, log_p_hat, exact, relative_variance=None):
+def plot_naive_convergence(n_values, log_p_hat, exact, *, relative_variance=None):
     """Eq. 2.3's estimate against L: unbiased for p(x) (left), biased low for log p(x) (right).
 
     Parameters
@@ -70,7 +70,7 @@ def plot_naive_convergence(n_values, log_p_hat, exact, relative_variance=None):
     return fig
 
 
-def plot_samples_needed(k_values, c_values, measured, exact, exp_kl, budget=None, rel_err=0.1):
+def plot_samples_needed(k_values, c_values, measured, exact, exp_kl, *, budget=None, rel_err=0.1):
     """Prior samples needed for a ``rel_err`` relative error, against the latent dimension k.
 
     ``measured`` and ``exact`` ((rho - 1) / rel_err^2) are arrays of shape
@@ -270,7 +270,7 @@ def _rectangle(corner, size):
     return Rectangle(tuple(corner), size, size, fill=False, color="k", lw=0.8)
 
 
-def plot_training_curves(results, window=25):
+def plot_training_curves(results, *, window=25):
     """The training objective (minibatch mean of log p_hat, eq. 2.3) against the step, per run."""
     fig, ax = new_figure(1, width=5.0, height=3.2)
     for i, r in enumerate(results):
@@ -279,7 +279,7 @@ def plot_training_curves(results, window=25):
         smooth = np.convolve(curve, np.ones(w) / w, mode="valid")
         ax.plot(np.arange(len(curve)) + 1, curve, color=f"C{i}", alpha=0.2, lw=0.8)
         ax.plot(np.arange(w, len(curve) + 1), smooth, color=f"C{i}",
-                label=f"k = {r.latent_dim} (c = {r.c:g}, L = {r.settings['n_samples']})")
+                label=f"k = {r.z_dim} (c = {r.c:g}, L = {r.settings['n_samples']})")
     ax.set(xlabel="training step", ylabel=r"naive $\log \hat p(x)$, nats per image",
            title="training on the naive estimate (eq. 2.3)")
     lo = min(np.percentile(r.history, 5) for r in results)

@@ -18,7 +18,7 @@ FIG_DPI = 80  # small PNGs keep slider redraws fast; the figures stay readable a
 STATIC_DPI = 110  # a figure drawn once (no slider redraws it) can afford crisper pixels
 
 
-def figure_png(fig, dpi=None):
+def figure_png(fig, *, dpi=None):
     """The PNG bytes a notebook shows for ``fig`` (what the slider benchmark times, too).
 
     A figure reused by a slider is drawn at ``FIG_DPI`` (its own dpi), by blitting; any other

@@ -25,7 +25,7 @@ def _density_stairs(ax, samples, bins, range_, label):
     ax.stairs(heights, edges, fill=True, color="C0", alpha=0.45, label=label)
 
 
-def plot_inverse_cdf(mu=0.0, sigma=1.0, n_samples=2000, rng=None, n_arrows=5,
+def plot_inverse_cdf(mu=0.0, sigma=1.0, *, n_samples=2000, rng=None, n_arrows=5,
                      x_range=(-6.0, 6.0)):
     """Inverse-transform sampling as a picture, next to the histogram it produces.
 
@@ -86,7 +86,7 @@ def _inverse_cdf_frame(lo, hi):
     return fig, parts
 
 
-def plot_tabulated_sampling(pdf, icdf, lo, hi, samples, title="tabulated F$^{-1}$"):
+def plot_tabulated_sampling(pdf, icdf, lo, hi, samples, *, title="tabulated F$^{-1}$"):
     """A density, its tabulated CDF, and a histogram of samples drawn through that table."""
     fig, (ax_cdf, ax_hist) = new_figure(2)
     ax_cdf.plot(icdf.grid, icdf.cdf, color="C0")

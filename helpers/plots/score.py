@@ -8,18 +8,22 @@ move their data; their axes are fixed, so a move draws no tick.
 
 from __future__ import annotations
 
-import numbers
+import weakref
 
 import numpy as np
 
 from .._checks import count, positive_scalar
+from .._deprecated import keyword_only
 from ..metrics import wasserstein_1
-from ..score import langevin_sample, pf_ode_sample
+from ..noise_schedule import alpha_bar_from_sigma
+from ..score import LangevinRuns, pf_ode_sample
 from .figure import new_figure
 from .live import live_figure
 
 __all__ = ["plot_langevin", "plot_pf_ode", "plot_few_step", "plot_nfe_curves"]
 
+# plot_langevin's chains, one store per mixture: a slider that moves ``steps`` continues them
+_LANGEVIN_RUNS = weakref.WeakKeyDictionary()
 X_RANGE = (-4.0, 4.0)  # the 1-D mixture and N(0, 1) live well inside this window
 N_BINS = 80
 
@@ -46,7 +50,7 @@ def plot_langevin(step_size=0.05, steps=200, *, mixture, x_init, rng=None):
     ``x_init``: a histogram of the chains after ``steps`` steps of size ``step_size`` over the
     mixture's density. The title gives the share of chains nearest each component's mean
     against the data's own shares (``GaussianMixture1D.mode_shares``). In a slider panel with an
-    int ``rng``, chains already run are continued, not rerun (``_langevin_chains``).
+    int ``rng``, chains already run are continued, not rerun (``helpers.score.LangevinRuns``).
     """
     step_size = positive_scalar("step_size", step_size)
     steps = count("steps", steps)
@@ -56,7 +60,9 @@ def plot_langevin(step_size=0.05, steps=200, *, mixture, x_init, rng=None):
         raise ValueError(f"step_size must be below 4 s_min^2 = {h_max:.3g} for this mixture (the "
                          f"chains diverge beyond it), got {step_size!r}")
     fig, p = live_figure(plot_langevin, (), lambda: _hist_frame(ylim=1.0))
-    x = _langevin_chains(fig, mixture, x_init, step_size, steps, rng)
+    runs = _LANGEVIN_RUNS.setdefault(mixture, LangevinRuns())
+    x = runs.sample(lambda z: mixture.score(z, 1.0), x_init, step_size=step_size, steps=steps,
+                    rng=rng)
     heights, edges = _density(x)
     p["hist"].set_data(heights, edges)
     grid = np.linspace(*X_RANGE, 400)
@@ -65,35 +71,6 @@ def plot_langevin(step_size=0.05, steps=200, *, mixture, x_init, rng=None):
     truth = ", ".join(f"{w:.2f}" for w in mixture.mode_shares())
     p["title"].set_text(f"h = {step_size:.3g}, {steps} steps: shares {found} (data {truth})")
     return fig
-
-
-def _langevin_chains(fig, mixture, x_init, step_size, steps, rng):
-    """``langevin_sample`` on the data score, from the states a slider panel has already
-    computed when it can. With an int seed the chains after k steps are the first k steps of one
-    run, so the figure a panel reuses keeps, for each step size, the chains and the generator's
-    state at every step count shown so far, and continues from the nearest one below ``steps``:
-    the same numbers as a fresh run, and a move of the ``steps`` slider costs only the steps it
-    adds. Any other ``rng`` runs afresh."""
-    def score(z):
-        return mixture.score(z, 1.0)
-
-    if not isinstance(rng, numbers.Integral) or isinstance(rng, bool):
-        return langevin_sample(score, x_init, step_size, steps, rng=rng)
-    if not hasattr(fig, "langevin_runs"):
-        fig.langevin_runs = {}
-    x_init = np.asarray(x_init, dtype=float)
-    key = (step_size, int(rng), hash(x_init.tobytes()))
-    saved = fig.langevin_runs.setdefault(key, {})  # steps -> (chains, generator state)
-    done = max((k for k in saved if k <= steps), default=0)
-    gen = np.random.default_rng(int(rng))
-    if done:
-        x, gen.bit_generator.state = saved[done][0], saved[done][1]
-    else:
-        x = x_init
-    if done < steps:
-        x = langevin_sample(score, x, step_size, steps - done, rng=gen)
-        saved[steps] = (x, gen.bit_generator.state)
-    return x
 
 
 def _pf_frame():
@@ -119,12 +96,10 @@ def plot_pf_ode(sigma=1.0, *, mixture, eps_fn=None):
     Integrating down from large sigma moves every point against this velocity.
     """
     sigma = positive_scalar("sigma", sigma)
-    ab = 1.0 / (1.0 + sigma**2)
+    ab = alpha_bar_from_sigma(sigma)
     fig, p = live_figure(plot_pf_ode, (), _pf_frame)
     grid = np.linspace(-6, 6, 400)
-    # xbar = x / sqrt(ab): its density is sqrt(ab) p_x(sqrt(ab) xbar)
-    density = np.exp(mixture.marginal(ab).log_prob(np.sqrt(ab) * grid))
-    p["density"].set_data(grid, np.sqrt(ab) * density)
+    p["density"].set_data(grid, np.exp(mixture.log_prob_xbar(grid, sigma)))
     x = np.sqrt(ab) * grid[:, None]
     eps = mixture.eps_at(x, ab) if eps_fn is None else eps_fn(x, ab)
     p["velocity"].set_data(grid, np.ravel(eps))
@@ -153,7 +128,7 @@ def plot_few_step(nfe=8, *, eps_fn, mixture, held_out, n=1000, rng=None):
     p["data"].set_data(grid, np.exp(mixture.log_prob(grid)))
     w = {}
     for solver in ("euler", "heun"):
-        x = pf_ode_sample(eps_fn, n, nfe, solver=solver, rng=rng)
+        x = pf_ode_sample(eps_fn, n, nfe=nfe, solver=solver, rng=rng)
         heights, edges = _density(x, bins=60)
         p[solver].set_data(heights, edges)
         w[solver] = wasserstein_1(x, held_out)
@@ -161,7 +136,8 @@ def plot_few_step(nfe=8, *, eps_fn, mixture, held_out, n=1000, rng=None):
     return fig
 
 
-def plot_nfe_curves(nfe, curves, floor=None, ylabel="$W_1$ to held-out data", yscale="log"):
+@keyword_only(2, ("floor", "ylabel", "yscale"))
+def plot_nfe_curves(nfe, curves, *, floor=None, ylabel="$W_1$ to held-out data", yscale="log"):
     """Curves against the number of network evaluations (log axis), e.g. W1 or a likelihood
     error; ``curves`` maps a label to (values, standard errors or None)."""
     fig, ax = new_figure(1, width=5.0, height=3.2)

@@ -20,7 +20,7 @@ __all__ = ["plot_training", "plot_latent_map", "plot_gradient_estimators", "plot
 KL_FLOOR = 0.01  # nats: the c trade-off panel's log axis draws smaller KLs at this value
 
 
-def plot_training(history, labels=None, title="negative ELBO per example (nats)"):
+def plot_training(history, *, labels=None, title="negative ELBO per example (nats)"):
     """Training and held-out negative ELBO against the step, one colour per model."""
     fig, ax = new_figure(width=5.5, height=3.4)
     steps, train = history.step, np.asarray(history.train)
@@ -48,7 +48,7 @@ def plot_latent_map(mu, labels, decoded_grid, extent):
     return fig
 
 
-def plot_gradient_estimators(est, bins=80):
+def plot_gradient_estimators(est, *, bins=80):
     """Histograms of the single-sample reparameterised and score-function gradient estimates."""
     fig, ax = new_figure(width=5.5, height=3.4)
     r, s = est.reparam, est.score

@@ -76,6 +76,7 @@ if helpers.__version__ != VERSION:
 import numpy as np
 from scipy import stats
 
+from helpers.bits import mean_and_se
 from helpers.evidence import (LinearGaussian, effective_sample_size, log_mean_exp,
                               measure_samples_needed, naive_mc_log_evidence, running_log_mean_exp)
 from helpers.plots.evidence import (plot_naive_convergence, plot_naive_estimate_2d,
@@ -130,9 +131,9 @@ print("20 points: same argmax, sigma =", f"{sigmas[np.argmax(np.prod(small, axis
 # %%
 grad_each = (data_1d**2 - 1.5**2) / 1.5**3                # d/dsigma log N(x_i; 0, sigma^2)
 minibatch_means = grad_each[rng.integers(0, 1000, size=(20_000, 32))].mean(axis=1)
-se = minibatch_means.std() / np.sqrt(len(minibatch_means))
+avg = mean_and_se(minibatch_means)
 print(f"full-data mean gradient {grad_each.mean():.4f}, "
-      f"average minibatch (32) gradient {minibatch_means.mean():.4f} +- {se:.4f}")
+      f"average minibatch (32) gradient {avg.mean:.4f} +- {avg.se:.4f}")
 
 # %% [markdown] en_sha="fb79344c22f1"
 # ## 2. 一个可以精确求解的隐变量模型（原文 §2，式 (2.3)）
@@ -158,7 +159,7 @@ noise = params.standard_normal(d)
 
 def observation(model):
     """The fixed observation x = W z_true + b + sqrt(c) * noise for a model with k <= k_max."""
-    return model.W @ z_true[:model.k] + model.b + np.sqrt(model.c) * noise
+    return model.W @ z_true[:model.z_dim] + model.b + np.sqrt(model.c) * noise
 
 
 model = LinearGaussian(W_full[:, :2], b, c=0.1)
@@ -252,7 +253,7 @@ for i, c in enumerate(c_values):
         exact_needed[i, j] = m.naive_relative_variance(xm) / 0.1**2
         exp_kl[i, j] = np.exp(m.posterior_kl(xm))
         if exact_needed[i, j] <= budget / 16:
-            measured[i, j] = measure_samples_needed(m, xm, 0.1, budget=budget, rng=3)
+            measured[i, j] = measure_samples_needed(m, xm, rel_err=0.1, budget=budget, rng=3)
         shown = f"{measured[i, j]:9.3g}" if np.isfinite(measured[i, j]) else f"{'> 4096':>9}"
         rho = 1 + exact_needed[i, j] * 0.1**2
         print(f"{c:5g} {k:2d} {shown} {exact_needed[i, j]:9.3g} {rho:9.3g} {exp_kl[i, j]:9.3g} "
@@ -369,14 +370,15 @@ print("distance of the 5 z from the posterior mean:",
 # %%
 import torch
 
+from helpers.gaussian import isotropic_log_likelihood
 
-def naive_loss(f_theta, x_batch, n_samples, c, latent_dim, generator):
+
+def naive_loss(f_theta, x_batch, n_samples, c, z_dim, generator):
     """-mean over the batch of log p_hat(x) (eq. 2.3) with n_samples shared prior samples."""
-    z = torch.randn(n_samples, latent_dim, generator=generator)        # z_l ~ p(z) = N(0, I)
+    z = torch.randn(n_samples, z_dim, generator=generator)             # z_l ~ p(z) = N(0, I)
     sq = torch.cdist(x_batch, f_theta(z)) ** 2                          # ||x - f_theta(z_l)||^2
-    d = x_batch.shape[1]
-    log_lik = -sq / (2 * c) - 0.5 * d * np.log(2 * np.pi * c)           # log p(x | z_l)
-    log_p_hat = torch.logsumexp(log_lik, dim=1) - np.log(n_samples)     # eq. 2.3, in logs
+    log_lik = isotropic_log_likelihood(sq, x_batch.shape[1], c)         # log p(x | z_l)
+    log_p_hat = log_mean_exp(log_lik, axis=1)                           # eq. 2.3, in logs
     return -log_p_hat.mean()
 
 # %% [markdown] en_sha="1206b0d66071"
@@ -400,7 +402,7 @@ print(f"train {x_train.shape}, test {x_test.shape}, {x_train.dtype}; "
 assert len(np.unique(x_train)) == 17
 print(f"pixel variance of the training data (mean over pixels): {x_train.var(axis=0).mean():.3f}")
 ESS_STEPS = [1, 10, 30, 100, 300]   # copies of each decoder are kept after these steps
-naive = {k: train_naive_decoder(x_train, k, **NAIVE_DECODER_SETTINGS, snapshot_steps=ESS_STEPS[:-1])
+naive = {k: train_naive_decoder(x_train, z_dim=k, **NAIVE_DECODER_SETTINGS, snapshot_steps=ESS_STEPS[:-1])
          for k in (2, 8)}
 for k, r in naive.items():
     print(f"k = {k}: wall time: {r.train_s:.2f} s")
@@ -469,10 +471,10 @@ plot_ess_during_training(ESS_STEPS, ess, n_samples=256)
 # 256 个样本中，只有寥寥几个真正起作用。在 $k = 8$ 时，各个阶段的 ESS 中位数都停留在 1 附近（在我们试过的种子和 CPU 上最多约为 1.3）：对每张图像，只有一个先验样本（解码图像离它最近的那个）承担了几乎全部权重，因而也承担了该图像几乎全部的梯度。在 $k = 2$ 时，ESS 在这次运行的第一步之后为 7.5（其他种子为 3.5 到 9），在 30 步之内降到 2 以下，从第 100 步起在 1.6 到 4.1 之间。训练每次只靠一个幸运的样本推动解码器：这正是 §4 发现的随 $k$ 指数增长的代价，如今出现在了优化器内部。编码器从根源上解决这个问题：它在后验所在之处提议 $z$（笔记本 04）。
 
 # %%
-plot_digit_rows([x_test[:12], decoder_samples(f2, 2, 12, rng=0), decoder_samples(f8, 8, 12, rng=0)],
+plot_digit_rows([x_test[:12], decoder_samples(f2, 12, z_dim=2, rng=0), decoder_samples(f8, 12, z_dim=8, rng=0)],
                 ["held-out", "k = 2", "k = 8"])
 
-# %% [markdown] en_sha="6c6291d0bffc"
+# %% [markdown] en_sha="40f3a42db163"
 # 上排：留出的手写数字。$k = 2$ 和 $k = 8$ 两排显示的是先验抽样 $z \sim N(0, I)$ 对应的解码器均值 $f_\theta(z)$；模型的一个样本还要在每个均值上加上 $N(0, cI)$ 噪声，那只会掩盖数字的形状。
 #
 # **结果如何**（在本笔记本 300 步的训练预算下，每个模型约需一秒；这些模型并未收敛：两条训练曲线在最后 50 步上都高于之前的 50 步）：
@@ -482,7 +484,7 @@ plot_digit_rows([x_test[:12], decoder_samples(f2, 2, 12, rng=0), decoder_samples
 #
 # **朴素训练为什么还能起作用：IWAE 界。** 训练目标的期望 $E[\log \hat p_L(x)]$ 就是 Burda et al. (2016) 提出的重要性加权界，只是以先验作为提议分布。对每个 $L$，它都是 $\log p(x)$ 的下界（Jensen 不等式，§3），随 $L$ 增大而上升，并在 $L \to \infty$ 时趋于 $\log p(x)$。所以用它来训练，就是在最大化证据的一个合法下界；代价是其中的差距，在 $L$ 固定时，这个差距随后验与先验之间的 KL 散度增大而增大。在后验附近提议 $z$ 的编码器能缩小这个差距：这就是笔记本 03 和 04 中的 VAE。
 #
-# 调用 `train_naive_decoder(x_train, k, **NAIVE_DECODER_SETTINGS)`，在同一台机器、同一版本的 torch 上可以逐位复现这些运行（相同的随机种子，固定的步数）；换一种 CPU，训练出的解码器就会略有不同，如前所述。笔记本 04 会把 VAE 与架构相同的朴素解码器放在一起比较。
+# 调用 `train_naive_decoder(x_train, z_dim=k, **NAIVE_DECODER_SETTINGS)`，在同一台机器、同一版本的 torch 上可以逐位复现这些运行（相同的随机种子，固定的步数）；换一种 CPU，训练出的解码器就会略有不同，如前所述。笔记本 04 会把 VAE 与架构相同的朴素解码器放在一起比较。
 #
 # ## 小结
 #
@@ -519,7 +521,7 @@ plot_digit_rows([x_test[:12], decoder_samples(f2, 2, 12, rng=0), decoder_samples
 #    偏移达 10.6 个后验标准差时，$q$ 与后验几乎没有重叠：估计值比 `exact` 低约 25 nat，远不如用 $10^4$ 个先验样本的朴素估计（`rng=0` 时偏低 0.08 nat）。用精确后验时，每个权重都等于 $p(x)$，估计在舍入误差范围内是精确的。提议分布只有覆盖后验才有帮助；这正是编码器必须学会的。
 #    </details>
 #
-# 4. **学习 $c$。** 在 §1 中，$\sigma$ 的最大似然估计 (MLE) 是 RMS。对于 §6 的解码器，在 $f_\theta$ 固定、每张图像的 $z$ 也固定时，$c$ 的 MLE 是每个像素的均方误差。如果 $c$ 是可学习的，它会停留在 0.03 附近吗？请为 $k = 2$ 的解码器预测两个数：使用随机 $z$ 时每个像素的均方误差，以及每张留出图像取其最佳 $z$ 时的这一数值。验证：随机 $z$ 用 `np.mean((x_test - decoder_samples(f2, 2, 359, rng=0)) ** 2)`；在网格上找最佳 $z$，用 `g = np.linspace(-3, 3, 61); Z = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)`、`F = f2(torch.tensor(Z, dtype=torch.float32)).detach().double().numpy()`，然后计算 `((x_test[:, None] - F[None]) ** 2).mean(-1).min(1).mean()`。
+# 4. **学习 $c$。** 在 §1 中，$\sigma$ 的最大似然估计 (MLE) 是 RMS。对于 §6 的解码器，在 $f_\theta$ 固定、每张图像的 $z$ 也固定时，$c$ 的 MLE 是每个像素的均方误差。如果 $c$ 是可学习的，它会停留在 0.03 附近吗？请为 $k = 2$ 的解码器预测两个数：使用随机 $z$ 时每个像素的均方误差，以及每张留出图像取其最佳 $z$ 时的这一数值。验证：随机 $z$ 用 `np.mean((x_test - decoder_samples(f2, 359, z_dim=2, rng=0)) ** 2)`；在网格上找最佳 $z$，用 `g = np.linspace(-3, 3, 61); Z = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)`、`F = f2(torch.tensor(Z, dtype=torch.float32)).detach().double().numpy()`，然后计算 `((x_test[:, None] - F[None]) ** 2).mean(-1).min(1).mean()`。
 #
 #    <details><summary>解答</summary>
 #

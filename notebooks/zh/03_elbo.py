@@ -170,16 +170,17 @@ print("they differ by less than 1e-12")
 # （这是教材中常见的推导路线，例如 [2]。）Jensen 不等式给出了不等号，却隐藏了两边相差多少；式 (2.4) 则点明了这个间隙就是 KL$(q \,\|\, p(z \mid x))$。两边都很容易用同一批样本 $z_l \sim q$ 来估计，权重取 $w_l = p(x \mid z_l)\,p(z_l) / q(z_l \mid x)$：平均权重的对数估计左边，对数权重的平均估计右边。
 
 # %%
-from scipy.special import logsumexp
-
+from helpers.bits import mean_and_se
+from helpers.evidence import log_mean_exp
 from helpers.gaussian import diag_gaussian_log_pdf, standard_normal_log_pdf
 
 z_q = q_mean + q_std * np.random.default_rng(5).standard_normal((100_000, 1))   # z_l ~ q
 log_w = (model.log_likelihood(x_obs, z_q) + standard_normal_log_pdf(z_q)
          - diag_gaussian_log_pdf(z_q, q_mean, q_std))
-print(f"log of the mean weight  {logsumexp(log_w) - np.log(log_w.size):.4f}   "
+print(f"log of the mean weight  {log_mean_exp(log_w):.4f}   "
       f"(exact log p(x) {log_px:.4f})")
-print(f"mean of the log weights {log_w.mean():.4f} +- {log_w.std() / np.sqrt(log_w.size):.4f}   "
+elbo_mc = mean_and_se(log_w)
+print(f"mean of the log weights {elbo_mc.mean:.4f} +- {elbo_mc.se:.4f}   "
       f"(exact ELBO {model.elbo(x_obs, q_mean, q_std):.4f})")
 
 # %% [markdown] en_sha="6a95045c6fd8"
@@ -286,16 +287,15 @@ fits = {}
 for name, W in (("diagonal posterior", W_orth), ("correlated posterior", W_corr)):
     m2 = LinearGaussian(W, b=np.zeros(3), c=0.5)
     x2 = m2.sample(1, rng=3)[0][0]
-    mf_mean, mf_std, mf_gap = best_mean_field(m2, x2)                 # closed-form optimum
-    fit_mean, fit_std, history, path = fit_q(m2, x2, start_mean, start_std, steps=300,
-                                             return_path=True)
-    final_gap = m2.log_evidence(x2) - history[-1]
+    mf_gap = best_mean_field(m2, x2).gap                              # closed-form optimum
+    fit = fit_q(m2, x2, start_mean, start_std, steps=300)             # gradient ascent on q
+    final_gap = m2.log_evidence(x2) - fit.history[-1]
     pc = m2.posterior(x2)[1]
     rho = pc[0, 1] / np.sqrt(pc[0, 0] * pc[1, 1])
     print(f"{name}: posterior correlation {round(rho, 3) + 0.0:+.3f}")
-    print(f"  gap at the start {m2.log_evidence(x2) - history[0]:.3f} nats, "
+    print(f"  gap at the start {m2.log_evidence(x2) - fit.history[0]:.3f} nats, "
           f"after 300 steps {abs(final_gap):.4f} nats; best diagonal q's gap {abs(mf_gap):.4f} nats")
-    fits[name] = (m2, x2, fit_mean, fit_std, path, final_gap)
+    fits[name] = (m2, x2, fit.q_mean, fit.q_std, fit.path, final_gap)
 
 # %% [markdown] en_sha="7ccd9193a891"
 # 在两种情形下，梯度上升都落到了由闭式解给出的最佳对角 $q$ 上（均值 = 后验均值，$1/\sigma_j^2$ = 后验精度矩阵的第 $j$ 个对角元）。对于对角后验，间隙完全闭合。对于相关后验，则残留 0.3056 nat 的**平均场间隙 (mean-field gap)**，任何对角 $q$ 都无法消除它：它等于 $\frac12\big(\sum_j \log \Lambda_{jj} -
@@ -327,7 +327,7 @@ print(f"ratio q / posterior:   {np.round(fit_std / marginal_std, 3)}  "
 true_model = LinearGaussian(W=[[1.5], [0.8]], b=[0.5, -0.3], c=0.25)
 data, _ = true_model.sample(300, rng=4)
 start_model = LinearGaussian(W=[[0.2], [-0.3]], b=[0.0, 0.0], c=0.25)
-history = alternate_phi_theta(start_model, data, n_rounds=6, q_steps=30, theta_steps=25)
+history = alternate_phi_theta(start_model, data, n_rounds=6, phi_steps=30, theta_steps=25)
 ev, el, phase = history.evidence, history.elbo, history.phase
 
 phi_changes = np.diff(ev)[phase[1:] == "phi"]
@@ -365,7 +365,7 @@ def show_gap(g):   # gaps below 1e-9 nats are at the level of rounding
 print("gap after each phi phase:  ", " ".join(show_gap(g) for g in gaps_after_phi))
 print("gap after each theta phase:", " ".join(show_gap(g) for g in gaps_after_theta))
 
-# %% [markdown] en_sha="d2a66212113b"
+# %% [markdown] en_sha="5751784dadb7"
 # > **关于原文的说明。** 原文把分工划得很整齐：phi 只负责缩小间隙，theta 只负责提高证据。前一半严格成立，后一半则不尽然：后验 $p_\theta(z \mid x)$ 依赖于 $\theta$，所以一个 theta 步也会移动 $q$ 所拟合的目标，从而改变间隙（这里每个 theta 步都会把间隙重新拉开）。一般而言，theta 步在 ELBO 上的收益，可能有一部分来自把后验移向 $q$，而不是来自证据的提高；在本次运行中，这种情况从未出现。像上面那样交替进行，若每个 phi 阶段都使 $q$ 成为精确后验，就是广义 EM（称为“广义”，是因为 theta 阶段只走若干梯度步，而不是求最大值）。EM 所能保证的比“证据在每个 theta 步都上升”要弱：如果 theta 阶段结束时的 ELBO 高于开始时的 ELBO，那么结束时的证据就高于开始时的证据，因为
 # > $\log p_{\theta_\text{new}}(x) \ge \text{ELBO}(\theta_\text{new}) \ge \text{ELBO}(\theta_\text{old})
 # > = \log p_{\theta_\text{old}}(x)$。阶段内部的单个步骤没有这样的保证；这里每一步都在上升（上面打印的最小变化为正），这是本次运行的特性，而不是 EM 的性质。
@@ -411,7 +411,7 @@ print("gap after each theta phase:", " ".join(show_gap(g) for g in gaps_after_th
 #    = -\log(1 - \rho^2)$，所以间隙为 $-\frac12 \log(1 - \rho^2)$。在单元格中验证：用第 5 节留下的 `rho` 计算 `-0.5 * np.log(1 - rho**2)`，即得打印出的间隙。后验的尺度无关紧要，要紧的只是它倾斜的程度。
 #    </details>
 #
-# 4. **介于 Jensen 不等式两边之间**（超出正文）。预测当 $K$ 从 1 增加到 1000 时，$\log \frac1K \sum_{j=1}^K w_j$ 在多次重复上的平均值如何变化，然后在 Jensen 那一节的单元格中用 `log_w.reshape(-1, K)` 验证：`(logsumexp(log_w.reshape(-1, K), axis=1) - np.log(K)).mean()`。
+# 4. **介于 Jensen 不等式两边之间**（超出正文）。预测当 $K$ 从 1 增加到 1000 时，$\log \frac1K \sum_{j=1}^K w_j$ 在多次重复上的平均值如何变化，然后在 Jensen 那一节的单元格中用 `log_w.reshape(-1, K)` 验证：`log_mean_exp(log_w.reshape(-1, K), axis=1).mean()`。
 #
 #    <details><summary>解答</summary>
 #
@@ -419,7 +419,7 @@ print("gap after each theta phase:", " ".join(show_gap(g) for g in gaps_after_th
 #    </details>
 #
 # 5. **只走一步的 EM。** 在第 5 节中运行 `alternate_phi_theta(start_model, data, n_rounds=6,
-#    q_steps=30, theta_steps=1)`。预测证据是否仍然在每一轮都上升。
+#    phi_steps=30, theta_steps=1)`。预测证据是否仍然在每一轮都上升。
 #
 #    <details><summary>解答</summary>
 #

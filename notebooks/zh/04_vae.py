@@ -71,20 +71,25 @@ import numpy as np
 import torch
 from scipy import optimize
 
-from helpers.data import load_digits
+from helpers.bits import mean_and_se
+from helpers.data import load_digits, load_digits_with_labels
 from helpers.elbo import gaussian_kl
+from helpers.gaussian import (diag_gaussian_log_pdf, gaussian_log_norm, kl_per_dim,
+                              standard_normal_log_pdf)
 from helpers.plots.digits import plot_digits
 from helpers.plots.vae import (plot_c_tradeoff, plot_gradient_estimators, plot_latent_map,
                                plot_rate_distortion, plot_training)
 from helpers.nets import Adam
-from helpers.vae import GaussianVAE, importance_log_likelihood, negative_elbo, train_vae
+from helpers.vae import (GaussianVAE, importance_log_likelihood, negative_elbo,
+                         negative_elbo_terms, train_vae)
 from helpers.vae_analysis import (c_grid_summary, fit_per_point_q, gradient_noise,
                                   reparam_vs_score_function)
 from helpers.widgets import log_slider, slider_panel
 
 notebook_start = time.perf_counter()
 x_train = load_digits("train")
-x_test, y_test = load_digits("test", return_labels=True)
+test_digits = load_digits_with_labels("test")
+x_test, y_test = test_digits.x, test_digits.labels
 d = x_train.shape[1]
 print(f"train {x_train.shape}, test {x_test.shape}, pixels in [{x_train.min()}, {x_train.max()}]")
 
@@ -138,14 +143,14 @@ print(vae)
 # %%
 c = 0.03
 x5 = torch.tensor(x_test[:5])
-total, rec, kl = negative_elbo(vae, x5, c, rng=0, return_terms=True)
+total = negative_elbo(vae, x5, c, rng=0)
 eps = torch.randn(1, 5, 2, generator=torch.Generator().manual_seed(0))
 with torch.no_grad():
     sq = ((x5 - vae.decode(mu_phi + sigma_phi * eps)) ** 2).sum(-1)[0]
-    by_hand = sq / (2 * c) + d / 2 * math.log(2 * math.pi * c) + gaussian_kl(mu_phi, sigma_phi)
+    by_hand = sq / (2 * c) + gaussian_log_norm(d, c) + gaussian_kl(mu_phi, sigma_phi)
 print("negative_elbo:", np.round(total.detach().numpy(), 2))
 print("by hand:      ", np.round(by_hand.numpy(), 2))
-print(f"the constant (d/2) log(2 pi c) at c = {c}: {d / 2 * math.log(2 * math.pi * c):.2f} nats")
+print(f"the constant (d/2) log(2 pi c) at c = {c}: {gaussian_log_norm(d, c):.2f} nats")
 assert torch.allclose(total.detach(), by_hand, rtol=1e-5)
 
 # %% [markdown] en_sha="79ba9e19b161"
@@ -163,8 +168,9 @@ c = 0.05
 torch.manual_seed(1)
 probe = GaussianVAE(d, 2, hidden=32)
 params = list(probe.parameters())
-_, rec, kl = negative_elbo(probe, x_train[:256], c, rng=0, return_terms=True)
-sq_error = (rec - d / 2 * math.log(2 * math.pi * c)) * 2 * c  # ||x - f||^2 with the same noise
+terms = negative_elbo_terms(probe, x_train[:256], c, rng=0)
+rec, kl = terms.reconstruction, terms.kl
+sq_error = (rec - gaussian_log_norm(d, c)) * 2 * c  # ||x - f||^2 with the same noise
 grad_elbo = torch.autograd.grad((rec + kl).mean(), params, retain_graph=True)
 grad_beta = torch.autograd.grad((sq_error + 2 * c * kl).mean(), params)
 g_elbo = torch.cat([g.flatten() for g in grad_elbo])
@@ -187,11 +193,10 @@ assert torch.allclose(g_beta, 2 * c * g_elbo, rtol=1e-4, atol=1e-7 * g_beta.abs(
 
 # %%
 est = reparam_vs_score_function(mu=0.5, sigma=1.0, a=2.0, n_draws=100_000, rng=0)
-n_draws = len(est.reparam)
 for name in ("reparam", "score"):
     v = getattr(est, name)
-    se = v.std() / math.sqrt(n_draws)
-    print(f"{name:8s}: mean {v.mean():+.3f} +- {se:.3f} (exact {est.exact:+.3f}), "
+    m = mean_and_se(v)
+    print(f"{name:8s}: mean {m.mean:+.3f} +- {m.se:.3f} (exact {est.exact:+.3f}), "
           f"variance of one draw {v.var():.3g}, median {np.median(v):+.3f}")
 var_ratio = est.score.var() / est.reparam.var()
 print(f"the score-function estimator's variance is {var_ratio:.0f} times larger; "
@@ -214,12 +219,12 @@ rng = np.random.default_rng(0)
 k = 8
 mu_q, sigma_q = rng.normal(0, 1, k), rng.uniform(0.2, 1.5, k)
 closed = gaussian_kl(mu_q, sigma_q)
-per_dim = 0.5 * (mu_q**2 + sigma_q**2 - 1 - np.log(sigma_q**2))
+per_dim = kl_per_dim(mu_q, sigma_q)                 # 0.5 (mu^2 + sigma^2 - 1 - log sigma^2)
 eps = rng.standard_normal((200_000, k))
 z = mu_q + sigma_q * eps
-log_q_minus_log_p = np.sum(-0.5 * eps**2 - np.log(sigma_q) + 0.5 * z**2, axis=1)
-mc, se = log_q_minus_log_p.mean(), log_q_minus_log_p.std() / math.sqrt(len(z))
-print(f"closed form (summed over {k} dims) {closed:.3f}; Monte Carlo {mc:.3f} +- {se:.3f}")
+log_q_minus_log_p = diag_gaussian_log_pdf(z, mu_q, sigma_q) - standard_normal_log_pdf(z)
+mc = mean_and_se(log_q_minus_log_p)
+print(f"closed form (summed over {k} dims) {closed:.3f}; Monte Carlo {mc.mean:.3f} +- {mc.se:.3f}")
 print(f"one dimension alone (the article's formula for z_1): {per_dim[0]:.3f}")
 assert np.isclose(per_dim.sum(), closed)
 
@@ -242,8 +247,8 @@ for step in range(200):
     mu_phi, sigma_phi = small.encode(xb)                                # q_phi(z|x), eq. 2.6
     z = mu_phi + sigma_phi * torch.randn(mu_phi.shape, generator=gen)   # reparameterised, L = 1
     sq_error = ((xb - small.decode(z)) ** 2).sum(-1)                    # ||x - f_theta(z)||^2
-    kl = 0.5 * (mu_phi**2 + sigma_phi**2 - 1 - 2 * torch.log(sigma_phi)).sum(-1)
-    loss = (sq_error / (2 * C_MAIN) + d / 2 * math.log(2 * math.pi * C_MAIN) + kl).mean()
+    kl = gaussian_kl(mu_phi, sigma_phi)                                 # KL(q || p(z)), closed form
+    loss = (sq_error / (2 * C_MAIN) + gaussian_log_norm(d, C_MAIN) + kl).mean()
     opt.zero_grad()                                                     # forget the last gradient
     loss.backward()                                                     # d loss / d (theta, phi)
     opt.step()                                                          # one Adam update
@@ -277,7 +282,7 @@ with torch.no_grad():
     recon = model.decode(model.encode(torch.tensor(x_test[:12]))[0]).numpy()
     samples = model.decode(torch.randn(12, 2, generator=torch.Generator().manual_seed(0))).numpy()
 print(f"decoder noise sd sqrt(c) = {math.sqrt(C_MAIN):.2f}")
-plot_digits([x_test[:12], recon, samples], ["held out", "reconstructed", "sampled"],
+plot_digits([x_test[:12], recon, samples], row_labels=["held out", "reconstructed", "sampled"],
             title="k = 2, c = 0.03")
 
 # %% [markdown] en_sha="4977087618b7"
@@ -372,8 +377,8 @@ print(f"best c with the constant: {best:.3g}; without it: {best_wrong:.3g} (a co
 # **常数何时重要（2）：最佳的 $c$ 就是每像素 MSE。** 冻结 $k = 2$ 模型的网络，只对 $c$ 最小化其留出集负 ELBO（每个 $c$ 都使用相同的噪声）。最小值点就是 $S/d$：
 
 # %%
-_, rec, _ = negative_elbo(model, x_test, 1.0, rng=3, return_terms=True)
-mse = ((rec - d / 2 * math.log(2 * math.pi)) * 2 / d).mean().item()  # S / d with c = 1
+rec = negative_elbo_terms(model, x_test, 1.0, rng=3).reconstruction
+mse = ((rec - gaussian_log_norm(d, 1.0)) * 2 / d).mean().item()  # S / d with c = 1
 fit = optimize.minimize_scalar(
     lambda log_c: negative_elbo(model, x_test, math.exp(log_c), rng=3).mean().item(),
     bounds=(-8, 2), method="bounded", options={"xatol": 1e-6})
@@ -386,10 +391,10 @@ print(f"argmin over c of the held-out -ELBO: {math.exp(fit.x):.3f}; per-pixel MS
 # %%
 for factor in (0.5, 2.0, 10.0):
     c_t = torch.tensor(factor * mse, dtype=torch.float64, requires_grad=True)
-    total, rec, kl = negative_elbo(model, x_test, c_t, rng=3, return_terms=True)
-    grad_with = torch.autograd.grad(total.mean(), c_t, retain_graph=True)[0].item()
-    no_const = rec - d / 2 * torch.log(2 * math.pi * c_t)
-    grad_without = torch.autograd.grad((no_const + kl).mean(), c_t)[0].item()
+    terms = negative_elbo_terms(model, x_test, c_t, rng=3)
+    grad_with = torch.autograd.grad(terms.total.mean(), c_t, retain_graph=True)[0].item()
+    no_const = terms.reconstruction - gaussian_log_norm(d, c_t)
+    grad_without = torch.autograd.grad((no_const + terms.kl).mean(), c_t)[0].item()
     print(f"c = {factor:4.1f} x MSE: dJ/dc with the constant {grad_with:+10.1f}, "
           f"without {grad_without:+10.1f}")
 
@@ -401,10 +406,10 @@ for factor in (0.5, 2.0, 10.0):
 # %%
 noise = {L: gradient_noise(model, x_test[:256], C_MAIN, n_samples=L, n_repeats=24, rng=L)
          for L in (1, 4, 16)}
-for L, (var, mean_sq) in noise.items():
-    print(f"L = {L:2d}: gradient variance {var:9.3g}   L x variance {L * var:9.3g}   "
-          f"|mean gradient|^2 {mean_sq:9.3g}")
-ratio_1_16 = noise[1][0] / noise[16][0]
+for L, g in noise.items():
+    print(f"L = {L:2d}: gradient variance {g.variance:9.3g}   L x variance {L * g.variance:9.3g}   "
+          f"|mean gradient|^2 {g.mean_sq_norm:9.3g}")
+ratio_1_16 = noise[1].variance / noise[16].variance
 print(f"variance(L=1) / variance(L=16) = {ratio_1_16:.1f} (1/L predicts 16); with 24 repeats "
       f"each variance has a relative standard error of about {math.sqrt(2 / 23):.0%}")
 
@@ -421,15 +426,15 @@ print(f"variance(L=1) / variance(L=16) = {ratio_1_16:.1f} (1/L predicts 16); wit
 from helpers.naive_decoder import decoder_log_evidence, train_naive_decoder
 
 # L = 256 prior samples per step for the naive estimate, as in notebook 02
-naive = train_naive_decoder(x_train, latent_dim=2, c=C_MAIN, n_samples=256, steps=800,
+naive = train_naive_decoder(x_train, z_dim=2, c=C_MAIN, n_samples=256, steps=800,
                             batch_size=128, hidden=(128, 128), lr=3e-3, seed=0,
                             snapshot_steps=[200])
 print(f"naive decoder wall time: {naive.train_s:.1f} s, VAE wall time: {main.train_s:.1f} s "
       f"(800 steps each)")
 decoders = {200: (naive.snapshots[200], main.snapshots[200][0].decoder),
             800: (naive.f_theta, main.model.decoder)}
-scores = {steps: (decoder_log_evidence(f_naive, x_test, C_MAIN, latent_dim=2).mean(),
-                  decoder_log_evidence(f_vae, x_test, C_MAIN, latent_dim=2))
+scores = {steps: (decoder_log_evidence(f_naive, x_test, C_MAIN, z_dim=2).mean(),
+                  decoder_log_evidence(f_vae, x_test, C_MAIN, z_dim=2))
           for steps, (f_naive, f_vae) in decoders.items()}
 print("held-out log p(x) per image, grid quadrature:")
 for steps, (ll_naive, ll_vae_steps) in scores.items():

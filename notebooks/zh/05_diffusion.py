@@ -70,7 +70,7 @@ import torch
 from helpers.data import two_moons
 from helpers.denoiser import EpsNet, TrainedEpsModel, train_eps_model
 from helpers.diffusion import (GaussianMixture1D, NoiseSchedule, ddim_sample, ddpm_sample,
-                               diffusion_elbo, reverse_mean)
+                               ddpm_trajectory, diffusion_elbo, reverse_mean)
 from helpers.metrics import mmd, sliced_wasserstein_1, wasserstein_1
 from helpers.nets import Adam, frozen
 from helpers.plots.diffusion import (plot_elbo_per_step, plot_eps_fit, plot_forward_process,
@@ -277,7 +277,7 @@ for T in (10, 100, 1000):
 print(f"{'t':>4} {'beta_tilde_t':>13} {'true E[Var(x_t-1 | x_t)]':>25} {'beta_t':>10}")
 for t in (2, 3, 5, 10, 30, 90):
     x_t, _ = schedule.q_sample(x_test, t, rng=t)
-    _, var_x0 = mixture.posterior_x0(x_t, t, schedule)                  # Var(x_0 | x_t), exact
+    var_x0 = mixture.posterior_x0(x_t, t, schedule).var                 # Var(x_0 | x_t), exact
     ab_prev, ab, beta = schedule.alpha_bar[t - 2], schedule.alpha_bar[t - 1], schedule.betas[t - 1]
     c_t = np.sqrt(ab_prev) * beta / (1 - ab)                             # x_0's weight in mu_tilde
     true_var = schedule.beta_tilde[t - 1] + c_t**2 * var_x0.mean()
@@ -448,7 +448,7 @@ slider_panel(plot_sampler_steps, int_slider("steps", 10, 1, schedule.T), eps_mod
 # 再来拖动学到的模型的一次 DDPM 运行，它只计算一次：滑块只是选取一个已存储的状态。观察三个峰如何从 $N(0, 1)$ 中浮现出来，而且出现得很晚，在链的后段。
 
 # %%
-_, trajectory = ddpm_sample(eps_theta, schedule, 2000, rng=10, return_trajectory=True)
+trajectory = ddpm_trajectory(eps_theta, schedule, 2000, rng=10).states
 plot_reverse_step(70, trajectory=trajectory, mixture=mixture, schedule=schedule)
 
 # %%
