@@ -45,6 +45,18 @@ def test_the_sse4_2_path_changes_the_blas_and_the_aten_kernels(native):
     assert fp["blas"] != native["blas"] and fp["aten"] != native["aten"]
 
 
+def test_both_paths_change_numpys_own_layer_where_numpy_has_avx512(native):
+    # NumPy's float64 exp/log take AVX-512 loops only on such CPUs; elsewhere the AVX2 path is
+    # the machine's own for NumPy, and the SSE4.2 one still changes OpenBLAS's kernels
+    import numpy as np
+
+    groups = getattr(np._core._multiarray_umath, "__cpu_features__", {}) if hasattr(np, "_core") else {}
+    if not groups.get("AVX512F"):
+        pytest.skip("NumPy has no AVX-512 loops on this CPU")
+    for name in ("avx2", "sse4_2"):
+        assert portable.fingerprint(portable.path_env(name))["numpy"] != native["numpy"], name
+
+
 def test_the_native_path_drops_every_path_variable(monkeypatch):
     for name in portable.PATH_VARIABLES:
         monkeypatch.setenv(name, "x")

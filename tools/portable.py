@@ -10,7 +10,11 @@ read when torch starts:
   any x86 CPU;
 * ATen's own kernels (random normals, exp, tanh, sums): torch dispatches them by CPU capability,
   ``ATEN_CPU_CAPABILITY`` = avx512, avx2 or default (no AVX2: an old laptop, and the kind of code
-  an ARM machine runs).
+  an ARM machine runs);
+* NumPy's own: its float64 exp, log and log1p take AVX-512 loops where the CPU has them, and
+  other loops elsewhere, with other last bits (``NPY_DISABLE_CPU_FEATURES`` turns the AVX-512 or
+  AVX2 groups off; unknown names, as an older NumPy's, are ignored); its matrix products come
+  from OpenBLAS, whose kernel ``OPENBLAS_CORETYPE`` picks (Haswell: AVX2; Nehalem: SSE4.2).
 
     python tools/portable.py check           # which layers each path really changes here
     python tools/portable.py run [PYTEST ARGS]   # pytest under each path in turn
@@ -26,17 +30,22 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
 
 # Each path: the environment a kind of learner's machine would give.
+_NO_AVX512 = "AVX512F AVX512CD AVX512_SKX AVX512_CLX AVX512_CNL AVX512_ICL AVX512_SPR X86_V4"
 PATHS = {
     # a laptop with AVX2 and no AVX-512
-    "avx2": {"MKL_ENABLE_INSTRUCTIONS": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"},
+    "avx2": {"MKL_ENABLE_INSTRUCTIONS": "AVX2", "ATEN_CPU_CAPABILITY": "avx2",
+             "NPY_DISABLE_CPU_FEATURES": _NO_AVX512, "OPENBLAS_CORETYPE": "Haswell"},
     # an older CPU (SSE4.2 only): MKL's portable kernels, ATen's plain (non-AVX) kernels
     "sse4_2": {"MKL_ENABLE_INSTRUCTIONS": "SSE4_2", "MKL_CBWR": "COMPATIBLE",
-               "ATEN_CPU_CAPABILITY": "default"},
+               "ATEN_CPU_CAPABILITY": "default",
+               "NPY_DISABLE_CPU_FEATURES": "AVX AVX2 FMA3 F16C X86_V3 " + _NO_AVX512,
+               "OPENBLAS_CORETYPE": "Nehalem"},
 }
 # Variables that the native run must not inherit, so that "native" means this machine's defaults.
 PATH_VARIABLES = sorted({name for env in PATHS.values() for name in env})
@@ -62,14 +71,18 @@ try:
 except AttributeError:  # torch < 2.1: only the build summary says it
     line = [l for l in torch.__config__.show().splitlines() if "CPU capability usage" in l]
     capability = line[0].split(":")[-1].strip() if line else "unknown"
+u = r.standard_normal(4096) * 3
+c = r.standard_normal((64, 64))
+numpy_layer = [np.exp(u), np.log(np.abs(u) + 1e-3), np.log1p(np.abs(u)), np.tanh(u), c @ c]
 print(json.dumps({"blas": h(a @ b), "aten": "-".join(h(t) for t in aten),
+                  "numpy": "-".join(hashlib.sha1(v.tobytes()).hexdigest()[:12] for v in numpy_layer),
                   "threads": torch.get_num_threads(), "capability": capability}))
 """
 
 
 def describe(name):
     """A path's variables, as they would be typed before a command."""
-    return " ".join(f"{k}={v}" for k, v in PATHS[name].items())
+    return " ".join(f"{k}={shlex.quote(v)}" for k, v in PATHS[name].items())
 
 
 def native_env():
@@ -103,13 +116,13 @@ def check():
     both, changing = [], []
     for name in PATHS:
         fp = fingerprint(path_env(name))
-        changed = [layer for layer in ("blas", "aten") if fp[layer] != native[layer]]
+        changed = [layer for layer in ("blas", "aten", "numpy") if fp[layer] != native[layer]]
         print(f"portable: path {name} ({describe(name)}): ATen capability {fp['capability']}, "
               f"{fp['threads']} torch threads; changes "
-              f"{', '.join(changed) if changed else 'neither the BLAS nor the ATen kernels'}")
+              f"{', '.join(changed) if changed else 'none of the BLAS, ATen or NumPy layers'}")
         if changed:
             changing.append(name)
-        if len(changed) == 2:
+        if {"blas", "aten"} <= set(changed):
             both.append(name)
     if not both:
         raise SystemExit("portable: no path changes both the BLAS and the ATen kernels on this "
