@@ -174,9 +174,15 @@ class NoiseSchedule:
         ``check_step``, rng a Generator. For callers that check once at their own public
         boundary and then run the chain (``helpers.diffusion.diffusion_elbo``)."""
         eps = rng.standard_normal(x0.shape)
+        return self.noised(x0, t, eps), eps
+
+    def noised(self, x0, t, eps):
+        """x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps for noise ``eps`` already drawn
+        (the closed form of q(x_t | x_0), the one place it is written). x0 and eps: arrays of
+        one shape, (n, d), or any shape when t is one int step in 1..T (a figure's fixed noise, so
+        that a t slider moves the same points)."""
         ab = self._per_row(self.alpha_bar, t)
-        # x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps
-        return np.sqrt(ab) * x0 + np.sqrt(1.0 - ab) * eps, eps
+        return np.sqrt(ab) * np.asarray(x0) + np.sqrt(1.0 - ab) * np.asarray(eps)
 
     def q_posterior(self, x0, x_t, t):
         """q(x_{t-1} | x_t, x_0) = N(mu_tilde_t, beta_tilde_t I), the chain reversed given x_0.

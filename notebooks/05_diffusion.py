@@ -84,6 +84,7 @@ from helpers.data import two_moons
 from helpers.denoiser import EpsNet, TrainedEpsModel, train_eps_model
 from helpers.diffusion import (GaussianMixture1D, NoiseSchedule, ddim_sample, ddpm_sample,
                                ddpm_trajectory, diffusion_elbo, reverse_mean)
+from helpers.bits import mean_and_se
 from helpers.metrics import mmd, sliced_wasserstein_1, wasserstein_1
 from helpers.nets import Adam, frozen
 from helpers.plots.diffusion import (plot_elbo_per_step, plot_eps_fit, plot_forward_process,
@@ -340,7 +341,7 @@ for T in (10, 100, 1000):
     s = NoiseSchedule.cosine(T)
     ideal[T] = diffusion_elbo(x_test, lambda x, t, s=s: mixture.eps_star(x, t, s), s, rng=6)
     gap = log_p - ideal[T].elbo
-    print(f"{T:>5} {ideal[T].elbo.mean():16.3f} {gap.mean():10.3f} ± {gap.std() / np.sqrt(gap.size):.3f}")
+    print(f"{T:>5} {ideal[T].elbo.mean():16.3f} {gap.mean():10.3f} ± {mean_and_se(gap).se:.3f}")
 
 # %% [markdown]
 # The gap shrinks as the chain gets longer, but slowly: a hundred times more steps take it from
@@ -389,9 +390,9 @@ for T in (10, 100, 1000):
                                   reverse_var="beta")
     gap_tilde, gap_beta = log_p - ideal[T].elbo, log_p - with_beta[T].elbo
     diff = gap_tilde - gap_beta                          # same draws: a paired difference
-    se = lambda v: v.std() / np.sqrt(v.size)             # noqa: E731
-    print(f"{T:>5} {gap_tilde.mean():11.3f} ± {se(gap_tilde):.3f} {gap_beta.mean():7.3f} ± "
-          f"{se(gap_beta):.3f} {diff.mean():9.3f} ± {se(diff):.3f}")
+    tilde, beta, paired = (mean_and_se(v) for v in (gap_tilde, gap_beta, diff))
+    print(f"{T:>5} {tilde.mean:11.3f} ± {tilde.se:.3f} {beta.mean:7.3f} ± "
+          f"{beta.se:.3f} {paired.mean:9.3f} ± {paired.se:.3f}")
 
 # %% [markdown]
 # With $\sigma_t^2 = \beta_t$ the gap nearly closes: 0.04 nats at $T = 100$, and at $T = 1000$
@@ -493,13 +494,11 @@ plot_eps_fit(eps_theta, mixture, schedule, [1, 10, 50, 90])
 
 # %%
 learned = diffusion_elbo(x_test, eps_theta, schedule, rng=6)
-se = lambda v: v.std() / np.sqrt(v.size)  # noqa: E731
-rows = [("learned eps_theta", learned.elbo), ("ideal eps*", ideal[100].elbo), ("exact log p", log_p)]
+rows = [("learned eps_theta", learned.elbo), ("ideal eps*", ideal[100].elbo), ("exact log p", log_p),
+        ("ideal - learned", ideal[100].elbo - learned.elbo), ("log p - ideal", log_p - ideal[100].elbo)]
 for name, v in rows:
-    print(f"{name:<18} {v.mean():8.3f} ± {se(v):.3f} nats")
-print(f"ideal - learned  = {(ideal[100].elbo - learned.elbo).mean():.3f} ± "
-      f"{se(ideal[100].elbo - learned.elbo):.3f} nats (same draws)")
-print(f"log p - ideal    = {(log_p - ideal[100].elbo).mean():.3f} ± {se(log_p - ideal[100].elbo):.3f} nats")
+    m = mean_and_se(v)                                 # same draws: differences are paired
+    print(f"{name:<18} {m.mean:8.3f} ± {m.se:.3f} nats")
 plot_elbo_per_step({"exact eps*": ideal[100].per_step.mean(axis=1),
                     "learned eps_theta": learned.per_step.mean(axis=1)},
                    {"exact eps*": ideal[100].prior.mean(), "learned eps_theta": learned.prior.mean()},
@@ -542,9 +541,8 @@ for label, model in (("exact eps*", exact_eps), ("learned", eps_theta)):
                       for seed in seeds])                      # (seeds, steps)
         runs[name, label] = w
         curves[f"{name}, {label}"] = w.mean(0)
-        errors[f"{name}, {label}"] = w.std(0, ddof=1) / np.sqrt(len(seeds))
-print(f"floor (two data samples of {n_samples}): W1 = {floor:.3f} ± "
-      f"{np.std(floors, ddof=1) / np.sqrt(len(seeds)):.3f}")
+        errors[f"{name}, {label}"] = [mean_and_se(column).se for column in w.T]
+print(f"floor (two data samples of {n_samples}): W1 = {floor:.3f} ± {mean_and_se(floors).se:.3f}")
 print(f"{'sampler':<30}" + "".join(f"{k:>13}" for k in steps_list) + "   <- steps")
 for label, w in curves.items():
     print(f"{label:<30}" + "".join(f"{v:7.3f} ±{e:.3f}" for v, e in zip(w, errors[label])))
@@ -572,7 +570,7 @@ for k in (5, 10):
     w = [wasserstein_1(ddim_sample(first_step_only, schedule, n_samples, steps=k, rng=seed), x_test)
          for seed in seeds]
     print(f"DDIM, {k:>2} steps: eps* everywhere {curves['DDIM, exact eps*'][steps_list.index(k)]:.3f}, "
-          f"network at t = T only {np.mean(w):.3f} ± {np.std(w, ddof=1) / np.sqrt(len(w)):.3f}, "
+          f"network at t = T only {np.mean(w):.3f} ± {mean_and_se(w).se:.3f}, "
           f"network everywhere {curves['DDIM, learned'][steps_list.index(k)]:.3f}")
 
 # %% [markdown]

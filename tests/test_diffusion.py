@@ -653,3 +653,15 @@ def test_unchecked_steps_are_the_checked_ones():
     for a, b in zip(s.q_posterior(x0, x_t, t), s.q_posterior_unchecked(x0, x_t, t)):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(s.prior_kl(x0), s.prior_kl_unchecked(x0))
+
+
+def test_noised_is_the_closed_form_for_given_noise_and_q_samples_draw():
+    s = NoiseSchedule.cosine(50)
+    rng = np.random.default_rng(3)
+    x0, eps = rng.normal(size=(6, 2)), rng.normal(size=(6, 2))
+    for t in (1, 17, 50):
+        ab = s.alpha_bar[t - 1]
+        np.testing.assert_array_equal(s.noised(x0, t, eps), np.sqrt(ab) * x0 + np.sqrt(1 - ab) * eps)
+    x_t, drawn = s.q_sample(x0, 17, rng=5)
+    np.testing.assert_array_equal(x_t, s.noised(x0, 17, drawn))
+    np.testing.assert_array_equal(drawn, np.random.default_rng(5).standard_normal((6, 2)))

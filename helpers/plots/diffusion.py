@@ -13,6 +13,7 @@ from .._checks import count
 from .._deprecated import keyword_only
 from ..diffusion import ddim_sample, ddpm_sample
 from ..metrics import wasserstein_1
+from ..sampling import normal_pdf
 from .figure import new_figure
 from .live import live_figure
 
@@ -62,14 +63,13 @@ def plot_forward_process(t=1, *, schedule, x0_1d, noise_1d, x0_2d, noise_2d, mix
     """
     t = _step("t", t, schedule.T)
     ab = schedule.alpha_bar[t - 1]
-    x1 = np.sqrt(ab) * np.asarray(x0_1d) + np.sqrt(1 - ab) * np.asarray(noise_1d)
-    x2 = np.sqrt(ab) * np.asarray(x0_2d) + np.sqrt(1 - ab) * np.asarray(noise_2d)
+    x1, x2 = schedule.noised(x0_1d, t, noise_1d), schedule.noised(x0_2d, t, noise_2d)
     fig, p = live_figure(plot_forward_process, (), _forward_frame)
     heights, edges = _density(x1)
     p["hist"].set_data(heights, edges)
     grid = np.linspace(*X_RANGE, 400)
     p["exact"].set_data(grid, np.exp(mixture.marginal(ab).log_prob(grid)))
-    p["normal"].set_data(grid, np.exp(-grid**2 / 2) / np.sqrt(2 * np.pi))
+    p["normal"].set_data(grid, normal_pdf(grid))
     p["dots"].set_offsets(x2)
     p["title"].set_text(f"t = {t} of {schedule.T}:  ᾱ = {ab:.3f}")  # plain text: quick to redraw
     return fig
@@ -82,8 +82,7 @@ def plot_forward_strip(ts, *, schedule, x0_1d, noise_1d, x0_2d, noise_2d, mixtur
     grid = np.linspace(*X_RANGE, 300)
     for j, t in enumerate(ts):
         ab = schedule.alpha_bar[t - 1]
-        x1 = np.sqrt(ab) * x0_1d + np.sqrt(1 - ab) * noise_1d
-        x2 = np.sqrt(ab) * x0_2d + np.sqrt(1 - ab) * noise_2d
+        x1, x2 = schedule.noised(x0_1d, t, noise_1d), schedule.noised(x0_2d, t, noise_2d)
         heights, edges = _density(x1, bins=60)
         top, bottom = axes[0, j], axes[1, j]
         top.stairs(heights, edges, fill=True, color="C0", alpha=0.45, label="samples")
