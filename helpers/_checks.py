@@ -155,3 +155,14 @@ def alpha_bar_level(value, *, name="alpha_bar", allow_one=True, like=None, like_
             raise ValueError(f"{name} of shape {ab.shape} does not broadcast with {like_name} of "
                              f"shape {np.shape(like)}") from None
     return ab
+
+
+def model_output(out, shape, call, where):
+    """A model's output as float64, checked to be finite and of ``shape``: ``call`` names the call
+    (e.g. "eps_model(x_t, t)") and ``where`` the point it was made at (e.g. "t=3")."""
+    out = np.asarray(out, dtype=np.float64)
+    if out.shape != shape:
+        raise ValueError(f"{call} must return shape {shape}, got {out.shape} at {where}")
+    if not np.isfinite(out).all():
+        raise ValueError(f"{call} returned non-finite values at {where}")
+    return out

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import as_rng, count, data_matrix
+from ._checks import as_rng, count, data_matrix, model_output
 from ._deprecated import keyword_only
 from ._results import retired_flag
 from .gaussian import diag_gaussian_log_pdf, isotropic_kl
@@ -70,13 +70,7 @@ def reverse_variance(schedule, *, reverse_var="posterior"):
 
 def _eps_hat(eps_model, x_t, t):
     """eps_model(x_t, t), checked to be finite with the shape (n, d) of x_t."""
-    out = np.asarray(eps_model(x_t, t), dtype=np.float64)
-    if out.shape != x_t.shape:
-        raise ValueError(f"eps_model(x_t, t) must return shape {x_t.shape}, got {out.shape} "
-                         f"at t={t}")
-    if not np.isfinite(out).all():
-        raise ValueError(f"eps_model(x_t, t) returned non-finite values at t={t}")
-    return out
+    return model_output(eps_model(x_t, t), x_t.shape, "eps_model(x_t, t)", f"t={t}")
 
 
 def reverse_mean(schedule, x_t, t, eps_hat):

@@ -27,7 +27,7 @@ import numbers
 import numpy as np
 
 from ._checks import (alpha_bar_level, as_float_array, as_rng, count, data_matrix,
-                      positive_scalar)
+                      model_output, positive_scalar)
 from ._deprecated import keyword_only
 from .gaussian import isotropic_log_likelihood
 from .noise_schedule import alpha_bar_from_sigma
@@ -186,14 +186,8 @@ def karras_sigmas(steps, *, sigma_min=0.002, sigma_max=80.0, rho=7.0):
 
 def _eps(eps_fn, x, alpha_bar):
     """eps_fn(x, alpha_bar), checked to be finite with the shape of x."""
-    out = np.asarray(eps_fn(x, alpha_bar), dtype=np.float64)
-    if out.shape != x.shape:
-        raise ValueError(f"eps_fn(x, alpha_bar) must return the shape {x.shape} of x, got "
-                         f"{out.shape} at alpha_bar={alpha_bar!r}")
-    if not np.isfinite(out).all():
-        raise ValueError(f"eps_fn(x, alpha_bar) returned non-finite values at "
-                         f"alpha_bar={alpha_bar!r}")
-    return out
+    return model_output(eps_fn(x, alpha_bar), x.shape, "eps_fn(x, alpha_bar)",
+                        f"alpha_bar={alpha_bar!r}")
 
 
 def _velocity(eps_fn, xbar, sigma):
