@@ -300,3 +300,15 @@ def test_evaluate_in_chunks_cuts_every_row_argument_alike():
     grad = torch.ones(3, 2, requires_grad=True)
     assert evaluate_in_chunks(lambda v: v * 2, grad, chunk_size=2).shape == (3, 2)  # no_grad
     assert evaluate_in_chunks(lambda v: v, torch.zeros(0, 4), chunk_size=5).shape == (0, 4)
+
+
+def test_cosine_lr_falls_from_lr_to_zero_along_half_a_cosine():
+    from helpers.nets import cosine_lr
+
+    lr, steps = 0.3, 1000
+    assert cosine_lr(lr, 0, steps) == lr and cosine_lr(lr, steps, steps) == pytest.approx(0, abs=1e-15)
+    assert cosine_lr(lr, steps // 2, steps) == pytest.approx(lr / 2, rel=1e-12)
+    # a quarter of the way: (1 + cos(pi / 4)) / 2 = 0.8536 of lr, not the linear 0.75
+    assert cosine_lr(lr, steps // 4, steps) == pytest.approx(lr * (2 + 2**0.5) / 4, rel=1e-12)
+    values = [cosine_lr(lr, s, steps) for s in range(steps + 1)]
+    assert all(a >= b for a, b in zip(values, values[1:]))
