@@ -62,9 +62,8 @@ def slider_panel(plot_fn, *sliders, **fixed):
     ``helpers.plots.live.live_figure`` then returns the panel's one figure, updated in place, and
     its PNG redraws only what moves (see ``helpers/plots/live.py``). Other plot functions are
     unaffected. The PNG is redisplayed in an ``Output`` widget: an ``Image`` widget (one binary
-    message per move) was measured slower in JupyterLab, key press to loaded picture at the
-    median 55 ms against 32 ms (notebooks 01 and 03, 120 moves, two runs each), since its
-    picture arrives as a blob the browser loads anew, where a redisplayed PNG is a data URL.
+    message per move) was measured slower in JupyterLab, key press to loaded picture (the
+    browser section of ``make bench`` measures it), since its picture arrives as a blob the browser loads anew, where a redisplayed PNG is a data URL.
     """
     import ipywidgets as w
     from IPython.display import clear_output, display

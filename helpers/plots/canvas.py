@@ -1,15 +1,15 @@
 """The Agg canvas every figure of the notebooks draws on: text from cached masks, a quick PNG.
 
 Text is most of what a slider redraw costs with matplotlib's Agg renderer: every glyph of every
-string is rasterised anew on each draw (in matplotlib 3.11, 3-5 ms for a title, more for an
-axis with its tick labels). On this canvas a string is drawn by matplotlib the first time; met
-again, it is rasterised once more into a coverage mask kept by what decides its pixels (string,
-font, size, angle, dpi), and every later draw blends that mask in one call, in the text's own
-colour. A string's origin is rounded to a whole pixel first (matplotlib before 3.11 did the
-same), so one mask serves wherever the string lands (before 3.11, wherever an origin of the same
-parity lands, see ``_BY_PARITY``); text sits under half a pixel from where
-3.11's sub-pixel placement would put it. Every path (a ``savefig``, the first render of a
-slider's figure, a blitted redraw) draws text this way, so they agree pixel for pixel.
+string is rasterised anew on each draw, a title or an axis's tick labels every time (``make
+bench``'s slider section measures what that costs). On this canvas a string is drawn by matplotlib
+the first time; met again, it is rasterised once more into a coverage mask kept by what decides its
+pixels (string, font, size, angle, dpi), and every later draw blends that mask in one call, in the
+text's own colour. A string's origin is rounded to a whole pixel first (matplotlib before 3.11 did
+the same), so one mask serves wherever the string lands (before 3.11, wherever an origin of the
+same parity lands, see ``_BY_PARITY``); text sits under half a pixel from where 3.11's sub-pixel
+placement would put it. Every path (a ``savefig``, the first render of a slider's figure, a blitted
+redraw) draws text this way, so they agree pixel for pixel.
 
 ``png_bytes`` encodes an RGBA buffer as PNG about twice as fast as Pillow at its fastest level
 (no per-row filter search; zlib level 1), for the PNG a slider sends on every move.

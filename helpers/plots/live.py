@@ -1,10 +1,10 @@
 """Slider redraws by blitting: the engine behind every slider panel (every notebook).
 
-Drawing a whole figure with Agg costs 100-150 ms on a slow core, almost all of it axes, ticks
-and text that a slider never changes. A plot function that opts in builds its figure with
-``live_figure(owner, key, build)``: ``build()`` makes the figure with its static parts and
-returns ``(fig, parts)``, a dict of the artists the function then updates in place (lines,
-collections, titles, legends, and any Axis whose limits follow the data).
+Drawing a whole figure with Agg is slow, and almost all of that time goes to axes, ticks and text
+that a slider never changes (``make bench`` measures a slider's redraw). A plot function that opts
+in builds its figure with ``live_figure(owner, key, build)``: ``build()`` makes the figure with its
+static parts and returns ``(fig, parts)``, a dict of the artists the function then updates in place
+(lines, collections, titles, legends, and any Axis whose limits follow the data).
 
 Called directly (a test, a notebook cell), ``live_figure`` builds a new figure every time, and
 ``savefig`` draws it like any figure (``parts`` are marked animated, which only live canvases
