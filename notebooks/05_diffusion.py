@@ -38,7 +38,7 @@
 # 5. sample with DDPM and DDIM, and measure how many steps they need.
 #
 # **Map.** §1 the model · §2 forward process (slider $t$) · §3 **noise schedules (噪声调度)** ·
-# §4 the ELBO, derived and checked · §5 the best possible ELBO, exactly · §6 learning the noise ·
+# §4 the ELBO, derived and checked · §5 the ELBO of the exact denoiser · §6 learning the noise ·
 # §7 sampling (sliders: steps, reverse step) · §8 two moons in 2-D · §9 summary, exercises,
 # references. Everything runs on the CPU in well under a minute.
 
@@ -263,6 +263,20 @@ plot_schedules({"linear, T = 50": NoiseSchedule.linear(50),
 #   + \frac{\sqrt{\alpha_t}\,(1 - \bar\alpha_{t-1})}{1 - \bar\alpha_t}\,x_t,\quad
 #   \tilde\beta_t = \frac{1 - \bar\alpha_{t-1}}{1 - \bar\alpha_t}\,\beta_t .$$
 #
+# <details><summary>Going deeper: the posterior by completing the square</summary>
+#
+# By Bayes' rule, $q(x_{t-1} \mid x_t, x_0) \propto q(x_t \mid x_{t-1})\, q(x_{t-1} \mid x_0)$,
+# a product of two Gaussians in $x_{t-1}$ (per coordinate):
+# $$\log q(x_{t-1} \mid x_t, x_0) = -\frac{(x_t - \sqrt{\alpha_t}\,x_{t-1})^2}{2\beta_t}
+#   - \frac{(x_{t-1} - \sqrt{\bar\alpha_{t-1}}\,x_0)^2}{2(1-\bar\alpha_{t-1})} + \text{const}.$$
+# The coefficient of $-\tfrac12 x_{t-1}^2$ is the precision,
+# $\frac{\alpha_t}{\beta_t} + \frac{1}{1-\bar\alpha_{t-1}} = \frac{1-\bar\alpha_t}{\beta_t(1-\bar\alpha_{t-1})}$
+# (use $\alpha_t(1-\bar\alpha_{t-1}) + \beta_t = 1 - \bar\alpha_t$), whose inverse is $\tilde\beta_t$.
+# The coefficient of $x_{t-1}$ is $\frac{\sqrt{\alpha_t}}{\beta_t}x_t + \frac{\sqrt{\bar\alpha_{t-1}}}{1-\bar\alpha_{t-1}}x_0$;
+# times $\tilde\beta_t$ it gives $\tilde\mu_t$ above. A quadratic exponent means a Gaussian, so
+# completing the square is the whole proof. Check 1 confirms it on a grid.
+# </details>
+#
 # **Check 1: Bayes' rule, numerically.** On a fine grid of $x_{t-1}$ we multiply
 # $q(x_{t-1} \mid x_0)$ by $q(x_t \mid x_{t-1})$ (both Gaussian densities, eq. 1.1's
 # `normal_pdf` from notebook 01), normalise, and read off the mean and variance by quadrature;
@@ -304,6 +318,21 @@ print(f"        posterior var   quadrature {var_grid:.8f}   formula {var_formula
 # \varepsilon_\theta(x_t, t)\|^2$ over random $t$. It has the same minimiser at every $t$:
 # $\varepsilon_\theta(x_t, t) = \mathbb{E}[\varepsilon \mid x_t]$.
 #
+# <details><summary>Going deeper: the weight in signal-to-noise form, and its U shape</summary>
+#
+# Write $\mathrm{SNR}_t = \bar\alpha_t/(1-\bar\alpha_t)$. In terms of $x_0$ the error of the mean
+# is $\tilde\mu_t - \mu_\theta = c_t\,(x_0 - \hat x_0)$, with
+# $c_t = \sqrt{\bar\alpha_{t-1}}\,\beta_t/(1-\bar\alpha_t)$, and a line of algebra gives
+# $c_t^2/\tilde\beta_t = \mathrm{SNR}_{t-1} - \mathrm{SNR}_t$. Since also
+# $\|\varepsilon - \varepsilon_\theta\|^2 = \mathrm{SNR}_t\,\|x_0 - \hat x_0\|^2$,
+# $$\mathrm{KL}_t = \tfrac12(\mathrm{SNR}_{t-1} - \mathrm{SNR}_t)\,\|x_0 - \hat x_0\|^2,
+#   \qquad \lambda_t = \tfrac12\Big(\frac{\mathrm{SNR}_{t-1}}{\mathrm{SNR}_t} - 1\Big)$$
+# (Kingma et al. 2021): each step pays for the signal-to-noise ratio it removes. This explains
+# exercise 4's U shape. The ratio $\mathrm{SNR}_{t-1}/\mathrm{SNR}_t$ is 2.8 at $t = 2$, 1.06 to
+# 1.08 through the middle of the chain, and 1000 at $t = T$, where the clipped
+# $\beta_T = 0.999$ divides the SNR by a thousand. The cell below checks the identity at every step.
+# </details>
+#
 # **Check 2: the KL equals the weighted noise error**, for an arbitrary (wrong) prediction:
 
 # %%
@@ -318,6 +347,12 @@ for t in (2, 30, 90):
     noise_form = lam * ((eps - eps_guess) ** 2).sum(1)
     print(f"t = {t:>2}: lambda_t = {lam:8.3f};  KL {np.round(kl, 5)}  vs  weighted error "
           f"{np.round(noise_form, 5)}")
+snr = schedule.alpha_bar / (1 - schedule.alpha_bar)   # SNR_t (Going deeper above), t = 1..T
+ts = np.arange(2, schedule.T + 1)
+lam_all = schedule.betas[ts - 1] ** 2 / (2 * schedule.beta_tilde[ts - 1] * schedule.alphas[ts - 1]
+                                         * (1 - schedule.alpha_bar[ts - 1]))
+print("lambda_t = (SNR_{t-1} / SNR_t - 1) / 2 at every t >= 2:",
+      np.allclose(lam_all, 0.5 * (snr[ts - 2] / snr[ts - 1] - 1), rtol=1e-9))
 
 # %% [markdown]
 # ## 5. Exact answers first: the best possible denoiser
@@ -351,8 +386,8 @@ for T in (10, 100, 1000):
 # **The true reverse step's variance.** The chain's own reverse step, $q(x_{t-1} \mid x_t)$,
 # averages the posterior $q(x_{t-1} \mid x_t, x_0)$ over what $x_t$ leaves unknown about
 # $x_0$. Its mean $\tilde\mu_t$ is linear in $x_0$, with coefficient
-# $c_t = \sqrt{\bar\alpha_{t-1}}\,\beta_t / (1 - \bar\alpha_t)$, so the law of total variance
-# gives
+# $c_t = \sqrt{\bar\alpha_{t-1}}\,\beta_t / (1 - \bar\alpha_t)$ (a weight, not notebook 04's
+# decoder variance $c$), so the law of total variance gives
 # $$\mathrm{Var}(x_{t-1} \mid x_t) = \underbrace{\tilde\beta_t}_{\text{given } x_0}
 #   + \underbrace{c_t^2\,\mathrm{Var}(x_0 \mid x_t)}_{x_0 \text{ unknown}} \;\ge\; \tilde\beta_t .$$
 # $\tilde\beta_t$ is right only when $x_t$ pins $x_0$ down. For the mixture,
@@ -371,12 +406,19 @@ for t in (2, 3, 5, 10, 30, 90):
 
 # %% [markdown]
 # Near $t = 1$ the true variance is far above $\tilde\beta_t$ (2.7 times at $t = 2$, 1.9 times
-# at $t = 3$), and it is within 4% of $\beta_t$ at every step shown. A reverse step that is too
+# at $t = 3$), and it is within 4% of $\beta_t$ at every step shown.
+#
+# <details><summary>Going deeper: what a too-narrow step costs</summary>
+#
+# A reverse step that is too
 # narrow pays for it in the squared error: $\|\tilde\mu_t - \mu_\theta\|^2 / (2\sigma_t^2)$
 # is divided by a variance smaller than the spread of $x_{t-1}$ that the step must cover. With
 # another $\sigma_t^2$ the KL of §4 gains a term for the difference of the variances,
 # $\tfrac{d}{2}(\tilde\beta_t/\sigma_t^2 - 1 - \log(\tilde\beta_t/\sigma_t^2))$, and
-# divides the squared error by the wider $\sigma_t^2$. Ho et al. (2020, §3.2) tried both fixed choices,
+# divides the squared error by the wider $\sigma_t^2$.
+# </details>
+#
+# Ho et al. (2020, §3.2) tried both fixed choices,
 # $\sigma_t^2 = \tilde\beta_t$ and $\sigma_t^2 = \beta_t$. The experiment: the same
 # $\varepsilon^*$ and the same draws (`rng=6`), only the variance changed
 # (`reverse_var="beta"`).
@@ -399,7 +441,9 @@ for T in (10, 100, 1000):
 # it is within one standard error of 0. With $\tilde\beta_t$ it stays near 0.4 nats even at
 # $T = 1000$. So the variance, not the Gaussian form of the reverse step, held the gap open.
 #
-# **When is each choice right?** $\tilde\beta_t$ is the reverse variance when $x_0$ is known
+# <details><summary>Going deeper: when is each choice right?</summary>
+#
+# $\tilde\beta_t$ is the reverse variance when $x_0$ is known
 # given $x_t$, as for data that are a single point; it is the smallest possible. $\beta_t$ is
 # exact when the data are $N(0, I)$ (Ho et al. 2020 call the two the extremes), close for data
 # spread out like our mixture, and it is the noise of the reverse-time SDE (notebook 06). Nichol
@@ -407,6 +451,7 @@ for T in (10, 100, 1000):
 # mean's loss is the same squared error on the noise with another weight $\lambda_t$, and the
 # simple loss drops the weights anyway. Notebook 06 meets the same fact from the other side:
 # with the exact score, the probability-flow ODE's likelihood equals $\log p$.
+# </details>
 #
 # We keep $\tilde\beta_t$ for the rest of this notebook, the model of §4 whose KL is the plain
 # squared error. Where does its loss sit along the chain, and where does the other variance
@@ -519,15 +564,16 @@ plot_elbo_per_step({"exact eps*": ideal[100].per_step.mean(axis=1),
 # at each step it predicts $x_0$, then moves to the next timestep along the predicted noise. Only
 # $x_T$ is random.
 #
-# We score samples by the 1-D Wasserstein distance $W_1$ to the held-out data. Even two samples
-# of the data itself are not at distance 0: that **floor** is the best any sampler can show.
-# Each number is a mean over five sampling seeds, with its standard error, because the
-# differences worth reading are a few hundredths.
+# We score samples by the 1-D Wasserstein distance $W_1$ to the held-out data. Even a fresh
+# sample of the data itself is not at distance 0: that **floor** is the best any sampler can
+# show on average. One draw's $W_1$ is noisy, so the floor is a mean over 200 draws of the data,
+# and each sampler's number a mean over five sampling seeds, with its standard error, because
+# the differences worth reading are a few hundredths.
 
 # %%
 n_samples, seeds = 4000, (9, 19, 29, 39, 49)
-floors = [wasserstein_1(mixture.sample(n_samples, rng=8 + s), x_test) for s in seeds]
-floor = np.mean(floors)
+floors = [wasserstein_1(mixture.sample(n_samples, rng=1000 + i), x_test) for i in range(200)]
+floor = np.mean(floors)                 # 200 data draws: one draw's W1 is noisy and skewed
 exact_eps = lambda x, t: mixture.eps_star(x, t, schedule)  # noqa: E731
 steps_list = [5, 10, 20, 100]
 samplers = {"DDPM (beta_tilde)": lambda m, k, r: ddpm_sample(m, schedule, n_samples, steps=k, rng=r),
@@ -542,7 +588,7 @@ for label, model in (("exact eps*", exact_eps), ("learned", eps_theta)):
         runs[name, label] = w
         curves[f"{name}, {label}"] = w.mean(0)
         errors[f"{name}, {label}"] = [mean_and_se(column).se for column in w.T]
-print(f"floor (two data samples of {n_samples}): W1 = {floor:.3f} ± {mean_and_se(floors).se:.3f}")
+print(f"floor (data samples of {n_samples}, 200 draws): W1 = {floor:.3f} ± {mean_and_se(floors).se:.3f}")
 print(f"{'sampler':<30}" + "".join(f"{k:>13}" for k in steps_list) + "   <- steps")
 for label, w in curves.items():
     print(f"{label:<30}" + "".join(f"{v:7.3f} ±{e:.3f}" for v, e in zip(w, errors[label])))
@@ -551,7 +597,8 @@ plot_w1_vs_steps(steps_list, curves, floor)
 # %% [markdown]
 # What survives the standard errors:
 #
-# - With all 100 steps every sampler is within about 0.015 of the floor.
+# - With all 100 steps the exact $\varepsilon^*$ brings every sampler to the floor, within its
+#   errors; the learned network stays 0.014 to 0.018 above it, its own error.
 # - With few steps the sampler matters more than the network. DDIM beats DDPM with
 #   $\sigma_t^2 = \tilde\beta_t$ at 5, 10 and 20 steps for both models (the two start from
 #   the same $x_T$ for each seed, so their difference is measured more precisely than the
@@ -566,28 +613,62 @@ plot_w1_vs_steps(steps_list, curves, floor)
 
 # %%
 first_step_only = lambda x, t: eps_theta(x, t) if t == schedule.T else exact_eps(x, t)  # noqa: E731
+ab_T = schedule.alpha_bar[-1]
+x0_hat_at_T = lambda model, x: (x - np.sqrt(1 - ab_T) * model(x, schedule.T)) / np.sqrt(ab_T)  # noqa: E731
+x_T = np.random.default_rng(0).standard_normal((n_samples, 1))
+for name, model in (("eps*", exact_eps), ("the network", eps_theta)):
+    x0_hat = x0_hat_at_T(model, x_T)
+    print(f"x0 predicted at t = T by {name:<11}: mean {x0_hat.mean():5.2f}, sd {x0_hat.std():.2f}")
+# eps* everywhere, except that the first x0 prediction is 0.15 + 0.5 x_T, spread like the network's
+spread_first = lambda x, t: ((x - np.sqrt(ab_T) * (0.15 + 0.5 * x)) / np.sqrt(1 - ab_T)  # noqa: E731
+                             if t == schedule.T else exact_eps(x, t))
 for k in (5, 10):
-    w = [wasserstein_1(ddim_sample(first_step_only, schedule, n_samples, steps=k, rng=seed), x_test)
-         for seed in seeds]
+    w = {name: [wasserstein_1(ddim_sample(m, schedule, n_samples, steps=k, rng=seed), x_test)
+                for seed in seeds] for name, m in (("net", first_step_only), ("spread", spread_first))}
     print(f"DDIM, {k:>2} steps: eps* everywhere {curves['DDIM, exact eps*'][steps_list.index(k)]:.3f}, "
-          f"network at t = T only {np.mean(w):.3f} ± {mean_and_se(w).se:.3f}, "
+          f"network at t = T only {np.mean(w['net']):.3f} ± {mean_and_se(w['net']).se:.3f}, "
+          f"0.15 + 0.5 x_T at t = T only {np.mean(w['spread']):.3f}, "
           f"network everywhere {curves['DDIM, learned'][steps_list.index(k)]:.3f}")
 
 # %% [markdown]
-# The network at the first step alone gives the whole gain. At $t = T$,
-# $\bar\alpha_T \approx 2 \times 10^{-7}$, and DDIM's first prediction of $x_0$ is
-# $\mathbb{E}[x_0 \mid x_T]$ under $\varepsilon^*$: the data's mean, the same for every sample,
-# since $x_T$ says almost nothing about $x_0$. The next state, 25 steps down, then inherits too
-# little spread, and four coarse steps cannot restore it. The network's prediction at $t = T$
-# is wrong in a way that varies with $x_T$, and that happens to put the spread back. With small
-# steps (100) the two models agree again.
+# For this network the first step alone gives the whole gain (for other training seeds, all of
+# it at 5 steps but less at 10; see below). At $t = T$, $x_T$ says almost nothing about $x_0$
+# ($\bar\alpha_T \approx 2 \times 10^{-7}$), so $\varepsilon^*$'s first prediction of $x_0$ is
+# the data's mean, 0.15, for every sample, and the few coarse steps that follow cannot restore
+# the missing spread. The network's prediction varies with $x_T$, and that spread is the whole
+# story: $\varepsilon^*$ with only its first prediction replaced by $0.15 + 0.5\,x_T$ does as
+# well (third column). Nothing stops the network from spreading: with the skip form of §6 its
+# noise error at $t = T$ is $\sqrt{\bar\alpha_T} \approx 5 \times 10^{-4}$ times the error of
+# $F_\theta \approx -\hat x_0$, so the loss barely constrains its $x_0$ prediction there. With
+# 100 steps the two models agree again.
+#
+# <details><summary>Going deeper: three training seeds, and how much spread helps</summary>
+#
+# The same cells with `train_eps_model(x_train, schedule, seed=s)` (W1, DDIM, five sampling
+# seeds; tests/test_notebook_claims_05.py recomputes them):
+#
+# | training seed | network everywhere, 5 / 10 steps | network at $t = T$ only | share of the gain | sd of $\hat x_0$ at $t = T$ |
+# |---|---|---|---|---|
+# | 0 | 0.178 / 0.088 | 0.171 / 0.085 | 106% / 107% | 0.52 |
+# | 1 | 0.214 / 0.081 | 0.185 / 0.091 | 137% / 82% | 0.36 |
+# | 2 | 0.206 / 0.076 | 0.210 / 0.100 | 95% / 60% | 0.44 |
+#
+# At 5 steps the first step gives about all of the gain for every seed; at 10 steps the later
+# steps matter too for seeds 1 and 2. The spread between training seeds (up to 0.036) is ten
+# times the ± over sampling seeds, so the table's ± understate how much a re-trained network
+# would move. Replacing $\varepsilon^*$'s first prediction by $0.15 + s\,x_T$ gives, at 5 / 10
+# steps, 0.293 / 0.137 for $s = 0$ (plain $\varepsilon^*$), 0.238 / 0.113 for $s = 0.2$,
+# 0.165 / 0.081 for $s = 0.5$ and 0.108 / 0.055 for $s = 0.8$: the more spread the first jump
+# keeps, the less the coarse steps have to restore.
+# </details>
 #
 # One sampler run as a picture, with the exact $\varepsilon^*$ and 1000 samples, so that the
 # slider below redraws quickly; the title gives each sampler's $W_1$. With 1000 samples the floor
 # is higher than the table's:
 
 # %%
-print(f"floor with 1000 samples: W1 = {wasserstein_1(mixture.sample(1000, rng=8), x_test):.3f}")
+floor_1000 = np.mean([wasserstein_1(mixture.sample(1000, rng=1000 + i), x_test) for i in range(200)])
+print(f"floor with 1000 samples (200 draws): W1 = {floor_1000:.3f}")
 plot_sampler_steps(10, eps_model=exact_eps, schedule=schedule, mixture=mixture, held_out=x_test,
                    n=1000, rng=0)
 
@@ -660,17 +741,19 @@ plot_moons({"held-out data": moons_test, "DDPM samples": moons_ddpm, "N(0, I)": 
 # - With few steps the sampler matters more than the network: DDPM with the posterior's variance
 #   adds too little noise per coarse step and lags; DDIM, deterministic given $x_T$, and DDPM with
 #   $\sigma_t^2 = \beta_t$ do better. At 5 or 10 steps DDIM does better still with the learned
-#   network than with the exact $\varepsilon^*$, and all of that gain comes from its first step.
+#   network than with the exact $\varepsilon^*$: its loosely constrained first prediction of $x_0$
+#   keeps the spread that coarse steps lack.
 #
 # ## Exercises (predict, then check)
 #
 # 1. **A short linear chain.** Predict $L_T$ for the linear schedule at $T = 10$, then its ELBO
-#    gap with $\varepsilon^*$. Check: change `NoiseSchedule.cosine(T)` to `.linear(T)` in §5's
-#    first code cell.
+#    gap with $\varepsilon^*$. Check in a new cell (it leaves §5's `ideal` alone):
+#    `s = NoiseSchedule.linear(10)`, `e = diffusion_elbo(x_test, lambda x, t: mixture.eps_star(x,
+#    t, s), s, rng=6)`, then `print(mean_and_se(log_p - e.elbo))`.
 #    <details><summary>Solution</summary>
 #    $\bar\alpha_{10} = 0.90$, so §3's table gives $L_T = 1.76$ nats. The gap is far larger:
 #    10.76 ± 0.25 nats at $T = 10$, and almost all of it is the step $t = 2$ (its term $L_1$
-#    is 11.2 nats on average; print `ideal[10].per_step.mean(1)`). The linear schedule's first
+#    is 11.2 nats on average; print `e.per_step.mean(1)`). The linear schedule's first
 #    step is tiny, $\beta_1 = 10^{-4}$, and its second is $\beta_2 = 2.3 \times 10^{-3}$, 23
 #    times $1 - \bar\alpha_1$: so $\tilde\beta_2 \approx 10^{-4}$ is far narrower than the
 #    true reverse step, and the fixed variance of §5 is to blame, not coarse steps. Add
@@ -680,25 +763,26 @@ plot_moons({"held-out data": moons_test, "DDPM samples": moons_ddpm, "N(0, I)": 
 #    $N(0, 1)$.</details>
 # 2. **How few steps?** Before reading §7's table, guess the smallest step count of 5, 10, 20
 #    and 100 at which each of the six samplers gets within 0.1 of the held-out data ($W_1$;
-#    the floor is 0.049). Check: §7's table.
+#    the floor is 0.033). Check: §7's table.
 #    <details><summary>Solution</summary>
 #    Two need only 10 steps: DDIM with the learned network (0.088 ± 0.002) and DDPM with
 #    $\sigma_t^2 = \beta_t$ and the exact $\varepsilon^*$ (0.094 ± 0.005). The other four need
-#    20 (0.053 to 0.086); at 10 steps they are at 0.108 to 0.158. The slider shows single runs
-#    of 1000 samples, whose floor is 0.051, so its titles cannot settle differences this small:
+#    20 (0.067 to 0.086); at 10 steps they are at 0.108 to 0.158. The slider shows single runs
+#    of 1000 samples, whose floor is 0.055 on average, so its titles cannot settle differences this small:
 #    read the table, whose numbers are means over five seeds with their standard errors.</details>
 # 3. **Predict $x_0$ instead of $\varepsilon$.** Rewrite the network's target as $x_0$
 #    (then $\varepsilon_\theta = (x_t - \sqrt{\bar\alpha_t}\,\hat x_0)/\sqrt{1 - \bar\alpha_t}$).
-#    Which steps $t$ does this make harder to learn?
+#    Which steps $t$ does the loss then weigh more, and which less?
 #    <details><summary>Solution</summary>
-#    The steps near $t = 1$. From the formula, an error in $\hat x_0$ becomes an error in
-#    $\varepsilon_\theta$ multiplied by $\sqrt{\bar\alpha_t}/\sqrt{1-\bar\alpha_t}$: near $t = 1$
-#    this factor is large (23.9 at $t = 2$ here: print
-#    `np.sqrt(schedule.alpha_bar[1] / (1 - schedule.alpha_bar[1]))`), so a tiny error in
-#    $\hat x_0$ becomes a large error in the noise, which is what the sampler uses. Near $t = T$
-#    the factor is about $5 \times 10^{-4}$, and errors in $\hat x_0$ hardly matter there. The
-#    two targets weight the steps differently; the loss on $\varepsilon$ works well out of the
-#    box (Ho et al. 2020, sec. 3.2).</details>
+#    The sampler does not care which target was learned: its mean's error is $c_t$ times the
+#    error in $\hat x_0$ either way. The loss does. From the formula,
+#    $\varepsilon - \varepsilon_\theta = \sqrt{\bar\alpha_t/(1-\bar\alpha_t)}\,(\hat x_0 - x_0)$, so
+#    the loss on $\varepsilon$ is the loss on $x_0$ times $\bar\alpha_t/(1-\bar\alpha_t)$: 571 at
+#    $t = 2$ (print `schedule.alpha_bar[1] / (1 - schedule.alpha_bar[1])`) but
+#    $2 \times 10^{-7}$ at $t = T$. A loss on $x_0$ weighs the steps near $t = 1$ far less than
+#    the noise loss, and the steps near $t = T$ far more: it would pin down the prediction of
+#    $x_0$ at $t = T$ that §7 found the noise loss leaves loose. The loss on $\varepsilon$ works
+#    well out of the box (Ho et al. 2020, sec. 3.2).</details>
 # 4. **The ELBO's weights.** §4 found that each denoising term is $\lambda_t$ times a squared
 #    error on the noise, and the simple loss drops $\lambda_t$. Predict how $\lambda_t$ varies
 #    along the chain (cosine schedule, $T = 100$): largest at small $t$, at large $t$, or flat?
@@ -710,8 +794,8 @@ plot_moons({"held-out data": moons_test, "DDPM samples": moons_ddpm, "N(0, I)": 
 #    the middle of the chain), 0.107 at $t = 90$, 1.50 at $t = 99$ and about 500 at $t = 100$,
 #    where the cosine schedule clips $\beta_T$ at 0.999 (§4's own check already shows
 #    $\lambda_{90} > \lambda_{30}$). Training on the true ELBO would spend its effort on the two
-#    ends: each draw of $t = 100$ (one in a hundred, as for every step) would weigh about 500
-#    times a mid-chain one. For this `EpsNet` little would change there, since its output at
+#    ends: each draw of $t = 100$ (one in a hundred, as for every step) would weigh about 15,000
+#    times one at $t = 50$ ($499.6 / 0.032$). For this `EpsNet` little would change there, since its output at
 #    $t = T$ is fixed by construction (§6). The simple loss weights every step alike; Ho et al.
 #    (2020) found that it gives better samples, and Kingma et al. (2021) study the weighting in
 #    general.</details>

@@ -13,10 +13,10 @@
 #     name: python3
 # ---
 
-# %% [markdown] en_sha="99c30c634247"
+# %% [markdown] en_sha="fc5f2dc0af34"
 # # 05 · 扩散模型：带有许多隐变量的 VAE
 #
-# 本笔记本配合文章 *Principles of diffusion models*（《扩散模型原理》）第 3 节。文章在这一节只写了标题就停下了：**扩散 (diffusion)** 模型只被提到名字，却从未得到解释。本笔记本补写这缺失的一节，所用的只有笔记本 03 和 04 已经搭建好的东西。
+# 本笔记本配合原文《扩散模型原理》（*Principles of diffusion models*）第 3 节。图中的标注、打印输出和代码注释保留英文，与英文版共用同一份代码。文章在这一节只写了标题就停下了：**扩散 (diffusion)** 模型只被提到名字，却从未得到解释。本笔记本补写这缺失的一节，所用的只有笔记本 03 和 04 已经搭建好的东西。
 #
 # **问题。** 笔记本 03 推导了 ELBO，即 $\log p(x) \ge \text{ELBO}$（式 (2.4)），并把它拆成重建项和先验匹配项（式 (2.5)）；笔记本 04 用它训练了一个高斯 VAE。如果把单个隐变量 $z$ 换成一*串*隐变量 $x_1, \dots, x_T$，并且编码器完全不学习，会发生什么？
 #
@@ -24,10 +24,10 @@
 # 1. 说出扩散模型的每个部分分别对应笔记本 03 中的哪个对象（隐变量、编码器、先验、解码器）；
 # 2. 一步采样**前向过程 (forward process)** $q(x_t \mid x_0)$，并与逐步运行的链对照检验；
 # 3. 从式 (2.4) 出发逐行推导扩散模型的 ELBO，并看清它为什么会变成关于噪声的平方误差；
-# 4. 对一个最优去噪器已知的模型估计这个 ELBO 及其标准误；解释它为什么始终低于 $\log p$（原因在反向一步的方差），并消除这一差距；再把训练出的网络与最优去噪器作比较；
+# 4. 对一个最优去噪器已知的模型估计这个 ELBO 及其标准误；解释它为什么始终低于 $\log p$（原因在反向一步的方差），并消除这一间隙；再把训练出的网络与最优去噪器作比较；
 # 5. 用 DDPM 和 DDIM 采样，并测量它们各需要多少步。
 #
-# **路线图。** §1 模型 · §2 前向过程（滑块 $t$）· §3 **噪声调度 (noise schedule)** · §4 ELBO 的推导与检验 · §5 精确求出最好的 ELBO · §6 学习噪声 · §7 采样（滑块：步数、反向一步）· §8 二维双月数据 · §9 小结、练习、参考文献。全部内容都在 CPU 上运行，用时远不到一分钟。
+# **路线图。** §1 模型 · §2 前向过程（滑块 $t$）· §3 **噪声调度 (noise schedule)** · §4 ELBO 的推导与检验 · §5 精确去噪器的 ELBO · §6 学习噪声 · §7 采样（滑块：步数、反向一步）· §8 二维双月数据 · §9 小结、练习、参考文献。全部内容都在 CPU 上运行，用时远不到一分钟。
 
 # %%
 # Set-up for Colab or any kernel without this project: install its `helpers` package, the
@@ -105,7 +105,7 @@ notebook_start = time.perf_counter()
 #
 # 所有的学习都集中在解码器上。解码器沿着链倒着走，这就是**反向过程 (reverse process)**，每次走一小步**去噪 (denoising)**。
 #
-# 我们的试验台有两个：一个由三个高斯组成的一维混合分布，下面的每个量在它上面都有精确答案；以及用来画图的二维双月 (two moons) 数据。
+# 我们用两组数据做实验：一个由三个高斯组成的一维混合分布，下面的每个量在它上面都有精确答案；以及用来画图的二维双月 (two moons) 数据。
 
 # %%
 mixture = GaussianMixture1D(weights=[0.4, 0.3, 0.3], means=[-1.5, 0.5, 2.0], stds=[0.25, 0.25, 0.5])
@@ -162,7 +162,7 @@ plot_forward_strip([1, 25, 50, 75, 100], **forward)
 slider_panel(plot_forward_process, int_slider("t", 30, 1, schedule.T), **forward)
 
 # %% [markdown] en_sha="4a854fbaf8a9"
-# ## 3. 噪声调度，以及没有人训练的那一项
+# ## 3. 噪声调度，以及无需训练的那一项
 #
 # 限制 3 要求 $q(x_T \mid x_0) \approx N(0, I)$。近似得有多好，可以用一个数来衡量，即式 (2.5) 中针对最后一个隐变量的先验匹配项：
 # $$L_T = \mathrm{KL}\big(q(x_T \mid x_0) \,\|\, N(0, I)\big),$$
@@ -179,7 +179,7 @@ plot_schedules({"linear, T = 50": NoiseSchedule.linear(50),
                 "cosine, T = 50": NoiseSchedule.cosine(50),
                 "cosine, T = 100": NoiseSchedule.cosine(100)})
 
-# %% [markdown] en_sha="0959e401c5db"
+# %% [markdown] en_sha="ef1b73787588"
 # 图中每条虚线都画在一条实线之上。左图中两条余弦调度曲线重合：作为 $t/T$ 的函数，余弦调度的 $\bar\alpha_t$ 对任何 $T$ 都相同，所以在右图中，五十步时每一步加入的噪声大约是一百步时的两倍。两条线性调度的 $\beta_t$ 相同（右图，都从 $10^{-4}$ 到 $0.02$），$\bar\alpha_t$ 却不同（左图）：五十个这样的步去除的信号远少于一千步。
 #
 # 线性调度是为 $T = 1000$ 设计的：它的 $\beta_t$ 非常小，以至于只有 $T = 50$ 步时，$\bar\alpha_T$ 仍远离 0。这时 $x_T$ 仍然记得 $x_0$，从 $N(0, I)$ 出发运行反向过程就是错的，而 $L_T$ 在损失中占了看得见的一份。余弦调度对任意 $T$ 都能达到 $\bar\alpha_T \approx 0$（它的最后一个 $\beta_T$ 被截断在 0.999），所以 $L_T$ 基本为 0。**从这里开始，我们使用 $T = 100$ 的余弦调度。**
@@ -207,6 +207,14 @@ plot_schedules({"linear, T = 50": NoiseSchedule.linear(50),
 #   + \frac{\sqrt{\alpha_t}\,(1 - \bar\alpha_{t-1})}{1 - \bar\alpha_t}\,x_t,\quad
 #   \tilde\beta_t = \frac{1 - \bar\alpha_{t-1}}{1 - \bar\alpha_t}\,\beta_t .$$
 #
+# <details><summary>深入一步：用配方求出后验</summary>
+#
+# 由贝叶斯公式，$q(x_{t-1} \mid x_t, x_0) \propto q(x_t \mid x_{t-1})\, q(x_{t-1} \mid x_0)$，即关于 $x_{t-1}$ 的两个高斯之积（逐个坐标）：
+# $$\log q(x_{t-1} \mid x_t, x_0) = -\frac{(x_t - \sqrt{\alpha_t}\,x_{t-1})^2}{2\beta_t}
+#   - \frac{(x_{t-1} - \sqrt{\bar\alpha_{t-1}}\,x_0)^2}{2(1-\bar\alpha_{t-1})} + \text{const}.$$
+# $-\tfrac12 x_{t-1}^2$ 的系数就是精度 $\frac{\alpha_t}{\beta_t} + \frac{1}{1-\bar\alpha_{t-1}} = \frac{1-\bar\alpha_t}{\beta_t(1-\bar\alpha_{t-1})}$（利用 $\alpha_t(1-\bar\alpha_{t-1}) + \beta_t = 1 - \bar\alpha_t$），它的倒数正是 $\tilde\beta_t$。$x_{t-1}$ 的系数为 $\frac{\sqrt{\alpha_t}}{\beta_t}x_t + \frac{\sqrt{\bar\alpha_{t-1}}}{1-\bar\alpha_{t-1}}x_0$，乘以 $\tilde\beta_t$ 就得到上面的 $\tilde\mu_t$。指数是二次式，分布就是高斯，所以配方就是全部的证明。检验 1 在网格上验证了这一点。
+# </details>
+#
 # **检验 1：用数值验证贝叶斯公式。** 在 $x_{t-1}$ 的细网格上，把 $q(x_{t-1} \mid x_0)$ 乘以 $q(x_t \mid x_{t-1})$（两者都是高斯密度，用的是笔记本 01 中式 (1.1) 的 `normal_pdf`），归一化，再用数值积分读出均值和方差；`q_posterior` 给出公式的结果。
 
 # %%
@@ -225,13 +233,21 @@ mean_formula, var_formula = schedule.q_posterior(x0_point, x_t_point, t)
 print(f"t = {t}: posterior mean  quadrature {mean_grid:.8f}   formula {mean_formula[0, 0]:.8f}")
 print(f"        posterior var   quadrature {var_grid:.8f}   formula {var_formula:.8f}")
 
-# %% [markdown] en_sha="c2e3c43620b5"
+# %% [markdown] en_sha="dc3a5328fbad"
 # **从 KL 到关于噪声的平方误差。** 让反向步取后验自身的方差，$p_\theta(x_{t-1} \mid x_t) = N(\mu_\theta(x_t, t), \tilde\beta_t I)$。两个方差相等的高斯之间，KL 等于均值之差的平方距离除以两倍方差，即 $\|\tilde\mu_t - \mu_\theta\|^2 / (2\tilde\beta_t)$：这正是笔记本 04 中式 (2.7) 的 $\|x - f_\theta(z)\|^2 / (2c)$，只不过用 $\tilde\beta_t$ 代替了解码器方差 $c$。现在把 $x_0 = (x_t - \sqrt{1-\bar\alpha_t}\,\varepsilon)/\sqrt{\bar\alpha_t}$ 代入 $\tilde\mu_t$，它变成 $\tilde\mu_t = \big(x_t - \tfrac{\beta_t}{\sqrt{1 - \bar\alpha_t}}\,\varepsilon\big)/\sqrt{\alpha_t}$。于是让网络预测噪声 $\varepsilon_\theta(x_t, t)$，并采用同样的形式（`reverse_mean`，Ho et al. 2020 的式 (11)）：
 # $$\mu_\theta(x_t, t) = \frac{1}{\sqrt{\alpha_t}}\Big(x_t - \frac{\beta_t}{\sqrt{1 - \bar\alpha_t}}\,\varepsilon_\theta(x_t, t)\Big)
 # \quad\Longrightarrow\quad
 # \mathrm{KL}_t = \underbrace{\frac{\beta_t^2}{2\tilde\beta_t\,\alpha_t\,(1 - \bar\alpha_t)}}_{\lambda_t}
 #   \,\|\varepsilon - \varepsilon_\theta(x_t, t)\|^2 .$$
 # 每个去噪项都是对所加噪声的一次加权回归。去掉权重 $\lambda_t$，就得到 DDPM 训练时所用的“简化”损失 (simple loss)：对随机的 $t$ 取 $\mathbb{E}\,\|\varepsilon - \varepsilon_\theta(x_t, t)\|^2$。它在每个 $t$ 上的最小值点都相同：$\varepsilon_\theta(x_t, t) = \mathbb{E}[\varepsilon \mid x_t]$。
+#
+# <details><summary>深入一步：用信噪比写出的权重，以及它的 U 形</summary>
+#
+# 记 $\mathrm{SNR}_t = \bar\alpha_t/(1-\bar\alpha_t)$（信噪比）。用 $x_0$ 表示时，均值的误差为 $\tilde\mu_t - \mu_\theta = c_t\,(x_0 - \hat x_0)$，其中 $c_t = \sqrt{\bar\alpha_{t-1}}\,\beta_t/(1-\bar\alpha_t)$；一行代数运算即可得到 $c_t^2/\tilde\beta_t = \mathrm{SNR}_{t-1} - \mathrm{SNR}_t$。又因为 $\|\varepsilon - \varepsilon_\theta\|^2 = \mathrm{SNR}_t\,\|x_0 - \hat x_0\|^2$，所以
+# $$\mathrm{KL}_t = \tfrac12(\mathrm{SNR}_{t-1} - \mathrm{SNR}_t)\,\|x_0 - \hat x_0\|^2,
+#   \qquad \lambda_t = \tfrac12\Big(\frac{\mathrm{SNR}_{t-1}}{\mathrm{SNR}_t} - 1\Big)$$
+# （Kingma et al. 2021）：每一步为它去掉的那部分信噪比付出代价。练习 4 中的 U 形由此得到解释：比值 $\mathrm{SNR}_{t-1}/\mathrm{SNR}_t$ 在 $t = 2$ 时为 2.8，在链的中段为 1.06 到 1.08，在 $t = T$ 时为 1000，因为被截断的 $\beta_T = 0.999$ 把信噪比除以了一千。下面的单元格在每一步上检验这个恒等式。
+# </details>
 #
 # **检验 2：KL 等于加权的噪声误差**，对任意一个（错误的）预测都成立：
 
@@ -247,6 +263,12 @@ for t in (2, 30, 90):
     noise_form = lam * ((eps - eps_guess) ** 2).sum(1)
     print(f"t = {t:>2}: lambda_t = {lam:8.3f};  KL {np.round(kl, 5)}  vs  weighted error "
           f"{np.round(noise_form, 5)}")
+snr = schedule.alpha_bar / (1 - schedule.alpha_bar)   # SNR_t (Going deeper above), t = 1..T
+ts = np.arange(2, schedule.T + 1)
+lam_all = schedule.betas[ts - 1] ** 2 / (2 * schedule.beta_tilde[ts - 1] * schedule.alphas[ts - 1]
+                                         * (1 - schedule.alpha_bar[ts - 1]))
+print("lambda_t = (SNR_{t-1} / SNR_t - 1) / 2 at every t >= 2:",
+      np.allclose(lam_all, 0.5 * (snr[ts - 2] / snr[ts - 1] - 1), rtol=1e-9))
 
 # %% [markdown] en_sha="68b201e254fc"
 # ## 5. 先求精确答案：最好的去噪器
@@ -266,10 +288,10 @@ for T in (10, 100, 1000):
     gap = log_p - ideal[T].elbo
     print(f"{T:>5} {ideal[T].elbo.mean():16.3f} {gap.mean():10.3f} ± {mean_and_se(gap).se:.3f}")
 
-# %% [markdown] en_sha="4a44570debf5"
-# 链越长，差距越小，但缩小得很慢：步数增加一百倍，差距只从 0.91 降到 0.42 nats。一定有步长以外的东西让差距无法闭合。那就是 §4 中唯一人为固定的东西：反向步的方差。
+# %% [markdown] en_sha="7bc119f3b464"
+# 链越长，间隙越小，但缩小得很慢：步数增加一百倍，间隙只从 0.91 降到 0.42 nat。一定有步长以外的东西让间隙无法闭合。那就是 §4 中唯一人为固定的东西：反向步的方差。
 #
-# **真实反向步的方差。** 链自身的反向步 $q(x_{t-1} \mid x_t)$，是把后验 $q(x_{t-1} \mid x_t, x_0)$ 对 $x_t$ 无法确定的那部分 $x_0$ 取平均。后验均值 $\tilde\mu_t$ 关于 $x_0$ 是线性的，系数为 $c_t = \sqrt{\bar\alpha_{t-1}}\,\beta_t / (1 - \bar\alpha_t)$，因此由全方差公式得
+# **真实反向步的方差。** 链自身的反向步 $q(x_{t-1} \mid x_t)$，是把后验 $q(x_{t-1} \mid x_t, x_0)$ 对 $x_t$ 无法确定的那部分 $x_0$ 取平均。后验均值 $\tilde\mu_t$ 关于 $x_0$ 是线性的，系数为 $c_t = \sqrt{\bar\alpha_{t-1}}\,\beta_t / (1 - \bar\alpha_t)$（这是一个权重，不是笔记本 04 中解码器的方差 $c$），因此由全方差公式得
 # $$\mathrm{Var}(x_{t-1} \mid x_t) = \underbrace{\tilde\beta_t}_{\text{given } x_0}
 #   + \underbrace{c_t^2\,\mathrm{Var}(x_0 \mid x_t)}_{x_0 \text{ unknown}} \;\ge\; \tilde\beta_t .$$
 # 只有当 $x_t$ 能确定 $x_0$ 时，$\tilde\beta_t$ 才是对的。对混合分布，$\mathrm{Var}(x_0 \mid x_t)$ 可以精确算出（`mixture.posterior_x0`，计算方法与 $\varepsilon^*$ 相同），所以我们可以在 $x_t \sim q_t$ 上取平均来比较（$T = 100$）：
@@ -284,8 +306,15 @@ for t in (2, 3, 5, 10, 30, 90):
     true_var = schedule.beta_tilde[t - 1] + c_t**2 * var_x0.mean()
     print(f"{t:>4} {schedule.beta_tilde[t - 1]:13.2e} {true_var:25.2e} {beta:10.2e}")
 
-# %% [markdown] en_sha="646f2785d3be"
-# 在 $t = 1$ 附近，真实方差远大于 $\tilde\beta_t$（$t = 2$ 时是 2.7 倍，$t = 3$ 时是 1.9 倍），而在表中列出的每一步上，它与 $\beta_t$ 的差别都在 4% 以内。过窄的反向步要在平方误差上付出代价：$\|\tilde\mu_t - \mu_\theta\|^2 / (2\sigma_t^2)$ 除以的方差，小于这一步必须覆盖的 $x_{t-1}$ 的分散程度。换用另一个 $\sigma_t^2$ 时，§4 的 KL 会多出一项反映两个方差之差的项 $\tfrac{d}{2}(\tilde\beta_t/\sigma_t^2 - 1 - \log(\tilde\beta_t/\sigma_t^2))$，平方误差则改为除以更宽的 $\sigma_t^2$。Ho et al. (2020, §3.2) 试过两种固定的选择：$\sigma_t^2 = \tilde\beta_t$ 和 $\sigma_t^2 = \beta_t$。实验如下：同样的 $\varepsilon^*$，同样的随机抽样（`rng=6`），只改变方差（`reverse_var="beta"`）。
+# %% [markdown] en_sha="5edf8082d42c"
+# 在 $t = 1$ 附近，真实方差远大于 $\tilde\beta_t$（$t = 2$ 时是 2.7 倍，$t = 3$ 时是 1.9 倍），而在表中列出的每一步上，它与 $\beta_t$ 的差别都在 4% 以内。
+#
+# <details><summary>深入一步：过窄的反向步要付出什么代价</summary>
+#
+# 过窄的反向步要在平方误差上付出代价：$\|\tilde\mu_t - \mu_\theta\|^2 / (2\sigma_t^2)$ 除以的方差，小于这一步必须覆盖的 $x_{t-1}$ 的分散程度。换用另一个 $\sigma_t^2$ 时，§4 的 KL 会多出一项反映两个方差之差的项 $\tfrac{d}{2}(\tilde\beta_t/\sigma_t^2 - 1 - \log(\tilde\beta_t/\sigma_t^2))$，平方误差则改为除以更宽的 $\sigma_t^2$。
+# </details>
+#
+# Ho et al. (2020, §3.2) 试过两种固定的选择：$\sigma_t^2 = \tilde\beta_t$ 和 $\sigma_t^2 = \beta_t$。实验如下：同样的 $\varepsilon^*$，同样的随机抽样（`rng=6`），只改变方差（`reverse_var="beta"`）。
 
 # %%
 print(f"{'T':>5} {'gap, beta_tilde_t':>18} {'gap, beta_t':>14} {'difference':>16}")
@@ -300,12 +329,15 @@ for T in (10, 100, 1000):
     print(f"{T:>5} {tilde.mean:11.3f} ± {tilde.se:.3f} {beta.mean:7.3f} ± "
           f"{beta.se:.3f} {paired.mean:9.3f} ± {paired.se:.3f}")
 
-# %% [markdown] en_sha="27c775f898d9"
-# 取 $\sigma_t^2 = \beta_t$ 时，差距几乎闭合：$T = 100$ 时为 0.04 nats，$T = 1000$ 时与 0 相差不到一个标准误。取 $\tilde\beta_t$ 时，即使 $T = 1000$，差距仍在 0.4 nats 左右。所以让差距无法闭合的是方差，而不是反向步的高斯形式。
+# %% [markdown] en_sha="2fe25da40a8c"
+# 取 $\sigma_t^2 = \beta_t$ 时，间隙几乎闭合：$T = 100$ 时为 0.04 nat，$T = 1000$ 时与 0 相差不到一个标准误。取 $\tilde\beta_t$ 时，即使 $T = 1000$，间隙仍在 0.4 nat 左右。所以让间隙无法闭合的是方差，而不是反向步的高斯形式。
 #
-# **两种选择各在什么时候正确？** 当给定 $x_t$ 就能知道 $x_0$ 时（例如数据只是单个点），$\tilde\beta_t$ 就是反向方差；它是可能的最小值。当数据服从 $N(0, I)$ 时，$\beta_t$ 是精确的（Ho et al. 2020 称这两者为两个极端）；对于像我们的混合分布这样分散的数据，它也很接近；而且它正是反向时间随机微分方程 (reverse-time SDE) 的噪声（笔记本 06）。Nichol & Dhariwal (2021) 则改为在两者之间学习 $\sigma_t^2$。训练不受影响：均值的损失仍是关于噪声的同一个平方误差，只是权重 $\lambda_t$ 不同，而简化损失本来就去掉了权重。笔记本 06 会从另一侧遇到同一个事实：用精确的分数，概率流常微分方程 (probability-flow ODE) 给出的似然恰好等于 $\log p$。
+# <details><summary>深入一步：两种选择各在什么时候正确？</summary>
 #
-# 本笔记本余下的部分沿用 $\tilde\beta_t$，也就是 §4 中 KL 为纯平方误差的那个模型。它的损失在链上怎样分布？另一种方差又在哪里占了便宜？左图：$T = 100$ 时，用 $\varepsilon^*$ 算出的两种方差下的平均去噪项 $L_{t-1}$；图例中给出 $L_0$（一个负对数密度，密度大于 1 时它可以小于 0）和 $L_T$。右图：在第 $1..t$ 步上累加 $\tilde\beta_t$ 模型比另一个模型多损失的量；它的终点就是全部差值，0.71 nats。
+# 当给定 $x_t$ 就能知道 $x_0$ 时（例如数据只是单个点），$\tilde\beta_t$ 就是反向方差；它是可能的最小值。当数据服从 $N(0, I)$ 时，$\beta_t$ 是精确的（Ho et al. 2020 称这两者为两个极端）；对于像我们的混合分布这样分散的数据，它也很接近；而且它正是反向时间随机微分方程 (reverse-time SDE) 的噪声（笔记本 06）。Nichol & Dhariwal (2021) 则改为在两者之间学习 $\sigma_t^2$。训练不受影响：均值的损失仍是关于噪声的同一个平方误差，只是权重 $\lambda_t$ 不同，而简化损失本来就去掉了权重。笔记本 06 会从另一侧遇到同一个事实：用精确的分数，概率流常微分方程 (probability-flow ODE) 给出的似然恰好等于 $\log p$。
+# </details>
+#
+# 本笔记本余下的部分沿用 $\tilde\beta_t$，也就是 §4 中 KL 为纯平方误差的那个模型。它的损失在链上怎样分布？另一种方差又在哪里占了便宜？左图：$T = 100$ 时，用 $\varepsilon^*$ 算出的两种方差下的平均去噪项 $L_{t-1}$；图例中给出 $L_0$（一个负对数密度，密度大于 1 时它可以小于 0）和 $L_T$。右图：在第 $1..t$ 步上累加 $\tilde\beta_t$ 模型比另一个模型多损失的量；它的终点就是全部差值，0.71 nat。
 
 # %%
 e100 = ideal[100]
@@ -378,19 +410,19 @@ plot_elbo_per_step({"exact eps*": ideal[100].per_step.mean(axis=1),
                    {"exact eps*": ideal[100].prior.mean(), "learned eps_theta": learned.prior.mean()},
                    title="-ELBO per step: learned against exact")
 
-# %% [markdown] en_sha="6e2c24168b47"
-# 逐步来看，两组柱子一模一样；右边的累计和显示出网络的全部欠缺，0.042 nats，而且它在链的早期就积累起来了（到第 20 步已占 86%）；上面的 RMS 表也正是在这里（$t = 10$）发现了网络在所列四个步中的最大误差。
+# %% [markdown] en_sha="46dee1521c5e"
+# 逐步来看，两组柱子看起来一样；右边的累计和显示出网络的全部欠缺，0.042 nat，而且它在链的早期就积累起来了（到第 20 步已占 86%）；上面的 RMS 表也正是在这里（$t = 10$）发现了网络在所列四个步中的最大误差。
 #
 # ## 7. 采样：DDPM 与 DDIM
 #
 # **DDPM**（Ho et al. 2020）对模型自己的链进行采样：从 $x_T \sim N(0, I)$ 出发，依次抽取 $x_{t-1} \sim N(\mu_\theta(x_t, t), \sigma_t^2 I)$，直到 $x_0$，方差取 §5 中的任一种。步数较少时，它沿一条经过等间隔时间步的子链走，子链的 $\bar\alpha$ 取自完整的链。**DDIM**（Song, Meng & Ermon 2021）使用同一个网络，但不加新的噪声：每一步先预测 $x_0$，再沿着预测出的噪声移动到下一个时间步。只有 $x_T$ 是随机的。
 #
-# 我们用样本到留出数据的一维 Wasserstein 距离 $W_1$ 来给样本打分。即使是数据本身的两份样本，距离也不为 0：这个**下限 (floor)** 是任何采样器所能达到的最好成绩。每个数都是五个采样种子上的平均值，附有标准误，因为值得关注的差异只有零点零几。
+# 我们用样本到留出数据的一维 Wasserstein 距离 $W_1$ 来给样本打分。即使是从数据本身新抽的一份样本，距离也不为 0：这个**下限 (floor)** 是任何采样器平均而言所能达到的最好成绩。单次抽样的 $W_1$ 噪声很大，所以下限取数据 200 次抽样的平均值；每个采样器的数则是五个采样种子上的平均值，附有标准误，因为值得关注的差异只有零点零几。
 
 # %%
 n_samples, seeds = 4000, (9, 19, 29, 39, 49)
-floors = [wasserstein_1(mixture.sample(n_samples, rng=8 + s), x_test) for s in seeds]
-floor = np.mean(floors)
+floors = [wasserstein_1(mixture.sample(n_samples, rng=1000 + i), x_test) for i in range(200)]
+floor = np.mean(floors)                 # 200 data draws: one draw's W1 is noisy and skewed
 exact_eps = lambda x, t: mixture.eps_star(x, t, schedule)  # noqa: E731
 steps_list = [5, 10, 20, 100]
 samplers = {"DDPM (beta_tilde)": lambda m, k, r: ddpm_sample(m, schedule, n_samples, steps=k, rng=r),
@@ -405,35 +437,59 @@ for label, model in (("exact eps*", exact_eps), ("learned", eps_theta)):
         runs[name, label] = w
         curves[f"{name}, {label}"] = w.mean(0)
         errors[f"{name}, {label}"] = [mean_and_se(column).se for column in w.T]
-print(f"floor (two data samples of {n_samples}): W1 = {floor:.3f} ± {mean_and_se(floors).se:.3f}")
+print(f"floor (data samples of {n_samples}, 200 draws): W1 = {floor:.3f} ± {mean_and_se(floors).se:.3f}")
 print(f"{'sampler':<30}" + "".join(f"{k:>13}" for k in steps_list) + "   <- steps")
 for label, w in curves.items():
     print(f"{label:<30}" + "".join(f"{v:7.3f} ±{e:.3f}" for v, e in zip(w, errors[label])))
 plot_w1_vs_steps(steps_list, curves, floor)
 
-# %% [markdown] en_sha="ea98c9e906ad"
+# %% [markdown] en_sha="68f0016b1191"
 # 经得起标准误检验的结论：
 #
-# - 用全部 100 步时，每个采样器与下限的差距都在 0.015 左右以内。
-# - 步数少时，采样器比网络更重要。对两个模型而言，在 5、10 和 20 步时，DDIM 都胜过 $\sigma_t^2 = \tilde\beta_t$ 的 DDPM（对每个种子，两者从同一个 $x_T$ 出发，所以它们之差测得比标准误所显示的更精确）。但 $\sigma_t^2 = \beta_t$ 的 DDPM，也就是在 §5 中弥合了 ELBO 差距的那个方差，在使用精确 $\varepsilon^*$ 时于 5 步和 10 步上胜过前两者：问题出在加噪过少的粗糙 DDPM 步，而不在随机性本身。
+# - 用全部 100 步时，精确的 $\varepsilon^*$ 让每个采样器都到达下限（在标准误范围内）；学到的网络则比下限高出 0.014 到 0.018，这是网络自身的误差。
+# - 步数少时，采样器比网络更重要。对两个模型而言，在 5、10 和 20 步时，DDIM 都胜过 $\sigma_t^2 = \tilde\beta_t$ 的 DDPM（对每个种子，两者从同一个 $x_T$ 出发，所以它们之差测得比标准误所显示的更精确）。但 $\sigma_t^2 = \beta_t$ 的 DDPM，也就是在 §5 中弥合了 ELBO 间隙的那个方差，在使用精确 $\varepsilon^*$ 时于 5 步和 10 步上胜过前两者：问题出在加噪过少的粗糙 DDPM 步，而不在随机性本身。
 # - 在 5 步和 10 步时，使用*学到的*网络的 DDIM 胜过使用精确 $\varepsilon^*$ 的 DDIM，差距远超标准误。对单独看待的每一步而言，$\varepsilon^*$ 是最好的噪声预测，这也正是 ELBO 所要求的；但这并不意味着，对一次跳 25 步的采样器来说它就是最好的输入。差异从何而来？只在一个步上换用网络，即第一步：
 
 # %%
 first_step_only = lambda x, t: eps_theta(x, t) if t == schedule.T else exact_eps(x, t)  # noqa: E731
+ab_T = schedule.alpha_bar[-1]
+x0_hat_at_T = lambda model, x: (x - np.sqrt(1 - ab_T) * model(x, schedule.T)) / np.sqrt(ab_T)  # noqa: E731
+x_T = np.random.default_rng(0).standard_normal((n_samples, 1))
+for name, model in (("eps*", exact_eps), ("the network", eps_theta)):
+    x0_hat = x0_hat_at_T(model, x_T)
+    print(f"x0 predicted at t = T by {name:<11}: mean {x0_hat.mean():5.2f}, sd {x0_hat.std():.2f}")
+# eps* everywhere, except that the first x0 prediction is 0.15 + 0.5 x_T, spread like the network's
+spread_first = lambda x, t: ((x - np.sqrt(ab_T) * (0.15 + 0.5 * x)) / np.sqrt(1 - ab_T)  # noqa: E731
+                             if t == schedule.T else exact_eps(x, t))
 for k in (5, 10):
-    w = [wasserstein_1(ddim_sample(first_step_only, schedule, n_samples, steps=k, rng=seed), x_test)
-         for seed in seeds]
+    w = {name: [wasserstein_1(ddim_sample(m, schedule, n_samples, steps=k, rng=seed), x_test)
+                for seed in seeds] for name, m in (("net", first_step_only), ("spread", spread_first))}
     print(f"DDIM, {k:>2} steps: eps* everywhere {curves['DDIM, exact eps*'][steps_list.index(k)]:.3f}, "
-          f"network at t = T only {np.mean(w):.3f} ± {mean_and_se(w).se:.3f}, "
+          f"network at t = T only {np.mean(w['net']):.3f} ± {mean_and_se(w['net']).se:.3f}, "
+          f"0.15 + 0.5 x_T at t = T only {np.mean(w['spread']):.3f}, "
           f"network everywhere {curves['DDIM, learned'][steps_list.index(k)]:.3f}")
 
-# %% [markdown] en_sha="b35de4cdf04f"
-# 仅在第一步使用网络，就带来了全部收益。在 $t = T$ 处，$\bar\alpha_T \approx 2 \times 10^{-7}$，DDIM 在 $\varepsilon^*$ 下对 $x_0$ 的第一次预测是 $\mathbb{E}[x_0 \mid x_T]$：也就是数据的均值，对每个样本都一样，因为 $x_T$ 几乎不包含关于 $x_0$ 的信息。于是向下 25 步之后的下一个状态继承的分散程度过小，而之后四个粗糙的步无法把它恢复过来。网络在 $t = T$ 处的预测是错的，但错得随 $x_T$ 而变，恰好把分散程度补了回来。步长小时（100 步），两个模型又重新一致。
+# %% [markdown] en_sha="d56472e12cee"
+# 对这个网络而言，仅在第一步使用它就带来了全部收益（换别的训练种子，5 步时仍是全部，10 步时则少一些；见下文）。在 $t = T$ 处，$x_T$ 几乎不包含关于 $x_0$ 的信息（$\bar\alpha_T \approx 2 \times 10^{-7}$），所以 $\varepsilon^*$ 对 $x_0$ 的第一次预测就是数据的均值 0.15，对每个样本都一样，之后寥寥几个粗糙的步无法补回缺失的分散。网络的预测则随 $x_T$ 而变，问题全在这份分散：处处使用 $\varepsilon^*$，只把它的第一次预测换成 $0.15 + 0.5\,x_T$，效果同样好（第三列）。没有什么阻止网络给出分散的预测：在 §6 的输出形式 $\varepsilon_\theta = \sqrt{1 - \bar\alpha_t}\, x_t + \sqrt{\bar\alpha_t}\, F_\theta$（跳连形式）下，它在 $t = T$ 处的噪声误差等于 $F_\theta \approx -\hat x_0$ 的误差乘以 $\sqrt{\bar\alpha_T} \approx 5 \times 10^{-4}$，所以损失几乎约束不了它在那里对 $x_0$ 的预测。用 100 步时，两个模型又重新一致。
+#
+# <details><summary>深入一步：三个训练种子，以及分散程度的作用</summary>
+#
+# 用 `train_eps_model(x_train, schedule, seed=s)` 重跑同样的单元格（$W_1$，DDIM，五个采样种子；tests/test_notebook_claims_05.py 会重新计算这些数）：
+#
+# | 训练种子 | 处处用网络，5 / 10 步 | 只在 $t = T$ 处用网络 | 占收益的比例 | $t = T$ 处 $\hat x_0$ 的标准差 |
+# |---|---|---|---|---|
+# | 0 | 0.178 / 0.088 | 0.171 / 0.085 | 106% / 107% | 0.52 |
+# | 1 | 0.214 / 0.081 | 0.185 / 0.091 | 137% / 82% | 0.36 |
+# | 2 | 0.206 / 0.076 | 0.210 / 0.100 | 95% / 60% | 0.44 |
+#
+# 5 步时，对每个种子而言，第一步都带来了大约全部的收益；10 步时，对种子 1 和 2，后面的步也起作用。不同训练种子之间的差别（最多 0.036）是采样种子上 ± 值的十倍，所以表中的 ± 低估了重新训练一个网络时数值会变动多少。把 $\varepsilon^*$ 的第一次预测换成 $0.15 + s\,x_T$，5 / 10 步时得到：$s = 0$（即原本的 $\varepsilon^*$）为 0.293 / 0.137，$s = 0.2$ 为 0.238 / 0.113，$s = 0.5$ 为 0.165 / 0.081，$s = 0.8$ 为 0.108 / 0.055：第一跳保留的分散越多，粗糙的步需要恢复的就越少。
+# </details>
 #
 # 下面把一次采样器运行画成图，使用精确的 $\varepsilon^*$ 和 1000 个样本，以便下面的滑块能快速重绘；标题给出每个采样器的 $W_1$。用 1000 个样本时，下限比表中的要高：
 
 # %%
-print(f"floor with 1000 samples: W1 = {wasserstein_1(mixture.sample(1000, rng=8), x_test):.3f}")
+floor_1000 = np.mean([wasserstein_1(mixture.sample(1000, rng=1000 + i), x_test) for i in range(200)])
+print(f"floor with 1000 samples (200 draws): W1 = {floor_1000:.3f}")
 plot_sampler_steps(10, eps_model=exact_eps, schedule=schedule, mixture=mixture, held_out=x_test,
                    n=1000, rng=0)
 
@@ -476,29 +532,29 @@ plot_moons({"held-out data": moons_test, "DDPM samples": moons_ddpm, "N(0, I)": 
 # %% [markdown] en_sha="737c6978dd26"
 # 样本的切片 $W_1$ 只是上限的一小部分。与下限相比，它说明不了多少：那个下限只是数据的另一次抽样，而再抽十次，数值会分布在最后打印的那个范围内，所以单个数字无法区分样本与数据。图像显示了数字所遗漏的东西：有几个点串在两个月牙的尖端之间，而数据在那里一个点也没有。在这个带宽（点与点之间距离的中位数）下，MMD 分辨不出样本和数据，两者都在 0 附近的噪声范围内，却能立刻标出 $N(0, I)$：这提醒我们，要报告不止一种距离。
 
-# %% [markdown] en_sha="699c93a80039"
+# %% [markdown] en_sha="13e9bb523489"
 # ## 9. 小结
 #
 # - 扩散模型是这样一个 VAE：它的隐变量 $x_1..x_T$ 与数据一样大，编码器是固定的加噪链，先验匹配项 $L_T$ 中没有任何可学的东西；余弦调度对任意 $T$ 都使 $L_T \approx 0$，线性调度只有在长链上才做得到。
 # - $q(x_t \mid x_0)$ 有闭式解，所以训练时从不需要运行这条链（§2 用链本身检验了它）。
 # - 在式 (2.4) 中取 $z = x_{1:T}$，得到“重建项 − 去噪匹配项 − 先验匹配项”；若反向步是方差等于后验方差的高斯，每个去噪项都是关于噪声的加权平方误差，去掉权重就得到 DDPM 的简化损失。
-# - 用精确的 $\varepsilon^*$ 和后验方差 $\tilde\beta_t$ 时，ELBO 始终低于 $\log p$（即使 $T = 1000$ 也差 0.42 nats）：真实的反向步更宽，为 $\tilde\beta_t + c_t^2\,\mathrm{Var}(x_0 \mid x_t)$。取 $\sigma_t^2 = \beta_t$ 时，差距几乎闭合（$T = 100$ 时为 0.04 nats）。一个训练好的小网络比理想情况低 0.04 nats。
-# - 步数少时，采样器比网络更重要：采用后验方差的 DDPM 在每个粗糙步上加的噪声太少，因而落后；DDIM（给定 $x_T$ 后是确定性的）和 $\sigma_t^2 = \beta_t$ 的 DDPM 表现更好。在 5 或 10 步时，DDIM 用学到的网络比用精确的 $\varepsilon^*$ 还要好，而这部分收益全部来自它的第一步。
+# - 用精确的 $\varepsilon^*$ 和后验方差 $\tilde\beta_t$ 时，ELBO 始终低于 $\log p$（即使 $T = 1000$ 也差 0.42 nat）：真实的反向步更宽，为 $\tilde\beta_t + c_t^2\,\mathrm{Var}(x_0 \mid x_t)$。取 $\sigma_t^2 = \beta_t$ 时，间隙几乎闭合（$T = 100$ 时为 0.04 nat）。一个训练好的小网络比理想情况低 0.04 nat。
+# - 步数少时，采样器比网络更重要：采用后验方差的 DDPM 在每个粗糙步上加的噪声太少，因而落后；DDIM（给定 $x_T$ 后是确定性的）和 $\sigma_t^2 = \beta_t$ 的 DDPM 表现更好。在 5 或 10 步时，DDIM 用学到的网络比用精确的 $\varepsilon^*$ 还要好：网络对 $x_0$ 的第一次预测几乎不受约束，它保留的分散正是粗糙的步所缺少的。
 #
 # ## 练习（先预测，再检验）
 #
-# 1. **一条短的线性链。** 预测 $T = 10$ 时线性调度的 $L_T$，再预测用 $\varepsilon^*$ 时它的 ELBO 差距。检验：在 §5 的第一个代码单元格中，把 `NoiseSchedule.cosine(T)` 改成 `.linear(T)`。
+# 1. **一条短的线性链。** 预测 $T = 10$ 时线性调度的 $L_T$，再预测用 $\varepsilon^*$ 时它的 ELBO 间隙。检验时新建一个单元格（这样不会改动 §5 的 `ideal`）：`s = NoiseSchedule.linear(10)`，`e = diffusion_elbo(x_test, lambda x, t: mixture.eps_star(x, t, s), s, rng=6)`，然后 `print(mean_and_se(log_p - e.elbo))`。
 #    <details><summary>解答</summary>
-#    $\bar\alpha_{10} = 0.90$，所以 §3 的表给出 $L_T = 1.76$ nats。差距要大得多：$T = 10$ 时为 10.76 ± 0.25 nats，而且几乎全部来自 $t = 2$ 这一步（它的项 $L_1$ 平均为 11.2 nats；打印 `ideal[10].per_step.mean(1)` 即可看到）。线性调度的第一步极小，$\beta_1 = 10^{-4}$，第二步为 $\beta_2 = 2.3 \times 10^{-3}$，是 $1 - \bar\alpha_1$ 的 23 倍：所以 $\tilde\beta_2 \approx 10^{-4}$ 远比真实的反向步窄，该怪的是 §5 中固定的方差，而不是粗糙的步长。在那次 `diffusion_elbo` 调用中加上 `reverse_var="beta"`，$T = 10$ 时的差距就降到 0.49 ± 0.02。链的终点造成的损失比 $L_T$ 看上去的要小：其中只有 0.44 nats，即边缘分布 $q(x_T)$ 相对于 $N(0, 1)$ 的 KL散度，是任何从 $N(0, 1)$ 出发的反向过程都必然损失的。</details>
-# 2. **最少需要多少步？** 在看 §7 的表之前，猜一猜在 5、10、20 和 100 这几个步数中，六个采样器各自最少需要多少步才能与留出数据相距 0.1 以内（$W_1$；下限为 0.049）。检验：§7 的表。
+#    $\bar\alpha_{10} = 0.90$，所以 §3 的表给出 $L_T = 1.76$ nat。间隙要大得多：$T = 10$ 时为 10.76 ± 0.25 nat，而且几乎全部来自 $t = 2$ 这一步（它的项 $L_1$ 平均为 11.2 nat；打印 `e.per_step.mean(1)` 即可看到）。线性调度的第一步极小，$\beta_1 = 10^{-4}$，第二步为 $\beta_2 = 2.3 \times 10^{-3}$，是 $1 - \bar\alpha_1$ 的 23 倍：所以 $\tilde\beta_2 \approx 10^{-4}$ 远比真实的反向步窄，该怪的是 §5 中固定的方差，而不是粗糙的步长。在那次 `diffusion_elbo` 调用中加上 `reverse_var="beta"`，$T = 10$ 时的间隙就降到 0.49 ± 0.02。链的终点造成的损失比 $L_T$ 看上去的要小：其中只有 0.44 nat，即边缘分布 $q(x_T)$ 相对于 $N(0, 1)$ 的 KL散度，是任何从 $N(0, 1)$ 出发的反向过程都必然损失的。</details>
+# 2. **最少需要多少步？** 在看 §7 的表之前，猜一猜在 5、10、20 和 100 这几个步数中，六个采样器各自最少需要多少步才能与留出数据相距 0.1 以内（$W_1$；下限为 0.033）。检验：§7 的表。
 #    <details><summary>解答</summary>
-#    有两个只需 10 步：使用学到的网络的 DDIM（0.088 ± 0.002），以及 $\sigma_t^2 = \beta_t$ 且使用精确 $\varepsilon^*$ 的 DDPM（0.094 ± 0.005）。其余四个需要 20 步（0.053 到 0.086）；在 10 步时它们为 0.108 到 0.158。滑块显示的是 1000 个样本的单次运行，其下限为 0.051，因此它的标题无法判定这么小的差异：请看表格，表中的数是五个种子上的平均值，并附有标准误。</details>
-# 3. **改为预测 $x_0$ 而不是 $\varepsilon$。** 把网络的目标改写为 $x_0$（此时 $\varepsilon_\theta = (x_t - \sqrt{\bar\alpha_t}\,\hat x_0)/\sqrt{1 - \bar\alpha_t}$）。这会让哪些步 $t$ 更难学？
+#    有两个只需 10 步：使用学到的网络的 DDIM（0.088 ± 0.002），以及 $\sigma_t^2 = \beta_t$ 且使用精确 $\varepsilon^*$ 的 DDPM（0.094 ± 0.005）。其余四个需要 20 步（0.067 到 0.086）；在 10 步时它们为 0.108 到 0.158。滑块显示的是 1000 个样本的单次运行，其下限平均为 0.055，因此它的标题无法判定这么小的差异：请看表格，表中的数是五个种子上的平均值，并附有标准误。</details>
+# 3. **改为预测 $x_0$ 而不是 $\varepsilon$。** 把网络的目标改写为 $x_0$（此时 $\varepsilon_\theta = (x_t - \sqrt{\bar\alpha_t}\,\hat x_0)/\sqrt{1 - \bar\alpha_t}$）。这样一来，损失会更看重哪些步 $t$，又会更轻视哪些步？
 #    <details><summary>解答</summary>
-#    $t = 1$ 附近的步。由公式可知，$\hat x_0$ 中的误差传到 $\varepsilon_\theta$ 时要乘以 $\sqrt{\bar\alpha_t}/\sqrt{1-\bar\alpha_t}$：在 $t = 1$ 附近，这个因子很大（这里 $t = 2$ 时为 23.9，打印 `np.sqrt(schedule.alpha_bar[1] / (1 - schedule.alpha_bar[1]))` 即可看到），所以 $\hat x_0$ 中的微小误差会变成噪声中的大误差，而采样器用的正是噪声。在 $t = T$ 附近，这个因子约为 $5 \times 10^{-4}$，$\hat x_0$ 中的误差在那里几乎无关紧要。两种目标对各步的加权不同；以 $\varepsilon$ 为目标的损失不加调整就很好用（Ho et al. 2020, sec. 3.2）。</details>
+#    采样器并不在乎网络学的是哪个目标：无论哪种，它的均值误差都是 $c_t$ 乘以 $\hat x_0$ 的误差。损失却在乎。由公式可知 $\varepsilon - \varepsilon_\theta = \sqrt{\bar\alpha_t/(1-\bar\alpha_t)}\,(\hat x_0 - x_0)$，所以关于 $\varepsilon$ 的损失等于关于 $x_0$ 的损失乘以 $\bar\alpha_t/(1-\bar\alpha_t)$：$t = 2$ 时为 571（打印 `schedule.alpha_bar[1] / (1 - schedule.alpha_bar[1])` 即可看到），$t = T$ 时却只有 $2 \times 10^{-7}$。与噪声损失相比，关于 $x_0$ 的损失对 $t = 1$ 附近的步看得轻得多，对 $t = T$ 附近的步则看得重得多：它会把 §7 中噪声损失放任不管的那个 $t = T$ 处的 $x_0$ 预测约束住。以 $\varepsilon$ 为目标的损失不加调整就很好用（Ho et al. 2020, sec. 3.2）。</details>
 # 4. **ELBO 的权重。** §4 发现，每个去噪项都是 $\lambda_t$ 乘以关于噪声的平方误差，而简化损失去掉了 $\lambda_t$。预测 $\lambda_t$ 沿链如何变化（余弦调度，$T = 100$）：在小 $t$ 处最大、在大 $t$ 处最大，还是大致不变？检验：`t = np.array([2, 10, 50, 90, 99, 100]); b, a, ab, bt = (schedule.betas[t - 1], schedule.alphas[t - 1], schedule.alpha_bar[t - 1], schedule.beta_tilde[t - 1])`，然后 `print(b**2 / (2 * bt * a * (1 - ab)))`。
 #    <details><summary>解答</summary>
-#    它呈 U 形：$t = 2$ 时为 0.886，$t = 10$ 时为 0.110，$t = 50$ 时为 0.032（在链的中段大约都是 0.03），$t = 90$ 时为 0.107，$t = 99$ 时为 1.50，$t = 100$ 时约为 500，余弦调度在这里把 $\beta_T$ 截断在 0.999（§4 自己的检验已经显示 $\lambda_{90} > \lambda_{30}$）。用真正的 ELBO 训练，会把力气花在链的两端：每次抽到 $t = 100$（概率为百分之一，与其他每一步相同），其权重约为链中段一次抽样的 500 倍。对这个 `EpsNet` 来说，那里变化不大，因为它在 $t = T$ 处的输出按构造是固定的（§6）。简化损失对每一步一视同仁；Ho et al. (2020) 发现它能给出更好的样本，Kingma et al. (2021) 则对一般的加权方式做了研究。</details>
+#    它呈 U 形：$t = 2$ 时为 0.886，$t = 10$ 时为 0.110，$t = 50$ 时为 0.032（在链的中段大约都是 0.03），$t = 90$ 时为 0.107，$t = 99$ 时为 1.50，$t = 100$ 时约为 500，余弦调度在这里把 $\beta_T$ 截断在 0.999（§4 自己的检验已经显示 $\lambda_{90} > \lambda_{30}$）。用真正的 ELBO 训练，会把力气花在链的两端：每次抽到 $t = 100$（概率为百分之一，与其他每一步相同），其权重约为 $t = 50$ 处一次抽样的 15,000 倍（$499.6 / 0.032$）。对这个 `EpsNet` 来说，那里变化不大，因为它在 $t = T$ 处的输出按构造是固定的（§6）。简化损失对每一步一视同仁；Ho et al. (2020) 发现它能给出更好的样本，Kingma et al. (2021) 则对一般的加权方式做了研究。</details>
 #
 # ## 参考文献
 #
