@@ -25,7 +25,8 @@
 # **Learning goals.** After this notebook you can
 # 1. name the two jobs of a generative model (sampling and evaluating) and do both for eq. 1.1;
 # 2. explain why $x = F^{-1}(u)$ with $u \sim U(0, 1)$ has the distribution $F$, and sample any
-#    1-D density through a tabulated $F^{-1}$;
+#    1-D density through a tabulated $F^{-1}$, and read the same map backwards as a change of
+#    variables, $p_X(x) = p_U(F(x))\, F'(x)$;
 # 3. sample a mixture *ancestrally* (first the component $z$, then $x$ given $z$), the 1-D
 #    version of the latent-variable model of notebook 02;
 # 4. say why tables of $F^{-1}$ are hopeless in 64 dimensions;
@@ -150,12 +151,40 @@ print(f"sample mean {draws.mean():.4f} vs mu = {mu}: {z_mean:+.2f} standard erro
 print(f"sample std  {draws.std():.4f} vs sigma = {sigma}: {z_std:+.2f} standard errors")
 
 # %% [markdown]
+# ### Read backwards: the density of $x$ is a change of variables
+#
+# The map that makes samples also gives their density. Since $F$ is increasing,
+# $X = F^{-1}(U) \le x$ exactly when $U \le F(x)$; differentiating $P(X \le x) = P(U \le F(x))$
+# in $x$ gives
+#
+# $$p_X(x) = p_U\big(F(x)\big)\, F'(x) = 1 \cdot p(x).$$
+#
+# The uniform density is flat, so all the shape comes from $F'$, the map's stretch: where $F$ is
+# steep, an interval of $u$ is squeezed into a short interval of $x$ and the density rises. For
+# any increasing invertible map $x = T(u)$ the rule reads
+# $p_X(x) = p_U\big(T^{-1}(x)\big)\, (T^{-1})'(x)$. It is the bridge to exact likelihoods:
+# normalising flows chain such maps, and notebook 06 computes a diffusion model's $\log p(x)$
+# by following an invertible ODE with the same rule. The cell rebuilds eq. 1.1 from $F$ alone.
+
+# %%
+x_grid = np.linspace(mu - 3 * sigma, mu + 3 * sigma, 7)
+h = 1e-5                                              # F'(x) by central differences
+dF_dx = (normal_cdf(x_grid + h, mu, sigma) - normal_cdf(x_grid - h, mu, sigma)) / (2 * h)
+p_U = np.ones_like(x_grid)                            # U(0, 1) has density 1 where F(x) lies
+by_change_of_variables = p_U * dF_dx
+print("p_U(F(x)) F'(x):", np.round(by_change_of_variables, 4))
+print("eq. 1.1 p(x):   ", np.round(normal_pdf(x_grid, mu, sigma), 4))
+assert np.allclose(by_change_of_variables, normal_pdf(x_grid, mu, sigma), rtol=0, atol=1e-8)
+
+# %% [markdown]
 # ### Try it: move $\mu$, $\sigma$ and the number of samples
 #
 # The x-axes stay fixed, so you can watch the CDF stretch as $\sigma$ grows and the histogram
-# sharpen as the sample count grows (the density axis follows the histogram's height). Each slider calls `plot_inverse_cdf`, the function drawn
-# above; the panel starts at the standard normal $N(0, 1)$ that section 1 of the article
-# announces.
+# sharpen as the sample count grows. The bars are a density over *all* samples, so they stay on
+# eq. 1.1 when some fall beyond the axis; the title then says how many (at $\mu = 3$,
+# $\sigma = 3$: 16%), and an arrow whose $x$ lies beyond the axis ends in a wedge at its edge.
+# Each slider calls `plot_inverse_cdf`, the function drawn above; the panel starts at the
+# standard normal $N(0, 1)$ that section 1 of the article announces.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -281,11 +310,17 @@ for d in (1, 2, 3, 4, 10, 64):
 # $2^{-55} \approx 2.8 \times 10^{-17}$ it rounds to exactly $-1$, where erfinv is $-\infty$.
 # `normal_icdf` uses `scipy.special.ndtri`, which works with $u$ directly.
 #
-# Our *sampler* does not run into this. `Generator.random()` returns multiples of $2^{-53}$, and
-# for those $2u - 1$ is computed exactly, so the erfinv form only inherits erfinv's own accuracy.
-# The table below has both kinds of $u$: the smallest positive value the sampler can return,
-# $2^{-53} \approx 1.1 \times 10^{-16}$, and two tail probabilities as a user might type them.
-# The reference is computed with 50 significant digits by `mpmath`.
+# Our *sampler* does not run into this. The table has both kinds of $u$: the smallest positive
+# value the sampler can return, $2^{-53}$, and two tail probabilities as a user might type them,
+# against a 50-digit reference from `mpmath`.
+#
+# <details><summary>Going deeper: why the sampler is safe</summary>
+#
+# `Generator.random()` returns multiples of $2^{-53}$ (the smallest positive one is
+# $2^{-53} \approx 1.1 \times 10^{-16}$), and for those $2u - 1$ is computed exactly, so the
+# erfinv form only inherits erfinv's own accuracy. The printout's last line checks this on a
+# million draws.
+# </details>
 
 # %%
 import mpmath
@@ -314,13 +349,18 @@ print("a million draws of Generator.random(): all multiples of 2^-53:",
       "| 2u - 1 exact for all:", bool(np.all((2 * grid_u - 1) + 1 == 2 * grid_u)))
 
 # %% [markdown]
-# At the sampler's smallest $u = 2^{-53}$ both forms agree with the reference to the last digit:
-# $x \approx -8.21$. So, apart from $u = 0$ exactly (probability $2^{-53}$, $-\infty$ in either
-# form), this sampler never returns a normal draw more than about 8.21 standard deviations below
-# the mean. At $u = 10^{-12}$ (not a multiple of $2^{-53}$), the erfinv form is
-# wrong from the seventh significant digit; at $10^{-17}$ it returns $-\infty$. `normal_icdf` is
-# correct to about 16 digits in all three cases. So tail precision matters when $u$ comes from
-# outside the sampler: computing quantiles, p-values or confidence bounds far in the tails.
+# At the sampler's smallest $u$ both forms agree with the reference ($x \approx -8.21$). At
+# $u = 10^{-12}$ the erfinv form is wrong from the seventh significant digit, and at $10^{-17}$
+# it returns $-\infty$; `normal_icdf` is correct to about 16 digits throughout. So tail
+# precision matters only when $u$ comes from outside the sampler: quantiles, p-values or
+# confidence bounds far in the tails.
+#
+# <details><summary>Going deeper: the sampler's most extreme draw</summary>
+#
+# Apart from $u = 0$ exactly (probability $2^{-53}$, $-\infty$ in either form), this sampler
+# never returns a normal draw more than about 8.21 standard deviations below the mean, since
+# $2^{-53}$ is its smallest positive $u$.
+# </details>
 #
 # ## What we have seen
 #
@@ -328,6 +368,8 @@ print("a million draws of Generator.random(): all multiples of 2^-53:",
 # - Inverse-transform sampling maps $u \sim U(0,1)$ through $F^{-1}$; a tabulated $F^{-1}$ handles
 #   any 1-D density (the table's largest error was 2.9e-05 above), but tables explode with the
 #   dimension: $8 \times 10^{128}$ bytes for an 8x8 image.
+# - Read backwards, the same map is a change of variables, $p_X(x) = p_U(F(x))\, F'(x)$: the
+#   rule behind the exact likelihoods of flows and of notebook 06.
 # - Ancestral sampling draws a hidden label first and $x$ given the label; it needs no $F^{-1}$
 #   of $p(x)$ and is the discrete version of eq. 2.3.
 # - Optional: the erfinv form of $F^{-1}$ loses digits for tail probabilities given from

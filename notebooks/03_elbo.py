@@ -16,8 +16,8 @@
 # %% [markdown]
 # # 03 · From the evidence to the ELBO
 #
-# Companion to section 2 of the article *Principles of diffusion models*, the part titled
-# "optimising a proxy of the evidence" (eqs. 2.4 and 2.5).
+# Companion to section 2 of the article *Principles of diffusion models*, the subsection
+# "优化目标的代理：优化证据下界ELBO" (a proxy for the objective: the ELBO; eqs. 2.4 and 2.5).
 #
 # **Question.** Notebook 02 showed that the evidence $\log p_\theta(x)$ is expensive to estimate
 # by sampling $z$ from the prior. Can we optimise something cheaper that still pushes the
@@ -89,14 +89,15 @@ notebook_start = time.perf_counter()
 # %% [markdown]
 # ## 1. The model, drawn (article §2, "a proxy for the objective: the ELBO", Figure 1)
 #
-# A latent variable $z$ is drawn from a simple prior $p(z) = N(0, I)$, and the **probabilistic
+# The ELBO needs one new character, an encoder that guesses $z$ from $x$. A latent variable $z$ is drawn from a simple prior $p(z) = N(0, I)$, and the **probabilistic
 # decoder (概率解码器)** $p_\theta(x \mid z)$ turns it into an observation $x$. Going back, from an observed $x$ to the
 # $z$ values that could have produced it, is the job of the **posterior (后验分布)**
 # $p_\theta(z \mid x)$. For a neural decoder the posterior has no formula, so we bring in a second
 # distribution, the **encoder (编码器)** $q_\phi(z \mid x)$, with its own parameters $\phi$, and ask it to
 # approximate the posterior. This pair of networks is the variational autoencoder of Kingma
-# and Welling [1] and Rezende et al. [5]. (The article shows a figure borrowed from another blog here; this is
-# our own drawing.)
+# and Welling [1] and Rezende et al. [5]. (The article shows a figure borrowed from another blog
+# here; this is our own drawing.) Look for the two arrows from $x$ back to $z$: the encoder
+# (dashed) is what we choose, the posterior (dotted) is what it should match.
 
 # %%
 plot_graphical_model()
@@ -104,9 +105,8 @@ plot_graphical_model()
 # %% [markdown]
 # The quantity we want to raise is the **evidence (证据)** $\log p_\theta(x)$ of notebook 02.
 # Our test bed is the linear-Gaussian model (probabilistic PCA [4]) $z \sim N(0, 1)$,
-# $x \mid z \sim N(Wz + b, cI)$ with one latent dimension ($k = 1$) and a two-dimensional $x$. For it, notebook 02's
-# `LinearGaussian` gives the exact evidence $\log p(x)$ and the exact posterior $p(z \mid x)$,
-# a normal distribution. We observe one $x$ and pick an arbitrary, deliberately poor $q$.
+# $x \mid z \sim N(Wz + b, cI)$ with $k = 1$ and a two-dimensional $x$, whose exact evidence
+# and normal posterior `LinearGaussian` gives. We observe one $x$ and pick a deliberately poor $q$.
 
 # %%
 model = LinearGaussian(W=[[1.5], [0.8]], b=[0.5, -0.3], c=0.5)
@@ -124,7 +124,8 @@ print(f"our q(z|x)             = N({q_mean[0]:.3f}, {q_std[0]:.3f}^2)")
 # %% [markdown]
 # ## 2. Eq. 2.4, one line at a time (article §2, the ELBO)
 #
-# The article rewrites the evidence in seven steps and ends with an inequality:
+# Eq. 2.4 shows that the evidence is the ELBO plus a KL divergence, so the ELBO is a lower bound
+# and the KL is exactly the gap. The article gets there in seven steps:
 #
 # $$
 # \begin{aligned}
@@ -147,10 +148,15 @@ print(f"our q(z|x)             = N({q_mean[0]:.3f}, {q_std[0]:.3f}^2)")
 # negative, which gives line 8: the first term is a lower bound on the evidence, the
 # **evidence lower bound (证据下界, ELBO)**.
 #
-# `eq24_lines` evaluates every line for our $x$ and $q$: by quadrature where the line is an
-# integral, by Monte Carlo with $L = 10^5$ samples $z_l \sim q$ where it is an expectation, and
-# exactly where a closed form exists (the evidence, and the KL between two normals in line 7).
-# **Monte Carlo (蒙特卡洛)** here means: replace an expectation by the average over samples.
+# `eq24_lines` evaluates every line for our $x$ and $q$, by **Monte Carlo (蒙特卡洛)** (the
+# average over $L = 10^5$ samples $z_l \sim q$) where the line is an expectation.
+#
+# <details><summary>Going deeper: how the table computes each line</summary>
+#
+# Lines that are integrals are computed by quadrature, lines that are expectations by Monte
+# Carlo, and the rest exactly where a closed form exists (the evidence, and the KL between two
+# normals in line 7).
+# </details>
 
 # %%
 rows = eq24_lines(model, x_obs, q_mean, q_std, n_samples=100_000, rng=1)
@@ -165,12 +171,12 @@ for r in rows:
 assert rows[-1].value < log_px
 
 # %% [markdown]
-# Lines 0 to 7 agree with the exact $\log p(x)$ (line 7 within its standard error). Two things in the table deserve a second look.
+# Lines 0 to 7 agree with the exact $\log p(x)$ (line 7 within its standard error). Two things
+# deserve a second look.
 #
-# * Lines 3 to 6 have a standard error of zero (below $10^{-12}$, rounding), although they are Monte-Carlo
-#   averages. By Bayes' rule, $\log p(x, z) - \log p(z \mid x)$ equals $\log p(x)$ for *every*
-#   $z$, so each sample gives the exact answer. Only when line 6 splits this into two
-#   expectations does each part become random; their errors cancel exactly in the sum:
+# * Lines 3 to 6 are Monte-Carlo averages with a standard error of zero: by Bayes' rule,
+#   $\log p(x, z) - \log p(z \mid x) = \log p(x)$ for *every* $z$. Only line 6's two parts are
+#   random, and their errors cancel in the sum:
 
 # %%
 elbo_mc, kl_mc = rows[6].parts
@@ -224,17 +230,21 @@ print(f"mean of the log weights {elbo_mc.mean:.4f} +- {elbo_mc.se:.4f}   "
       f"(exact ELBO {model.elbo(x_obs, q_mean, q_std):.4f})")
 
 # %% [markdown]
-# The two sides differ by the gap of eq. 2.4. Averaging $K$ weights *inside* the log before
-# taking the expectation gives a family of bounds between the two, which tightens as $K$ grows:
-# the importance-weighted bound of Burda et al. [3], used to score the VAE in notebook 04.
+# The two sides differ by the gap of eq. 2.4.
+#
+# <details><summary>Going deeper: bounds between the two sides</summary>
+#
+# Averaging $K$ weights *inside* the log before taking the expectation gives a family of bounds
+# between the two, which tightens as $K$ grows: the importance-weighted bound of Burda et
+# al. [3], used to score the VAE in notebook 04 (exercise 4 below).
+# </details>
 #
 # ## 3. Try it: move $q$ and watch the gap
 #
-# Left: the evidence is a flat line, because it does not depend on $q$ at all. The ELBO (blue)
-# lies below it for every $q$; the red bar is the gap, KL$(q \,\|\, p(z \mid x))$. Right: $q$
-# (red) over the exact posterior (grey). The gap vanishes only when the two curves coincide:
-# `mu` at the posterior mean and `sigma` at the posterior standard deviation. The static figure
-# shows the $q$ of the table above.
+# The gap closes only when $q$ is the posterior. Left: the evidence is a flat line, since it
+# does not depend on $q$; the ELBO (blue) lies below it for every $q$, and the red bar is the
+# gap, KL$(q \,\|\, p(z \mid x))$. Right: $q$ (red) over the exact posterior (grey). Look for
+# the bar to vanish as the two curves coincide. The static figure shows the $q$ of the table.
 
 # %%
 plot_elbo_gap(mu=q_mean[0], sigma=q_std[0], model=model, x=x_obs)
@@ -265,7 +275,7 @@ assert abs(log_px - tight) < 1e-12
 # %% [markdown]
 # ## 4. Eq. 2.5: the two terms of the ELBO (article §2, the ELBO expanded)
 #
-# Write $p_\theta(x, z) = p_\theta(x \mid z)\, p(z)$ inside the ELBO and split the logarithm:
+# The ELBO trades fitting $x$ against staying close to the prior. Write $p_\theta(x, z) = p_\theta(x \mid z)\, p(z)$ inside the ELBO and split the logarithm:
 #
 # $$
 # \text{ELBO} = \underbrace{\mathbb{E}_{q_\phi(z \mid x)}[\log p_\theta(x \mid z)]}_{\text{reconstruction term (重建项)}}
@@ -292,21 +302,23 @@ assert np.isclose(terms.elbo, terms.reconstruction - terms.prior_matching, rtol=
 # %% [markdown]
 # ### Which term wins where
 #
-# The two terms pull $q$ in different directions. Left: moving $q$'s mean. The reconstruction
-# term (blue) peaks at the $z$ whose decoding is closest to $x$, the least-squares solution
-# $z_{\text{LS}} = W^\top(x - b) / W^\top W$; the prior-matching term (green) peaks at $0$. Right:
-# moving $q$'s sigma. Reconstruction always prefers a narrower $q$ (every spread of $z$ blurs
-# the decoded mean), while prior matching prefers $\sigma = 1$ and punishes a narrow $q$ without
-# limit (its $-\log \sigma$). The ELBO (black) peaks where their slopes balance: at the posterior
-# (dashed line).
+# The two terms pull $q$ in different directions. Left: moving $q$'s mean, zoomed on the peaks,
+# each curve drawn relative to its own maximum. Prior matching (green) peaks at $0$;
+# reconstruction (blue) at the $z$ whose decoding is closest to $x$, the least-squares
+# $z_{\text{LS}} = W^\top(x - b) / W^\top W$. Right: moving $q$'s sigma. Reconstruction always
+# prefers a narrower $q$ (every spread of $z$ blurs the decoded mean), while prior matching
+# prefers $\sigma = 1$ and punishes a narrow $q$ without limit (its $-\log \sigma$). The ELBO
+# (black) peaks where their slopes balance: at the posterior (dashed lines).
 
 # %%
 plot_elbo_terms(model, x_obs)
 
 # %% [markdown]
-# How hard each term pulls is set by its curvature. In the mean, the reconstruction term has
-# curvature $W^\top W / c$ and the prior term $1$, so the optimum is a weighted average of $0$
-# and $z_{\text{LS}}$, with the reconstruction's weight
+# Look at the left panel: the ELBO's peak, the posterior mean 0.173, lies between 0 and
+# $z_{\text{LS}} = 0.203$, close to $z_{\text{LS}}$, because the blue parabola bends much more
+# sharply than the green one. How hard each term pulls is set by its curvature: in the mean,
+# $W^\top W / c$ for reconstruction and $1$ for the prior, so the optimum is a weighted average
+# of $0$ and $z_{\text{LS}}$, with the reconstruction's weight
 # $\frac{W^\top W / c}{1 + W^\top W / c}$. In sigma, setting the slopes equal gives
 # $1 / \sigma^2 = 1 + W^\top W / c$, the posterior's precision.
 
@@ -322,10 +334,9 @@ assert np.isclose(weight * z_ls, post_mean[0]) and np.isclose((1 + WtW / model.c
                                                                post_std[0])
 
 # %% [markdown]
-# So with this decoder, reconstruction wins in the mean (weight 0.85): the data pin $z$ down and
-# the prior only shrinks it a little towards 0. A larger decoder variance $c$ makes the data less
-# informative and hands the mean to the prior. In sigma the prior-matching term wins below the
-# posterior's sigma (it rises steeply as $\sigma \to 0$) and the reconstruction term wins above:
+# So with this decoder, reconstruction wins in the mean (weight 0.85); a larger decoder variance
+# $c$ hands more of it to the prior. In sigma the prior-matching term wins below the
+# posterior's sigma (it rises steeply as $\sigma \to 0$) and the reconstruction term above:
 
 # %%
 print(f"{'sigma':>6} {'d rec / d sigma':>16} {'d(-KL) / d sigma':>17}  stronger pull")
@@ -338,17 +349,17 @@ for sigma in (0.5 * post_std[0], 2.0 * post_std[0]):
 # %% [markdown]
 # ## 5. The article's two sub-goals (article §2, after eq. 2.4)
 #
-# The evidence does not depend on $\phi$. So, by eq. 2.4, raising the ELBO by changing $\phi$
-# can only shrink the gap: **optimising $\phi$ makes the bound tight**. Changing $\theta$ is what
-# can move the evidence itself: **optimising $\theta$ raises the evidence**. We show both.
+# Raising the ELBO does two different jobs, depending on which parameters move. The evidence
+# does not depend on $\phi$, so by eq. 2.4 **optimising $\phi$ makes the bound tight**; only
+# $\theta$ moves the evidence itself: **optimising $\theta$ raises the evidence**.
 #
 # ### Optimising $\phi$ closes the gap, up to what $q$ can express
 #
 # A VAE's $q$ is a normal with a *diagonal* covariance (a **mean-field** approximation). With two
 # latent dimensions the exact posterior of our model is a normal whose covariance
 # $(I + W^\top W / c)^{-1}$ is diagonal only when the columns of $W$ are orthogonal. Take one
-# decoder of each kind and run gradient ascent on $q$'s mean and log-sigma (`fit_q`: 300 steps,
-# closed-form gradients), starting far from the posterior.
+# decoder of each kind and run 300 steps of gradient ascent on $q$'s mean and log-sigma
+# (`fit_q`), starting far from the posterior.
 
 # %%
 W_orth = np.array([[1.0, 0.6], [1.0, -0.6], [0.0, 0.0]])          # orthogonal columns
@@ -369,15 +380,20 @@ for name, W in (("diagonal posterior", W_orth), ("correlated posterior", W_corr)
     fits[name] = (m2, x2, fit.q_mean, fit.q_std, fit.path, final_gap)
 
 # %% [markdown]
-# Gradient ascent lands on the closed-form best diagonal $q$ (mean = posterior mean,
-# $1/\sigma_j^2$ = the $j$-th diagonal entry of the posterior precision) in both cases. For the
-# diagonal posterior the gap closes completely. For the correlated one a **mean-field gap** of
-# 0.3056 nats remains that no diagonal $q$ can remove: $\frac12\big(\sum_j \log \Lambda_{jj} -
-# \log\det\Lambda\big)$ with $\Lambda$ the posterior precision. (Cremer et al. [6] call the gap
-# that the best $q$ of a family leaves the *approximation gap*; notebook 04 meets its partner.) The picture shows why: $q$'s
-# contours (red) are axis-aligned ellipses and cannot tilt to follow the posterior (grey). Both
-# are drawn at the 1, 2 and 3 standard-deviation ellipses; the blue path is the first 60 steps
-# of gradient ascent.
+# Gradient ascent lands on the closed-form best diagonal $q$ in both cases. For the diagonal
+# posterior the gap closes completely. For the correlated one a **mean-field gap** of 0.3056
+# nats remains that no diagonal $q$ can remove (Cremer et al. [6] call it the *approximation
+# gap*; notebook 04 meets its partner). In the picture, look at the tilt: $q$'s contours (red)
+# are axis-aligned ellipses and cannot follow the tilted posterior (grey); the blue path is the
+# first 60 steps of gradient ascent.
+#
+# <details><summary>Going deeper: the best diagonal q in closed form</summary>
+#
+# Its mean is the posterior mean and $1/\sigma_j^2 = \Lambda_{jj}$, the $j$-th diagonal entry
+# of the posterior precision $\Lambda$. Its gap is
+# $\frac12\big(\sum_j \log \Lambda_{jj} - \log\det\Lambda\big)$ (`best_mean_field`). Both
+# ellipses in the figure are drawn at 1, 2 and 3 standard deviations.
+# </details>
 
 # %%
 m2, x2, fit_mean, fit_std, path, final_gap = fits["correlated posterior"]
@@ -388,9 +404,8 @@ plot_mean_field(m2, x2, fit_mean, fit_std, path=path[:60],
 # Look at the widths. The best diagonal $q$ takes $1/\sigma_j^2 = \Lambda_{jj}$, the precision
 # of $z_j$ *with the other coordinate held fixed*, which is narrower than the marginal spread
 # of $z_j$ when the two are correlated: the marginal variance is $1/\Lambda_{jj}$ divided by
-# $1 - \rho^2$. So mean-field $q$ **underestimates the marginal variances**, the standard
-# lesson of mean-field variational inference (it fits KL$(q \,\|\, p)$, which punishes $q$ for
-# putting mass where the posterior has little):
+# $1 - \rho^2$. So mean-field $q$ **underestimates the marginal variances** (it fits
+# KL$(q \,\|\, p)$, which punishes $q$ for putting mass where the posterior has little):
 
 # %%
 marginal_std = np.sqrt(np.diag(m2.posterior(x2)[1]))
@@ -400,10 +415,9 @@ print(f"ratio q / posterior:   {np.round(fit_std / marginal_std, 3)}  "
       f"(sqrt(1 - rho^2) = {np.sqrt(1 - rho**2):.3f})")
 
 # %% [markdown]
-# > **Note on the article.** The article says that once $\phi$ is optimised well enough, the ELBO
-# > can stand in for the likelihood of a sample. That holds only if $q$'s family contains the
-# > posterior. With the usual diagonal normal $q$, a correlated posterior leaves a gap (0.306 nats
-# > here), so the ELBO stays strictly below $\log p(x)$ however long we optimise $\phi$.
+# > **Note on the article.** The article says that a well-optimised ELBO can stand in for the
+# > likelihood of a sample. Only if $q$'s family contains the posterior: here a diagonal $q$
+# > stays 0.306 nats below $\log p(x)$ however long we optimise $\phi$.
 #
 # ### Optimising $\theta$ raises the evidence
 #
@@ -445,8 +459,8 @@ assert ev[-1] <= ceiling + 1e-9
 plot_subgoals(history)
 
 # %% [markdown]
-# Left: in the white stretches (phi steps) the evidence (black) is flat and the ELBO (blue)
-# climbs up to it; in the orange stretches (theta steps) both climb. Right: the gap on a log
+# Look for the two kinds of stretch. Left: in the white ones (phi steps) the evidence (black) is
+# flat and the ELBO (blue) climbs up to it; in the orange stretches (theta steps) both climb. Right: the gap on a log
 # scale. Phi steps drive it to (almost) zero, because with $k = 1$ a normal $q$ can match the
 # posterior exactly. Theta steps reopen it:
 
@@ -463,44 +477,48 @@ print("gap after each theta phase:", " ".join(show_gap(g) for g in gaps_after_th
 # %% [markdown]
 # > **Note on the article.** The article sorts the work neatly: phi only closes the gap, theta
 # > only raises the evidence. The first half is exact. The second is not quite: the posterior
-# > $p_\theta(z \mid x)$ depends on $\theta$, so a theta step also moves the target that $q$
-# > was fitted to and changes the gap (here it reopens it at every theta step). In general part
-# > of what a theta step gains in the ELBO could come from moving the posterior towards $q$
-# > rather than from the evidence; in this run it never does.
-# > Alternating the two, as above, is generalised EM when each phi phase makes $q$ the exact
-# > posterior ("generalised" because the theta phase takes gradient steps instead of
-# > maximising). What EM guarantees is weaker than "the evidence rises at every theta step": if
-# > the theta phase ends with a higher ELBO than it started with, then the evidence at its end
-# > is above the evidence at its start, because
-# > $\log p_{\theta_\text{new}}(x) \ge \text{ELBO}(\theta_\text{new}) \ge \text{ELBO}(\theta_\text{old})
-# > = \log p_{\theta_\text{old}}(x)$. Single steps inside a phase carry no such promise; that every
-# > one of them rose here (the smallest change printed above is positive) is a property of this
-# > run, not of EM.
+# > depends on $\theta$, so a theta step also moves the target $q$ was fitted to, and here
+# > reopens the gap at every step.
 #
-# > **Note on notation.** In the text around eq. 2.4 the article writes the divergence as
-# > $D_{\mathrm{KL}}(q \mid p)$ with a single bar; eq. 2.4 itself uses the usual
-# > $D_{\mathrm{KL}}(q \,\|\, p)$. They mean the same thing, and the order matters: KL is not
-# > symmetric, and the gap is KL from $q$ *to* the posterior.
+# <details><summary>Going deeper: what EM guarantees, and what it does not</summary>
+#
+# In general part of what a theta step gains in the ELBO could come from moving the posterior
+# towards $q$ rather than from the evidence; in this run it never does. Alternating the two,
+# as above, is generalised EM when each phi phase makes $q$ the exact posterior ("generalised"
+# because the theta phase takes gradient steps instead of maximising). What EM guarantees is
+# weaker than "the evidence rises at every theta step": if the theta phase ends with a higher
+# ELBO than it started with, then the evidence at its end is above the evidence at its start,
+# because
+# $\log p_{\theta_\text{new}}(x) \ge \text{ELBO}(\theta_\text{new}) \ge \text{ELBO}(\theta_\text{old})
+# = \log p_{\theta_\text{old}}(x)$. Single steps inside a phase carry no such promise; that
+# every one of them rose here (the smallest change printed above is positive) is a property of
+# this run, not of EM.
+# </details>
+#
+# <details><summary>Going deeper: a note on the article's notation</summary>
+#
+# In the text around eq. 2.4 the article writes the divergence as $D_{\mathrm{KL}}(q \mid p)$
+# with a single bar; eq. 2.4 itself uses the usual $D_{\mathrm{KL}}(q \,\|\, p)$. They mean
+# the same thing, and the order matters: KL is not symmetric, and the gap is KL from $q$ *to*
+# the posterior.
+# </details>
 #
 # ## Looking ahead: the same ELBO for diffusion models
 #
-# The article introduces the ELBO with a remark: the same design, maximising a lower bound on
-# the evidence, is what both VAEs and diffusion models use. Nothing in eq. 2.4 cares what $z$
-# is. Notebook 05 ("Diffusion models: a VAE with many latents") takes $z$ to be a whole chain
-# of noisier and noisier copies $x_1, \dots, x_T$ of the data, with a fixed encoder that only
-# adds noise, and the bound of this notebook becomes the diffusion model's training objective.
+# The article notes that VAEs and diffusion models both maximise this lower bound. Nothing in
+# eq. 2.4 cares what $z$ is: notebook 05 takes $z$ to be a chain of ever noisier copies
+# $x_1, \dots, x_T$ of the data, with a fixed encoder that only adds noise, and this bound
+# becomes the diffusion model's training objective.
 #
 # ## What we have seen
 #
 # - Every line of eq. 2.4 evaluates to $\log p(x)$; the gap between the evidence and the ELBO is
-#   exactly KL$(q \,\|\, p(z \mid x))$ (both printed as 2.4699055148 nats).
+#   exactly KL$(q \,\|\, p(z \mid x))$ (both 2.4699055148 nats).
 # - Jensen's inequality gives the same bound in one line, but hides the size of the gap.
-# - Eq. 2.5 splits the ELBO into a reconstruction term, which pulls $q$ towards the $z$ that
-#   decode to $x$ and towards a narrow $q$, and a prior-matching term, which pulls it towards
-#   $N(0, I)$; the posterior is their balance point.
-# - Optimising $\phi$ closes the gap as far as $q$'s family allows: a mean-field gap of 0.3056
-#   nats remained for a correlated posterior, and the diagonal $q$ was narrower than the
-#   posterior's marginals.
+# - Eq. 2.5: reconstruction pulls $q$ towards $z_{\text{LS}}$ and a narrow $q$, prior matching
+#   towards $N(0, I)$; the posterior is their balance point, a curvature-weighted average.
+# - Optimising $\phi$ closes the gap as far as $q$'s family allows: 0.3056 nats remained for a
+#   correlated posterior, and the diagonal $q$ was narrower than its marginals.
 # - Optimising $\theta$ raised the exact evidence; EM guarantees a rise over each whole theta
 #   phase, not at every step.
 # - Next, notebook 04: the Gaussian assumptions of eq. 2.6 turn the ELBO into a concrete loss for
@@ -523,19 +541,19 @@ print("gap after each theta phase:", " ".join(show_gap(g) for g in gaps_after_th
 #    </details>
 #
 # 2. **A noisier decoder.** In section 4 the reconstruction term's weight in the mean was 0.853
-#    with $c = 0.5$. Predict the weight if the decoder variance were $c = 2$, then check in a new
-#    cell (it draws its own observation, so nothing of the old model is reused):
-#    `noisy = LinearGaussian(W=[[1.5], [0.8]], b=[0.5, -0.3], c=2.0)`,
-#    `x2 = noisy.sample(1, rng=0)[0][0]`, `WtW = float(noisy.W[:, 0] @ noisy.W[:, 0])`,
-#    `w = (WtW / noisy.c) / (1 + WtW / noisy.c)`, then
-#    `print(w, w * float(noisy.W[:, 0] @ (x2 - noisy.b)) / WtW, noisy.posterior(x2)[0])`.
+#    with $c = 0.5$, and the posterior mean of `x_obs` was 0.1727. Predict both if the decoder
+#    variance were $c = 2$ for the same `x_obs`, then check in a new cell (it changes no name the
+#    notebook uses): `noisy = LinearGaussian(W=[[1.5], [0.8]], b=[0.5, -0.3], c=2.0)`,
+#    `w_noisy = (WtW / noisy.c) / (1 + WtW / noisy.c)`, then
+#    `print(w_noisy, w_noisy * z_ls, noisy.posterior(x_obs)[0])`.
 #
 #    <details><summary>Solution</summary>
 #
 #    The weight is $\frac{W^\top W / c}{1 + W^\top W / c}$ with $W^\top W = 2.89$, so at $c = 2$
-#    it is $1.445 / 2.445 = 0.591$: a noisier decoder makes the data less informative and the
-#    prior takes a larger share of the mean. The check prints 0.591, then the weighted
-#    least-squares $z$ and the posterior mean, both 0.1652.
+#    it is $1.445 / 2.445 = 0.591$. $z_{\text{LS}} = 0.2026$ does not depend on $c$, so the
+#    posterior mean shrinks from $0.853 \times 0.2026 = 0.1727$ to $0.591 \times 0.2026 = 0.1197$:
+#    a noisier decoder makes the data less informative and the prior takes a larger share of the
+#    mean. The check prints 0.591, then 0.1197 twice.
 #    </details>
 #
 # 3. **The mean-field gap from the correlation alone** (beyond the text). For a two-dimensional

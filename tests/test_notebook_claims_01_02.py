@@ -28,6 +28,43 @@ def test_01_s2_sample_moments_within_a_few_standard_errors():
     assert abs(draws.std() - sigma) / (sigma / np.sqrt(2 * n)) < 4
 
 
+def test_01_s2_slider_histogram_is_a_density_of_all_samples_and_arrows_stay_on_the_axis():
+    """'at mu = 3, sigma = 3: 16%' beyond the axis; the bars stay on eq. 1.1; wedges mark x."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from helpers.plots.sampling import plot_inverse_cdf
+
+    mu, sigma, n = 3.0, 3.0, 20_000
+    outside = 1 - (normal_cdf(6.0, mu, sigma) - normal_cdf(-6.0, mu, sigma))
+    assert round(100 * outside) == 16                        # the prose's 16%
+    fig = plot_inverse_cdf(mu, sigma, n_samples=n, rng=0)    # the slider's window [-6, 6]
+    assert fig.axes[1].get_title().endswith("16% beyond the axis")
+    stairs = next(a for a in fig.axes[1].patches if hasattr(a, "get_data"))
+    heights, edges = stairs.get_data().values, stairs.get_data().edges
+    area = float(np.sum(heights * np.diff(edges)))
+    assert abs(area - (1 - outside)) < 4 * np.sqrt(outside * (1 - outside) / n)
+    # the bars sit on eq. 1.1 (a density of all samples), not ~19% above it
+    centres = (edges[:-1] + edges[1:]) / 2
+    ratio = heights.sum() / normal_pdf(centres, mu, sigma).sum()
+    assert abs(ratio - 1) < 0.02 and 1 / (1 - outside) > 1.18
+    # the u = 0.9 arrow (x = 6.84) ends in a wedge at the right edge; the others land inside
+    assert round(float(normal_icdf(0.9, mu, sigma)), 2) == 6.84
+    lines = {ln.get_label(): ln for ln in fig.axes[0].get_lines()}
+    assert list(lines["x beyond the axis"].get_xdata()) == [6.0]
+    assert list(lines["x beyond the axis"].get_ydata()) == [0.9]
+    assert np.all(np.abs(lines["x = F$^{-1}$(u)"].get_xdata()) <= 6.0)
+
+
+def test_01_s2_change_of_variables_rebuilds_eq_1_1():
+    """p_U(F(x)) F'(x) = p(x), the cell's check, and for an affine map as well."""
+    mu, sigma, h = 1.0, 0.5, 1e-5
+    x = np.linspace(mu - 3 * sigma, mu + 3 * sigma, 7)
+    dF = (normal_cdf(x + h, mu, sigma) - normal_cdf(x - h, mu, sigma)) / (2 * h)
+    assert np.allclose(dF, normal_pdf(x, mu, sigma), rtol=0, atol=1e-8)
+    # the general rule p_X(x) = p_U(T^-1(x)) (T^-1)'(x) for T(u) = mu + sigma u, u ~ N(0, 1)
+    assert np.allclose(normal_pdf((x - mu) / sigma, 0.0, 1.0) / sigma, normal_pdf(x, mu, sigma))
+
+
 def _mixture():
     def pdf(x):
         return 0.3 * normal_pdf(x, -2.0, 0.5) + 0.7 * normal_pdf(x, 1.5, 1.0)

@@ -292,14 +292,50 @@ def test_03_random_q_and_exercises_1_2():
     # exercise 1: "the title says gap 0.807"
     fig = plot_elbo_gap(mu=post_mean[0], sigma=2 * post_std[0], model=model, x=x_obs)
     assert fig.axes[0].get_title().endswith("gap 0.807")
-    # exercise 2: "prints 0.591, then ... both 0.1652"
+    # exercise 2, on x_obs itself: "prints 0.591, then 0.1197 twice"; 0.853 x 0.2026 = 0.1727
+    WtW = float(model.W[:, 0] @ model.W[:, 0])
+    z_ls = float(model.W[:, 0] @ (x_obs - model.b)) / WtW
     noisy = LinearGaussian(W=[[1.5], [0.8]], b=[0.5, -0.3], c=2.0)
-    x2 = noisy.sample(1, rng=0)[0][0]
-    WtW = float(noisy.W[:, 0] @ noisy.W[:, 0])
-    w = (WtW / noisy.c) / (1 + WtW / noisy.c)
-    assert round(w, 3) == 0.591
-    assert round(w * float(noisy.W[:, 0] @ (x2 - noisy.b)) / WtW, 4) == 0.1652
-    assert round(float(noisy.posterior(x2)[0][0]), 4) == 0.1652
+    w_noisy = (WtW / noisy.c) / (1 + WtW / noisy.c)
+    assert round(w_noisy, 3) == 0.591 and round(z_ls, 4) == 0.2026
+    assert round(w_noisy * z_ls, 4) == 0.1197
+    assert round(float(noisy.posterior(x_obs)[0][0]), 4) == 0.1197
+    assert round(float(post_mean[0]), 4) == 0.1727 < 0.2026
+
+
+def test_03_s4_moving_the_mean_marks_0_z_ls_and_the_posterior_mean(nb03):
+    """The zoomed panel: -KL peaks at 0, reconstruction at z_LS = 0.203, the ELBO at 0.173."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from helpers.plots.elbo import plot_elbo_terms
+
+    model, x, _, _ = nb03
+    ax = plot_elbo_terms(model, x).axes[0]
+    curves, marks = ax.get_lines()[0::2], ax.get_lines()[1::2]
+    for curve, mark in zip(curves, marks):       # each dashed line stands at its curve's peak
+        xs, ys = curve.get_data()
+        assert abs(xs[np.argmax(ys)] - mark.get_xdata()[0]) < 2 * (xs[1] - xs[0])
+    assert [round(float(m.get_xdata()[0]), 3) for m in marks] == [0.203, 0.0, 0.173]
+    lo, hi = ax.get_xlim()
+    assert hi - lo < 0.5                          # zoomed: 0.03 apart is a visible distance
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "0.203" in texts[0] and "0.173" in texts[2]
+
+
+def test_03_s3_the_gap_figures_key_sits_above_the_evidence_line(nb03):
+    """The key is in the band above log p(x), where no ELBO can reach, for any q."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from helpers.plots.elbo import plot_elbo_gap
+
+    model, x, _, _ = nb03
+    log_px = model.log_evidence(x)
+    for mu, sigma in ((-0.5, 0.8), (0.17, 0.38), (2.0, 2.0), (-3.0, 0.05)):
+        fig = plot_elbo_gap(mu=mu, sigma=sigma, model=model, x=x)
+        ax = fig.axes[0]
+        fig.canvas.draw()
+        box = ax.get_legend().get_window_extent().transformed(ax.transData.inverted())
+        assert box.y0 > log_px
 
 
 def test_04_the_miss_at_c_0_1_is_not_unfinished_training(digits):

@@ -92,7 +92,8 @@ def plot_elbo_gap(mu=0.0, sigma=1.0, *, model, x, mu_lim=(-3.0, 3.0), sigma_lim=
     p["gap_bar"].set_data([mu, mu], [elbo_now, log_px])
     p["q_mark"].set_data([mu], [elbo_now])
     p["legend_b"].get_texts()[1].set_text(f"ELBO, q's sigma = {sigma:.2g}")
-    ax_b.set(xlim=mu_lim, ylim=(log_px - 12.0, log_px + 1.0),
+    # a band above the flat log p(x) holds the key, clear of the ELBO at every q
+    ax_b.set(xlim=mu_lim, ylim=(log_px - 12.0, log_px + 4.0),
              title=f"ELBO {elbo_now:.3g}, gap {gap:.3g}")
     p["post"].set_data(zs, post, 0)
     p["q"].set_data(zs, q)
@@ -111,7 +112,7 @@ def _elbo_gap_frame():
     gap_bar, = ax_b.plot([], [], color="C3", lw=2.5)
     q_mark, = ax_b.plot([], [], "o", color="C0")
     ax_b.set(xlabel=r"$q$'s mean $\mu$", ylabel="nats")
-    legend_b = ax_b.legend(loc="lower center", fontsize=7, framealpha=0.9)
+    legend_b = ax_b.legend(loc="upper center", fontsize=7, framealpha=0.9, ncol=2)
     post = ax_q.fill_between([0.0, 0.0], 0.0, color="0.6", alpha=0.5, label="exact posterior p(z|x)")
     q, = ax_q.plot([], [], color="C3", label="q(z|x)")
     ax_q.set(xlabel="$z$", ylabel="density")
@@ -122,47 +123,61 @@ def _elbo_gap_frame():
     return fig, parts
 
 
-def plot_elbo_terms(model, x, *, mu_lim=(-3.0, 3.0), sigma_lim=(0.02, 2.0)):
+def plot_elbo_terms(model, x, *, sigma_lim=(0.02, 2.0)):
     """Eq. 2.5: reconstruction and prior matching as q changes (k = 1 model, one x).
 
-    Left: moving q's mean at the posterior's sigma. Right: moving q's sigma at the posterior
-    mean (log scale). The ELBO is the reconstruction minus the prior matching; its maximum is
-    the posterior.
+    Left: moving q's mean at the posterior's sigma, zoomed on the three peaks, each curve drawn
+    relative to its own maximum: prior matching peaks at 0, reconstruction at the least-squares
+    z_LS = W^T (x - b) / W^T W, and the ELBO at the posterior mean, a weighted average of the two.
+    Right: moving q's sigma at the posterior mean (log scale), in nats. The ELBO is the
+    reconstruction minus the prior matching; its maximum is the posterior.
     """
     _q_grid_check_k1(model)
     x = model.as_x(x)
     post_mean, post_cov = model.posterior(x)
     pm, ps = float(post_mean[0]), float(np.sqrt(post_cov[0, 0]))
     log_px = float(model.log_evidence(x))
+    w = np.asarray(model.W, dtype=float)[:, 0]
+    z_ls = float(w @ (x - np.asarray(model.b, dtype=float))) / float(w @ w)
 
     def terms(m, s):
         elbo = model.elbo(x, m[:, None], s[:, None])
         kl = gaussian_kl(m[:, None], s[:, None])
         return elbo + kl, kl, elbo
 
-    fig, axes = new_figure(2)
-    grids = [(np.linspace(*mu_lim, 241), None), (None, np.geomspace(*sigma_lim, 241))]
-    for ax, (mus, sigmas) in zip(axes, grids):
-        m = mus if mus is not None else np.full(sigmas.size, pm)
-        s = sigmas if sigmas is not None else np.full(mus.size, ps)
-        rec, kl, elbo = terms(m, s)
-        t = m if mus is not None else s
-        ax.plot(t, rec, color="C0", label=r"reconstruction $E_q[\log p(x|z)]$")
-        ax.plot(t, -kl, color="C2", label=r"minus prior matching $-\mathrm{KL}(q\,\|\,p(z))$")
-        ax.plot(t, elbo, color="black", lw=2, label="ELBO = sum")
-        ax.axhline(log_px, color="black", ls=":", lw=1, label=r"$\log p(x)$")
-        ax.axvline(pm if mus is not None else ps, color="0.5", ls="--", lw=1)
-        ax.set(ylim=(log_px - 10.0, max(float(rec.max()), float(-kl.min()), log_px) + 1.0),
-               ylabel="nats")
-    axes[0].set(xlabel=r"$q$'s mean $\mu$  ($\sigma$ at the posterior's)",
-                title="moving the mean")
-    axes[1].set(xscale="log", xlabel=r"$q$'s $\sigma$  (mean at the posterior's)",
-                title=r"moving $\sigma$")
-    # each panel its own key (a reader may look at either alone), where its curves are not: the
-    # right one in full, the left one short enough for the corner the curves leave free
-    axes[1].legend(loc="lower left", fontsize=6.5)
-    axes[0].legend(axes[0].get_lines()[:4], ["reconstruction", "$-$KL", "ELBO", r"$\log p(x)$"],
-                   loc="upper left", fontsize=6.5, framealpha=0.9)
+    fig, (ax_m, ax_s) = new_figure(2)
+    # left: a window around 0 and z_LS, wide enough to show each parabola bend
+    lo, hi = min(0.0, z_ls, pm), max(0.0, z_ls, pm)
+    pad = 0.6 * max(hi - lo, 0.1)
+    mus = np.linspace(lo - pad, hi + pad, 241)
+    rec, kl, elbo = terms(mus, np.full(mus.size, ps))
+    curves = [(rec, "C0", 1.5, f"reconstruction: peak at $z_{{LS}}$ = {z_ls:.3f}"),
+              (-kl, "C2", 1.5, "$-$KL$(q\\,\\|\\,p(z))$: peak at 0"),
+              (elbo, "black", 2.0, f"ELBO: peak at the posterior mean {pm:.3f}")]
+    for (curve, color, lw, label), peak in zip(curves, (z_ls, 0.0, pm)):
+        ax_m.plot(mus, curve - curve.max(), color=color, lw=lw, label=label)
+        ax_m.axvline(peak, color=color, ls="--", lw=1)
+    # down far enough to show where each curve sits at the other two peaks, and room for the key
+    drop = max(float(c.max() - np.interp(p, mus, c)) for c, *_ in curves for p in (z_ls, 0.0, pm))
+    ax_m.get_gridspec().update(left=0.8 / fig.get_figwidth())  # room for ticks like -0.05
+    for ax in (ax_m, ax_s):
+        ax.set_position(ax.get_subplotspec().get_position(fig))
+    ax_m.set(xlim=(mus[0], mus[-1]), ylim=(-1.35 * drop, 0.55 * drop),
+             xlabel=r"$q$'s mean $\mu$  ($\sigma$ at the posterior's)",
+             ylabel="nats below each curve's peak", title="moving the mean: where each term peaks")
+    ax_m.legend(loc="upper center", fontsize=6.5, framealpha=0.9)
+
+    sigmas = np.geomspace(*sigma_lim, 241)
+    rec, kl, elbo = terms(np.full(sigmas.size, pm), sigmas)
+    ax_s.plot(sigmas, rec, color="C0", label=r"reconstruction $E_q[\log p(x|z)]$")
+    ax_s.plot(sigmas, -kl, color="C2", label=r"minus prior matching $-\mathrm{KL}(q\,\|\,p(z))$")
+    ax_s.plot(sigmas, elbo, color="black", lw=2, label="ELBO = sum")
+    ax_s.axhline(log_px, color="black", ls=":", lw=1, label=r"$\log p(x)$")
+    ax_s.axvline(ps, color="0.5", ls="--", lw=1)
+    ax_s.set(xscale="log", ylim=(log_px - 10.0, max(float(rec.max()), float(-kl.min()), log_px) + 1.0),
+             ylabel="nats", xlabel=r"$q$'s $\sigma$  (mean at the posterior's)",
+             title=r"moving $\sigma$")
+    ax_s.legend(loc="lower left", fontsize=6.5)
     return fig
 
 

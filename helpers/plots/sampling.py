@@ -53,14 +53,22 @@ def plot_inverse_cdf(mu=0.0, sigma=1.0, *, n_samples=2000, rng=None, n_arrows=5,
     nan = np.full(n_arrows, np.nan)  # NaN breaks one line into n_arrows separate paths
     p["arrows"].set_data(np.column_stack([np.full(n_arrows, lo), x, x, nan]).ravel(),
                          np.column_stack([u, u, np.zeros(n_arrows), nan]).ravel())
-    p["feet"].set_data(x, np.zeros(n_arrows))
+    inside = (x >= lo) & (x <= hi)
+    p["feet"].set_data(x[inside], np.zeros(inside.sum()))
+    # an x = F^-1(u) beyond the window: a wedge where its arrow leaves the axis, at height u
+    p["off_right"].set_data(np.full((x > hi).sum(), hi), u[x > hi])
+    p["off_left"].set_data(np.full((x < lo).sum(), lo), u[x < lo])
+    # Normalise by all samples, as eq. 1.1 is: the bars then sit on the curve even when part of
+    # the sample falls outside the window, and the title says how much does.
     counts, edges = np.histogram(samples, bins=60, range=(lo, hi))
-    heights = counts / max(counts.sum(), 1) / np.diff(edges)  # density=True, and 0 if none inside
+    heights = counts / (n_samples * np.diff(edges))
     p["hist"].set_data(heights, edges)
     pdf = normal_pdf(xs, mu_f, sigma_f)
     p["pdf"].set_data(xs, pdf)
     p["legend"].get_texts()[0].set_text(f"{n_samples} samples")
-    p["title"].set_text(f"N({mu_f:.2g}, {sigma_f:.2g}$^2$)")
+    outside = 1.0 - counts.sum() / n_samples
+    note = f", {100 * outside:.2g}% beyond the axis" if outside > 0 else ""
+    p["title"].set_text(f"N({mu_f:.2g}, {sigma_f:.2g}$^2$){note}")
     # the density axis follows the histogram and the curve (as autoscaling would: 5% margin)
     p["title"].axes.set_ylim(0, 1.05 * (max(heights.max(), pdf.max()) or 1.0))
     return fig
@@ -72,6 +80,9 @@ def _inverse_cdf_frame(lo, hi):
     cdf, = ax_map.plot([], [], color="C0", label="CDF F(x)")
     arrows, = ax_map.plot([], [], color="C1", lw=0.9, ls="--", label="u across to F, down")
     feet, = ax_map.plot([], [], "v", color="C1", ms=5, label="x = F$^{-1}$(u)")
+    off_right, = ax_map.plot([], [], ">", color="C1", ms=6, clip_on=False,
+                             label="x beyond the axis")
+    off_left, = ax_map.plot([], [], "<", color="C1", ms=6, clip_on=False)
     ax_map.set(xlim=(lo, hi), ylim=(0, 1.02), xlabel="x", ylabel="u ~ U(0, 1)",
                title="inverse CDF: u maps to x = F$^{-1}$(u)")
     # centre right: past the drops and the starts of the arrows, below F's upper plateau
@@ -80,7 +91,8 @@ def _inverse_cdf_frame(lo, hi):
     pdf, = ax_hist.plot([], [], color="C3", label="eq. 1.1")
     ax_hist.set(xlim=(lo, hi), xlabel="x", ylabel="density")
     legend = ax_hist.legend(loc="upper left", fontsize=8)
-    parts = dict(cdf=cdf, arrows=arrows, feet=feet, hist=hist, pdf=pdf, legend=legend,
+    parts = dict(cdf=cdf, arrows=arrows, feet=feet, off_right=off_right, off_left=off_left,
+                 hist=hist, pdf=pdf, legend=legend,
                  legend_map=legend_map,
                  title=ax_hist.title, density_axis=ax_hist.yaxis)
     return fig, parts

@@ -13,10 +13,10 @@
 #     name: python3
 # ---
 
-# %% [markdown] en_sha="458ef87e57fa"
+# %% [markdown] en_sha="3f146a2fd7e2"
 # # 03 · 从证据到 ELBO
 #
-# 本笔记本配合原文 *Principles of diffusion models*（《扩散模型原理》）第 2 节中“优化证据的代理目标”这一部分（式 (2.4) 和式 (2.5)）。
+# 本笔记本配合原文《扩散模型原理》第 2 节的小节“优化目标的代理：优化证据下界ELBO”（式 (2.4) 和式 (2.5)）。图中的标注、程序打印的结果和代码注释都用英文；第 1 节的图后附有图中标注对照，文中首次出现的术语也都给出了英文。
 #
 # **问题。** 笔记本 02 表明：通过从先验中采样 $z$ 来估计证据 $\log p_\theta(x)$，代价很高。能否换一个计算起来更便宜、却仍能把证据推高的量来优化？
 #
@@ -75,16 +75,18 @@ from helpers.widgets import float_slider, slider_panel
 
 notebook_start = time.perf_counter()
 
-# %% [markdown] en_sha="4754f6a4fe0f"
-# ## 1. 把模型画出来（原文 §2 中“目标的代理：ELBO”，图 1）
+# %% [markdown] en_sha="fc916654fe5f"
+# ## 1. 把模型画出来（原文 §2“优化目标的代理：优化证据下界ELBO”，图 1）
 #
-# 隐变量 $z$ 从一个简单的先验 $p(z) = N(0, I)$ 中抽取，再由**概率解码器 (probabilistic decoder)** $p_\theta(x \mid z)$ 变成观测 $x$。反过来，从观测到的 $x$ 推回可能产生它的那些 $z$ 值，则是**后验 (posterior)** 分布 $p_\theta(z \mid x)$ 的任务。对于神经网络解码器，后验没有解析表达式，因此我们引入第二个分布，即带有自身参数 $\phi$ 的**编码器 (encoder)** $q_\phi(z \mid x)$，让它去近似后验。这一对网络就是 Kingma 与 Welling [1] 以及 Rezende 等人 [5] 提出的变分自编码器。（原文在此处使用了一张借自另一篇博客的图；这里是我们自己绘制的。）
+# ELBO 需要一个新角色：由 $x$ 猜测 $z$ 的编码器。隐变量 $z$ 从一个简单的先验 $p(z) = N(0, I)$ 中抽取，再由**概率解码器 (probabilistic decoder)** $p_\theta(x \mid z)$ 变成观测 $x$。反过来，从观测到的 $x$ 推回可能产生它的那些 $z$ 值，则是**后验 (posterior)** 分布 $p_\theta(z \mid x)$ 的任务。对于神经网络解码器，后验没有解析表达式，因此我们引入第二个分布，即带有自身参数 $\phi$ 的**编码器 (encoder)** $q_\phi(z \mid x)$，让它去近似后验。这一对网络就是 Kingma 与 Welling [1] 以及 Rezende 等人 [5] 提出的变分自编码器。（原文在此处使用了一张借自另一篇博客的图；这里是我们自己绘制的。）请留意从 $x$ 指回 $z$ 的两支箭头：编码器（虚线）由我们选择，后验（点线）是它应当逼近的对象。
 
 # %%
 plot_graphical_model()
 
-# %% [markdown] en_sha="5f8afe563e36"
-# 我们想要提高的量是笔记本 02 中的**证据 (evidence)** $\log p_\theta(x)$。我们的试验平台是线性高斯模型（概率 PCA [4]）：$z \sim N(0, 1)$，$x \mid z \sim N(Wz + b, cI)$，隐变量为一维（$k = 1$），$x$ 为二维。对这个模型，笔记本 02 的 `LinearGaussian` 能给出精确的证据 $\log p(x)$ 和精确的后验 $p(z \mid x)$（一个正态分布）。我们观测一个 $x$，并随意选取一个故意选得很差的 $q$。
+# %% [markdown] en_sha="5d9ad1f44a81"
+# **图中标注对照：** latent 隐变量 · observed (shaded) 观测变量（灰色） · decoder 解码器 · generative model, parameters $\theta$ 生成模型，参数 $\theta$ · encoder 编码器 · exact posterior 精确后验 · $q_\phi$ approximates it $q_\phi$ 近似它。
+#
+# 我们想要提高的量是笔记本 02 中的**证据 (evidence)** $\log p_\theta(x)$。试验用的是线性高斯模型（概率 PCA [4]）：$z \sim N(0, 1)$，$x \mid z \sim N(Wz + b, cI)$，其中 $k = 1$、$x$ 为二维；`LinearGaussian` 能给出它的精确证据和（正态的）精确后验。我们观测一个 $x$，并特意选一个很差的 $q$。
 
 # %%
 model = LinearGaussian(W=[[1.5], [0.8]], b=[0.5, -0.3], c=0.5)
@@ -99,10 +101,10 @@ print(f"exact log p(x) = {model.log_evidence(x_obs):.4f}")
 print(f"exact posterior p(z|x) = N({post_mean[0]:.3f}, {post_std[0]:.3f}^2)")
 print(f"our q(z|x)             = N({q_mean[0]:.3f}, {q_std[0]:.3f}^2)")
 
-# %% [markdown] en_sha="015aa3f56f87"
+# %% [markdown] en_sha="4129671f5e88"
 # ## 2. 逐行检验式 (2.4)（原文 §2，ELBO）
 #
-# 原文把证据分七步改写，最后得到一个不等式：
+# 式 (2.4) 表明：证据等于 ELBO 加上一个 KL散度，所以 ELBO 是证据的下界，而那个 KL散度恰好就是间隙。原文分七步得到这个结论：
 #
 # $$
 # \begin{aligned}
@@ -121,7 +123,12 @@ print(f"our q(z|x)             = N({q_mean[0]:.3f}, {q_std[0]:.3f}^2)")
 #
 # 第 1 行乘以 $\int q = 1$；第 4 行是贝叶斯公式：对每个 $z$ 都有 $p(x) = p(x, z) / p(z \mid x)$；第 5 行乘以 $q/q = 1$；第 6 行把对数拆开；第 7 行给第二个期望起了名字，即从 $q$ 到后验的 **KL散度 (KL divergence)**。它永远非负，由此得到第 8 行：第一项是证据的一个下界，称为**证据下界 (evidence lower bound, ELBO)**。
 #
-# `eq24_lines` 针对我们的 $x$ 和 $q$ 计算每一行的值：若该行是积分，就用数值积分；若是期望，就用 $L = 10^5$ 个样本 $z_l \sim q$ 做蒙特卡洛估计；若存在闭式解，就精确计算（证据，以及第 7 行中两个正态分布之间的 KL）。这里的**蒙特卡洛 (Monte Carlo)** 指的是：用样本的平均值代替期望。
+# `eq24_lines` 针对我们的 $x$ 和 $q$ 计算每一行的值；凡是期望，都用**蒙特卡洛 (Monte Carlo)** 估计，即对 $L = 10^5$ 个样本 $z_l \sim q$ 取平均。
+#
+# <details><summary>深入一步：表中每一行是怎样算出来的</summary>
+#
+# 积分形式的行用数值积分计算，期望形式的行用蒙特卡洛估计，其余凡有闭式解的都精确计算（证据，以及第 7 行中两个正态分布之间的 KL散度）。
+# </details>
 
 # %%
 rows = eq24_lines(model, x_obs, q_mean, q_std, n_samples=100_000, rng=1)
@@ -135,10 +142,10 @@ for r in rows:
           f"{show_se(r.se)}")
 assert rows[-1].value < log_px
 
-# %% [markdown] en_sha="45af93b1bedb"
-# 第 0 到 7 行都与精确的 $\log p(x)$ 一致（第 7 行在其标准误范围内一致）。表中有两处值得再看一眼。
+# %% [markdown] en_sha="1788520fc8c6"
+# 第 0 到 7 行都与精确的 $\log p(x)$ 一致（第 7 行在其标准误范围内一致）。有两处值得再看一眼。
 #
-# * 第 3 到 6 行虽然是蒙特卡洛平均，标准误却为零（低于 $10^{-12}$，属于舍入误差）。由贝叶斯公式，$\log p(x, z) - \log p(z \mid x)$ 对*每一个* $z$ 都等于 $\log p(x)$，所以每个样本给出的都是精确答案。只有当第 6 行把它拆成两个期望时，每一部分才各自带有随机性；两部分的误差在求和时恰好抵消：
+# * 第 3 到 6 行是蒙特卡洛平均，标准误却为零：由贝叶斯公式，对*每一个* $z$ 都有 $\log p(x, z) - \log p(z \mid x) = \log p(x)$。只有第 6 行拆出的两部分各自带有随机性，而它们的误差在求和时相互抵消：
 
 # %%
 elbo_mc, kl_mc = rows[6].parts
@@ -183,12 +190,17 @@ elbo_mc = mean_and_se(log_w)
 print(f"mean of the log weights {elbo_mc.mean:.4f} +- {elbo_mc.se:.4f}   "
       f"(exact ELBO {model.elbo(x_obs, q_mean, q_std):.4f})")
 
-# %% [markdown] en_sha="6a95045c6fd8"
-# 两边之差正是式 (2.4) 中的间隙。如果在取期望之前，先在对数*内部*对 $K$ 个权重求平均，就得到介于两者之间的一族下界，且 $K$ 越大越紧：这就是 Burda 等人 [3] 的重要性加权下界，笔记本 04 用它给 VAE 打分。
+# %% [markdown] en_sha="15565717b486"
+# 两边之差正是式 (2.4) 中的间隙。
+#
+# <details><summary>深入一步：介于两边之间的下界</summary>
+#
+# 如果在取期望之前，先在对数*内部*对 $K$ 个权重求平均，就得到介于两者之间的一族下界，且 $K$ 越大越紧：这就是 Burda 等人 [3] 的重要性加权下界，笔记本 04 用它给 VAE 打分（见下面的练习 4）。
+# </details>
 #
 # ## 3. 动手试试：移动 $q$，观察间隙
 #
-# 左图：证据是一条水平线，因为它完全不依赖于 $q$。对任何 $q$，ELBO（蓝色）都位于它的下方；红色竖条就是间隙 KL$(q \,\|\, p(z \mid x))$。右图：$q$（红色）叠画在精确后验（灰色）之上。只有当两条曲线重合，即 `mu` 位于后验均值、`sigma` 等于后验标准差时，间隙才会消失。静态图展示的是上表中的那个 $q$。
+# 只有当 $q$ 就是后验时，间隙才会闭合。左图：证据与 $q$ 无关，因此是一条水平线；对任何 $q$，ELBO（蓝色）都在它下方，红色竖条就是间隙 KL$(q \,\|\, p(z \mid x))$。右图：$q$（红色）叠画在精确后验（灰色）之上。请留意：两条曲线重合时，红色竖条随之消失。静态图展示的是上表中的那个 $q$。
 
 # %%
 plot_elbo_gap(mu=q_mean[0], sigma=q_std[0], model=model, x=x_obs)
@@ -214,10 +226,10 @@ tight = model.elbo(x_obs, post_mean, post_std)
 print(f"ELBO at q = posterior: {tight:.10f}, log p(x) = {log_px:.10f}")
 assert abs(log_px - tight) < 1e-12
 
-# %% [markdown] en_sha="b2db4159d7b2"
+# %% [markdown] en_sha="ec80a37865c5"
 # ## 4. 式 (2.5)：ELBO 的两项（原文 §2，ELBO 的展开）
 #
-# 在 ELBO 中代入 $p_\theta(x, z) = p_\theta(x \mid z)\, p(z)$，再把对数拆开：
+# ELBO 在“拟合 $x$”与“贴近先验”之间权衡。在 ELBO 中代入 $p_\theta(x, z) = p_\theta(x \mid z)\, p(z)$，再把对数拆开：
 #
 # $$
 # \text{ELBO} = \underbrace{\mathbb{E}_{q_\phi(z \mid x)}[\log p_\theta(x \mid z)]}_{\text{reconstruction term (重建项)}}
@@ -237,16 +249,18 @@ print(f"prior matching: {terms.prior_matching:.4f} (exact, closed form)")
 print(f"ELBO:           {terms.elbo:.4f} +- {terms.se:.4f} (exact {exact_elbo:.4f})")
 assert np.isclose(terms.elbo, terms.reconstruction - terms.prior_matching, rtol=0, atol=1e-12)
 
-# %% [markdown] en_sha="9a8441e44375"
+# %% [markdown] en_sha="954c9989d14b"
 # ### 哪一项在哪里占上风
 #
-# 两项把 $q$ 拉向不同的方向。左图：移动 $q$ 的均值。重建项（蓝色）的峰值位于解码结果最接近 $x$ 的那个 $z$，即最小二乘解 $z_{\text{LS}} = W^\top(x - b) / W^\top W$；先验匹配项（绿色）的峰值位于 $0$。右图：改变 $q$ 的 sigma。重建项总是偏好更窄的 $q$（$z$ 的任何散布都会使解码出的均值变得模糊），而先验匹配项偏好 $\sigma = 1$，并且对过窄的 $q$ 施以没有上限的惩罚（来自其中的 $-\log \sigma$）。ELBO（黑色）的峰值位于两者斜率相互平衡之处，也就是后验（虚线）。
+# 两项把 $q$ 拉向不同的方向。左图：移动 $q$ 的均值，横轴放大到三个峰值附近，每条曲线都相对于它自己的最大值来画。先验匹配项（绿色）的峰值在 $0$；重建项（蓝色）的峰值在解码结果最接近 $x$ 的那个 $z$，即最小二乘解 $z_{\text{LS}} = W^\top(x - b) / W^\top W$。右图：改变 $q$ 的 sigma。重建项总是偏好更窄的 $q$（$z$ 的任何散布都会使解码出的均值变得模糊），而先验匹配项偏好 $\sigma = 1$，并且对过窄的 $q$ 施以没有上限的惩罚（来自其中的 $-\log \sigma$）。ELBO（黑色）的峰值位于两者斜率相互平衡之处，也就是后验（虚线）。
 
 # %%
 plot_elbo_terms(model, x_obs)
 
-# %% [markdown] en_sha="46c2fe0ca045"
-# 每一项拉力的大小由它的曲率决定。在均值方向上，重建项的曲率为 $W^\top W / c$，先验项的曲率为 $1$，所以最优点是 $0$ 与 $z_{\text{LS}}$ 的加权平均，其中重建项的权重为 $\frac{W^\top W / c}{1 + W^\top W / c}$。在 sigma 方向上，令两者斜率相等可得 $1 / \sigma^2 = 1 + W^\top W / c$，这正是后验的精度。
+# %% [markdown] en_sha="b9bf67a635f7"
+# **图中标注对照：** moving the mean: where each term peaks 移动均值：各项的峰值在哪里 · reconstruction 重建项 · peak at 峰值位于 · posterior mean 后验均值 · nats below each curve's peak 低于该曲线峰值的 nat 数 · moving $\sigma$ 改变 $\sigma$ · minus prior matching 先验匹配项取负 · ELBO = sum ELBO（两项之和）。
+#
+# 请看左图：ELBO 的峰值，即后验均值 0.173，落在 0 与 $z_{\text{LS}} = 0.203$ 之间，而且离 $z_{\text{LS}}$ 很近，因为蓝色抛物线比绿色的弯得陡得多。每一项拉力的大小由它的曲率决定：在均值方向上，重建项的曲率为 $W^\top W / c$，先验项为 $1$，所以最优点是 $0$ 与 $z_{\text{LS}}$ 的加权平均，其中重建项的权重为 $\frac{W^\top W / c}{1 + W^\top W / c}$。在 sigma 方向上，令两者斜率相等可得 $1 / \sigma^2 = 1 + W^\top W / c$，这正是后验的精度。
 
 # %%
 WtW = float(model.W[:, 0] @ model.W[:, 0])   # W^T W, a number when k = 1
@@ -259,8 +273,8 @@ print(f"1 / sqrt(1 + W^T W / c) = {1 / np.sqrt(1 + WtW / model.c):.4f}, "
 assert np.isclose(weight * z_ls, post_mean[0]) and np.isclose((1 + WtW / model.c) ** -0.5,
                                                                post_std[0])
 
-# %% [markdown] en_sha="4dea166fe07e"
-# 因此，对于这个解码器，在均值上是重建项占上风（权重 0.85）：数据把 $z$ 牢牢确定下来，先验只是把它向 0 稍稍收缩。解码器方差 $c$ 越大，数据所含的信息就越少，均值的决定权也就交给了先验。在 sigma 方向上，低于后验的 sigma 时先验匹配项占上风（当 $\sigma \to 0$ 时它急剧增大），高于后验的 sigma 时则是重建项占上风：
+# %% [markdown] en_sha="0b615fecf173"
+# 因此，对于这个解码器，在均值上是重建项占上风（权重 0.85）；解码器方差 $c$ 越大，均值中先验所占的份额就越多。在 sigma 方向上，低于后验的 sigma 时先验匹配项占上风（当 $\sigma \to 0$ 时它急剧增大），高于后验的 sigma 时则是重建项占上风：
 
 # %%
 print(f"{'sigma':>6} {'d rec / d sigma':>16} {'d(-KL) / d sigma':>17}  stronger pull")
@@ -270,14 +284,14 @@ for sigma in (0.5 * post_std[0], 2.0 * post_std[0]):
     winner = "prior matching (widen q)" if abs(d_prior) > abs(d_rec) else "reconstruction (narrow q)"
     print(f"{sigma:6.3f} {d_rec:16.3f} {d_prior:17.3f}  {winner}")
 
-# %% [markdown] en_sha="1e3d714a0bcc"
+# %% [markdown] en_sha="1ec4048acd00"
 # ## 5. 原文的两个子目标（原文 §2，式 (2.4) 之后）
 #
-# 证据不依赖于 $\phi$。因此由式 (2.4)，通过改变 $\phi$ 来提高 ELBO，只能缩小间隙：**优化 $\phi$ 使下界变紧**。能够移动证据本身的是改变 $\theta$：**优化 $\theta$ 提高证据**。下面把两者都演示一遍。
+# 提高 ELBO 会完成两件不同的事，取决于改动的是哪一组参数。证据不依赖于 $\phi$，所以由式 (2.4)，**优化 $\phi$ 使下界变紧**；只有 $\theta$ 能移动证据本身：**优化 $\theta$ 提高证据**。
 #
 # ### 优化 $\phi$ 能缩小间隙，但以 $q$ 的表达能力为限
 #
-# VAE 的 $q$ 是协方差为*对角*矩阵的正态分布（一种**平均场 (mean-field)** 近似）。当隐变量有两个维度时，我们这个模型的精确后验是一个正态分布，其协方差 $(I + W^\top W / c)^{-1}$ 只有在 $W$ 的各列相互正交时才是对角的。两种解码器各取一个，从远离后验的位置出发，对 $q$ 的均值和 log-sigma 做梯度上升（`fit_q`：300 步，使用闭式梯度）。
+# VAE 的 $q$ 是协方差为*对角*矩阵的正态分布（一种**平均场 (mean-field)** 近似）。当隐变量有两个维度时，我们这个模型的精确后验是一个正态分布，其协方差 $(I + W^\top W / c)^{-1}$ 只有在 $W$ 的各列相互正交时才是对角的。两种解码器各取一个，从远离后验的位置出发，对 $q$ 的均值和 log-sigma 做 300 步梯度上升（`fit_q`）。
 
 # %%
 W_orth = np.array([[1.0, 0.6], [1.0, -0.6], [0.0, 0.0]])          # orthogonal columns
@@ -297,17 +311,21 @@ for name, W in (("diagonal posterior", W_orth), ("correlated posterior", W_corr)
           f"after 300 steps {abs(final_gap):.4f} nats; best diagonal q's gap {abs(mf_gap):.4f} nats")
     fits[name] = (m2, x2, fit.q_mean, fit.q_std, fit.path, final_gap)
 
-# %% [markdown] en_sha="7ccd9193a891"
-# 在两种情形下，梯度上升都落到了由闭式解给出的最佳对角 $q$ 上（均值 = 后验均值，$1/\sigma_j^2$ = 后验精度矩阵的第 $j$ 个对角元）。对于对角后验，间隙完全闭合。对于相关后验，则残留 0.3056 nat 的**平均场间隙 (mean-field gap)**，任何对角 $q$ 都无法消除它：它等于 $\frac12\big(\sum_j \log \Lambda_{jj} -
-# \log\det\Lambda\big)$，其中 $\Lambda$ 为后验精度矩阵。（Cremer 等人 [6] 把一个分布族中最佳的 $q$ 所留下的间隙称为*近似间隙* (approximation gap)；笔记本 04 会遇到与它配对的另一种间隙。）下图说明了原因：$q$ 的等高线（红色）是与坐标轴对齐的椭圆，无法倾斜去贴合后验（灰色）。两者都画出了 1、2、3 倍标准差处的椭圆；蓝色路径是梯度上升的前 60 步。
+# %% [markdown] en_sha="19bcc9312217"
+# 在两种情形下，梯度上升都落到了由闭式解给出的最佳对角 $q$ 上。对于对角后验，间隙完全闭合。对于相关后验，则残留 0.3056 nat 的**平均场间隙 (mean-field gap)**，任何对角 $q$ 都无法消除它（Cremer 等人 [6] 称之为*近似间隙* (approximation gap)；笔记本 04 会遇到与它配对的另一种间隙）。图中请留意倾斜：$q$ 的等高线（红色）是与坐标轴对齐的椭圆，无法随倾斜的后验（灰色）一起倾斜；蓝色路径是梯度上升的前 60 步。
+#
+# <details><summary>深入一步：最佳对角 q 的闭式解</summary>
+#
+# 它的均值等于后验均值，且 $1/\sigma_j^2 = \Lambda_{jj}$，即后验精度矩阵 $\Lambda$ 的第 $j$ 个对角元。它的间隙为 $\frac12\big(\sum_j \log \Lambda_{jj} - \log\det\Lambda\big)$（`best_mean_field`）。图中两组椭圆都画在 1、2、3 倍标准差处。
+# </details>
 
 # %%
 m2, x2, fit_mean, fit_std, path, final_gap = fits["correlated posterior"]
 plot_mean_field(m2, x2, fit_mean, fit_std, path=path[:60],
                 title=f"best diagonal q: gap {final_gap:.3f} nats remains")
 
-# %% [markdown] en_sha="43fd3f3cdfc2"
-# 再看宽度。最佳对角 $q$ 取 $1/\sigma_j^2 = \Lambda_{jj}$，即*另一个坐标固定时* $z_j$ 的精度；当两个坐标相关时，这比 $z_j$ 的边缘散布更窄：边缘方差等于 $1/\Lambda_{jj}$ 除以 $1 - \rho^2$。所以平均场 $q$ **会低估边缘方差**，这是平均场变分推断的经典结论（它拟合的是 KL$(q \,\|\, p)$，而这个量会惩罚 $q$ 在后验概率很小的地方放置概率质量）：
+# %% [markdown] en_sha="93ca4bce5c5c"
+# 再看宽度。最佳对角 $q$ 取 $1/\sigma_j^2 = \Lambda_{jj}$，即*另一个坐标固定时* $z_j$ 的精度；当两个坐标相关时，这比 $z_j$ 的边缘散布更窄：边缘方差等于 $1/\Lambda_{jj}$ 除以 $1 - \rho^2$。所以平均场 $q$ **会低估边缘方差**（它拟合的是 KL$(q \,\|\, p)$，这个量会惩罚 $q$ 在后验概率很小的地方放置概率质量）：
 
 # %%
 marginal_std = np.sqrt(np.diag(m2.posterior(x2)[1]))
@@ -316,8 +334,8 @@ print(f"best diagonal q's sd:  {np.round(fit_std, 3)}")
 print(f"ratio q / posterior:   {np.round(fit_std / marginal_std, 3)}  "
       f"(sqrt(1 - rho^2) = {np.sqrt(1 - rho**2):.3f})")
 
-# %% [markdown] en_sha="27e757ed5376"
-# > **关于原文的说明。** 原文说，只要把 $\phi$ 优化得足够好，ELBO 就可以代替样本的似然。这只有在 $q$ 的分布族包含后验时才成立。采用通常的对角正态 $q$ 时，相关的后验会留下一个间隙（这里为 0.306 nat），因此无论把 $\phi$ 优化多久，ELBO 都严格低于 $\log p(x)$。
+# %% [markdown] en_sha="117351d194b7"
+# > **关于原文的说明。** 原文说，$\phi$ 优化得足够好时，ELBO 就可以代替样本的似然。这要求 $q$ 的分布族包含后验：在这里，无论把 $\phi$ 优化多久，对角 $q$ 的 ELBO 都比 $\log p(x)$ 低 0.306 nat。
 #
 # ### 优化 $\theta$ 提高证据
 #
@@ -352,8 +370,8 @@ assert ev[-1] <= ceiling + 1e-9
 
 plot_subgoals(history)
 
-# %% [markdown] en_sha="1dd197ca5630"
-# 左图：在白色区段（phi 步）中，证据（黑色）保持水平，ELBO（蓝色）向上爬升直到与它相接；在橙色区段（theta 步）中，两者都在上升。右图：对数坐标下的间隙。phi 步把它压到（几乎）为零，因为当 $k = 1$ 时，正态的 $q$ 能精确匹配后验。theta 步又把它重新拉开：
+# %% [markdown] en_sha="8b0db7d63b0b"
+# 请留意两种区段。左图：在白色区段（phi 步）中，证据（黑色）保持水平，ELBO（蓝色）向上爬升直到与它相接；在橙色区段（theta 步）中，两者都在上升。右图：对数坐标下的间隙。phi 步把它压到（几乎）为零，因为当 $k = 1$ 时，正态的 $q$ 能精确匹配后验。theta 步又把它重新拉开：
 
 # %%
 round_ends = np.r_[np.flatnonzero((phase[:-1] == "theta") & (phase[1:] == "phi")), ev.size - 1]
@@ -365,23 +383,31 @@ def show_gap(g):   # gaps below 1e-9 nats are at the level of rounding
 print("gap after each phi phase:  ", " ".join(show_gap(g) for g in gaps_after_phi))
 print("gap after each theta phase:", " ".join(show_gap(g) for g in gaps_after_theta))
 
-# %% [markdown] en_sha="5751784dadb7"
-# > **关于原文的说明。** 原文把分工划得很整齐：phi 只负责缩小间隙，theta 只负责提高证据。前一半严格成立，后一半则不尽然：后验 $p_\theta(z \mid x)$ 依赖于 $\theta$，所以一个 theta 步也会移动 $q$ 所拟合的目标，从而改变间隙（这里每个 theta 步都会把间隙重新拉开）。一般而言，theta 步在 ELBO 上的收益，可能有一部分来自把后验移向 $q$，而不是来自证据的提高；在本次运行中，这种情况从未出现。像上面那样交替进行，若每个 phi 阶段都使 $q$ 成为精确后验，就是广义 EM（称为“广义”，是因为 theta 阶段只走若干梯度步，而不是求最大值）。EM 所能保证的比“证据在每个 theta 步都上升”要弱：如果 theta 阶段结束时的 ELBO 高于开始时的 ELBO，那么结束时的证据就高于开始时的证据，因为
-# > $\log p_{\theta_\text{new}}(x) \ge \text{ELBO}(\theta_\text{new}) \ge \text{ELBO}(\theta_\text{old})
-# > = \log p_{\theta_\text{old}}(x)$。阶段内部的单个步骤没有这样的保证；这里每一步都在上升（上面打印的最小变化为正），这是本次运行的特性，而不是 EM 的性质。
+# %% [markdown] en_sha="89e08a7aad49"
+# > **关于原文的说明。** 原文把分工划得很整齐：phi 只负责缩小间隙，theta 只负责提高证据。前一半严格成立，后一半则不尽然：后验依赖于 $\theta$，所以一个 theta 步也会移动 $q$ 所拟合的目标；在这里，每个 theta 步都把间隙重新拉开。
 #
-# > **关于记号的说明。** 在式 (2.4) 前后的正文中，原文把散度写作 $D_{\mathrm{KL}}(q \mid p)$，只用一条竖线；式 (2.4) 本身则使用通常的 $D_{\mathrm{KL}}(q \,\|\, p)$。两者含义相同，但顺序很重要：KL 不是对称的，间隙是从 $q$ *到*后验的 KL。
+# <details><summary>深入一步：EM 能保证什么，不能保证什么</summary>
+#
+# 一般而言，theta 步在 ELBO 上的收益，可能有一部分来自把后验移向 $q$，而不是来自证据的提高；在本次运行中，这种情况从未出现。像上面那样交替进行，若每个 phi 阶段都使 $q$ 成为精确后验，就是广义 EM（称为“广义”，是因为 theta 阶段只走若干梯度步，而不是求最大值）。EM 所能保证的比“证据在每个 theta 步都上升”要弱：如果 theta 阶段结束时的 ELBO 高于开始时的 ELBO，那么结束时的证据就高于开始时的证据，因为
+# $\log p_{\theta_\text{new}}(x) \ge \text{ELBO}(\theta_\text{new}) \ge \text{ELBO}(\theta_\text{old})
+# = \log p_{\theta_\text{old}}(x)$。阶段内部的单个步骤没有这样的保证；这里每一步都在上升（上面打印的最小变化为正），这是本次运行的特性，而不是 EM 的性质。
+# </details>
+#
+# <details><summary>深入一步：关于原文记号的说明</summary>
+#
+# 在式 (2.4) 前后的正文中，原文把散度写作 $D_{\mathrm{KL}}(q \mid p)$，只用一条竖线；式 (2.4) 本身则使用通常的 $D_{\mathrm{KL}}(q \,\|\, p)$。两者含义相同，但顺序很重要：KL散度不是对称的，间隙是从 $q$ *到*后验的 KL散度。
+# </details>
 #
 # ## 展望：扩散模型使用同一个 ELBO
 #
-# 原文在引入 ELBO 时提到：最大化证据的一个下界，这同一种设计既用于 VAE，也用于扩散模型。式 (2.4) 中没有任何一处在意 $z$ 是什么。笔记本 05（“扩散模型：带有许多隐变量的 VAE”）把 $z$ 取为数据的一整串噪声越来越大的副本 $x_1, \dots, x_T$，并使用一个只添加噪声的固定编码器；这样，本笔记本中的下界就成了扩散模型的训练目标。
+# 原文指出，VAE 和扩散模型最大化的都是这个下界。式 (2.4) 中没有任何一处在意 $z$ 是什么：笔记本 05 把 $z$ 取为数据的一串噪声越来越大的副本 $x_1, \dots, x_T$，并使用一个只添加噪声的固定编码器，于是这个下界就成了扩散模型的训练目标。
 #
 # ## 小结
 #
-# - 式 (2.4) 的每一行算出来都是 $\log p(x)$；证据与 ELBO 之间的间隙恰好等于 KL$(q \,\|\, p(z \mid x))$（两者打印出来都是 2.4699055148 nat）。
+# - 式 (2.4) 的每一行算出来都是 $\log p(x)$；证据与 ELBO 之间的间隙恰好等于 KL$(q \,\|\, p(z \mid x))$（两者都是 2.4699055148 nat）。
 # - Jensen 不等式用一行就给出同一个下界，但隐藏了间隙的大小。
-# - 式 (2.5) 把 ELBO 拆成重建项和先验匹配项：前者把 $q$ 拉向能解码成 $x$ 的那些 $z$，并把 $q$ 拉窄；后者把它拉向 $N(0, I)$；后验就是两者的平衡点。
-# - 优化 $\phi$ 能在 $q$ 的分布族所允许的范围内缩小间隙：对于相关后验，残留了 0.3056 nat 的平均场间隙，而且对角 $q$ 比后验的边缘分布更窄。
+# - 式 (2.5)：重建项把 $q$ 拉向 $z_{\text{LS}}$ 并把它拉窄，先验匹配项把它拉向 $N(0, I)$；后验是两者的平衡点，即按曲率加权的平均。
+# - 优化 $\phi$ 能在 $q$ 的分布族所允许的范围内缩小间隙：对于相关后验，残留了 0.3056 nat，而且对角 $q$ 比后验的边缘分布更窄。
 # - 优化 $\theta$ 提高了精确证据；EM 保证的是每个完整的 theta 阶段前后证据上升，而不是每一步都上升。
 # - 接下来是笔记本 04：式 (2.6) 的高斯假设把 ELBO 变成神经网络的一个具体损失函数，即 VAE；笔记本 05 则把这个下界再用于扩散模型。
 #
@@ -396,11 +422,11 @@ print("gap after each theta phase:", " ".join(show_gap(g) for g in gaps_after_th
 #    对于两个均值相同、标准差之比为 $r = \sigma_q / \sigma_p$ 的正态分布，KL$(q \,\|\, p) = \frac12(r^2 - 1 - \log r^2)$。取 $r = 2$ 得 $\frac12(3 - \log 4) \approx 0.81$ nat，与具体模型无关；图的标题显示 gap 0.807。
 #    </details>
 #
-# 2. **更嘈杂的解码器。** 在第 4 节中，当 $c = 0.5$ 时，重建项在均值上的权重为 0.853。预测解码器方差为 $c = 2$ 时的权重，然后在一个新的单元格中验证（它会抽取自己的观测，因此不复用旧模型的任何东西）：`noisy = LinearGaussian(W=[[1.5], [0.8]], b=[0.5, -0.3], c=2.0)`，`x2 = noisy.sample(1, rng=0)[0][0]`，`WtW = float(noisy.W[:, 0] @ noisy.W[:, 0])`，`w = (WtW / noisy.c) / (1 + WtW / noisy.c)`，然后 `print(w, w * float(noisy.W[:, 0] @ (x2 - noisy.b)) / WtW, noisy.posterior(x2)[0])`。
+# 2. **更嘈杂的解码器。** 在第 4 节中，当 $c = 0.5$ 时，重建项在均值上的权重为 0.853，`x_obs` 的后验均值为 0.1727。预测同一个 `x_obs` 在解码器方差 $c = 2$ 时这两个数是多少，然后在一个新的单元格中验证（它不会改动笔记本用到的任何变量名）：`noisy = LinearGaussian(W=[[1.5], [0.8]], b=[0.5, -0.3], c=2.0)`，`w_noisy = (WtW / noisy.c) / (1 + WtW / noisy.c)`，然后 `print(w_noisy, w_noisy * z_ls, noisy.posterior(x_obs)[0])`。
 #
 #    <details><summary>解答</summary>
 #
-#    权重为 $\frac{W^\top W / c}{1 + W^\top W / c}$，其中 $W^\top W = 2.89$，因此在 $c = 2$ 时为 $1.445 / 2.445 = 0.591$：解码器越嘈杂，数据所含的信息越少，先验在均值中所占的份额就越大。验证时先打印 0.591，再打印加权后的最小二乘 $z$ 和后验均值，两者都是 0.1652。
+#    权重为 $\frac{W^\top W / c}{1 + W^\top W / c}$，其中 $W^\top W = 2.89$，因此在 $c = 2$ 时为 $1.445 / 2.445 = 0.591$。$z_{\text{LS}} = 0.2026$ 与 $c$ 无关，所以后验均值从 $0.853 \times 0.2026 = 0.1727$ 收缩到 $0.591 \times 0.2026 = 0.1197$：解码器越嘈杂，数据所含的信息越少，先验在均值中所占的份额就越大。验证时先打印 0.591，再打印两次 0.1197。
 #    </details>
 #
 # 3. **仅由相关系数求平均场间隙**（超出正文）。对于相关系数为 $\rho$ 的二维正态后验，预测最佳对角 $q$ 的间隙，把它写成只关于 $\rho$ 的函数，然后用打印出的相关系数 $-0.676$ 和间隙 0.3056 来验证。
