@@ -11,7 +11,8 @@ which is the eps of the tilted density p(x | y)^(1 + w) / p(x)^w (Tweedie's form
 backwards, as in ``helpers.score.score_from_eps``): w = 0 is the conditional model itself;
 larger w pushes samples to where the class is most recognisable, at the cost of diversity. The
 unconditional eps(x, sigma, null) is a model of the data like any other: its ELBO and ODE
-likelihood are the ones that count, and a guided sampler has no likelihood of its own.
+likelihood are the ones that count. A guided sampler is a model too (its chain has an ELBO,
+notebook 07 section 6), but a worse one of the data: guidance gives likelihood away.
 
 * ``ConditionalEpsNet``: ``helpers.denoiser.ContinuousEpsNet`` with a one-hot label (null last)
   among F_theta's inputs; it trains in float32 and is evaluated in float64 (``.double()``);

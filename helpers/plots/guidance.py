@@ -54,7 +54,8 @@ def plot_sample_mosaic(nfe=8, *, sample, nrows=3, ncols=10):
     fig, p = live_figure(plot_sample_mosaic, (nrows, ncols), lambda: _mosaic_frame(nrows, ncols))
     images = _images("sample(nfe)", sample(nfe), (nrows, ncols))
     p["image"].set_data(tile_digits(images, ncols))
-    p["title"].set_text(f"probability-flow ODE (Heun)\n{nfe} network evaluations")
+    p["title"].set_text(f"probability-flow ODE (Heun)\n{nfe} network evaluation"
+                     + ("" if nfe == 1 else "s"))
     return fig
 
 

@@ -13,7 +13,7 @@
 #     name: python3
 # ---
 
-# %% [markdown] en_sha="d90a60d25f1c"
+# %% [markdown] en_sha="8d5640f3d2a2"
 # # 07 · 在真实手写数字上比较扩散模型与 VAE（以每像素比特数计）；无分类器引导
 #
 # 本笔记本配合原文 *Principles of diffusion models*（《扩散模型原理》）第 2 节和第 3 节。笔记本 04 把式 (2.6)–(2.8) 的高斯变分自编码器 (variational autoencoder, VAE) 拟合到 8×8 手写数字上；笔记本 05 和 06 则在每个答案都精确可知的玩具数据上构建了一个扩散 (diffusion) 模型，即“带有许多隐变量的 VAE”。在这里，两者在同一份真实数据上相遇，并用同一种单位打分。
@@ -22,7 +22,7 @@
 #
 # **学习目标。** 学完本笔记本，你能够
 # 1. 把像素上的任意连续密度变成离散像素的似然 (likelihood) 的一个界（**去量化 (dequantisation)**），并以**每像素比特数 (bits per pixel)** 报告它；
-# 2. 把一个模型的界与两个完全不需要模型的基线放在一起比较；
+# 2. 把一个模型的界与两个不需要神经网络的基线放在一起比较：均匀分布的像素，以及逐像素直方图；
 # 3. 在同一批留出的手写数字上，计算 VAE 的证据下界 (evidence lower bound, ELBO) 和重要性加权界 (importance-weighted bound)，以及扩散模型的 ELBO 和概率流常微分方程 (probability-flow ODE) 似然；
 # 4. 检查样本并不是训练集的复制品；
 # 5. 为**无分类器引导 (classifier-free guidance)** 训练一个网络，并测量引导权重带来了什么（保真度），又付出了什么代价（多样性、似然）。
@@ -91,7 +91,7 @@ pixels_train, pixels_test = to_pixels(x_train), to_pixels(x_test)   # integers 0
 print(f"{len(pixels_train)} training and {len(pixels_test)} test digits, "
       f"{pixels_train.shape[1]} pixels each, values {pixels_train.min()}..{pixels_train.max()}")
 
-# %% [markdown] en_sha="8bcfaf00fc4f"
+# %% [markdown] en_sha="375c301d23a3"
 # ## 1. 两个模型共用一种单位
 #
 # 手写数字的像素是整数 $0, 1, \dots, 16$，共 17 个灰度级。VAE 或扩散模型是连续变量 $x \in \mathbb{R}^{64}$ 上的一个*密度* $p(x)$，而密度不是概率：它在一点处可以取任意正数，所以“$\log p(x) = 120$”本身并不能说明模型对手写数字预测得有多好。解决办法（Theis et al. 2016）是加入不掩盖任何信息的噪声，使数据变成连续的。把每个像素均匀地摊开到它自己的格子里，
@@ -104,7 +104,7 @@ print(f"{len(pixels_train)} training and {len(pixels_test)} test digits, "
 #
 # 下面的模型都用这个界来打分（对各个 ELBO 而言，则用这个界的一个界），并换算成**每像素比特数**：$-\log_2 P / 64$，越低越好。直方图基线是一个精确的离散似然，而 §3 的常微分方程似然是一个带有求解器误差的估计。改在 $x' = 2x - 1$ 上工作的模型必须把这次拉伸算进去：$\log p(x) = \log p'(x') + 64 \log 2$（`bits_per_pixel(..., scale=2)`）。
 #
-# 有两个参照点不需要任何模型。均匀分布的像素每个要花 $\log_2 17 = 4.09$ 比特。而单独对待每个像素的最佳模型，是在训练集上计数得到的逐像素直方图（每个取值额外加一次计数，这样训练中从未出现过的取值就不会被赋予概率 0）：
+# 有两个参照点不需要神经网络。均匀分布的像素每个要花 $\log_2 17 = 4.09$ 比特。而单独对待每个像素的最佳模型，是在训练集上计数得到的逐像素直方图（每个取值额外加一次计数，这样训练中从未出现过的取值就不会被赋予概率 0）：
 
 # %%
 bits_uniform = bits_per_pixel(0.0, 64)              # p(x) = 1 on the unit cube
@@ -189,13 +189,13 @@ eps_theta = GuidedEpsFn(frozen(net.double()), np.asarray(history), diffusion_tra
 print(f"training wall time {diffusion_train_s:.1f} s; final loss {np.mean(history[-100:]):.1f} "
       f"(mean of the last 100 steps)")
 
-# %% [markdown] en_sha="3f8860f22ca2"
+# %% [markdown] en_sha="1674ec802e8a"
 # （`train_guided_eps_fn(2 * x_train_dq - 1, y_train_dq, n_classes=10, steps=900, seed=0)` 运行的是同样的几行代码；有一个测试会检查它复现了本笔记本打印的、来自扩散模型的每个数字。）
 #
 # 这同一个网络的两种似然，都来自前面的笔记本：
 #
 # - **笔记本 05 的 ELBO**（沿链展开的式 (2.4)–(2.5)）：在 250 步余弦调度的各个时间步上读取网络，反向方差取 $\sigma_t^2 = \beta_t$，这是在笔记本 06 §5 中给出更好的界的那个选择。
-# - **笔记本 06 的概率流常微分方程似然**：对这个常微分方程所定义的模型是精确的，只差求解器的误差。每个数字每次评估要让网络处理 $2 \cdot 64 + 1 = 129$ 行输入（散度用有限差分计算），所以只对前 32 个测试数字计算，用 Heun 法、96 次评估。这么多次评估是必要的：只用 24 次时，估计值过于乐观，每像素偏低 0.4 比特（练习 4）；用 96 次时，它与自身极限的差约在 0.03 以内（128 次评估时为 3.22）。它所评分的模型在 $x'$ 上加入了 $\sigma_{\min} = 0.01$ 的 $N(0, \sigma_{\min}^2)$ 噪声，约为一个像素灰度级的十二分之一（一个灰度级在 $x'$ 上为 $2/17 = 0.118$）。
+# - **笔记本 06 的概率流常微分方程似然**：对这个常微分方程所定义的模型是精确的，只差求解器的误差。每个数字每次评估要让网络处理 $2 \cdot 64 + 1 = 129$ 行输入（散度用有限差分计算），所以只对前 32 个测试数字计算，用 Heun 法、96 次评估，与其极限的差约在 0.03 以内（只用 24 次时，它会把模型美化每像素 0.4 比特：练习 4）。它所评分的模型在 $x'$ 上加入了 $N(0, \sigma_{\min}^2)$ 噪声，$\sigma_{\min} = 0.01$，约为一个像素灰度级的十二分之一。
 
 # %%
 schedule = NoiseSchedule.cosine(250)
@@ -241,25 +241,27 @@ print(f"training: VAE wall time {vae.train_s:.1f} s, diffusion wall time {diffus
       f"(1800 and {STEPS} steps, one thread each)")
 plot_bits_per_pixel(rows, reference="independent pixels (exact)")
 
-# %% [markdown] en_sha="bee1d9c11f0e"
+# %% [markdown] en_sha="ad5692d3be5e"
 # 看每个模型落在虚线（直方图）的哪一侧、离它多远：每个模型都在它的右侧。
 #
 # 这张图说明了什么，又没有说明什么：
 #
 # - **在这个预算下，计数获胜。** 在单个 CPU 线程上训练几秒钟之后，两个模型都没有胜过逐像素直方图；直方图白白得到的东西，每个模型都得先付出代价（更长的训练：见下文）。
 # - **界不等于似然。** VAE 的 ELBO 和 IWAE 以及扩散模型的 ELBO，都是各自模型对数似然的下界，所以它们的每像素比特数是上界。扩散模型的 ELBO 与其常微分方程似然之间的差距，一部分是界的松弛，另一部分则是因为它们是共用一个网络的两个不同模型（由高斯步组成的链，以及常微分方程）。我们的网络按笔记本 06 的方式对噪声水平加权，而不是按 ELBO 的方式；Kingma et al. (2021) 以似然为目标训练扩散模型，得到的每维比特数 (bits per dimension) 要好得多。
-# - **秒数相同，不等于收敛程度相同。** 两个模型的训练时间大致相同，但都远未收敛，而且收敛速度不同。训练几秒时的排名，到几分钟时可能会反转。
+# - **秒数相同，不等于收敛程度相同。** 两个模型的训练时间大致相同，但都远未收敛，而且收敛速度不同。训练几秒时的排名，可能随几分钟的训练而改变，也取决于 VAE 在过拟合之前何时停止（见下文：在最好的时候停下，它从不落后）。
 # - 去量化本身也有代价：模型在每个格子内不够平坦，界就会因此而松，对每个模型都是如此。学习噪声 $u$，而不是均匀地抽取它（即变分去量化 (variational dequantisation)，Ho et al. 2019），可以收紧这个界。
 #
 # <details><summary>深入一步：更长的训练（make bench）</summary>
 #
-# `make bench BENCH_ARGS="--only digits"` 以 3 倍、9 倍和 27 倍的步数训练两个模型（其中常微分方程似然在 64 个数字上用 128 次评估；这是在我们机器上的一次运行）。VAE 在测试数字上的界在 3 倍时最好（15 s：ELBO 2.55，IWAE 2.37，刚好低于直方图），之后变差，而它在训练数字上的 ELBO 一直在改善（每像素 2.18、2.02、1.89 比特）：它对 1438 个训练数字过拟合了。扩散模型则一直在改善：训练 12 s、37 s 和 96 s 后，ELBO 依次为 3.03、2.76 和 2.56，常微分方程似然依次为 2.93、2.70 和 2.41。从 37 s 起，在训练时间相同时，它的 ELBO 胜过 VAE 的 ELBO（2.76 对 3.01）；到 96 s 时，它的常微分方程似然达到了直方图的水平（2.41 ± 0.04 对 2.42）。
+# `make bench BENCH_ARGS="--only digits"` 以 3 倍、9 倍和 27 倍的步数训练两个模型（其中概率流 ODE 似然在 64 个数字上用 128 次评估；这是在我们机器上的一次运行）。VAE 在测试数字上的界在 3 倍时最好（15 s：ELBO 2.55，IWAE 2.37，刚好低于直方图），之后变差，而它在训练数字上的 ELBO 一直在改善（每像素 2.18、2.02、1.89 比特）：它对 1438 个训练数字过拟合了。扩散模型则一直在改善：训练 12 s、37 s 和 96 s 后，ELBO 依次为 3.03、2.76 和 2.56，概率流 ODE 似然依次为 2.93、2.70 和 2.41。
+#
+# 哪个模型胜出，取决于 VAE 何时停止训练。如果在它最好的时候停下（早停），它的 IWAE 2.37 低于扩散模型在这次运行中达到的任何值；扩散模型最好的是 96 s 时的概率流 ODE 似然，2.41 ± 0.04，与直方图持平（所以在 96 s 时两者只差约一个标准误）。如果任由 VAE 过拟合，它就会落后：在 37 s 时，扩散模型的 ELBO 是 2.76，而 VAE 的是 3.01。这个比较衡量的是 VAE 的过拟合，而不是哪一类模型更好。（这里的停止点是在测试数字上挑选的；规范的做法是在验证集上挑选，那样对 VAE 会稍微不那么有利。）
 # </details>
 
-# %% [markdown] en_sha="3401526eb3f2"
+# %% [markdown] en_sha="d00fc0845b8e"
 # ## 5. 样本并排比较
 #
-# VAE 采样 (sampling) 得到 $z \sim N(0, I)$，并显示解码器的均值 $f_\theta(z)$；扩散模型用 Heun 法从噪声出发求解概率流常微分方程（笔记本 06）。它们下面是真实的测试数字。
+# VAE 先采样 (sampling) 得到 $z \sim N(0, I)$，它的解码器再给出每个像素的均值 $f_\theta(z)$ 和方差 $v_\theta(z)$。很多论文展示的是均值（第一行）；模型的一个真正样本还要加上解码器的噪声（第二行），应当拿来与扩散模型那一行比较的正是这一行。扩散模型用 Heun 法从噪声出发求解概率流 ODE（笔记本 06）。它们下面是真实的测试数字。
 
 # %%
 def to_image(x_model):
@@ -268,26 +270,32 @@ def to_image(x_model):
 
 with torch.no_grad():
     z = torch.randn(20, 16, generator=torch.Generator().manual_seed(3))
-    vae_samples = vae.model.decode(z).numpy()
+    decoded = vae.model.decode_with_var(z)                  # f_theta(z) and v_theta(z)
+    noise = torch.randn(decoded.mean.shape, generator=torch.Generator().manual_seed(4))
+    vae_means = decoded.mean.numpy()
+    vae_samples = np.clip((decoded.mean + decoded.var.sqrt() * noise).numpy(), 0, 1)
 diffusion_samples = to_image(pf_ode_sample(eps_theta.eps_fn(), 20, nfe=24, d=64,
                                            sigma_min=SIGMA_MIN, rng=3))
-plot_digits([vae_samples, diffusion_samples, x_test[:20]],
-            row_labels=["VAE", "diffusion", "real"], title="samples and held-out digits", ncols=20)
+plot_digits([vae_means, vae_samples, diffusion_samples, x_test[:20]],
+            row_labels=["VAE mean", "VAE sample", "diffusion", "real"],
+            title="samples and held-out digits", ncols=20)
 
-# %% [markdown] en_sha="a0e09f2e8e39"
+# %% [markdown] en_sha="55d04a3b9855"
+# 看什么：VAE 的样本是其均值的一个更粗糙的版本，均值本身是平滑的、大多能认出来的数字；扩散模型的样本只训练了几秒钟，更粗糙一些。
+#
 # 模型会复制它们的训练数字吗？下面在每个扩散样本旁边给出离它最近的训练数字（像素空间中的欧氏距离），并作为对比，给出每个测试数字到离它最近的训练数字的距离：测试数字从未被模型见过，所以它的距离代表了“新”数字应有的距离。
 
 # %%
 nearest = nearest_neighbours(diffusion_samples, x_train)
 index, dist = nearest.index, nearest.distance
 dist_test = nearest_neighbours(x_test, x_train).distance
-plot_digits([diffusion_samples[:10], x_train[index[:10]]],
-            row_labels=["sample", "nearest train"], title="diffusion samples and their nearest training digits", ncols=10)
 print(f"distance to the nearest training digit: samples median {np.median(dist):.2f} "
       f"(min {dist.min():.2f}); test digits median {np.median(dist_test):.2f} (min {dist_test.min():.2f})")
+plot_digits([diffusion_samples[:10], x_train[index[:10]]], row_labels=["sample", "nearest train"],
+            title="diffusion samples and their nearest training digits", ncols=10)
 
-# %% [markdown] en_sha="a7fe3100443d"
-# 没有一个样本是复制品：即使是离训练集最近的样本，与任何训练数字的距离也至少有 1.47，比测试数字到其最近训练数字距离的中位数（1.03）还远。事实上，样本离训练集比未见过的真实数字还要*更远*：只训练了几秒钟，它们比真实数字更粗糙，正如上面的样本所示，而这会让它们离训练集更远。
+# %% [markdown] en_sha="ba5c136aa99b"
+# 在图中，每个样本的近邻形状相似，但从来不是同一张图。没有一个样本是复制品：即使是离训练集最近的样本，与任何训练数字的距离也至少有 1.47，比测试数字到其最近训练数字距离的中位数（1.03）还远。样本比未见过的真实数字离训练集更远，这与它们的粗糙相符：数字上的噪声会增加它到其他所有数字的距离。
 #
 # **滑块。** 常微分方程求解器的网络评估次数。只评估一次时，求解器从噪声出发只走一步欧拉步，直接落到网络对干净数字的猜测上；从纯噪声出发，这个猜测接近平均数字。笔记本 06 在混合分布上测量过样本如何随评估次数的增加而改善。
 
@@ -359,8 +367,8 @@ for w in (0, 1, 3):
     print(f"w = {w}: ELBO of log p(x | y) {mean_and_se(bits):.3f} bits per pixel, "
           f"minus unconditional {paired(bits, bits_uncond):+.3f}")
 
-# %% [markdown] en_sha="b2414d937904"
-# 在 $w = 0$ 时，条件界比无条件界好每像素 0.18 比特，超过了仅凭标签所能带来的 0.052。网络的两半是两个不同的模型，而不是 $p(x \mid y)$ 及其自身的平均 $p(x)$；条件的那一半只不过是这些测试数字的一个更好的模型。（它见过五分之四的训练行，无条件的那一半只见过五分之一；把标签丢弃概率从 0.2 改为 0.5，差距就缩小到 0.08：见练习 5。）加入引导后，界迅速变差：在 $w = 1$ 时，它就已经比无条件模型的界差了每像素 0.10 比特，到 $w = 3$ 时差了 2 比特。带引导的链集中在每个类别最典型的数字上，留给其余数字的密度太少，这与多样性的下降相符。因此，报告似然时用的是不带引导的模型（$w = 0$，或无条件网络）；引导是采样时的一个选择，它放弃一部分似然，换来容易辨认的样本。
+# %% [markdown] en_sha="9578c2f9d647"
+# 在 $w = 0$ 时，条件界比无条件界好每像素 0.18 比特，超过了仅凭标签所能带来的 0.052。网络的两半是两个不同的模型，而不是 $p(x \mid y)$ 及其自身的平均 $p(x)$；条件的那一半只不过是这些测试数字的一个更好的模型。（它见过五分之四的训练行，无条件的那一半只见过五分之一；把标签丢弃概率从 0.2 改为 0.5，差距就缩小到 0.08：见练习 5。）加入引导后，界迅速变差：在 $w = 1$ 时，它就已经比无条件模型的界差了每像素 0.10 比特，到 $w = 3$ 时差了 2 比特。带引导的链集中在每个类别最典型的数字上，留给其余数字的密度太少，这与多样性的下降相符。因此，应当报告不带引导的模型的似然；引导是采样时的一个选择，它放弃一部分似然，换来容易辨认的样本。
 
 # %% [markdown] en_sha="05233586d762"
 # ## 7. 小结
