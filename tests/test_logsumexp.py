@@ -35,7 +35,8 @@ def test_minus_infinity_entries_and_rows():
     assert out[0] == 0.0 and out[1] == -np.inf
     torch.testing.assert_close(out[2], torch.tensor(1.0 + np.log(2.0), dtype=torch.float32))
     a = t.numpy().astype(np.float64)
-    np.testing.assert_array_equal(log_mean_exp(a[:2]), [np.log(1 / 3), -np.inf])
+    out = log_mean_exp(a[:2])  # log(1/3) to rounding (NumPy versions round log differently)
+    assert out[1] == -np.inf and out[0] == pytest.approx(np.log(1 / 3), rel=1e-15)
 
 
 def test_log_mean_exp_unchanged_by_the_clamp():
