@@ -17,36 +17,28 @@
 # # 02 · The evidence and its naive Monte-Carlo estimate
 #
 # Companion to the first part of section 2 of the article *Principles of diffusion models*
-# (eqs. 2.1-2.3, and the identity $p(x) = p(x \mid z)\,p(z) / p(z \mid x)$, its eq. (2)).
+# (eqs. 2.1-2.3 and its eq. (2)).
 #
-# **Question.** A VAE is trained by maximum likelihood, which needs $p_\theta(x)$ for every
-# training image. For a model that first draws a hidden $z$ and then draws $x$ from it, how do we
-# get that number, and what does the obvious way of computing it cost?
+# **Question.** Training a VAE by maximum likelihood needs $p_\theta(x)$ for every training
+# image. For a model that draws a hidden $z$ and then $x$ from it, how do we get that number, and
+# what does the obvious way of computing it cost?
 #
-# **Learning goals.** After this notebook you can
-# 1. say why maximum likelihood sums log-densities (eq. 2.2) instead of multiplying densities;
-# 2. write the evidence as a prior average (eq. 2.3) and estimate it by Monte Carlo;
-# 3. explain why that estimate is unbiased for $p(x)$ but biased low for $\log p(x)$;
-# 4. (optional, §4) predict how its cost grows with the latent dimension $k$ and the decoder
-#    noise $c$;
-# 5. (optional, §5) see why the exact identity eq. (2) does not help, and how importance
-#    sampling does;
-# 6. judge the article's proposal to train a decoder on the naive estimate.
+# **Reading time.** About 35 minutes for the core path, §1 → §2 → §3 → §4 → §6; about an hour
+# with the optional §5 and the collapsed "Going deeper" blocks (careful measurements and
+# derivations, for a second reading).
 #
-# **Map.** The core path is §1 → §2 → §3 → §6. The parts marked *optional* go deeper and can be
-# skipped on a first reading.
+# **Learning goals.** Say why maximum likelihood sums logs (eq. 2.2); estimate the evidence
+# as a prior average (eq. 2.3) and explain its bias; predict how its cost grows with the latent
+# dimension $k$ and the decoder noise $c$; judge the article's proposal to train a decoder on it.
 #
-# | § | topic | article | core or optional |
-# |---|---|---|---|
-# | 1 | maximum likelihood, why the log | eqs. 2.1, 2.2 | core (the SGD check is optional) |
-# | 2 | a latent-variable model with an exact answer | eq. 2.3 | core |
-# | 3 | the naive estimate: unbiased, and Jensen's bias | eq. 2.3 | core |
-# | 4 | its cost against $k$ and $c$ ($\rho$, KL, widget, ESS) | eq. 2.3 | optional (skim the widget) |
-# | 5 | the identity eq. (2) and importance sampling | eq. (2) | optional |
-# | 6 | the article's experiment: a decoder trained on eq. 2.3 | side note to eq. 2.3 | core |
-#
-# Along the way we run the experiment the article proposes in a side note: train a decoder
-# directly on the obvious estimate, and see what happens.
+# | § | topic | core or optional |
+# |---|---|---|
+# | 1 | maximum likelihood, why the log (eqs. 2.1, 2.2) | core |
+# | 2 | a latent-variable model with an exact answer (eq. 2.3) | core |
+# | 3 | the naive estimate: unbiased, and Jensen's bias | core |
+# | 4 | its cost against $k$ and $c$, and a widget | core |
+# | 5 | the identity eq. (2) and importance sampling | optional |
+# | 6 | the article's experiment: a decoder trained on eq. 2.3 | core |
 
 # %%
 # Set-up for Colab or any kernel without this project: install its `helpers` package, the
@@ -95,21 +87,24 @@ rng = np.random.default_rng(0)
 # %% [markdown]
 # ## 1. Maximum likelihood, and why we take the log (article §2, eqs. 2.1, 2.2)
 #
-# Given training images $x^{(1)}, \dots, x^{(n)}$, **maximum likelihood (最大似然)** picks the
-# parameters that make the observed data most probable:
+# The log in eq. 2.2 does not change the answer, but without it a computer cannot find the
+# answer. Given training images $x^{(1)}, \dots, x^{(n)}$, **maximum likelihood (最大似然)** picks
+# the parameters that make the observed data most probable:
 #
 # $$ \theta^{*}=\arg \max _{\theta} \prod_{i=1}^{n} p_{\theta}\left(x^{(i)}\right) \tag{2.1} $$
 #
 # $$ \theta^{*}=\arg \max _{\theta} \sum_{i=1}^{n} \log p_{\theta}\left(x^{(i)}\right) \tag{2.2} $$
 #
-# The quantity $\log p_\theta(x)$ is called the **evidence (证据)**: the log-likelihood of an
-# observed sample. Eq. 2.2 is eq. 2.1 with a log in front. Does the log matter? On a computer, very
-# much. Take 1000 draws from $N(0, 1)$ and score them under the same $N(0, \sigma^2)$ for a range
-# of $\sigma$: the product of eq. 2.1 and the sum of logs of eq. 2.2. For this model the maximiser
-# has a closed form: setting the derivative of $\sum_i \log N(x_i; 0, \sigma^2)$ to zero gives
-# $\hat\sigma^2 = \frac1n \sum_i x_i^2$, the mean square of the data, so $\hat\sigma$ is their
-# root mean square (RMS). (Not the sample
-# standard deviation: the mean is known to be 0, so it is not subtracted.)
+# $\log p_\theta(x)$ is the **evidence (证据)**. We score 1000 draws from $N(0, 1)$ under
+# $N(0, \sigma^2)$ for a range of $\sigma$, by eq. 2.1 and by eq. 2.2. The right answer is known:
+# the root mean square (RMS) of the data.
+#
+# <details><summary>Going deeper: why the RMS</summary>
+#
+# Setting the derivative of $\sum_i \log N(x_i; 0, \sigma^2)$ to zero gives
+# $\hat\sigma^2 = \frac1n \sum_i x_i^2$, the mean square of the data. It is not the sample
+# standard deviation: the mean is known to be 0, so it is not subtracted.
+# </details>
 
 # %%
 data_1d = rng.standard_normal(1000)
@@ -129,11 +124,9 @@ print(f"argmax of the sum of logs: sigma = {sigmas[np.argmax(sum_of_logs)]:.2f} 
 assert np.all(product == 0.0)
 
 # %% [markdown]
-# The product is exactly `0.0` for every $\sigma$: about $e^{-1400}$ is far below the smallest
-# positive float64 (about $e^{-744}$). With every value equal, its argmax is just the first grid
-# point, $\sigma = 0.5$: maximum likelihood in the form of eq. 2.1 silently returns garbage. The
-# sum of logs is an ordinary number and its argmax is the grid point nearest the RMS, the right
-# answer. With only 20 points the product does not underflow, and both forms agree, because the
+# What to look for: the product is exactly `0.0` for every $\sigma$ (about $e^{-1400}$, far below
+# the smallest positive float64, about $e^{-744}$), so its argmax is just the first grid point. The sum of logs peaks at the grid point nearest
+# the RMS. With only 20 points the product does not underflow, and both forms agree, because the
 # log is increasing:
 
 # %%
@@ -143,17 +136,13 @@ assert np.argmax(np.prod(small, axis=0)) == np.argmax(np.sum(np.log(small), axis
 print("20 points: same argmax, sigma =", f"{sigmas[np.argmax(np.prod(small, axis=0))]:.2f}")
 
 # %% [markdown]
-# > **Note on the article (slip 2).** The article says the log is taken so that every sample
-# > carries the same weight. In the product every sample already enters in the same way, and the
-# > log does not change any weighting. The real reasons are:
-# > (1) the log is increasing, so eqs. 2.1 and 2.2 have the same maximiser (checked just above);
-# > (2) a product of many densities underflows to 0.0 in floating point, a sum of logs does not
-# > (shown above);
-# > (3) a sum splits into per-example terms, so the gradient of a random minibatch's mean is an
-# > unbiased estimate of the full mean's gradient: that is what makes stochastic gradient
-# > descent possible. An optional quick check of (3) on the $\sigma$ example, with the gradient
-# > of $\log N(x; 0, \sigma^2)$ in $\sigma$, $(x^2 - \sigma^2)/\sigma^3$, at $\sigma = 1.5$. The
-# > two printed numbers should agree within a few of the printed standard errors:
+# > **Note on the article (slip 2).** The article says the log gives every sample the same
+# > weight, but in the product every sample already enters in the same way. The real reasons:
+# > (1) the log is increasing, so the maximiser is the same (checked above); (2) a product of
+# > many densities underflows, a sum of logs does not; (3) a sum splits into per-example terms,
+# > so a random minibatch's gradient is an unbiased estimate of the full one, which is what
+# > stochastic gradient descent needs. The cell below checks (3) at $\sigma = 1.5$: the two
+# > numbers agree within a few standard errors.
 
 # %%
 grad_each = (data_1d**2 - 1.5**2) / 1.5**3                # d/dsigma log N(x_i; 0, sigma^2)
@@ -165,24 +154,27 @@ print(f"full-data mean gradient {grad_each.mean():.4f}, "
 # %% [markdown]
 # ## 2. A latent-variable model we can solve exactly (article §2, eq. 2.3)
 #
-# The model behind a VAE has two steps, $z \to x$: draw a **latent variable (隐变量)** $z$ from a
-# simple **prior (先验)** $p(z) = N(0, I_k)$, then draw $x$ from $p_\theta(x \mid z)$. The
-# evidence needs the probability of $x$ over *all* ways of producing it:
+# The evidence of a latent-variable model is an integral, and we pick a model whose integral is
+# known exactly, to check every estimate against. A VAE's model draws a **latent variable
+# (隐变量)** $z$ from a **prior (先验)** $p(z) = N(0, I_k)$, then $x$ from the **probabilistic
+# decoder (概率解码器)** $p_\theta(x \mid z)$. The evidence sums over *all* ways of producing $x$:
 #
 # $$p_{\theta}\left(\mathbf{x}\right)=\int p_{\theta}\left(\mathbf{x} \mid \mathbf{z}\right) p(\mathbf{z}) d \mathbf{z} = \mathbb{E}_{\mathbf{z} \sim p(\mathbf{z})}\, p_{\theta}(\mathbf{x} \mid \mathbf{z}) \tag{2.3} $$
 #
-# The distribution $p_\theta(x \mid z)$ is the **probabilistic decoder (概率解码器)**. For a
-# neural-network decoder this integral has no closed form. To have a ground truth for every
-# experiment below, we use a decoder whose mean is linear, $x \mid z \sim N(Wz + b,\ cI_d)$
-# (probabilistic PCA, Tipping & Bishop 1999). Then $x$ is Gaussian,
-# $p(x) = N(x;\ b,\ WW^\top + cI)$, and the **posterior (后验)** $p(z \mid x)$ is Gaussian too,
-# $N(\mu, S)$ with
+# For a neural-network decoder this integral has no closed form. Ours has a linear mean,
+# $x \mid z \sim N(Wz + b,\ cI_d)$ (probabilistic PCA, Tipping & Bishop 1999), so
+# $p(x) = N(x;\ b,\ WW^\top + cI)$, and the **posterior (后验)** $p(z \mid x)$ is a Gaussian
+# $N(\mu, S)$. `LinearGaussian` computes both exactly. Here $d = 20$ and $k = 2$.
+#
+# <details><summary>Going deeper: the posterior, and where it comes from</summary>
 #
 # $$ S = \left(I + W^\top W / c\right)^{-1}, \qquad \mu = S\, W^\top (x - b) / c .$$
 #
-# (Multiply the prior $e^{-\lVert z\rVert^2/2}$ by the likelihood $e^{-\lVert x - Wz - b\rVert^2/2c}$
-# and complete the square in $z$.) `LinearGaussian` computes both exactly. Here $d = 20$ and
-# $k = 2$.
+# Multiply the prior $e^{-\lVert z\rVert^2/2}$ by the likelihood
+# $e^{-\lVert x - Wz - b\rVert^2/2c}$ and complete the square in $z$: the quadratic term
+# $z^\top (I + W^\top W / c)\, z / 2$ gives the precision $S^{-1}$, and the linear term
+# $z^\top W^\top (x - b) / c$ gives the mean $\mu = S\, W^\top (x - b) / c$.
+# </details>
 
 # %%
 d, k_max = 20, 8
@@ -218,15 +210,19 @@ assert abs(quadrature - exact) < 1e-6
 
 # %% [markdown]
 # > **Note on the article (slip 3).** The side note under eq. 2.3 calls $p_\theta(x \mid z)$ "a
-# > deterministic mapping". The decoder's *mean* $f_\theta(z)$ (here $Wz + b$) is deterministic;
-# > $p_\theta(x \mid z)$ is a *distribution* around it, with variance $c$. That noise is what
-# > makes eq. 2.3 usable: with no noise, $p(x \mid z)$ is zero unless $f_\theta(z)$ hits $x$
-# > exactly, and no random $z$ ever does. Watch the naive estimate fall away from the exact value
-# > as $c$ shrinks towards a deterministic decoder. (The estimate is the one §3 defines: the
-# > average of $p(x \mid z_l)$ over 10 000 prior samples $z_l$. One run of it lands on either
-# > side of the truth, so the small positive errors at $c \ge 0.01$ are its noise; §3 shows that
-# > its log is too low *on average*. That noise grows as $c$ shrinks, which §§3-4 explain, so
-# > one run at $c = 10^{-3}$ says little; the error at $c = 10^{-4}$, 7 nats, is no accident.)
+# > deterministic mapping". Only its *mean* $f_\theta(z)$ (here $Wz + b$) is deterministic;
+# > $p_\theta(x \mid z)$ is a distribution with variance $c$, and that noise makes eq. 2.3 usable.
+# > What to look for below: as $c$ shrinks, §3's naive estimate falls away from the exact value,
+# > by 7 nats at $c = 10^{-4}$.
+#
+# <details><summary>Going deeper: reading the small errors</summary>
+#
+# With no noise, $p(x \mid z)$ is zero unless $f_\theta(z)$ hits $x$ exactly, and no random $z$
+# ever does. One run of the estimate lands on either side of the truth, so the small positive
+# errors at $c \ge 0.01$ are its noise; §3 shows that its log is too low *on average*. That noise
+# grows as $c$ shrinks (§§3-4), so one run at $c = 10^{-3}$ says little; the error at
+# $c = 10^{-4}$ is no accident.
+# </details>
 
 # %%
 for c in (1.0, 1e-1, 1e-2, 1e-3, 1e-4):
@@ -239,23 +235,25 @@ for c in (1.0, 1e-1, 1e-2, 1e-3, 1e-4):
 # %% [markdown]
 # ## 3. The naive estimate of eq. 2.3, against the exact value (article §2, eq. 2.3)
 #
-# Eq. 2.3 is an expectation over the prior, so the obvious **Monte-Carlo (蒙特卡洛)** estimate
-# draws $z_1, \dots, z_L$ from $p(z)$ and averages:
+# The obvious estimate of eq. 2.3 is right on average for $p(x)$, but too low on average for
+# $\log p(x)$. This **Monte-Carlo (蒙特卡洛)** estimate draws $z_1, \dots, z_L$ from the prior
+# and averages:
 #
 # $$\hat p(x) = \frac{1}{L} \sum_{l=1}^{L} p_\theta(x \mid z_l), \qquad z_l \sim N(0, I).$$
+#
+# $\hat p$ is **unbiased**: each term has mean $p(x)$. But $\log \hat p$ is **biased low**: the
+# log is concave, so by Jensen's inequality $E[\log \hat p] \le \log E[\hat p] = \log p(x)$. For large $L$ the bias is about
+# $-(\rho - 1)/(2L)$ and the relative spread of $\hat p$ is $\sqrt{(\rho - 1)/L}$, where
+# $\rho - 1 = \operatorname{Var}_{z \sim p(z)}[p(x\mid z)/p(x)]$ is known exactly for this model
+# (`naive_relative_variance`). We repeat the estimate 200 times.
+#
+# <details><summary>Going deeper: computing in log space</summary>
 #
 # In 20 dimensions a single $p(x \mid z_l)$ is easily $e^{-300}$, so we work in log space:
 # $\log \hat p = \operatorname{logmeanexp}_l \log p(x \mid z_l)$ (`log_mean_exp`, which shifts by
 # the largest term before exponentiating). `naive_mc_log_evidence` does this in chunks, so
 # $L = 10^7$ costs a few megabytes, not gigabytes.
-#
-# Two facts to check. $\hat p$ is **unbiased**: $E[\hat p] = p(x)$, because each term has mean
-# $p(x)$. But $\log \hat p$ is **biased low**: the log is concave, so by Jensen's inequality
-# $E[\log \hat p] \le \log E[\hat p] = \log p(x)$. For large $L$ the bias is about
-# $-(\rho - 1)/(2L)$ and the relative spread of $\hat p$ is $\sqrt{(\rho - 1)/L}$, where
-# $\rho - 1 = \operatorname{Var}_{z \sim p(z)}[p(x\mid z)/p(x)]$ is known exactly for this model
-# (`naive_relative_variance`). We repeat the estimate 200 times with independent samples; each
-# run's running estimate gives all $L$ at once.
+# </details>
 
 # %%
 runs, L_max = 200, 2**12
@@ -276,54 +274,66 @@ for j in (0, 2, 4, 6, 8, 10, 12):
           f"{se_err:7.3f} {-rel_var / (2 * L):12.3f}")
 
 # %% [markdown]
-# How to read the table. The rows share their runs (each run's running estimate gives every
-# $L$), so neighbouring rows are not independent.
+# What to look for in the table: the mean of $\hat p / p(x)$ stays near 1 (unbiased), while the
+# mean log-error is negative, by nats at small $L$, and shrinks towards the prediction
+# $-(\rho-1)/2L$ once $L$ is well above $\rho \approx 93$. At small $L$ the median run lies far
+# below the truth: a few rare, huge terms carry the mean.
 #
-# - **$\hat p / p(x)$ (unbiased).** From $L = 16$ on, the mean stays within 3 standard errors of 1
-#   (the largest distance is 2.9 SE, at $L = 1024$). At $L = 1$ and $L = 4$ the mean also lands
-#   near 1, but for a different reason than at large $L$: the typical run (the median column) is
-#   far below the truth, and a few rare, huge terms pull the average up. With
-#   $\rho - 1 = 91.9$, 200 runs of one sample each are too few for the standard error to be
-#   trusted, so agreement there is luck, not evidence.
-# - **$\log \hat p - \log p(x)$ (biased low).** The mean log-error is clearly negative, by many
-#   standard errors, for $L \le 64$; at $L = 256$ it is $-0.113 \pm 0.046$, 2.4 standard errors.
-#   Around $L \approx \rho \approx 93$ it falls faster than $1/L$: by a factor of 8.2 from
-#   $L = 16$ to 64 and 9.1 from 64 to 256 (from -8.464 to -1.029 to -0.113), where $1/L$ alone
-#   would give 4. The
-#   large-$L$ prediction $-(\rho-1)/(2L)$ only applies once $L \gg \rho$; there the bias is too
-#   small for 200 runs to resolve well: at $L = 4096$ the measured -0.001 ± 0.010 agrees with
-#   the predicted -0.011, while at $L = 1024$ the measured +0.019 ± 0.021 lies 3 standard errors
-#   above the predicted -0.045.
+# <details><summary>Going deeper: the table, row by row</summary>
 #
-# The picture:
+# The rows share their runs (each run's running estimate gives every $L$), so neighbouring rows
+# are not independent.
+#
+# - **$\hat p / p(x)$ (unbiased).** Its expectation is 1 at every $L$; what changes with $L$ is
+#   whether the standard error can be trusted. From $L = 16$ on, the mean stays within 3 standard
+#   errors of 1 (the largest distance is 3.0 SE, 2.97 to be exact, at $L = 1024$). At $L = 1$ and
+#   $L = 4$ the mean also lands near 1, but there the standard error itself is unreliable: with
+#   $\rho - 1 = 91.9$, the mean of 200 runs is decided by a few rare, huge terms, so agreement
+#   there is luck, not evidence.
+# - **$\log \hat p - \log p(x)$ (biased low).** The mean log-error is negative by many standard
+#   errors for $L \le 64$; at $L = 256$ it is $-0.113 \pm 0.046$, 2.4 standard errors. Around
+#   $L \approx \rho$ it falls faster than $1/L$: by a factor of 8.2 from $L = 16$ to 64 and 9.1
+#   from 64 to 256 (from -8.464 to -1.029 to -0.113), where $1/L$ alone would give 4. The
+#   prediction $-(\rho-1)/(2L)$ only applies once $L \gg \rho$; there the bias is too small for
+#   200 runs to resolve well: at $L = 4096$ the measured -0.001 ± 0.010 agrees with the predicted
+#   -0.011, while at $L = 1024$ the measured +0.019 ± 0.021 lies 3 standard errors above the
+#   predicted -0.045 (exercise 2 shows it is a fluctuation).
+# </details>
 
 # %%
 plot_naive_convergence(n_values, log_p_hat, exact, relative_variance=rel_var)
 
 # %% [markdown]
-# ## 4. Optional: how hard it gets, samples needed against $k$ and $c$ (article §2, eq. 2.3)
+# What to look for: left, the mean of $\hat p / p(x)$ stays near 1 at every $L$, although at
+# small $L$ most runs (the band) lie far below it; right, the mean log-error climbs to 0 from
+# below, and meets $-(\rho-1)/(2L)$ only once $L$ is well above $\rho$.
+
+# %% [markdown]
+# ## 4. How hard it gets: samples needed against $k$ and $c$ (article §2, eq. 2.3)
 #
-# How many samples give a 10 % error in $\hat p$? From the spread above,
-# $L = (\rho - 1)/0.1^2$. The trouble is how $\rho$ grows. It has an exact meaning:
-# $\rho = E_{p(z)}\big[(p(z \mid x)/p(z))^2\big] = \exp D_2\big(p(z\mid x)\,\|\,p(z)\big)$, the
-# exponential of the Rényi divergence of order 2. Rényi divergences grow with their order, and
-# order 1 is the KL divergence, so
+# The naive estimate needs a number of samples that grows exponentially with the latent
+# dimension $k$, roughly like $c^{-k/2}$. From the spread above, a 10 % error in $\hat p$ needs
+# $L = (\rho - 1)/0.1^2$ samples, and
 #
 # $$ \rho \;\ge\; \exp\big(\mathrm{KL}(p(z\mid x)\,\|\,p(z))\big). $$
 #
-# In words: prior samples are useful only where the posterior lives, and the KL measures how far
-# the posterior sits from the prior; the needed $L$ grows at least like $\exp(\mathrm{KL})$
-# (Chatterjee & Diaconis 2018 show that about $\exp(\mathrm{KL})$ samples are also enough for
-# importance sampling when the log-weight $\log(p(z \mid x)/p(z))$ is concentrated around its
-# mean; when it is not, more may be needed). In the linear model a posterior of width about $\sqrt{c}$ in
-# each of $k$ directions makes that about $c^{-k/2}$.
+# Prior samples are useful only where the posterior lives, and the KL measures how far it sits
+# from the prior; a posterior of width about $\sqrt{c}$ in each of $k$ directions makes that
+# about $c^{-k/2}$.
 #
-# We **measure** the needed $L$: draw $2^{16}$ prior samples, split them into independent runs
+# <details><summary>Going deeper: why ρ ≥ exp(KL), and how we measure</summary>
+#
+# $\rho = E_{p(z)}\big[(p(z \mid x)/p(z))^2\big] = \exp D_2\big(p(z\mid x)\,\|\,p(z)\big)$, the
+# exponential of the Rényi divergence of order 2. Rényi divergences grow with their order, and
+# order 1 is the KL divergence, hence the bound. Chatterjee & Diaconis (2018) show that about
+# $\exp(\mathrm{KL})$ samples are also enough for importance sampling when the log-weight
+# $\log(p(z \mid x)/p(z))$ is concentrated around its mean; when it is not, more may be needed.
+#
+# To **measure** the needed $L$ we draw $2^{16}$ prior samples, split them into independent runs
 # of $L = 1, 2, 4, \dots$ samples, compute the root-mean-square relative error of $\hat p$ over
 # the runs, and read off where it crosses 10 % (`measure_samples_needed`). With at least 16 runs
-# per error estimate this can measure up to $L = 4096$; where the exact formula already says
-# more is needed, a measurement would need more samples than we can spare, so we skip it. Next to
-# it: the exact $(\rho - 1)/0.01$, and $\rho$ beside its lower bound $\exp(\mathrm{KL})$.
+# per error estimate this reaches $L = 4096$; where the exact formula asks for more, we skip it.
+# </details>
 
 # %%
 k_values, c_values, budget = [1, 2, 3, 4, 6, 8], [1.0, 0.1, 0.01], 2**16
@@ -343,14 +353,25 @@ for i, c in enumerate(c_values):
               f"{rho / exp_kl[i, j]:6.2f}")
 
 # %% [markdown]
-# Where we could measure, measurement and formula agree within a factor of 2 (`measured` against
-# `exact`). The table spans more than thirteen orders of magnitude: with $k = 8$ and $c = 0.01$,
-# 10 % accuracy for *one* image needs about $4 \times 10^{15}$ decoder evaluations. On the same
-# footing, $\rho$ against $\exp(\mathrm{KL})$, the bound holds in every row (the `ratio` column
-# is at least 1.15); at $c = 0.1$, $k = 2$ the two are 92.9 and 68.5. The bound is within a
-# factor of 1.6 for $k \le 3$ and loosens to a factor of 3.4-4.1 at $k = 8$. Since both span many
-# decades, that looseness is small on a log scale: over $k = 1 \to 8$ the logarithms of the exact
-# count and of $\exp(\mathrm{KL})$ grow by similar amounts (second line below):
+# What to look for: the exact count spans more than thirteen orders of magnitude; with $k = 8$
+# and $c = 0.01$, 10 % accuracy for *one* image needs about $4 \times 10^{15}$ decoder
+# evaluations. The `ratio` column $\rho / \exp(\mathrm{KL})$ is never below 1, and on a log scale
+# the two grow alike with $k$ (second line below).
+#
+# <details><summary>Going deeper: measured against exact, and the bound's slack</summary>
+#
+# Where we could measure, measurement and formula agree within a factor of 2, but all four
+# measured counts fall below the exact ones. That is the heavy tail of $p(x \mid z)/p(x)$: its
+# variance comes from rare, huge terms, which a finite set of runs usually misses, so the measured
+# error tends to be smaller than the true one and crosses 10 % early. The mean of a heavy-tailed
+# ratio is reached late, and a finite run under-counts more often than not. Over 20 seeds of the
+# measurement (in the tests), the measured count falls below the exact one in 60 to 70 % of them
+# for each of the four cases, so four out of four here is partly chance.
+#
+# The bound holds in every row (the `ratio` column is at least 1.15); at $c = 0.1$, $k = 2$ the
+# two are 92.9 and 68.5. It is within a factor of 1.6 for $k \le 3$ and loosens to a factor of
+# 3.4-4.1 at $k = 8$: small next to the decades both span.
+# </details>
 
 # %%
 print(f"k = 8, c = 0.01: {exact_needed[2, -1]:.2g} samples; range of the table: "
@@ -360,27 +381,43 @@ growth_kl = np.log(exp_kl[:, -1] / exp_kl[:, 0])
 print("growth of log(samples) from k = 1 to 8, exact vs exp(KL):",
       np.round(growth_exact, 1), np.round(growth_kl, 1))
 per_decade = exact_needed[2] / exact_needed[1]          # c = 0.1 -> c = 0.01
-print(f"{'k':>26}" + "".join(f"{k:>9d}" for k in k_values))
-print(f"{'cost factor, c = 0.1 -> 0.01':>26}" + "".join(f"{v:9.3g}" for v in per_decade))
-print(f"{'10^(k/2)':>26}" + "".join(f"{10.0 ** (k / 2):9.3g}" for k in k_values))
+law = 10.0 ** (np.array(k_values) / 2)
+same_x = [LinearGaussian(W_full[:, :k], b, 0.01).naive_relative_variance(
+              observation(LinearGaussian(W_full[:, :k], b, 0.1))) / 0.1**2 / exact_needed[1, j]
+          for j, k in enumerate(k_values)]          # x held at its c = 0.1 value
+print(f"{'k':>30}" + "".join(f"{k:>9d}" for k in k_values))
+print(f"{'cost factor, c = 0.1 -> 0.01':>30}" + "".join(f"{v:9.3g}" for v in per_decade))
+print(f"{'10^(k/2)':>30}" + "".join(f"{v:9.3g}" for v in law))
+print(f"{'cost factor / 10^(k/2)':>30}" + "".join(f"{v:9.2f}" for v in per_decade / law))
+print(f"{'the same, with x held fixed':>30}" + "".join(f"{v:9.2f}" for v in np.array(same_x) / law))
 plot_samples_needed(k_values, c_values, measured, exact_needed, exp_kl, budget=budget / 16)
 
 # %% [markdown]
-# Each tenfold decrease of $c$ multiplies the cost by a factor close to $10^{k/2}$, the
-# $c^{-k/2}$ law, which it approaches once $c$ is small next to the squared decoder weights (the
-# printed factors lie between 0.58 and 1.08 times $10^{k/2}$). In the figure, the dotted curves are
-# $(\exp(\mathrm{KL}) - 1)/0.1^2$, the bound put on the same footing as the solid exact count,
-# so each dotted curve lies below its solid one.
+# What to look for in the figure: each tenfold decrease of $c$ multiplies the cost by about
+# $10^{k/2}$, so the curves fan out as $k$ grows; the dotted bound lies below each solid exact
+# count.
 #
-# **One observation is not a trend.** The jump from $k = 3$ to $k = 4$ (a factor of about 700 at
-# $c = 0.1$) is larger than its neighbours. It comes from our single $x$: its latent
-# coordinates `z_true` include 2.87 in position 4 (printed below), and the prior gives a value
-# at least this far from 0 with probability 0.0041, about once in 240 draws. Such an $x$ sits where the prior is thin, so its posterior is far
-# from the prior and the KL is large. Medians over 25 observations drawn from the model, for the
-# same $W$, $b$ and $c$, give the typical growth. At $c = 0.1$ the median step from $k = 3$ to
-# $k = 4$ is a factor of about 12, not 700, and at $c = 0.01$ each added latent dimension
-# multiplies the median cost by roughly 30 to 60 (last line below): steady exponential growth
-# in $k$.
+# <details><summary>Going deeper: why the printed factors fall below 10^(k/2) at large k</summary>
+#
+# The printed factors for $c = 0.1 \to 0.01$ lie between 0.58 and 1.08 times $10^{k/2}$, lowest at
+# $k = 8$. The law is not the cause: our observation $x = Wz + b + \sqrt{c}\,\varepsilon$ moves
+# with $c$. Hold $x$ fixed at its $c = 0.1$ value (the last printed line) and the factors are 0.99
+# to 1.07 times $10^{k/2}$ for every $k$. At $k = 8$, moving $x$ to its $c = 0.01$ value alone
+# multiplies the cost by 0.54.
+# </details>
+#
+# **One observation is not a trend.** Our single $x$ is unusual, so the medians over 25
+# observations drawn from the model (below) show the typical growth: at $c = 0.01$ each added
+# latent dimension multiplies the cost by roughly 30 to 60.
+#
+# <details><summary>Going deeper: the outlier in numbers</summary>
+#
+# The jump from $k = 3$ to $k = 4$ in the table (a factor of about 700 at $c = 0.1$) comes from
+# our $x$: its latent coordinate in position 4 is 2.87, and the prior gives a value at least this
+# far from 0 with probability 0.0041 (printed below), about once in 240 draws. Such an $x$ sits
+# where the prior is thin, so its posterior is far from the prior and the KL is large. At
+# $c = 0.1$ the median step from $k = 3$ to $k = 4$ is a factor of about 12, not 700.
+# </details>
 
 # %%
 print("z_true:", np.round(z_true, 2), f"| P(|z| >= {abs(z_true[3]):.2f}) under N(0, 1) = "
@@ -402,19 +439,24 @@ print("median growth per added latent dimension, c = 0.01:",
 # %% [markdown]
 # ### Try it: move $c$, $L$ and $k$
 #
-# For $k = 2$ the left panel shows the prior samples (blue) and the posterior (red ellipses at
-# 1, 2 and 3 standard deviations, and a red cross at its mean, which stays visible when the
-# ellipses shrink below a pixel at small $c$): the small region where $p(x \mid z)$ is large.
-# The middle panel zooms into the black box around it and colours each sample by its weight
-# $p(x \mid z_l)$ relative to the largest (colour bar). Its axes count steps of $s$, the
-# posterior's largest standard deviation (its value is in the title), away from the posterior
-# mean, so the box always spans $-5$ to $5$ while $c$ and $k$ shrink or move it. The right
-# panel is the running error $\log \hat p - \log p(x)$, whose target is the line at 0 (the exact
-# $\log p(x)$ is printed in its corner); its title gives
-# the effective sample size (ESS) $(\sum_l w_l)^2 / \sum_l w_l^2$, the number of samples that
-# really count; it is the same quantity that decides importance sampling in §5. For $k > 2$
-# the first two coordinates are drawn. Shrink $c$ or raise $k$ and watch
-# the region empty out. The $10^5$ prior samples are drawn once; the sliders only pick subsets.
+# The widget shows where the cost comes from: only prior samples inside the posterior's small
+# region count. Left: prior samples (blue) and the posterior (red ellipses at 1, 2, 3 sd).
+# Middle: a zoom onto the posterior, samples coloured by their weight $p(x \mid z_l)$. Right: the
+# running error $\log \hat p - \log p(x)$ (target 0), with the effective sample size (ESS)
+# $(\sum_l w_l)^2 / \sum_l w_l^2$ in its title. What to look for: shrink $c$ or raise $k$, and
+# the zoom empties, the ESS falls towards 1, and the error drops far below 0 (a red arrow says
+# so when it leaves the panel).
+#
+# <details><summary>Going deeper: the panels in detail</summary>
+#
+# A red cross marks the posterior mean: it keeps the posterior visible when the ellipses shrink below a pixel at small $c$. The
+# zoom's axes count steps of $s$, the posterior's largest standard deviation (its value is in the
+# title), away from the posterior mean, so the box always spans $-5$ to $5$ while $c$ and $k$
+# shrink or move it. For $k > 2$ the first two coordinates are drawn; for $k = 1$ the panels show
+# the densities and a histogram of the weights. The exact $\log p(x)$ is printed in the right
+# panel's corner. The ESS is the same quantity that decides importance sampling in §5. The $10^5$
+# prior samples are drawn once; the sliders only pick subsets.
+# </details>
 
 # %%
 z_pool = np.random.default_rng(4).standard_normal((100_000, k_max))
@@ -432,13 +474,13 @@ slider_panel(plot_naive_estimate_2d,
 # %% [markdown]
 # ## 5. Optional: the identity $p(x) = p(x \mid z)\,p(z) / p(z \mid x)$ (article §2, eq. (2))
 #
-# The article's text carries one more equation, a fragment that trails after its reference
-# list: Bayes' rule solved for the evidence,
+# An exact formula gives $p(x)$ from a single $z$, but it needs the posterior, which is as hard
+# to get as $p(x)$. The article carries it as a fragment after its reference list: Bayes' rule
+# solved for the evidence,
 #
 # $$ p(x) = \frac{p(x \mid z)\,p(z)}{p(z \mid x)} \tag{2} $$
 #
-# It holds at *every* $z$, so one evaluation at any $z$ would give $p(x)$ exactly, no sampling
-# at all. In the linear model, where the posterior is known, it does:
+# It holds at *every* $z$. In the linear model, where the posterior is known, one $z$ suffices:
 
 # %%
 post_mean, post_cov = model.posterior(x)
@@ -450,12 +492,9 @@ print(f"exact log p(x): {exact:.6f}")
 assert np.allclose(log_rhs, exact, atol=1e-9)
 
 # %% [markdown]
-# Why does this not help in practice? Because $p(z \mid x) = p(x \mid z)\,p(z) / p(x)$ contains
-# the very $p(x)$ we want: knowing the posterior exactly *is* knowing the evidence, and for a
-# neural-network decoder we know neither. Put an approximation $q(z)$ in its place and the
-# right-hand side stops being constant: it now depends on which $z$ we picked. Take a posterior
-# guess $q$ with the right covariance and a mean off by half a unit in each coordinate. Half a
-# unit sounds small, but the posterior is narrow:
+# In practice $p(z \mid x) = p(x \mid z)\,p(z) / p(x)$ contains the very $p(x)$ we want. Put an
+# approximation $q$ in its place and the right-hand side depends on $z$. Take $q$ with the right
+# covariance and a mean off by half a unit in each coordinate; the posterior is narrow:
 
 # %%
 post_sd = np.sqrt(np.diag(post_cov))
@@ -476,37 +515,37 @@ print("distance of the 5 z from the posterior mean:",
       np.round(np.linalg.norm(z_any - post_mean, axis=1), 2))
 
 # %% [markdown]
-# So $q$ is shifted by 10.6 posterior standard deviations, measured along the shift (the
-# posterior's two coordinates are correlated, $-0.30$, so the shift's length in standard
-# deviations is not the per-coordinate 6), and the errors are tens to hundreds of nats (49 to
-# 280 in size). Why so large: with equal covariances $S$ and $q$'s mean $\mu + \delta$,
+# What to look for: $q$ is 10.6 posterior standard deviations off, and the errors are tens to
+# hundreds of nats.
+#
+# <details><summary>Going deeper: why the errors are so large</summary>
+#
+# The shift is 10.6 standard deviations measured along the shift (the posterior's two coordinates
+# are correlated, $-0.30$, so it is not the per-coordinate 6), and the errors are 49 to 280 in
+# size. With equal covariances $S$ and $q$'s mean $\mu + \delta$,
 # $$\log p(z \mid x) - \log q(z) = -\delta^\top S^{-1}(z - \mu) + \tfrac12 \delta^\top S^{-1}\delta ,$$
 # a linear function of $z$ (the quadratic terms cancel; the second-to-last line above evaluates
 # it and matches the errors). At $z = \mu + \delta$, where $q$ is highest, it is
 # $-\tfrac12\delta^\top S^{-1}\delta < 0$. Its slope $S^{-1}\delta$ is about 116 and 108 nats per
 # unit of $z$, and our five $z$ lie 0.85 to 3.68 units from the posterior mean; the sign follows
 # the side of the posterior on which $z$ falls.
+# </details>
 #
-# Averaging $p(x\mid z)p(z)/q(z)$ over $z \sim q$ turns this into an estimate that is unbiased
-# for any $q$ that covers the posterior and exact for $q = p(z \mid x)$: **importance sampling
-# (重要性采样)**. The naive estimate is the special case $q = p(z)$. Learning a good
-# $q(z \mid x)$ is what the encoder of a VAE does (Kingma & Welling 2014; Rezende et al. 2014),
-# and the **evidence lower bound (ELBO, 证据下界)** of notebook 03 is the average under $q$ of
-# the log of this ratio, $\mathbb{E}_q[\log(p(x \mid z)\,p(z)/q(z))]$ (not the log of its average,
-# which is $\log p(x)$ itself).
+# Averaging $p(x\mid z)p(z)/q(z)$ over $z \sim q$ gives **importance sampling (重要性采样)**,
+# unbiased if $q$ covers the posterior, exact for $q = p(z \mid x)$; the naive estimate is the case $q = p(z)$. Learning a good $q(z \mid x)$ is what a VAE's encoder does (Kingma &
+# Welling 2014; Rezende et al. 2014), and the average under $q$ of the log of this ratio is the
+# **evidence lower bound (ELBO, 证据下界)** of notebook 03.
 #
 # ## 6. The article's experiment: train a decoder on the naive estimate (article §2, side note to eq. 2.3)
 #
-# The side note under eq. 2.3 proposes to skip all that: take $p(z) = N(0, I)$, a neural-network
-# decoder $x \mid z \sim N(f_\theta(z), cI)$, and minimise $-\sum_i \log \hat p_\theta(x^{(i)})$
-# with the naive estimate, by stochastic gradient descent. It guesses that this converges slowly
-# but works to some extent. We run it on the 8x8 digits (pixels in $[0, 1]$, $d = 64$, 1438
-# training and 359 held-out images, `helpers.data.load_digits`).
+# Training a decoder on the naive estimate works for $k = 2$, but for $k = 8$ the estimate it
+# trains on is biased low by many nats. The side note under eq. 2.3 proposes to take
+# $p(z) = N(0, I)$, a neural-network decoder $x \mid z \sim N(f_\theta(z), cI)$, and minimise
+# $-\sum_i \log \hat p_\theta(x^{(i)})$ by stochastic gradient descent, guessing that this
+# converges slowly but works to some extent. We run it on the 8x8 digits ($d = 64$, pixels in
+# $[0, 1]$, `helpers.data.load_digits`).
 #
-# The loss is a few lines. For a minibatch of images and $L$ prior samples *shared* by the whole
-# minibatch, $f_\theta$ runs $L$ times, the table of $\lVert x - f_\theta(z_l)\rVert^2$ is one
-# distance computation, and the loss is minus the minibatch mean of
-# $\operatorname{logmeanexp}_l \log N(x; f_\theta(z_l), cI)$:
+# The loss is a few lines, with $L$ prior samples *shared* by the minibatch:
 
 # %%
 import torch
@@ -524,18 +563,19 @@ def naive_loss(f_theta, x_batch, n_samples, c, z_dim, generator):
 
 # %% [markdown]
 # `train_naive_decoder` minimises exactly this with Adam: each step takes a minibatch of 128
-# training images and $L = 256$ fresh prior samples. Its decoder $f_\theta$ is a network with
-# one hidden layer of 128 tanh units, and its settings are `NAIVE_DECODER_SETTINGS`.
+# training images and $L = 256$ fresh prior samples. Its decoder $f_\theta$ has one hidden layer
+# of 128 tanh units (`NAIVE_DECODER_SETTINGS`). The decoder noise is fixed at $c = 0.03$, well
+# below the pixel variance of the data (0.074, printed below), so a decoder that ignores $z$
+# scores badly. We train once with $k = 2$ and once with $k = 8$.
 #
-# **Why a fixed $c = 0.03$.** A learned $c$ would be pushed towards 0 wherever a decoder output
-# matches pixels exactly, and the digits' pixels take only 17 values (and many are exactly 0):
-# a continuous density on such data is unbounded unless the pixels are dequantised (jittered
-# with uniform noise). A fixed $c$ avoids that. Its value, 0.03, is well below the pixel
-# variance of the data (0.074, printed below), so a decoder that ignores $z$ scores badly, yet
-# not so small that the posterior becomes hopelessly narrow: section 4's cost grows like
+# <details><summary>Going deeper: why a fixed c</summary>
+#
+# A learned $c$ would be pushed towards 0 wherever a decoder output matches pixels exactly, and
+# the digits' pixels take only 17 values (and many are exactly 0): a continuous density on such
+# data is unbounded unless the pixels are dequantised (jittered with uniform noise). A fixed $c$
+# avoids that. At 0.03 the posterior is not yet hopelessly narrow: §4's cost grows like
 # $c^{-k/2}$.
-#
-# We train the model once with $k = 2$ and once with $k = 8$.
+# </details>
 
 # %%
 from helpers.data import load_digits
@@ -557,23 +597,21 @@ for k, r in naive.items():
     print(f"k = {k}: wall time: {r.train_s:.2f} s")
 
 # %% [markdown]
-# **Held-out log-likelihood, and why it is positive.** The numbers below are log-*densities* of
-# a continuous model on $[0, 1]^{64}$, not log-probabilities, so they can be positive: a normal
+# **Scoring the decoders.** For $k = 2$ a dense $128^2$ grid computes eq. 2.3 accurately
+# (`decoder_log_evidence`, method `"grid"`). For $k = 8$ we can only score with the naive
+# estimate itself, at growing $L$ from the training value 256 up to $2^{16}$: where the score
+# still climbs with $L$, it has not converged. The baseline always outputs the mean training
+# image. **Your numbers will differ a little:** the figures label this run's values; the text
+# quotes ranges over seeds and CPUs.
+#
+# <details><summary>Going deeper: why these log-likelihoods are positive</summary>
+#
+# They are log-*densities* of a continuous model on $[0, 1]^{64}$, not log-probabilities: a normal
 # with variance $c = 0.03$ has density up to $1/\sqrt{2\pi c} \approx 2.30$ per pixel, and a
 # decoder output that matched all 64 pixels exactly would score $32 \log(1/(2\pi c))$ nats
-# (printed below). Since the pixels are not dequantised, these values are good for comparing
-# models at the same $c$ on the same data, not against published bits-per-dimension figures.
-#
-# For $k = 2$ the integral of eq. 2.3 is two-dimensional, so a dense grid of $128^2$ points over
-# $[-6, 6]^2$ computes it accurately (`decoder_log_evidence`, method `"grid"`). For $k = 8$ no
-# grid is possible, and the best we have is the naive estimate itself. So we score each *final*
-# decoder with the naive estimate at growing $L$, from the training value $L = 256$ up to
-# $2^{16}$: where the score still climbs with $L$, the estimate has not converged and is only a
-# (stochastic) lower bound. The baseline is a decoder that ignores $z$ and always outputs the
-# mean training image, which has an exact log-likelihood.
-#
-# **Your numbers will differ from ours, a little.** The figures label this run's values; the text
-# quotes ranges that hold over seeds and CPUs.
+# (printed below). Since the pixels are not dequantised, these values compare models at the same
+# $c$ on the same data, not against published bits-per-dimension figures.
+# </details>
 #
 # <details><summary>Going deeper: why a CPU changes a trained decoder</summary>
 #
@@ -599,13 +637,13 @@ sweep = {k: [decoder_log_evidence(f, x_test, c, k, method="naive", n_samples=L, 
 plot_naive_sweep(sweep_L, sweep, grid={2: ll2_grid})
 
 # %% [markdown]
-# Left, $k = 2$: the naive estimate rises to the grid value and stays on it. Right, $k = 8$: it
-# is still climbing at $2^{16}$ samples. Both decoders are far above the mean-image baseline
-# printed above.
+# What to look for: left, $k = 2$, the naive estimate rises to the grid value and stays on it;
+# right, $k = 8$, it is still climbing at $2^{16}$ samples. Both decoders are far above the
+# mean-image baseline printed above.
 #
-# The loss written out above is the one `train_naive_decoder` minimises. Evaluated on the
-# held-out images with the final $k = 2$ decoder and $L = 256$, it is minus the naive estimate
-# that `decoder_log_evidence` computes from the same 256 prior draws:
+# The loss written out above is the one `train_naive_decoder` minimises: on the held-out images,
+# with the final $k = 2$ decoder and $L = 256$, it is minus the naive estimate that
+# `decoder_log_evidence` computes from the same 256 prior draws:
 
 # %%
 with torch.no_grad():
@@ -618,15 +656,15 @@ print(f"naive_loss and minus the helper's estimate, k = 2, the same 256 draws: "
 plot_training_curves(list(naive.values()))
 
 # %% [markdown]
+# What to look for: both curves still rise at step 300; these models are not converged.
+#
 # **What drives each update: the gradient view.** Differentiate the naive estimate's log:
 # $$\nabla_\theta \log \hat p(x) = \sum_{l=1}^{L} \tilde w_l\, \nabla_\theta \log p_\theta(x \mid z_l),
 #   \qquad \tilde w_l = \frac{p_\theta(x \mid z_l)}{\sum_m p_\theta(x \mid z_m)} .$$
-# Each image pulls the decoded images $f_\theta(z_l)$ towards itself, in proportion to their
-# weights $\tilde w_l$ (the weights that the optional §4 studies, there for the linear model).
-# Their effective sample size, ESS $= 1 / \sum_l \tilde w_l^2$, says how many of the $L = 256$
-# samples share the pull: $L$ for equal weights, 1 when one weight takes all. We measure it on a
-# batch of 128 training images with 256 fresh prior samples, for the decoder as it was at five
-# points of its training (copies kept along the way):
+# Each image pulls the decoded images $f_\theta(z_l)$ towards itself in proportion to the weights
+# $\tilde w_l$, those of §4's widget. Their ESS $= 1 / \sum_l \tilde w_l^2$ counts the samples
+# that share the pull. We measure it on 128 training images, for copies of the decoder kept at
+# five points of its training:
 
 # %%
 x_batch = torch.as_tensor(x_train[:128])
@@ -642,88 +680,87 @@ print(f"median ESS of 256 after the first step: k = 2: {ess[2][0]:.1f}; k = 8: {
 plot_ess_during_training(ESS_STEPS, ess, n_samples=256)
 
 # %% [markdown]
-# Of 256 samples, a handful count. At $k = 8$ the median ESS stays near 1 at every stage (at
-# most about 1.3 over the seeds and CPUs we tried): for each image one prior sample, the one whose
-# decoded image lies closest to it, carries nearly all the weight and so nearly all of that
-# image's gradient. At $k = 2$ it is 7.5 after this run's first step (3.5 to 9 for other seeds),
-# falls below 2 within 30 steps, and lies between 1.6 and 4.1 from step 100 on.
-# Training moves the decoder one lucky sample at a time: the cost that §4 finds growing
-# exponentially with $k$, now inside the optimiser. An encoder attacks it at the root, by
-# proposing $z$ where the posterior is (notebook 04).
+# What to look for: of 256 samples, a handful count. At $k = 8$ the median ESS stays near 1:
+# for each image, the one prior sample decoded closest to it carries nearly all of its gradient.
+# At $k = 2$ it falls below 2 within 30 steps. Training moves the decoder one lucky sample at a
+# time: §4's exponential cost, inside the optimiser. An encoder proposes $z$ where the posterior
+# is (notebook 04).
+#
+# <details><summary>Going deeper: the ESS over seeds and CPUs</summary>
+#
+# At $k = 8$ the median ESS is at most about 1.3 at every stage over the seeds and CPUs we tried.
+# At $k = 2$ it is 7.5 after this run's first step (3.5 to 9 for other seeds), and lies between
+# 1.6 and 4.1 from step 100 on.
+# </details>
 
 # %%
 plot_digit_rows([x_test[:12], decoder_samples(f2, 12, z_dim=2, rng=0), decoder_samples(f8, 12, z_dim=8, rng=0)],
                 ["held-out", "k = 2", "k = 8"])
 
 # %% [markdown]
-# Top row: held-out digits. The rows $k = 2$ and $k = 8$ show decoder means $f_\theta(z)$ for
-# prior draws $z \sim N(0, I)$; a sample of the model adds $N(0, cI)$ noise to each, which would
-# only hide the shapes.
+# Top row: held-out digits; below, decoder means $f_\theta(z)$ for prior draws $z$.
 #
-# **What happened** (at this notebook's budget of 300 steps, about a second per model; these are
-# not converged models: both training curves are higher over their last 50 steps than over the
-# 50 before):
+# **What happened** (300 steps, about a second per model):
 #
-# - **$k = 2$ works, modestly.** The decoder trained on the naive estimate beats the mean-image
-#   baseline by more than 20 nats per held-out image, and its samples look like blurry digits.
-#   Its naive score is flat from $L = 2^{12}$ on, within 0.06 nats of the grid value (about 4.3
-#   to 5.1 nats, by seed and CPU); at the training value $L = 256$ it is lower, by a third of a
-#   nat to a little over one. With $k = 2$ the naive estimate is nearly trustworthy, so training
+# - **$k = 2$ works, modestly.** It beats the mean-image baseline by more than 20 nats per
+#   held-out image, and its samples look like blurry digits. Its naive score is flat from
+#   $L = 2^{12}$ on, on the grid value: the naive estimate is nearly trustworthy, so training
 #   optimised nearly the real log-likelihood.
-# - **$k = 8$ did not fall apart as a model: its decoder scores *higher*.** But its score climbs
-#   with $L$ at every step of the sweep: by 4 to 6 nats from $L = 256$ to $2^{12}$, and still by
-#   0.3 to 0.9 nats per fourfold increase after that. So the estimate it was trained on
-#   ($L = 256$) was biased low by many nats, and even $2^{16}$ samples per image do not pin down
-#   its log-likelihood: section 4's exponential cost in $k$, met on real data.
+# - **$k = 8$ scores *higher*, but its score cannot be pinned down.** It climbs with $L$ at every
+#   step of the sweep, by 4 to 6 nats from $L = 256$ to $2^{12}$: the estimate it was trained on
+#   was biased low by many nats, §4's exponential cost met on real data.
 #
-# **Why naive training works at all: the IWAE bound.** The expected training objective,
-# $E[\log \hat p_L(x)]$, is the importance-weighted bound of Burda et al. (2016) with the prior as
-# proposal. It is a lower bound on $\log p(x)$ for every $L$ (Jensen, §3), it rises with $L$,
-# and it tends to $\log p(x)$ as $L \to \infty$. So training on it maximises a valid lower bound
-# of the evidence; the price is the gap, which at fixed $L$ grows with the KL between posterior
-# and prior. An encoder that proposes $z$ near the posterior shrinks that gap: the VAE of
-# notebooks 03 and 04.
+# <details><summary>Going deeper: the numbers over seeds and CPUs</summary>
 #
-# Calling `train_naive_decoder(x_train, z_dim=k, **NAIVE_DECODER_SETTINGS)` repeats these runs to the
-# last bit on the same machine and torch (same seed, fixed number of steps); on another CPU it
-# trains a slightly different decoder, as said above. Notebook 04 puts a VAE next to a naive
-# decoder of the same architecture.
+# Both training curves are higher over their last 50 steps than over the 50 before. At $k = 2$
+# the naive score from $L = 2^{12}$ on is within 0.06 nats of the grid value (about 4.3 to 5.1
+# nats, by seed and CPU); at the training value $L = 256$ it is lower, by a third of a nat to a
+# little over one. At $k = 8$ the score still rises by 0.3 to 0.9 nats per fourfold increase of
+# $L$ after $2^{12}$, so even $2^{16}$ samples per image do not pin down its log-likelihood.
+# Calling `train_naive_decoder(x_train, z_dim=k, **NAIVE_DECODER_SETTINGS)` repeats these runs to
+# the last bit on the same machine and torch (same seed, fixed number of steps); on another CPU it
+# trains a slightly different decoder. Notebook 04 puts a VAE next to a naive decoder of the same
+# architecture.
+# </details>
+#
+# **Why naive training works at all.** The expected training objective $E[\log \hat p_L(x)]$ is
+# the importance-weighted (IWAE) bound of Burda et al. (2016) with the prior as proposal: a lower
+# bound on $\log p(x)$ for every $L$ (Jensen, §3), rising with $L$ to $\log p(x)$. Its gap grows
+# with the KL between posterior and prior; an encoder that proposes $z$ near the posterior
+# shrinks it: the VAE of notebooks 03 and 04.
 #
 # ## What we have seen
 #
-# - The evidence $\log p_\theta(x)$ (eq. 2.2) is summed, not multiplied, because products of
-#   densities underflow and sums suit minibatches; the log does not change the maximiser (for
-#   $N(0, \sigma^2)$ the maximiser is the RMS of the data).
-# - Eq. 2.3 writes $p(x)$ as a prior average of $p(x \mid z)$. Its Monte-Carlo estimate is
-#   unbiased for $p(x)$ but biased low for $\log p(x)$ (Jensen).
-# - Optional: the samples it needs are $(\rho - 1)/\varepsilon^2$ with $\rho \ge \exp(\mathrm{KL})$,
-#   so they grow exponentially in $k$, about like $c^{-k/2}$; one outlying observation can
-#   dominate such a table, medians over many $x$ show the trend.
-# - Optional: $p(x) = p(x\mid z)p(z)/p(z\mid x)$ is exact but circular; replacing the posterior
-#   by a proposal $q$ gives importance sampling.
+# - Log-densities are summed (eq. 2.2): products underflow, sums suit minibatches, and the
+#   maximiser is the same.
+# - The Monte-Carlo estimate of eq. 2.3 is unbiased for $p(x)$ but biased low for $\log p(x)$.
+# - It needs $(\rho - 1)/\varepsilon^2$ samples, $\rho \ge \exp(\mathrm{KL})$: exponential in $k$,
+#   about like $c^{-k/2}$.
+# - Optional: eq. (2) is exact but circular; a proposal $q$ gives importance sampling.
 # - Training a decoder on the naive estimate maximises the IWAE bound with the prior as proposal:
-#   fine for $k = 2$, badly biased for $k = 8$. Next, notebook 03: replace the prior as proposal
-#   by a learned $q_\phi(z \mid x)$ and get the ELBO.
+#   fine for $k = 2$, badly biased for $k = 8$. Notebook 03 replaces the prior by a learned
+#   $q_\phi(z \mid x)$ and gets the ELBO.
 #
 # ## Exercises (predict, then check)
 #
 # Write your prediction down before you run anything.
 #
-# 1. **The widget's ESS** (optional, §4). In the slider panel, at $k = 2$ and $L = 10^5$, move $c$ from 1 to
-#    0.01. Predict roughly how the effective sample size in the right-hand title changes (hint:
-#    §4's $c^{-k/2}$). Then check.
+# 1. **The widget's ESS** (§4). At $k = 2$ and $L = 10^5$, move $c$ from 1 to 0.01. Predict how
+#    the ESS in the right-hand title changes (hint: $c^{-k/2}$). Then check.
 #
 #    <details><summary>Solution</summary>
 #
 #    The ESS is about $L/\rho$, and $\rho$ grows like $c^{-k/2} = c^{-1}$ for $k = 2$, so the ESS
 #    drops by roughly a factor of 100 over the two decades of $c$. The titles say ESS 10144 at
-#    $c = 1$, 1065 at $c = 0.1$ and 109 at $c = 0.01$: a factor of 93, a bit less than 100
-#    because this $x$ is not typical (compare $\rho$ in the §4 table).
+#    $c = 1$, 1065 at $c = 0.1$ and 109 at $c = 0.01$: a factor of 93. This $x$ is typical: its
+#    exact $\rho$ grows by a factor of 94.7, and the median over 25 observations drawn from the
+#    model is 96.6. The shortfall from 100 has two sources: $c^{-k/2}$ is a law for small $c$,
+#    approached only as $c \to 0$, and an ESS measured on samples is itself a noisy estimate of
+#    $L/\rho$.
 #    </details>
 #
-# 2. **More runs in §3.** If you change `runs` from 200 to 800 in §3, what happens to the
-#    standard errors in the table, and will the $L = 1024$ row still be 3 SE from the
-#    $-(\rho-1)/2L$ prediction? Predict, then run the cell (a few seconds).
+# 2. **More runs in §3.** Change `runs` from 200 to 800 in §3: what happens to the standard
+#    errors, and is the $L = 1024$ row still 3 SE from $-(\rho-1)/2L$? Predict, then run the cell.
 #
 #    <details><summary>Solution</summary>
 #
@@ -733,12 +770,17 @@ plot_digit_rows([x_test[:12], decoder_samples(f2, 12, z_dim=2, rng=0), decoder_s
 #    within one SE of the predicted -0.045. The 3-SE gap with 200 runs was a fluctuation.
 #    </details>
 #
-# 3. **A better proposal (beyond the text, optional §5).** In §5, draw $z$ from the shifted $q$ instead of
-#    $N(0, 2^2 I)$, and average $w = p(x\mid z)p(z)/q(z)$ over $10^4$ draws:
+# 3. **A better proposal (optional §5).** In §5, draw $z$ from the shifted $q$ instead of
+#    $N(0, 2^2 I)$, and average $w = p(x\mid z)p(z)/q(z)$ over $10^4$ draws. Predict: closer to
+#    `exact` than the naive estimate with $10^4$ prior samples, or further? Then try the exact
+#    posterior as $q$.
+#
+#    <details><summary>Code for the check</summary>
+#
 #    `zq = q.rvs(10_000, random_state=0)`, then `log_mean_exp(model.log_likelihood(x, zq) +
-#    stats.multivariate_normal(np.zeros(2)).logpdf(zq) - q.logpdf(zq))`. Predict: closer to
-#    `exact` than the naive estimate with $10^4$ prior samples, or further? Then try
+#    stats.multivariate_normal(np.zeros(2)).logpdf(zq) - q.logpdf(zq))`; then the same with
 #    `q = stats.multivariate_normal(post_mean, post_cov)`.
+#    </details>
 #
 #    <details><summary>Solution</summary>
 #
@@ -749,14 +791,18 @@ plot_digit_rows([x_test[:12], decoder_samples(f2, 12, z_dim=2, rng=0), decoder_s
 #    proposal only helps if it covers the posterior; this is what an encoder must learn.
 #    </details>
 #
-# 4. **Learn $c$.** In §1 the MLE of $\sigma$ is the RMS. For the decoder of §6, the MLE of $c$
-#    at a fixed $f_\theta$ and a fixed $z$ per image is the mean squared error per pixel. If
-#    $c$ were learned, would it stay near 0.03? Predict two numbers for the $k = 2$ decoder: the
-#    mean squared error per pixel with random $z$, and with each held-out image's best $z$.
-#    Check: `np.mean((x_test - decoder_samples(f2, 359, z_dim=2, rng=0)) ** 2)` for random $z$; for the
+# 4. **Learn $c$.** For §6's decoder, the MLE of $c$ at a fixed $f_\theta$ and a fixed $z$ per
+#    image is the mean squared error per pixel. Would a learned $c$ stay near 0.03? Predict the
+#    $k = 2$ decoder's mean squared error per pixel with random $z$, and with each held-out
+#    image's best $z$. Then check.
+#
+#    <details><summary>Code for the check</summary>
+#
+#    `np.mean((x_test - decoder_samples(f2, 359, z_dim=2, rng=0)) ** 2)` for random $z$; for the
 #    best $z$ on a grid, `g = np.linspace(-3, 3, 61); Z = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)`,
 #    `F = f2(torch.tensor(Z, dtype=torch.float32)).detach().double().numpy()`, then
 #    `((x_test[:, None] - F[None]) ** 2).mean(-1).min(1).mean()`.
+#    </details>
 #
 #    <details><summary>Solution</summary>
 #

@@ -121,7 +121,8 @@ def plot_naive_estimate_2d(c=0.01, n_samples=1000, k=2, *, W, b, z_true, noise, 
     5 s around the posterior mean m, s the posterior's largest sd), with the samples coloured by
     their weight p(x | z_l) / max_l p(x | z_l); its axes are (z - m) / s, so they stay put while
     c and k move the posterior. For k = 1: prior and posterior densities, and a histogram of the
-    weights. Right: the running log p_hat minus the exact log p(x) (printed in the panel).
+    weights. Right: the running log p_hat minus the exact log p(x) (printed in the panel), on a
+    fixed axis; a red label gives the error when it falls off that axis (k = 8, small c).
 
     ``z_pool`` (shape (L_max, k_max)) holds the prior samples, drawn once; the sliders pick
     subsets, so a redraw only scores them; in a slider panel the figure is built once per layout
@@ -188,7 +189,13 @@ def plot_naive_estimate_2d(c=0.01, n_samples=1000, k=2, *, W, b, z_true, noise, 
     p["exact_value"].set_text(f"log p(x) = {exact:.4g}")
     p["L_line"].set_xdata([L, L])
     # short enough for the panel at every L the slider offers (up to 1e5, ESS up to 1e4)
-    ax_run.set_title(f"L = {L}: error {running[L - 1] - exact:+.2f}, ESS {ess:.0f}", fontsize=10)
+    error = running[L - 1] - exact
+    ax_run.set_title(f"L = {L}: error {error:+.2f}, ESS {ess:.0f}", fontsize=10)
+    # the axis is fixed (a slider moves no axis): say so when the error leaves it
+    low, high = RUN_YLIM
+    p["off_scale"].set_text("" if low <= error <= high else
+                            f"{'↓' if error < low else '↑'} error {error:.0f}:\noff the scale")
+    p["off_scale"].set_y(0.2 if error < low else 0.8)
     return fig
 
 
@@ -246,6 +253,8 @@ def _naive_estimate_frame(two_d, n_pool):
     exact_value = ax_run.text(0.03, 0.97, "", transform=ax_run.transAxes, ha="left", va="top",
                               fontsize=7)
     L_line = ax_run.axvline(1.0, color="grey", ls=":", lw=1)
+    off_scale = ax_run.text(0.03, 0.2, "", transform=ax_run.transAxes, ha="left", va="center",
+                            fontsize=8, color="C3", fontweight="bold")
     ax_run.set_xscale("log")
     # Plain-text ticks: minor log ticks and mathtext labels cost most of a redraw.
     decades = 10.0 ** np.arange(0, int(np.log10(n_pool)) + 1)
@@ -260,7 +269,8 @@ def _naive_estimate_frame(two_d, n_pool):
                ylabel="log p_hat(x) - log p(x) (nats)")
     legend_run = ax_run.legend(fontsize=7, loc="lower right")  # over the curves: in parts
     parts.update(run_all=run_all, run_now=run_now, zero=zero, exact_value=exact_value,
-                 L_line=L_line, legend_run=legend_run, run_title=ax_run.title)
+                 L_line=L_line, legend_run=legend_run, run_title=ax_run.title,
+                 off_scale=off_scale)
     return fig, parts
 
 
