@@ -23,8 +23,7 @@
 # become once every distribution is a Gaussian and the networks are real, and what does the one
 # number the article leaves free, the decoder variance $c$, do to the model?
 #
-# Everything runs on the 8x8 digits (1438 training images, 359 held out), on the CPU, in well
-# under half a minute on a quiet machine (the last cell prints the time).
+# Everything runs on the 8x8 digits (1438 training images, 359 held out), on the CPU.
 #
 # **Learning goals.** After this notebook you can
 # 1. write the Gaussian VAE's loss (eqs. 2.6-2.8) and one training step in a few lines, and say
@@ -35,15 +34,18 @@
 # 4. split the gap between a VAE's $\log p(x)$ and its ELBO into an approximation gap and an
 #    amortisation gap, and compare the VAE with notebook 02's naive decoder honestly.
 #
-# **Map.** §1-4 build the loss piece by piece; §5 trains a VAE with a 2-D latent; §6 varies $c$
-# (posterior collapse); §7 (optional) measures the gradient noise against $L$; §8 compares with
-# notebook 02. Exercises and references are at the end. Two parts can be skipped on a first
-# reading: the $\beta$-VAE aside in §2 and §7.
+# **Reading time and map.** Core path, about 15 minutes to read (it runs in well under half a
+# minute): §1-4 build the loss; §5 trains a VAE with a 2-D latent; §6 varies $c$ (posterior
+# collapse); §8 compares with notebook 02; summary, exercise 1. Optional, about 13 minutes more:
+# §7 (gradient noise against $L$), exercises 2-5, the "Going deeper" blocks.
 #
-# **Terms** (the article's Chinese in brackets): variational autoencoder (变分自编码器),
+# <details><summary>Terms (the article's Chinese in brackets)</summary>
+#
+# Variational autoencoder (变分自编码器),
 # probabilistic decoder (概率解码器), Monte Carlo (蒙特卡洛), reparameterisation (重参数化),
 # KL divergence (KL散度), evidence lower bound (证据下界), importance sampling (重要性采样),
 # posterior collapse (后验坍塌), amortised inference (摊销推断), maximum likelihood (最大似然).
+# </details>
 
 # %%
 # Set-up for Colab or any kernel without this project: install its `helpers` package, the
@@ -126,15 +128,22 @@ print(f"train {x_train.shape}, test {x_test.shape}, pixels in [{x_train.min()}, 
 # 3. The **encoder (编码器)** is a normal whose mean and standard deviation are both network
 #    outputs, with independent coordinates (a diagonal covariance).
 #
-# > **Note on the article.** Eq. 2.6 writes $q_\phi = N(\mu_\phi(x), \sigma_\phi(x))$. The second
-# > argument of $N$ is a covariance, and $\sigma_\phi$ is a vector of standard deviations, so the
-# > covariance is $\operatorname{diag}(\sigma_\phi(x)^2)$. The text also calls the same object
-# > $h_\phi(x)$ once. We write $\sigma_\phi$ for the standard deviations throughout.
+# <details><summary>Going deeper: a note on the article's notation</summary>
 #
-# `GaussianVAE` holds the two networks (built with the same `mlp` function as notebook 02's
-# decoder; here with two hidden layers of 128). The encoder
-# produces $2k$ numbers per image: $\mu_\phi(x)$ and a raw value turned into
-# $\sigma_\phi = \text{softplus}(\cdot) + 10^{-4}$, which is strictly positive.
+# Eq. 2.6 writes $q_\phi = N(\mu_\phi(x), \sigma_\phi(x))$. The second
+# argument of $N$ is a covariance, and $\sigma_\phi$ is a vector of standard deviations, so the
+# covariance is $\operatorname{diag}(\sigma_\phi(x)^2)$. The text also calls the same object
+# $h_\phi(x)$ once. We write $\sigma_\phi$ for the standard deviations throughout.
+# </details>
+#
+# `GaussianVAE` holds the two networks.
+#
+# <details><summary>Going deeper: inside <code>GaussianVAE</code></summary>
+#
+# The two networks are built with notebook 02's `mlp`, here with two hidden layers of 128. The
+# encoder produces $2k$ numbers per image: $\mu_\phi(x)$ and a raw value turned into
+# $\sigma_\phi = \text{softplus}(\cdot) + 10^{-4} > 0$.
+# </details>
 
 # %%
 torch.manual_seed(0)
@@ -158,13 +167,13 @@ print(vae)
 # $$\mathbb{E}_{q_\phi(z\mid x)}\frac{\lVert x - f_\theta(z)\rVert^2}{2c}
 #   + D_{KL}\big(q_\phi(z \mid x)\,\Vert\, p(z)\big). \tag{2.7}$$
 #
-# > **Note on the article.** Eq. 2.7 drops $\frac{d}{2}\log(2\pi c)$. For a fixed $c$ that is
-# > harmless: a constant does not move the minimum. It matters as soon as $c$ changes: to compare
-# > models trained with different $c$, or to learn $c$. `negative_elbo` keeps it, so its value
-# > is a real negative ELBO, in nats, comparable across $c$ (section 6 shows both uses).
+# > **Note on the article.** Eq. 2.7 drops $\frac{d}{2}\log(2\pi c)$: harmless for a fixed $c$,
+# > since a constant does not move the minimum, but it matters once $c$ changes, to compare
+# > models across $c$ or to learn $c$ (section 6 shows both). `negative_elbo` keeps it: its
+# > value is a real negative ELBO, in nats.
 #
-# Check on one batch: `negative_elbo` equals the squared error over $2c$, plus the constant,
-# plus the closed-form KL, computed here by hand with the same noise.
+# Check on one batch: `negative_elbo` equals its three terms (squared error over $2c$, constant,
+# closed-form KL) computed by hand with the same noise.
 
 # %%
 c = 0.03
@@ -188,9 +197,13 @@ assert torch.allclose(total.detach(), by_hand, rtol=1e-5)
 #
 # the per-pixel mean squared error, and $J''(c^\ast) > 0$, so it is a minimum. Without the
 # constant, $J(c) = S/(2c) + \text{KL}$ only decreases as $c$ grows: a learned $c$ would run off to
-# infinity. We check both on trained models in section 6. (The σ-VAE of Rybkin et al. [10]
-# learns $c$ exactly this way, by setting it to $c^\ast$; Dai and Wipf [12] study what happens
-# to a VAE as the best $c$ goes to 0.)
+# infinity. We check both on trained models in section 6.
+#
+# <details><summary>Going deeper: related work on the best $c$</summary>
+#
+# The σ-VAE of Rybkin et al. [10] learns $c$ exactly this way, by setting it to $c^\ast$; Dai and
+# Wipf [12] study what happens to a VAE as the best $c$ goes to 0.
+# </details>
 #
 # <details><summary>Going deeper (optional aside): β = 2c, checked by the next cell</summary>
 #
@@ -227,14 +240,12 @@ assert torch.allclose(g_beta, 2 * c * g_elbo, rtol=1e-4, atol=1e-7 * g_beta.abs(
 # $$\frac{1}{L}\sum_{l=1}^{L} \frac{\lVert x - f_\theta(z^l)\rVert^2}{2c}
 #   + D_{KL}\big(q_\phi(z \mid x)\,\Vert\, p(z)\big). \tag{2.8}$$
 #
-# To train $\phi$ we need the gradient of this average with respect to $\mu_\phi$ and
-# $\sigma_\phi$, but a sample drawn by a random number generator has no gradient. The
-# **reparameterisation trick (重参数化技巧)** draws the noise first and builds the sample from it:
-# $z = \mu_\phi(x) + \sigma_\phi(x) \odot \varepsilon$ with $\varepsilon \sim N(0, I)$. Now $z$ is an
-# ordinary differentiable function of $\mu_\phi$ and $\sigma_\phi$ ([1], [3]; [2] discusses
-# both estimators below).
-#
-# The older alternative is the **score-function** (REINFORCE, Williams [8]) estimator, which never
+# Training $\phi$ needs the gradient of this average with respect to $\mu_\phi$ and
+# $\sigma_\phi$, but a random draw has no gradient. The **reparameterisation trick
+# (重参数化技巧)** draws the noise first and builds the sample from it:
+# $z = \mu_\phi(x) + \sigma_\phi(x) \odot \varepsilon$ with $\varepsilon \sim N(0, I)$, a
+# differentiable function of $\mu_\phi$ and $\sigma_\phi$ ([1], [3]; [2] discusses both
+# estimators below). The older **score-function** (REINFORCE, Williams [8]) estimator never
 # differentiates through $z$: $\nabla_\mu \mathbb{E}_q[g(z)] = \mathbb{E}_q[g(z)\,\nabla_\mu \log q(z)]$.
 # Both are unbiased. A small example with an exact answer: $q = N(\mu, \sigma^2)$,
 # $g(z) = (z - a)^2$, so $\frac{d}{d\mu}\mathbb{E}_q[g] = 2(\mu - a)$.
@@ -255,10 +266,15 @@ plot_gradient_estimators(est)
 # Both *means* agree with the exact gradient within their standard errors (printed above), but
 # the two histograms look nothing alike. The reparameterised draws, $2(z - a)$, form a normal
 # centred on $-3$. The score-function draws, $(z - a)^2 (z - \mu) / \sigma^2$, are skewed:
-# most of them sit near 0 (the median is printed above), and a long tail of rare large values
-# makes up the mean. Its variance is 13 times larger here, so it needs 13 times as many samples
-# for the same precision. The reparameterised gradient uses how $g$ changes with $z$; the score
-# function only sees values of $g$. With $L$ samples both variances fall like $1/L$ (section 7).
+# most sit near 0 (median printed above), and a long tail of rare large values makes up the
+# mean. Its variance is 13 times larger here, so it needs 13 times as many samples for the same
+# precision.
+#
+# <details><summary>Going deeper: why the variances differ</summary>
+#
+# The reparameterised gradient uses how $g$ changes with $z$; the score function only sees
+# values of $g$. With $L$ samples both variances fall like $1/L$ (section 7).
+# </details>
 #
 # ## 4. The KL term in closed form (article §2, the KL derivation at its end)
 #
@@ -266,9 +282,8 @@ plot_gradient_estimators(est)
 # article derives, for one coordinate,
 # $D_{KL}(N(\mu, \sigma^2)\,\Vert\,N(0, 1)) = \frac12(\mu^2 + \sigma^2 - 1 - \log\sigma^2)$.
 #
-# > **Note on the article.** The derivation integrates over "$x$" where the variable is $z$, and
-# > it treats a single dimension. For the $k$-dimensional diagonal $q_\phi$ the coordinates are
-# > independent under both $q$ and $p$, so the KL is the **sum** of $k$ such terms.
+# For the $k$-dimensional diagonal $q_\phi$ the coordinates are independent under both $q$ and
+# $p$, so the KL is the **sum** of $k$ such terms.
 #
 # <details><summary>Going deeper: the article's three integrals</summary>
 #
@@ -283,6 +298,9 @@ plot_gradient_estimators(est)
 #
 # Half their sum is $\frac12(\mu^2 + \sigma^2 - 1 - \log\sigma^2)$. The second cell below
 # computes each integral on a fine grid.
+#
+# *Note on the article.* The derivation integrates over "$x$" where the variable is $z$, and it
+# treats a single dimension.
 # </details>
 #
 # `helpers.elbo.gaussian_kl` (notebook 03) sums over the last axis. Check it against a
@@ -343,18 +361,28 @@ for step in range(200):
 print(f"held-out -ELBO after 200 steps: {negative_elbo(small, x_test, C_MAIN, rng=0).mean():.1f} nats")
 
 # %% [markdown]
-# The last three lines are the ones every PyTorch training loop ends with. `Adam` here is
+# The last three lines are the ones every PyTorch training loop ends with.
+#
+# <details><summary>Going deeper: which Adam this is</summary>
+#
+# `Adam` here is
 # `helpers.nets.Adam`: `torch.optim.Adam`'s update and interface (`zero_grad`, `step`, and the
 # learning rate in `opt.param_groups[0]["lr"]`), written out because the first `torch.optim`
 # optimizer of a session takes about 1.5 s to set up. Put `torch.optim.Adam` in its place and
 # the loop runs unchanged, to float32 rounding (the printed numbers do not move).
+# </details>
 #
-# `train_vae` runs exactly this loss and update, with three additions: mini-batches drawn
-# without replacement epoch by epoch, a held-out score every `eval_every` steps, and the option
-# to train several models side by side. It is seeded,
-# so a re-run gives the same model. Our main VAE has a two-dimensional latent space, so we can
-# draw it, two hidden layers of 128 in each network, and $c = 0.03$. (Notebook 02's naive
-# decoder had one hidden layer of 128; section 8 retrains it with this network.)
+# `train_vae` runs exactly this loss and update, seeded, with mini-batches and a held-out
+# score. Our main VAE has a two-dimensional latent space, so we can draw it, two hidden
+# layers of 128 in each network, and $c = 0.03$. (Section 8 retrains notebook 02's naive decoder
+# with this network.)
+#
+# <details><summary>Going deeper: what <code>train_vae</code> adds</summary>
+#
+# Mini-batches drawn without replacement, epoch by epoch; a held-out score every `eval_every`
+# steps; and several models trained side by side. It is seeded, so a re-run gives the same
+# model.
+# </details>
 
 # %%
 main = train_vae(x_train, x_test, c=C_MAIN, z_dim=2, hidden=(128, 128), steps=800,
@@ -369,21 +397,29 @@ print(f"the same model on the training images: {train_end:.1f} nats")
 plot_training(main.history, labels=["k = 2, c = 0.03"])
 
 # %% [markdown]
-# How to read the curves. The "train batches" curve is the mean over the 100 steps before each
-# point, so at step 100 it averages the first and worst steps and sits above the held-out
-# curve, which scores the model as it is at that step. Later the order flips: from step 600
-# on the training curve runs below the held-out one, and at the end the model scores about
-# 2 nats better on its training images than on new ones (the two numbers printed above), a
-# first sign of overfitting 1438 images. And $-$ELBO can go below 0: it is
-# $-\log$ of a density, not of a probability, and a density of continuous data can exceed 1
-# (here 64 pixels, each with a decoder standard deviation of 0.17).
+# How to read the curves: from step 600 on the training curve runs below the held-out one, and
+# at the end the model scores about 2 nats better on its training images than on new ones (the
+# two numbers printed above), a first sign of overfitting 1438 images.
+#
+# <details><summary>Going deeper: the curves' start, and a negative $-$ELBO</summary>
+#
+# The "train batches" curve is the mean over the 100 steps before each point, so at step 100 it
+# averages the first and worst steps and sits above the held-out curve, which scores the model
+# as it is at that step. And $-$ELBO can go below 0: it is $-\log$ of a density, not of a
+# probability, and a density of continuous data can exceed 1 (here 64 pixels, each with a
+# decoder standard deviation of 0.17).
+# </details>
 
 # %% [markdown]
 # Reconstructions $f_\theta(\mu_\phi(x))$ of held-out digits, and new samples
 # $f_\theta(z)$ with $z \sim N(0, I)$. Both rows show the decoder's **mean** $f_\theta(z)$, not
-# a draw from $N(f_\theta(z), cI)$: a draw would add independent noise of standard deviation
-# $\sqrt{c}$ (0.17, printed below) to every pixel, on pixels between 0 and 1. This is what VAE figures
-# usually show.
+# a draw from $N(f_\theta(z), cI)$, as VAE figures usually do.
+#
+# <details><summary>Going deeper: what a draw would look like</summary>
+#
+# A draw would add independent noise of standard deviation $\sqrt{c}$ (0.17, printed below) to
+# every pixel, on pixels between 0 and 1.
+# </details>
 
 # %%
 with torch.no_grad():
@@ -395,13 +431,11 @@ plot_digits([x_test[:12], recon, samples], row_labels=["held out", "reconstructe
 
 # %% [markdown]
 # The samples look less like digits than the reconstructions. The latent map shows a reason:
-# where the encoder
-# puts each held-out digit (left), and what the decoder draws at each point of a grid of $z$
-# (right). Digits of one class gather in clusters, and the encoded points, the *aggregate
-# posterior*, do not fill the prior's $N(0, I)$ evenly: there are empty stretches between the
-# clusters. A reconstruction decodes a $\mu_\phi(x)$ that lies inside a cluster, where the
-# decoder was trained; a prior sample sometimes lands in a hole between clusters, where the
-# decoder was rarely trained and draws a blend of neighbouring digits.
+# where the encoder puts each held-out digit (left), and what the decoder draws on a grid of $z$
+# (right). Digits of one class gather in clusters, with empty stretches of the prior between
+# them. A reconstruction decodes a $\mu_\phi(x)$ inside a cluster, where the decoder was
+# trained; a prior sample can land in a hole, where it was rarely trained, and draw a blend of
+# neighbouring digits. (The encoded points form the *aggregate posterior*.)
 
 # %%
 with torch.no_grad():
@@ -427,16 +461,19 @@ assert iw_test.mean().item() > elbo_test
 # %% [markdown]
 # ## 6. What $c$ does: the trade-off, the constant, and posterior collapse (article §2, the role of $c$ in eq. 2.7)
 #
-# In eq. 2.7, $c$ sets the price of a squared error against the price of information in $z$:
-# small $c$ makes every pixel of error expensive, so the encoder spends KL (nats) to describe the
-# image precisely; large $c$ makes errors cheap, so the cheapest move is to make
-# $q_\phi(z \mid x) = p(z)$ for every $x$, pay no KL and draw the average digit. That is
-# **posterior collapse (后验坍塌)** [6]. We count a latent unit as *active* when its encoder mean actually
-# varies with $x$: $\operatorname{Var}_x \mu_\phi(x)_j > 0.01$.
-#
+# In eq. 2.7, $c$ prices a squared error against information in $z$: small $c$ makes every
+# pixel of error expensive, so the encoder spends KL (nats) to describe the image precisely;
+# large $c$ makes errors cheap, so the cheapest move is $q_\phi(z \mid x) = p(z)$ for every $x$:
+# no KL, and the average digit. That is **posterior collapse (后验坍塌)** [6]. A latent unit is
+# *active* when its encoder mean varies with $x$: $\operatorname{Var}_x \mu_\phi(x)_j > 0.01$.
 # We train one model per $c$ on a grid of half decades from $10^{-2.5}$ to $10^{0.5}$, with
-# $k = 8$ latent units and one hidden layer of 64, all seven at once (`train_vae` stacks them
-# into one batched network, so the grid costs one forward and backward pass per step).
+# $k = 8$ latent units and one hidden layer of 64, all seven at once (one batched network).
+#
+# <details><summary>Going deeper: the grid's cost</summary>
+#
+# `train_vae` stacks the seven models into one batched network, so the grid costs one forward
+# and backward pass per step.
+# </details>
 
 # %%
 C_GRID = 10 ** (-2.5 + 0.5 * np.arange(7))
@@ -451,21 +488,33 @@ plot_rate_distortion(summary)
 
 # %% [markdown]
 # The KL falls as $c$ grows, and the per-pixel error rises (it is flat at both ends of the
-# grid); at $c = 1$ every unit has
-# collapsed: the reconstructions are all the same blurred average digit, whatever the input.
+# grid); at $c = 1$ every unit has collapsed: the reconstructions are all the same blurred
+# average digit, whatever the input.
+#
+# <details><summary>Going deeper: rate and distortion</summary>
+#
 # Drawn as KL (the **rate**, what the code costs in nats) against squared error (the
 # **distortion**), the grid traces one trade-off curve: choosing $c$ chooses a point on it
 # (Alemi et al. [11]), and no $c$ gets both low.
+# </details>
 #
 # **How many units survive, predicted.** Replace the networks by linear maps,
 # $f_\theta(z) = Wz + b$: the model becomes notebook 03's probabilistic PCA (Tipping and Bishop
-# [5]). Its maximum-likelihood (最大似然) $W$ is known: along the $j$-th eigenvector of the data
-# covariance, with eigenvalue $\lambda_j$, the column has length $\sqrt{\lambda_j - c}$ if
-# $\lambda_j > c$ and is zero otherwise. A direction whose variance in the data is below the
-# decoder's noise level $c$ is cheaper to explain as noise, and its latent unit is switched off.
-# Lucas et al. [6] show that a linear VAE has the same optimum, so collapse is what the
-# objective asks for, not a failure of training. Our networks are not linear, but the count
-# "eigenvalues above $c$, at most $k = 8$" is a good first guess:
+# [5]). Its maximum-likelihood (最大似然) $W$ keeps the $j$-th eigenvector of the data
+# covariance only if its eigenvalue $\lambda_j$ exceeds $c$: a direction whose variance in the
+# data is below the decoder's noise level $c$ is cheaper to explain as noise, and its latent
+# unit is switched off.
+#
+# <details><summary>Going deeper: the linear model's optimum</summary>
+#
+# Along the $j$-th eigenvector, the column of $W$ has length $\sqrt{\lambda_j - c}$ if
+# $\lambda_j > c$ and is zero otherwise.
+# </details>
+#
+# A linear VAE has the same optimum
+# (Lucas et al. [6]), so collapse is what the objective asks for, not a failure of training.
+# Our networks are not linear, but "eigenvalues above $c$, at most $k = 8$" is a good first
+# guess:
 
 # %%
 lam = np.linalg.eigvalsh(np.cov(x_train.T))[::-1]   # data-covariance eigenvalues, largest first
@@ -477,15 +526,15 @@ for cv, pred, obs in zip(C_GRID, predicted, summary.active):
 
 # %% [markdown]
 # For this training seed the prediction matches the trained networks at six of the seven values
-# of $c$ (five of them at the cap of 8 units or at full collapse). It misses by one unit at
-# $c = 0.1$, where it says 8 only because $k = 8$ caps it: twelve eigenvalues exceed 0.1 (the
-# printout stops at nine), yet the network keeps 7, and still keeps 7 after four times as many
-# steps. The rule is exact for a linear decoder at its optimum and does not explain this miss:
-# read it as a guide to where collapse sets in, not as a count (exercise 1 finds the same).
+# of $c$. It misses by one unit at $c = 0.1$, where it says 8 only because $k = 8$ caps it:
+# twelve eigenvalues exceed 0.1 (the printout stops at nine), yet the network keeps 7. Read the
+# rule as a guide to where collapse sets in, not as a count (exercise 1 finds the same).
 #
 # <details><summary>Going deeper: is the miss at c = 0.1 unfinished training?</summary>
 #
-# No. Trained for 2000 steps instead of 500, the grid keeps 7 units at $c = 0.1$ for training
+# Five of the six matches are at the cap of 8 units or at full collapse. The rule is exact for a
+# linear decoder at its optimum and does not explain the miss. Is it unfinished training?
+# No: the network still keeps 7 after four times as many steps. Trained for 2000 steps instead of 500, the grid keeps 7 units at $c = 0.1$ for training
 # seeds 0, 1 and 2 (seeds 1 and 2 keep 8 at 500 steps, a snapshot), and the rule's 4 at
 # $c = 0.316$. Trained long enough, these networks keep fewer units than the linear rule, not
 # more; exercise 1 finds the same at $c = 0.2$. The linear model shows how little is at stake
@@ -508,15 +557,20 @@ plot_c_tradeoff(c=1.0, summary=summary)
 # %% [markdown]
 # Compare the two top rows of each figure. At $c = 0.01$ the reconstructions are close copies of
 # the held-out digits, yet the samples, decoded from $z \sim N(0, I)$, are smudges that mix
-# strokes of several digits. A good reconstruction says that the encoder and decoder agree on
-# the codes the encoder produces; a good sample needs codes drawn from the prior to decode well,
-# and the training objective only ties the two together through the KL term (16.2 nats per
-# image here). At $c = 1$ both rows are the same average digit: nothing of $x$ reaches $z$.
+# strokes of several digits. At $c = 1$ both rows are the same average digit: nothing of $x$
+# reaches $z$.
+#
+# <details><summary>Going deeper: why good reconstructions do not mean good samples</summary>
+#
+# A good reconstruction says that the encoder and decoder agree on the codes the encoder
+# produces; a good sample needs codes drawn from the prior to decode well, and the training
+# objective only ties the two together through the KL term (16.2 nats per image here).
+# </details>
 #
 # ### Try it: move $c$
 #
-# Each position of the slider is one of the seven trained models; the figure is drawn from the
-# precomputed `summary`, so switching costs one redraw, no training:
+# Each slider position is one of the seven trained models, drawn from the precomputed
+# `summary` (no training):
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -537,8 +591,8 @@ print(f"best c with the constant: {best:.3g}; without it: {best_wrong:.3g} (a co
 
 # %% [markdown]
 # Without the constant the "best" model is the collapsed one at the largest $c$, only because
-# dividing by a large $c$ makes any error look small. With the constant, the ranking is the
-# real held-out likelihood bound.
+# dividing by a large $c$ makes any error look small. With it, the ranking is the real held-out
+# likelihood bound.
 #
 # **When the constant matters, 2: the best $c$ is the per-pixel MSE.** Freeze the networks of
 # the $k = 2$ model and minimise its held-out negative ELBO over $c$ alone (same noise for every
@@ -587,28 +641,32 @@ print(f"variance(L=1) / variance(L=16) = {ratio_1_16:.1f} (1/L predicts 16); wit
       f"each variance has a relative standard error of about {math.sqrt(2 / 23):.0%}")
 
 # %% [markdown]
-# The variance falls roughly like $1/L$: $L \times$ variance stays between 166 and 211, and each
-# variance is itself uncertain (last line). Whether that buys a better model is exercise 5: each
-# step with $L = 8$ runs the decoder 8 times, and the same time spent on more steps with $L = 1$
-# is the usual choice (Kingma and Welling [1] used $L = 1$); the noise $L = 1$ leaves is what
-# Adam's averaging is for.
+# The variance falls roughly like $1/L$: $L \times$ variance stays between 166 and 211. Whether
+# that buys a better model is exercise 5.
+#
+# <details><summary>Going deeper: the spread of the variances, and the cost of $L$</summary>
+#
+# Each variance is itself uncertain (last line). A step with $L = 8$ runs the decoder 8 times,
+# and spending that time on more steps with $L = 1$ is the usual choice (Kingma and Welling [1]
+# used $L = 1$).
+# </details>
 #
 # ## 8. The comparison the article invites (article §2, the note under eq. 2.3)
 #
 # Notebook 02 followed the article's suggestion literally: train a decoder $f_\theta$ by
 # maximising the naive Monte-Carlo estimate of the evidence (eq. 2.3), with $z$ drawn from the
-# prior and no encoder at all. Our VAE of section 5 has the same latent dimension ($k = 2$), the
-# same decoder network (`mlp(2, 128, 128, 64)`: two hidden layers of 128) and the same
-# $c = 0.03$; only the objective differs. We train notebook 02's naive decoder again with the
-# VAE's network, batch size and learning rate (notebook 02's own run was smaller: one hidden
-# layer of 128, 300 steps), and score both on the held-out digits. With $k = 2$ the evidence
-# integral can be computed on a fine grid of $z$ (`decoder_log_evidence`, notebook 02), which
-# gives both decoders the same, nearly exact, yardstick.
+# prior and no encoder at all. We train it again with our VAE's decoder network, $c$, batch size
+# and learning rate, so that only the objective differs, and score both on the held-out digits
+# with the same, nearly exact, yardstick: with $k = 2$ the evidence integral can be computed on a
+# fine grid of $z$ (`decoder_log_evidence`, notebook 02). One training budget is not enough to
+# rank two models whose curves are still falling, so we use two: 200 and 800 steps.
 #
-# One training budget is not enough to rank two models whose curves are still falling, so we
-# use two: 200 and 800 steps.
+# <details><summary>Going deeper: the setting, and two budgets from one run</summary>
 #
-# <details><summary>Going deeper: two budgets from one run</summary>
+# Our VAE of section 5 has the same latent dimension ($k = 2$), the same decoder network
+# (`mlp(2, 128, 128, 64)`: two hidden layers of 128) and the same $c = 0.03$ as the retrained
+# naive decoder, which also shares its batch size and learning rate. Notebook 02's own run was
+# smaller: one hidden layer of 128, 300 steps.
 #
 # Both trainings are deterministic and have no learning-rate
 # schedule, so a model kept after 200 steps (`snapshot_steps`) is exactly the model a 200-step
@@ -639,29 +697,33 @@ print(f"VAE at 800 steps: importance-weighted (K = 250) {iw_test.mean().item():.
 
 # %% [markdown]
 # At both budgets the naive decoder scores higher: by 2.79 nats per image at 200 steps and by
-# 2.09 at 800. Both scores are still rising (naive 7.99 to 18.04, VAE 5.20 to 15.95), the VAE's
-# slightly faster, so neither model is at a plateau, and these numbers cannot say which would
-# win there.
-# What they do say: at equal numbers of steps of this size, with one seed, the article's naive
-# recipe is competitive with a 2-D latent, and the VAE is slowly catching up. (The wall times are
-# printed for reference; they depend on the machine and its load.)
+# 2.09 at 800. Both scores are still rising, the VAE's slightly faster, so these numbers cannot
+# say which would win at a plateau; at equal steps, with one seed, the naive recipe is
+# competitive with a 2-D latent, and the VAE is slowly catching up.
+#
+# <details><summary>Going deeper: the scores and the wall times</summary>
+#
+# From 200 to 800 steps the naive decoder goes from 7.99 to 18.04, the VAE from 5.20 to 15.95.
+# The wall times are printed for reference; they depend on the machine and its load.
+# </details>
 #
 # **Why a VAE's decoder can lose: two gaps.** The VAE's training signal is its ELBO, which sits
-# below its own $\log p(x)$ (printed: the ELBO, the importance-weighted estimate and the grid
-# value). Cremer et al. [9] split that distance in two:
+# below its own $\log p(x)$ (both printed). Cremer et al. [9] split that distance in two:
 #
 # $$\log p(x) - \text{ELBO}(q_\phi) = \underbrace{\log p(x) - \text{ELBO}(q^\ast_x)}_{\text{approximation gap}}
 #   + \underbrace{\text{ELBO}(q^\ast_x) - \text{ELBO}(q_\phi)}_{\text{amortisation gap}},$$
 #
 # where $q^\ast_x$ is the best diagonal Gaussian for this one $x$. The approximation gap is
-# notebook 03's mean-field gap: no *diagonal* Gaussian matches a posterior that is correlated
-# (notebook 03's case) or not Gaussian at all. The amortisation
-# gap is new. Notebook 03 fitted a separate $q$ for each data point; a VAE does not. Its encoder
-# is one network that must produce $q_\phi(z \mid x)$ for every $x$, including held-out images
-# it never saw: **amortised inference (摊销推断)** [2], which is cheap (one forward pass instead of
-# an optimisation per $x$) but not optimal for each $x$. The next cell measures both gaps.
+# notebook 03's mean-field gap. The amortisation gap is new: a VAE's encoder is one network that
+# must produce $q_\phi(z \mid x)$ for every $x$, including held-out images it never saw:
+# **amortised inference (摊销推断)** [2], cheap (one forward pass instead of an optimisation per
+# $x$) but not optimal for each $x$. The next cell measures both gaps.
 #
-# <details><summary>Going deeper: how the amortisation gap is measured</summary>
+# <details><summary>Going deeper: the two gaps, and how the amortisation gap is measured</summary>
+#
+# No *diagonal* Gaussian matches a posterior that is correlated (notebook 03's case) or not
+# Gaussian at all: that is the approximation gap. Notebook 03 fitted a separate $q$ for each
+# data point; a VAE does not, hence the amortisation gap.
 #
 # `fit_per_point_q` freezes the decoder and, starting from the encoder's output, fits a separate
 # $(\mu, \sigma)$ to each held-out image by 60 Adam steps on its ELBO ($L = 4$). Both ELBOs are
@@ -679,41 +741,45 @@ print(f"  ELBO, per-point q          {elbo_pp:7.2f}   approximation gap {ll_vae.
 print(f"  ELBO, encoder's q          {elbo_enc:7.2f}   amortisation gap  {elbo_pp - elbo_enc:5.2f}")
 
 # %% [markdown]
-# Most of the distance between this VAE's ELBO and its $\log p(x)$ is the amortisation gap:
-# with its own $q$ per image, the same decoder's ELBO comes within the approximation gap of
-# $\log p(x)$ (numbers above). Both gaps are measured on held-out images, which the encoder
-# never saw.
+# Most of the distance between this VAE's ELBO and its $\log p(x)$ is the amortisation gap
+# (numbers above), measured on held-out images, which the encoder never saw.
 #
-# **Conclusion.** With a two-dimensional latent space, the article's naive recipe works: at both
-# budgets we measured (200 and 800 steps, one seed, the same decoder network, $c$, batch size
-# and learning rate) the decoder trained on eq. 2.3 reaches a higher held-out log-likelihood
-# than our VAE, and the difference shrank with the longer budget. The VAE optimises a bound
-# rather than $\log p(x)$; the table above shows how loose that bound is here, and that
-# amortisation loosens it more than the Gaussian shape of $q$. The importance-weighted estimate
-# with $K = 250$ closes most of the distance at test time, but training does not see it. What
-# the VAE buys is scale: the naive estimator needs a number of prior samples that grows
-# exponentially with the latent dimension (notebook 02), while eqs. 2.7-2.8 cost the same for
-# $k = 2$ or $k = 20$, and the VAE also gives an encoder. For a 2-D latent the naive decoder is
+# **Conclusion.** With a 2-D latent, the article's naive recipe works: the VAE optimises a bound,
+# loosened more by amortisation than by the Gaussian shape of $q$, and the naive decoder scored
+# higher at both budgets.
+#
+# <details><summary>Going deeper: the conclusion's fine print</summary>
+#
+# With its own $q$ per image, the same decoder's ELBO comes within the approximation gap of
+# $\log p(x)$. At both budgets we measured, the decoder trained on eq. 2.3 reaches a higher
+# held-out log-likelihood than our VAE, and the difference shrank with the longer budget. The
+# VAE optimises a bound rather than $\log p(x)$. The budgets were 200 and 800 steps, with one seed, the same decoder network, $c$, batch size
+# and learning rate. The table above shows how loose the VAE's bound is here. The
+# importance-weighted estimate with $K = 250$ closes most of the distance at test time, but
+# training does not see it.
+# </details>
+#
+# What the VAE buys is scale: the naive estimator's number of prior samples grows exponentially
+# with the latent dimension (notebook 02), while eqs. 2.7-2.8 cost the same for $k = 2$ or
+# $k = 20$, and the VAE also gives an encoder. For a 2-D latent the naive decoder is
 # a serious competitor; beyond a handful of latent dimensions it is not an option.
 #
 # ## What we have seen
 #
 # - Eq. 2.6's Gaussians turn the ELBO into a squared error over $2c$, a constant
-#   $\frac d2 \log(2\pi c)$ and a closed-form KL summed over latent units; one training step is
-#   a dozen lines.
-# - The reparameterised gradient and the score-function gradient have the same mean; the score
-#   function's variance was 13 times larger, with most draws near 0 and a long tail.
-# - The constant decides comparisons across $c$: without it the "best" model was the collapsed
-#   one; with it the best $c$ on the grid was 0.0316, and the optimal $c$ for a fixed network is
-#   the per-pixel squared error.
+#   $\frac d2 \log(2\pi c)$ and a closed-form KL; one training step is a dozen lines.
+# - The reparameterised and score-function gradients have the same mean; the score function's
+#   variance was 13 times larger.
+# - The constant decides comparisons across $c$: without it the collapsed model looked "best";
+#   with it the best $c$ on the grid was 0.0316. For a fixed network the best $c$ is the
+#   per-pixel squared error.
 # - Posterior collapse follows the data's covariance spectrum: a direction survives when its
-#   eigenvalue exceeds $c$ (probabilistic PCA), a rule that placed the onset of collapse on the
-#   grid (it matched six of seven counts for this seed); trained long enough, the networks keep
-#   fewer units than the rule where they differ from it.
+#   eigenvalue exceeds $c$ (probabilistic PCA), a guide to where collapse sets in (six of seven
+#   counts for this seed); where they differ, networks trained long enough keep fewer units.
 # - A VAE's held-out ELBO sits below its $\log p(x)$ by an approximation gap and an
 #   amortisation gap; here the amortisation gap was the larger one.
-# - With $k = 2$, notebook 02's naive decoder scored higher than the VAE at both budgets we
-#   measured (200 and 800 steps), by a margin that shrank with training.
+# - With $k = 2$, notebook 02's naive decoder scored higher than the VAE at 200 and 800 steps,
+#   by a margin that shrank with training.
 # - Next, notebook 05: a diffusion model is a VAE with many latents and a fixed encoder, trained
 #   on the same ELBO.
 #
@@ -722,12 +788,14 @@ print(f"  ELBO, encoder's q          {elbo_enc:7.2f}   amortisation gap  {elbo_p
 # Write your prediction down before you check it.
 #
 # 1. **Where does collapse start?** From the printed eigenvalues alone, predict how many units
-#    stay active at $c = 0.2$, a value between two grid points. Then check with
+#    stay active at $c = 0.2$, a value between two grid points.
+#
+#    <details><summary>Check, then the solution</summary>
+#
+#    Check with
 #    `result = train_vae(x_train, x_test, c=0.2, z_dim=8, hidden=64, steps=2000, batch_size=128,
 #    lr=5e-3)` and `c_grid_summary(result.models, [0.2], x_test, rng=0).active`; then once more
 #    with `steps=500`, the grid's budget.
-#
-#    <details><summary>Solution</summary>
 #
 #    Six eigenvalues exceed 0.2, with a near tie at the boundary (0.234 above it, 0.197 below),
 #    so the rule predicts 6. After 2000 steps the check prints `[4]`:
@@ -737,14 +805,31 @@ print(f"  ELBO, encoder's q          {elbo_enc:7.2f}   amortisation gap  {elbo_p
 #    its optimum; treat it as a guide to where collapse sets in, not a count.
 #    </details>
 #
+# Exercises 2-5 go further.
+#
+# <details><summary>Exercises 2-5: learning $c$, a baseline for the score function, per-point $q$, a larger $L$</summary>
+#
 # 2. **Learn $c$** (beyond the text). Train the $k = 2$ VAE with `learn_c=True`, starting from
 #    `c=1.0` (a collapsed start), for 800 steps with the settings of section 5, and predict the
-#    final `result.c` before you look: `result = train_vae(x_train, x_test, c=1.0, learn_c=True,
+#    final `result.c` before you look.
+# 3. **A baseline for the score function** (beyond the text). The score-function estimator stays
+#    unbiased if $g(z)$ is replaced by $g(z) - b$ for any constant $b$, since
+#    $\mathbb{E}_q[\nabla_\mu \log q] = 0$. Predict whether $b = \mathbb{E}_q[g] = \sigma^2 +
+#    (\mu - a)^2 = 3.25$ makes its variance larger or smaller.
+# 4. **Per-point $q$ against the encoder** (beyond the text). Run `fit_per_point_q` with
+#    `steps=50` and with `steps=800`. Predict how the amortisation-gap estimate changes, and
+#    whether the approximation gap can go below zero.
+# 5. **Does a larger $L$ buy a better model?** Section 7 showed the gradient variance falling
+#    like $1/L$. Train a small VAE (one hidden layer of 64) for 300 steps with $L = 1$ and with
+#    $L = 8$. Predict the difference in held-out negative ELBO, and how much longer the $L = 8$
+#    run takes.
+# </details>
+#
+# <details><summary>Exercises 2-5: checks and solutions</summary>
+#
+# 2. Run `result = train_vae(x_train, x_test, c=1.0, learn_c=True,
 #    z_dim=2, hidden=(128, 128), steps=800, batch_size=128, lr=3e-3, seed=0)`, then
 #    `print(result.c)`.
-#
-#    <details><summary>Solution</summary>
-#
 #    Section 6 showed that for fixed networks the best $c$ is the per-pixel squared error, a
 #    few hundredths (0.033 for the $c = 0.03$ model). But the check prints `[0.1087824]`:
 #    Adam moves $\log c$ by at most about the learning rate per step, $800 \times 0.003 = 2.4$
@@ -752,49 +837,29 @@ print(f"  ELBO, encoder's q          {elbo_enc:7.2f}   amortisation gap  {elbo_p
 #    `steps=3000` and it reaches 0.0264, a few hundredths as predicted: close to that model's
 #    per-pixel error on its training images (0.0260), the data it is fitted to; on the held-out
 #    digits its error is 0.029.
-#    </details>
-#
-# 3. **A baseline for the score function** (beyond the text). The score-function estimator stays
-#    unbiased if $g(z)$ is replaced by $g(z) - b$ for any constant $b$, since
-#    $\mathbb{E}_q[\nabla_\mu \log q] = 0$. Predict whether $b = \mathbb{E}_q[g] = \sigma^2 +
-#    (\mu - a)^2 = 3.25$ makes its variance larger or smaller, then check with
+# 3. Check with
 #    `z = 0.5 + np.random.default_rng(0).standard_normal(100_000)` and
 #    `(((z - 2)**2 - 3.25) * (z - 0.5)).var()`.
-#
-#    <details><summary>Solution</summary>
-#
 #    Smaller: subtracting the mean of $g$ removes the part of the estimator that only rescales
-#    the zero-mean score. The variance drops from 52.5 (section 3's printout) to 28.7, but stays above the reparameterised
-#    estimator's 4.
-#    </details>
-#
-# 4. **Per-point $q$ against the encoder** (beyond the text). Run `fit_per_point_q` with
-#    `steps=50` and with `steps=800`. Predict how the amortisation-gap estimate changes, and
-#    whether the approximation gap can go below zero.
-#
-#    <details><summary>Solution</summary>
-#
-#    With more steps the per-point ELBO rises, so the estimated amortisation gap grows towards
+#    the zero-mean score. The variance drops from 52.5 (section 3's printout) to 28.7, but stays
+#    above the reparameterised estimator's 4.
+# 4. With more steps the per-point ELBO rises, so the estimated amortisation gap grows towards
 #    its true value (2.82 nats at 50 steps, 2.88 at 800) and the approximation gap shrinks
 #    (0.57 to 0.53). The approximation gap cannot go below
 #    zero beyond Monte-Carlo noise: every ELBO is below $\log p(x)$.
-#    </details>
-#
-# 5. **Does a larger $L$ buy a better model?** Section 7 showed the gradient variance falling
-#    like $1/L$. Train a small VAE (one hidden layer of 64) twice for 300 steps, once per $L$:
+# 5. Run
 #    `train_vae(x_train, x_test, c=C_MAIN, z_dim=2, hidden=64, n_samples=L, steps=300, seed=0)`
-#    for `L` in 1 and 8, and compare each result's `result.history.test[-1, 0]`. Predict the difference in
-#    held-out negative ELBO first, and how much longer the $L = 8$ run takes.
-#
-#    <details><summary>Solution</summary>
-#
+#    for `L` in 1 and 8, and compare each result's `result.history.test[-1, 0]`.
 #    Less than a nat: we measured 0.4 nats per image in favour of $L = 8$, from one seed, too
-#    small to call a gain. The $L = 8$ run takes longer, but less than 8 times as long: only the
-#    decoder runs 8 times per step; the encoder and the optimiser step run once. More steps at
-#    $L = 1$ are the usual use of that time.
-#    </details>
+#    small to call a gain. Adam's averaging handles the noise $L = 1$ leaves. The $L = 8$ run
+#    takes longer, but less than 8 times as long: only the decoder runs 8 times per step; the
+#    encoder and the optimiser step run once. More steps at $L = 1$ are the usual use of that
+#    time.
+# </details>
 #
 # ## References
+#
+# <details><summary>References</summary>
 #
 # 1. D. P. Kingma, M. Welling. Auto-encoding variational Bayes. ICLR 2014 (the article's [6]).
 # 2. D. P. Kingma, M. Welling. An introduction to variational autoencoders. Foundations and
@@ -816,6 +881,7 @@ print(f"  ELBO, encoder's q          {elbo_enc:7.2f}   amortisation gap  {elbo_p
 # 11. A. Alemi, B. Poole, I. Fischer, J. Dillon, R. A. Saurous, K. Murphy. Fixing a broken ELBO.
 #    ICML 2018 (rate and distortion).
 # 12. B. Dai, D. Wipf. Diagnosing and enhancing VAE models. ICLR 2019.
+# </details>
 
 # %%
 print(f"whole notebook: wall time: {time.perf_counter() - notebook_start:.1f} s")

@@ -20,27 +20,24 @@
 # that section's heading: **diffusion (扩散)** models are named and never explained. This
 # notebook writes the missing section, with nothing but what notebooks 03 and 04 built.
 #
-# **Question.** Notebook 03 derived the ELBO, $\log p(x) \ge \text{ELBO}$ (eq. 2.4), and split it
-# into reconstruction and prior matching (eq. 2.5); notebook 04 trained a Gaussian VAE with it.
-# What happens if the single latent $z$ becomes a *chain* of latents $x_1, \dots, x_T$, and the
-# encoder is not learned at all?
+# **Question.** Notebook 04 trained a Gaussian VAE on the ELBO (eqs. 2.4-2.5: reconstruction
+# minus prior matching). What happens if the single latent $z$ becomes a *chain* of latents
+# $x_1, \dots, x_T$, and the encoder is not learned at all?
 #
 # **Learning goals.** After this notebook you can
 # 1. say which of notebook 03's objects (latent, encoder, prior, decoder) each part of a
 #    diffusion model is;
-# 2. sample the **forward process (前向过程)** $q(x_t \mid x_0)$ in one step and check it against
-#    the chain;
-# 3. derive the diffusion ELBO line by line from eq. 2.4, and see why it becomes a squared error
-#    on the noise;
-# 4. estimate that ELBO, with its standard error, for a model whose best denoiser is known;
-#    explain why it stays below $\log p$ (the reverse step's variance) and close the gap; and
-#    compare a trained network with the best denoiser;
+# 2. sample the **forward process (前向过程)** $q(x_t \mid x_0)$ in one step;
+# 3. derive the diffusion ELBO from eq. 2.4, and see why it becomes a squared error on the
+#    noise;
+# 4. estimate that ELBO for a model whose best denoiser is known, explain why it stays below
+#    $\log p$ (the reverse step's variance), close the gap, and compare a trained network;
 # 5. sample with DDPM and DDIM, and measure how many steps they need.
 #
-# **Map.** §1 the model · §2 forward process (slider $t$) · §3 **noise schedules (噪声调度)** ·
-# §4 the ELBO, derived and checked · §5 the ELBO of the exact denoiser · §6 learning the noise ·
-# §7 sampling (sliders: steps, reverse step) · §8 two moons in 2-D · §9 summary, exercises,
-# references. Everything runs on the CPU in well under a minute.
+# **Reading time and map.** Core path, about 15 minutes to read (under a minute to run): §1
+# the model · §2 forward process (slider) · §3 **noise schedules (噪声调度)** · §4 the ELBO ·
+# §5 the exact denoiser's ELBO · §6 learning the noise · §7 sampling (sliders) · §9 summary.
+# Optional, about 17 minutes more: §8 two moons, exercises, "Going deeper" blocks.
 
 # %%
 # Set-up for Colab or any kernel without this project: install its `helpers` package, the
@@ -99,20 +96,18 @@ notebook_start = time.perf_counter()
 # %% [markdown]
 # ## 1. From notebook 04 to many latents
 #
-# A VAE has one latent $z$, a learned encoder $q_\phi(z \mid x)$, a prior $p(z) = N(0, I)$ and a
-# decoder $p_\theta(x \mid z)$. A diffusion model is the same construction with three
+# A diffusion model is notebook 04's VAE (latent, encoder, prior, decoder) with three
 # restrictions (Sohl-Dickstein et al. 2015; Ho et al. 2020; Luo 2022):
 #
-# 1. **Many latents, each the size of the data.** Write the data as $x_0$ and the latents as
-#    $x_1, \dots, x_T$, all in $\mathbb{R}^d$. They form a chain $x_0 \to x_1 \to \dots \to x_T$.
+# 1. **Many latents, each the size of the data**: $x_1, \dots, x_T \in \mathbb{R}^d$, a chain
+#    $x_0 \to x_1 \to \dots \to x_T$ from the data $x_0$.
 # 2. **The encoder is fixed.** Each step shrinks the previous point a little and adds a little
 #    Gaussian noise:
 #    $$x_t = \sqrt{\alpha_t}\, x_{t-1} + \sqrt{\beta_t}\, \varepsilon_t, \qquad
 #      \varepsilon_t \sim N(0, I), \quad \alpha_t = 1 - \beta_t,$$
-#    that is $q(x_t \mid x_{t-1}) = N(\sqrt{\alpha_t}\, x_{t-1}, \beta_t I)$. The variances
-#    $\beta_1, \dots, \beta_T$, the *noise schedule*, are chosen, not learned. There is no $\phi$.
-# 3. **The last latent is (almost) pure noise.** The schedule is chosen so that $x_T$ ends up
-#    distributed as $N(0, I)$, whatever $x_0$ was.
+#    that is $q(x_t \mid x_{t-1}) = N(\sqrt{\alpha_t}\, x_{t-1}, \beta_t I)$. The *noise
+#    schedule* $\beta_1, \dots, \beta_T$ is chosen, not learned: there is no $\phi$.
+# 3. **The last latent is (almost) pure noise**: $x_T \sim N(0, I)$, whatever $x_0$ was.
 #
 # | notebook 03 / 04 | diffusion model |
 # |---|---|
@@ -125,8 +120,8 @@ notebook_start = time.perf_counter()
 # All the learning sits in the decoder, which walks the chain backwards: the **reverse process
 # (反向过程)**, one small **denoising (去噪)** step at a time.
 #
-# Our test beds: a 1-D mixture of three Gaussians, whose every quantity below has an exact
-# answer, and 2-D two moons for pictures.
+# Test beds: a 1-D mixture of three Gaussians, where every quantity has an exact answer, and
+# 2-D two moons.
 
 # %%
 mixture = GaussianMixture1D(weights=[0.4, 0.3, 0.3], means=[-1.5, 0.5, 2.0], stds=[0.25, 0.25, 0.5])
@@ -144,15 +139,20 @@ print(f"two moons: {len(moons_train)} training and {len(moons_test)} held-out po
 # $x_t$ given $x_0$ has a closed form. With $\bar\alpha_t = \prod_{s \le t} \alpha_s$,
 # $$q(x_t \mid x_0) = N\big(\sqrt{\bar\alpha_t}\, x_0,\ (1 - \bar\alpha_t) I\big), \qquad
 #   x_t = \sqrt{\bar\alpha_t}\, x_0 + \sqrt{1 - \bar\alpha_t}\, \varepsilon .$$
-# (Induction: if $x_{t-1} = \sqrt{\bar\alpha_{t-1}}\,x_0 + \sqrt{1-\bar\alpha_{t-1}}\,\varepsilon'$,
+# So we never need to run the chain to get $x_t$: `NoiseSchedule.q_sample` jumps there
+# (notebook 04's reparameterisation trick again). We check the jump against the chain itself,
+# iterated step by step on the mixture's samples, on three statistics with exact values.
+#
+# <details><summary>Going deeper: the induction, and the three statistics</summary>
+#
+# Induction: if $x_{t-1} = \sqrt{\bar\alpha_{t-1}}\,x_0 + \sqrt{1-\bar\alpha_{t-1}}\,\varepsilon'$,
 # then $x_t$ has mean $\sqrt{\alpha_t \bar\alpha_{t-1}}\,x_0$ and noise variance
-# $\alpha_t(1 - \bar\alpha_{t-1}) + \beta_t = 1 - \bar\alpha_t$.) So we never need to run the
-# chain to get $x_t$: `NoiseSchedule.q_sample` jumps there (notebook 04's reparameterisation
-# trick again: a draw of $N(m, s^2)$ written as $m + s\,\varepsilon$). We check the jump against the chain
-# itself, iterated step by step on the mixture's samples. Three statistics have exact values:
-# the mean $\sqrt{\bar\alpha_t}\,\mathbb{E}[x_0]$, the variance $\bar\alpha_t \mathrm{Var}(x_0) +
+# $\alpha_t(1 - \bar\alpha_{t-1}) + \beta_t = 1 - \bar\alpha_t$. `q_sample` writes a draw of
+# $N(m, s^2)$ as $m + s\,\varepsilon$. The three statistics: the mean
+# $\sqrt{\bar\alpha_t}\,\mathbb{E}[x_0]$, the variance $\bar\alpha_t \mathrm{Var}(x_0) +
 # 1 - \bar\alpha_t$, and the correlation of the residual $x_t - \sqrt{\bar\alpha_t}\,x_0$ with
 # $x_0$, which is 0.
+# </details>
 
 # %%
 schedule = NoiseSchedule.cosine(100)     # the schedule of §§ 4-7; § 3 says why
@@ -179,13 +179,16 @@ for t in range(1, schedule.T + 1):
 
 # %% [markdown]
 # All twelve chain statistics agree with the closed form: the largest deviation is 2.3
-# standard errors, and one in twelve beyond 2 is what chance alone gives. (The exact column uses
-# the sample's own mean and variance of $x_0$, so it compares the chain with the formula, not
-# the sample with the population.) The picture below uses the closed form with
-# one fixed draw of $\varepsilon$ per point, so as $t$ grows the same points fade into
-# $N(0, 1)$: first the gaps between the mixture's bumps fill in, then the bumps merge. The red
-# curve is the exact density of $x_t$: a mixture again, because the noised mixture is still a
-# mixture (`GaussianMixture1D.marginal`).
+# standard errors, and one in twelve beyond 2 is what chance alone gives. In the picture below
+# (one fixed draw of $\varepsilon$ per point), look for the same points fading into $N(0, 1)$ as
+# $t$ grows: first the gaps between the mixture's bumps fill in, then the bumps merge. The red
+# curve is the exact density of $x_t$, a mixture again (`GaussianMixture1D.marginal`).
+#
+# <details><summary>Going deeper: what the exact column compares</summary>
+#
+# The exact column uses the sample's own mean and variance of $x_0$, so it compares the chain
+# with the formula, not the sample with the population.
+# </details>
 
 # %%
 noise_1d = np.random.default_rng(3).standard_normal(x_train.shape)
@@ -207,8 +210,13 @@ slider_panel(plot_forward_process, int_slider("t", 30, 1, schedule.T), **forward
 # a KL between two Gaussians (notebook 04's closed form). No parameter touches it, so whatever
 # the schedule leaves here is lost from every ELBO. We compare DDPM's **linear** schedule
 # ($\beta_t$ from $10^{-4}$ to $0.02$; Ho et al. 2020) with the **cosine** schedule of Nichol &
-# Dhariwal (2021), $\bar\alpha_t = f(t)/f(0)$ with $f(t) = \cos^2\!\big(\tfrac{t/T + s}{1 + s}
+# Dhariwal (2021).
+#
+# <details><summary>Going deeper: the cosine schedule's formula</summary>
+#
+# $\bar\alpha_t = f(t)/f(0)$ with $f(t) = \cos^2\!\big(\tfrac{t/T + s}{1 + s}
 # \tfrac{\pi}{2}\big)$, $s = 0.008$.
+# </details>
 
 # %%
 print(f"{'T':>4} {'schedule':<8} {'alpha_bar_T':>12} {'L_T (nats, mean over data)':>28}")
@@ -222,21 +230,38 @@ plot_schedules({"linear, T = 50": NoiseSchedule.linear(50),
                 "cosine, T = 100": NoiseSchedule.cosine(100)})
 
 # %% [markdown]
-# In the figure, each dashed line is drawn over a solid one. On the left the two cosine schedules
-# coincide: as a function of $t/T$ the cosine $\bar\alpha_t$ is the same for every $T$, so on the
-# right fifty steps must each add about twice the noise of a hundred. The two linear ones share
-# their $\beta_t$ (right, both from $10^{-4}$ to $0.02$) but not their $\bar\alpha_t$ (left):
-# fifty such steps remove far less signal than a thousand.
+# In the figure (dashed lines over solid ones), look on the left: the two cosine schedules
+# coincide as functions of $t/T$; fifty linear steps remove far less signal than a thousand.
 #
-# The linear schedule was designed for $T = 1000$: its $\beta_t$ are so small that with $T = 50$
-# steps $\bar\alpha_T$ is still far from 0. Then $x_T$ still remembers $x_0$, starting the
-# reverse process from $N(0, I)$ is wrong, and $L_T$ is a visible part of the loss. The cosine
-# schedule reaches $\bar\alpha_T \approx 0$ for any $T$ (its last $\beta_T$ is clipped at 0.999),
-# so $L_T$ is essentially 0. **We use the cosine schedule with $T = 100$ from here on.**
+# <details><summary>Going deeper: reading the two panels</summary>
+#
+# As a function of $t/T$ the cosine $\bar\alpha_t$ is the same for every $T$, so on the right
+# fifty steps must each add about twice the noise of a hundred. The two linear ones share their
+# $\beta_t$ (right, both from $10^{-4}$ to $0.02$) but not their $\bar\alpha_t$ (left).
+# </details>
+#
+# The linear schedule was designed for $T = 1000$: with $T = 50$ steps $\bar\alpha_T$ is still
+# far from 0, $x_T$ still remembers $x_0$, and $L_T$ is a visible part of the loss. The cosine
+# schedule reaches $\bar\alpha_T \approx 0$ for any $T$, so $L_T$ is essentially 0.
+#
+# <details><summary>Going deeper: the two ends of the schedules</summary>
+#
+# With the linear schedule at $T = 50$, starting the reverse process from $N(0, I)$ is wrong.
+# The cosine schedule's last $\beta_T$ is clipped at 0.999.
+# </details>
+# **We use the
+# cosine schedule with $T = 100$ from here on.**
 #
 # ## 4. The ELBO of a diffusion model
 #
-# Take eq. 2.4 with the latent $z = x_{1:T}$ and the encoder $q(x_{1:T} \mid x_0)$:
+# Take eq. 2.4 with $z = x_{1:T}$ and the encoder $q(x_{1:T} \mid x_0)$. Five lines (below)
+# give eq. 2.5 again, reconstruction minus prior matching, with a new middle term:
+# $$\log p_\theta(x_0) \ge \underbrace{\mathbb{E}_{q}[\log p_\theta(x_0 \mid x_1)]}_{\text{reconstruction}}
+#    - \underbrace{\sum_{t=2}^{T} \mathbb{E}_{q}\,\mathrm{KL}\big(q(x_{t-1} \mid x_t, x_0) \,\|\, p_\theta(x_{t-1} \mid x_t)\big)}_{\text{denoising matching}}
+#    - \underbrace{\mathrm{KL}\big(q(x_T \mid x_0) \,\|\, p(x_T)\big)}_{L_T,\ \text{prior matching}}$$
+#
+# <details><summary>Going deeper: the derivation, line by line</summary>
+#
 # $$
 # \begin{aligned}
 # \log p_\theta(x_0) &\ge \mathbb{E}_{q}\Big[\log \frac{p_\theta(x_{0:T})}{q(x_{1:T} \mid x_0)}\Big] && (1)\\
@@ -255,15 +280,18 @@ plot_schedules({"linear, T = 50": NoiseSchedule.linear(50),
 # so $q(x_t \mid x_{t-1}) = q(x_t \mid x_{t-1}, x_0)$, and then Bayes' rule to turn that step
 # around. In line 4 the ratios $q(x_t \mid x_0) / q(x_{t-1} \mid x_0)$ telescope: only
 # $q(x_T \mid x_0)/q(x_1 \mid x_0)$ survives, and the $q(x_1 \mid x_0)$ cancels. Line 5 names the
-# expectations of log-ratios as KL divergences. It is eq. 2.5 again, reconstruction minus prior
-# matching, with a new middle term: each reverse step must match the **posterior** of the
-# forward step, *given $x_0$*. That posterior is Gaussian,
-# $$q(x_{t-1} \mid x_t, x_0) = N\big(\tilde\mu_t,\ \tilde\beta_t I\big),\quad
-#   \tilde\mu_t = \frac{\sqrt{\bar\alpha_{t-1}}\,\beta_t}{1 - \bar\alpha_t}\,x_0
-#   + \frac{\sqrt{\alpha_t}\,(1 - \bar\alpha_{t-1})}{1 - \bar\alpha_t}\,x_t,\quad
-#   \tilde\beta_t = \frac{1 - \bar\alpha_{t-1}}{1 - \bar\alpha_t}\,\beta_t .$$
+# expectations of log-ratios as KL divergences.
+# </details>
 #
-# <details><summary>Going deeper: the posterior by completing the square</summary>
+# Each reverse step must match the **posterior** of the forward step, *given $x_0$*. That
+# posterior is Gaussian, $q(x_{t-1} \mid x_t, x_0) = N\big(\tilde\mu_t,\ \tilde\beta_t I\big)$,
+# with a mean $\tilde\mu_t$ linear in $x_0$ and $x_t$ and a variance
+# $\tilde\beta_t = \frac{1 - \bar\alpha_{t-1}}{1 - \bar\alpha_t}\,\beta_t$.
+#
+# <details><summary>Going deeper: the posterior mean, by completing the square</summary>
+#
+# $$\tilde\mu_t = \frac{\sqrt{\bar\alpha_{t-1}}\,\beta_t}{1 - \bar\alpha_t}\,x_0
+#   + \frac{\sqrt{\alpha_t}\,(1 - \bar\alpha_{t-1})}{1 - \bar\alpha_t}\,x_t .$$
 #
 # By Bayes' rule, $q(x_{t-1} \mid x_t, x_0) \propto q(x_t \mid x_{t-1})\, q(x_{t-1} \mid x_0)$,
 # a product of two Gaussians in $x_{t-1}$ (per coordinate):
@@ -277,10 +305,8 @@ plot_schedules({"linear, T = 50": NoiseSchedule.linear(50),
 # completing the square is the whole proof. Check 1 confirms it on a grid.
 # </details>
 #
-# **Check 1: Bayes' rule, numerically.** On a fine grid of $x_{t-1}$ we multiply
-# $q(x_{t-1} \mid x_0)$ by $q(x_t \mid x_{t-1})$ (both Gaussian densities, eq. 1.1's
-# `normal_pdf` from notebook 01), normalise, and read off the mean and variance by quadrature;
-# `q_posterior` has the formula.
+# **Check 1: Bayes' rule, numerically**, on a grid of $x_{t-1}$ (notebook 01's `normal_pdf`,
+# normalised, moments by quadrature) against `q_posterior`'s formula.
 
 # %%
 x0_point, t = np.array([[0.7]]), 40
@@ -300,23 +326,33 @@ print(f"        posterior var   quadrature {var_grid:.8f}   formula {var_formula
 
 # %% [markdown]
 # **From KL to a squared error on the noise.** Give the reverse step the posterior's own
-# variance, $p_\theta(x_{t-1} \mid x_t) = N(\mu_\theta(x_t, t), \tilde\beta_t I)$. Between two
-# Gaussians of equal variance the KL is the squared distance of the means over twice the
-# variance, $\|\tilde\mu_t - \mu_\theta\|^2 / (2\tilde\beta_t)$: eq. 2.7's
-# $\|x - f_\theta(z)\|^2 / (2c)$ of notebook 04, with $\tilde\beta_t$ in the place of the
-# decoder variance $c$. Now substitute
-# $x_0 = (x_t - \sqrt{1-\bar\alpha_t}\,\varepsilon)/\sqrt{\bar\alpha_t}$ into $\tilde\mu_t$: it
-# becomes $\tilde\mu_t = \big(x_t - \tfrac{\beta_t}{\sqrt{1 - \bar\alpha_t}}\,\varepsilon\big)/\sqrt{\alpha_t}$.
-# So let the network predict the noise, $\varepsilon_\theta(x_t, t)$, and use the same form
-# (`reverse_mean`, Ho et al. 2020 eq. 11):
+# variance, $p_\theta(x_{t-1} \mid x_t) = N(\mu_\theta(x_t, t), \tilde\beta_t I)$. The KL is then
+# $\|\tilde\mu_t - \mu_\theta\|^2 / (2\tilde\beta_t)$: notebook 04's eq. 2.7 with $\tilde\beta_t$
+# in the place of $c$. Written with the noise instead of $x_0$ (below), $\tilde\mu_t$ suggests
+# letting the network predict the noise (`reverse_mean`, Ho et al. 2020 eq. 11):
 # $$\mu_\theta(x_t, t) = \frac{1}{\sqrt{\alpha_t}}\Big(x_t - \frac{\beta_t}{\sqrt{1 - \bar\alpha_t}}\,\varepsilon_\theta(x_t, t)\Big)
 # \quad\Longrightarrow\quad
 # \mathrm{KL}_t = \underbrace{\frac{\beta_t^2}{2\tilde\beta_t\,\alpha_t\,(1 - \bar\alpha_t)}}_{\lambda_t}
 #   \,\|\varepsilon - \varepsilon_\theta(x_t, t)\|^2 .$$
 # Each denoising term is a weighted regression of the noise that was added. Dropping the
-# weights $\lambda_t$ gives the "simple" loss that DDPM trains with, $\mathbb{E}\,\|\varepsilon -
-# \varepsilon_\theta(x_t, t)\|^2$ over random $t$. It has the same minimiser at every $t$:
-# $\varepsilon_\theta(x_t, t) = \mathbb{E}[\varepsilon \mid x_t]$.
+# weights $\lambda_t$ gives DDPM's "simple" loss, $\mathbb{E}\,\|\varepsilon -
+# \varepsilon_\theta(x_t, t)\|^2$ over random $t$, with the same minimiser at every $t$:
+# $\mathbb{E}[\varepsilon \mid x_t]$.
+#
+# <details><summary>Going deeper: the KL between two Gaussians of equal variance</summary>
+#
+# Between two Gaussians of equal variance the KL is the squared distance of the means over twice
+# the variance: notebook 04's $\|x - f_\theta(z)\|^2 / (2c)$, with $\tilde\beta_t$ in the place of
+# the decoder variance $c$.
+# </details>
+#
+# <details><summary>Going deeper: the posterior mean in terms of the noise</summary>
+#
+# Substitute $x_0 = (x_t - \sqrt{1-\bar\alpha_t}\,\varepsilon)/\sqrt{\bar\alpha_t}$ into
+# $\tilde\mu_t$: it becomes
+# $\tilde\mu_t = \big(x_t - \tfrac{\beta_t}{\sqrt{1 - \bar\alpha_t}}\,\varepsilon\big)/\sqrt{\alpha_t}$,
+# the form $\mu_\theta$ copies.
+# </details>
 #
 # <details><summary>Going deeper: the weight in signal-to-noise form, and its U shape</summary>
 #
@@ -358,14 +394,14 @@ print("lambda_t = (SNR_{t-1} / SNR_t - 1) / 2 at every t >= 2:",
 # ## 5. Exact answers first: the best possible denoiser
 #
 # The minimiser $\mathbb{E}[\varepsilon \mid x_t]$ has a formula when the density $q_t$ of $x_t$
-# is known. By Tweedie's formula, $\mathbb{E}[\varepsilon \mid x_t] = -\sqrt{1 - \bar\alpha_t}\,
+# is known (Tweedie's formula): $\mathbb{E}[\varepsilon \mid x_t] = -\sqrt{1 - \bar\alpha_t}\,
 # \nabla \log q_t(x_t)$: the noise points down the slope of the log-density, the
 # **score (分数)**. For our mixture $q_t$ is a mixture too, so `mixture.eps_star` is exact.
 #
-# Plugged into the ELBO of §4, it gives the **best ELBO that §4's model can reach**: reverse steps
-# whose mean comes from a noise prediction and whose variance is fixed at $\tilde\beta_t$. Is that
-# best ELBO $\log p$? `diffusion_elbo` draws one $x_t$ per step and data point, so each number is
-# a Monte-Carlo estimate with a standard error over the held-out points.
+# Plugged into the ELBO of §4, it gives the **best ELBO that §4's model can reach** (a noise
+# prediction for the mean, variance fixed at $\tilde\beta_t$). Is it $\log p$? `diffusion_elbo`
+# draws one $x_t$ per step and data point: each number is a Monte-Carlo estimate with a
+# standard error.
 
 # %%
 log_p = mixture.log_prob(x_test)[:, 0]
@@ -380,19 +416,26 @@ for T in (10, 100, 1000):
 
 # %% [markdown]
 # The gap shrinks as the chain gets longer, but slowly: a hundred times more steps take it from
-# 0.91 to 0.42 nats. Something other than the step size holds it open. It is the one thing §4
-# fixed by hand, the reverse step's variance.
+# 0.91 to 0.42 nats. What holds it open is the one thing §4 fixed by hand, the reverse step's
+# variance.
 #
 # **The true reverse step's variance.** The chain's own reverse step, $q(x_{t-1} \mid x_t)$,
-# averages the posterior $q(x_{t-1} \mid x_t, x_0)$ over what $x_t$ leaves unknown about
-# $x_0$. Its mean $\tilde\mu_t$ is linear in $x_0$, with coefficient
-# $c_t = \sqrt{\bar\alpha_{t-1}}\,\beta_t / (1 - \bar\alpha_t)$ (a weight, not notebook 04's
-# decoder variance $c$), so the law of total variance gives
+# averages the posterior over what $x_t$ leaves unknown about $x_0$. By the law of total
+# variance, with $c_t$ the weight of $x_0$ in $\tilde\mu_t$ (below),
 # $$\mathrm{Var}(x_{t-1} \mid x_t) = \underbrace{\tilde\beta_t}_{\text{given } x_0}
 #   + \underbrace{c_t^2\,\mathrm{Var}(x_0 \mid x_t)}_{x_0 \text{ unknown}} \;\ge\; \tilde\beta_t .$$
+#
+# <details><summary>Going deeper: the law of total variance, applied</summary>
+#
+# The posterior's mean $\tilde\mu_t$ is linear in $x_0$, with coefficient
+# $c_t = \sqrt{\bar\alpha_{t-1}}\,\beta_t / (1 - \bar\alpha_t)$ (a weight, not notebook 04's
+# decoder variance $c$). The variance given $x_t$ is the mean of the variance given $x_0$ plus
+# the variance of the mean.
+# </details>
+#
 # $\tilde\beta_t$ is right only when $x_t$ pins $x_0$ down. For the mixture,
-# $\mathrm{Var}(x_0 \mid x_t)$ is exact (`mixture.posterior_x0`, the same bookkeeping as
-# $\varepsilon^*$), so we can compare, averaged over $x_t \sim q_t$ ($T = 100$):
+# $\mathrm{Var}(x_0 \mid x_t)$ is exact (`mixture.posterior_x0`), so we can compare, averaged
+# over $x_t \sim q_t$ ($T = 100$):
 
 # %%
 print(f"{'t':>4} {'beta_tilde_t':>13} {'true E[Var(x_t-1 | x_t)]':>25} {'beta_t':>10}")
@@ -418,10 +461,9 @@ for t in (2, 3, 5, 10, 30, 90):
 # divides the squared error by the wider $\sigma_t^2$.
 # </details>
 #
-# Ho et al. (2020, §3.2) tried both fixed choices,
-# $\sigma_t^2 = \tilde\beta_t$ and $\sigma_t^2 = \beta_t$. The experiment: the same
-# $\varepsilon^*$ and the same draws (`rng=6`), only the variance changed
-# (`reverse_var="beta"`).
+# Ho et al. (2020, §3.2) tried both fixed choices, $\sigma_t^2 = \tilde\beta_t$ and
+# $\sigma_t^2 = \beta_t$. The experiment: the same $\varepsilon^*$ and draws, only the variance
+# changed (`reverse_var="beta"`).
 
 # %%
 print(f"{'T':>5} {'gap, beta_tilde_t':>18} {'gap, beta_t':>14} {'difference':>16}")
@@ -454,11 +496,15 @@ for T in (10, 100, 1000):
 # </details>
 #
 # We keep $\tilde\beta_t$ for the rest of this notebook, the model of §4 whose KL is the plain
-# squared error. Where does its loss sit along the chain, and where does the other variance
-# gain? Left, the mean denoising terms $L_{t-1}$ with $\varepsilon^*$ at $T = 100$ for both
-# variances; the legend holds $L_0$ (a negative log-density, which can be below 0 for a density
-# above 1) and $L_T$. Right, the running sum over the steps $1..t$ of how much more the
-# $\tilde\beta_t$ model loses: its end is the whole difference, 0.71 nats.
+# squared error. Where does the other variance gain? Left, the mean denoising terms $L_{t-1}$
+# with $\varepsilon^*$ at $T = 100$ for both variances (the legend holds $L_0$ and $L_T$).
+# Right, the running sum over the steps $1..t$ of how much more the $\tilde\beta_t$ model
+# loses: its end is the whole difference, 0.71 nats.
+#
+# <details><summary>Going deeper: a negative $L_0$</summary>
+#
+# $L_0$ is a negative log-density, which can be below 0 for a density above 1.
+# </details>
 
 # %%
 e100 = ideal[100]
@@ -478,22 +524,31 @@ plot_elbo_per_step({r"$\sigma_t^2 = \beta_t$": with_beta[100].per_step.mean(axis
 # Now forget the formula and learn $\varepsilon_\theta$ with a small network.
 #
 # The network (`EpsNet`) is an MLP with 4 hidden layers of 64 units that reads $x_t$ and
-# sinusoidal features of $t/T$. One detail matters for sampling: the cosine schedule ends at
-# $\bar\alpha_T \approx 2 \times 10^{-7}$, where $x_T$ is pure noise and the best prediction is
-# $\varepsilon^* \approx x_T$. Both samplers divide by $\sqrt{\bar\alpha_t}$ or $\sqrt{\alpha_t}$
-# there, which would blow up any small error of the network. So the network's output is written
-# as $\varepsilon_\theta = \sqrt{1 - \bar\alpha_t}\, x_t + \sqrt{\bar\alpha_t}\, F_\theta(x_t, t)$:
-# exact at $t = T$ by construction, and the MLP $F_\theta$ only has to learn the rest (it
-# learns the "v" target of Salimans & Ho 2022).
+# sinusoidal features of $t/T$. Its output is written as
+# $\varepsilon_\theta = \sqrt{1 - \bar\alpha_t}\, x_t + \sqrt{\bar\alpha_t}\, F_\theta(x_t, t)$
+# (the "skip form"), exact at $t = T$ by construction.
 #
-# This is the whole training loop. Sample $t$ uniformly, sample the noise, jump to $x_t$ in
-# closed form, regress the noise: one Adam step per batch, with the learning rate decaying to 0
-# along a half cosine. It trains on the 4000 mixture points. `train_eps_model(x_train, schedule,
-# seed=0)` runs the same lines (a test checks that both give the same losses, bit for bit), and
-# section 8 calls it for two moons. This cell is yours to edit and re-run: try fewer steps, a
-# constant learning rate, or `skip=False` in `EpsNet`, and watch the numbers below move, §7's
-# sampler table most of all. (`skip=False` barely changes the final loss, 0.499 against 0.500,
-# yet §7's DDIM with the learned network lands 0.64 from the data at 100 steps instead of 0.047.)
+# <details><summary>Going deeper: why the skip form</summary>
+#
+# The cosine schedule ends at $\bar\alpha_T \approx 2 \times 10^{-7}$, where $x_T$ is pure noise
+# and the best prediction is $\varepsilon^* \approx x_T$. Both samplers divide by
+# $\sqrt{\bar\alpha_t}$ or $\sqrt{\alpha_t}$ there, which would blow up any small error of the
+# network. With the skip form the MLP $F_\theta$ only has to learn the rest (it learns the "v"
+# target of Salimans & Ho 2022).
+# </details>
+#
+# This is the whole training loop: sample $t$ and the noise, jump to $x_t$, regress the noise,
+# one Adam step per batch (learning rate decaying to 0 along a half cosine).
+# `train_eps_model(x_train, schedule, seed=0)` runs the same lines. Edit and re-run: try fewer
+# steps, a constant learning rate, or `skip=False`, and watch §7's sampler table move.
+#
+# <details><summary>Going deeper: the helper, and what <code>skip=False</code> does</summary>
+#
+# It trains on the 4000 mixture points. A test checks that `train_eps_model` and this cell give
+# the same losses, bit for bit; section
+# 8 calls it for two moons. `skip=False` barely changes the final loss, 0.499 against 0.500, yet
+# §7's DDIM with the learned network lands 0.64 from the data at 100 steps instead of 0.047.
+# </details>
 # %%
 torch.set_num_threads(1)  # a small network: one thread is faster here, and repeatable on one machine
 steps, batch_size, lr = 1500, 256, 5e-3
@@ -551,24 +606,32 @@ plot_elbo_per_step({"exact eps*": ideal[100].per_step.mean(axis=1),
 
 # %% [markdown]
 # Per step the two sets of bars look the same; the running sum on the right shows the network's
-# whole shortfall, 0.042 nats, and that it builds up early in the chain (86% of it by step 20),
-# where the RMS table above also found the network's largest error of the four steps it shows
-# ($t = 10$).
+# whole shortfall, 0.042 nats, built up early in the chain (86% of it by step 20).
+#
+# <details><summary>Going deeper: where the shortfall sits</summary>
+#
+# Early in the chain the RMS table above also found the network's largest error of the four
+# steps it shows ($t = 10$).
+# </details>
 #
 # ## 7. Sampling: DDPM and DDIM
 #
 # **DDPM** (Ho et al. 2020) samples the model's own chain: start at $x_T \sim N(0, I)$ and draw
-# $x_{t-1} \sim N(\mu_\theta(x_t, t), \sigma_t^2 I)$ down to $x_0$, with either variance of §5.
-# With fewer steps it walks a sub-chain through evenly spaced timesteps, whose $\bar\alpha$ are
-# the full chain's. **DDIM** (Song, Meng & Ermon 2021) uses the same network but no fresh noise:
+# $x_{t-1} \sim N(\mu_\theta(x_t, t), \sigma_t^2 I)$ down to $x_0$, with either variance of §5;
+# with fewer steps, through evenly spaced timesteps. **DDIM** (Song, Meng & Ermon 2021) uses the same network but no fresh noise:
 # at each step it predicts $x_0$, then moves to the next timestep along the predicted noise. Only
 # $x_T$ is random.
 #
-# We score samples by the 1-D Wasserstein distance $W_1$ to the held-out data. Even a fresh
-# sample of the data itself is not at distance 0: that **floor** is the best any sampler can
-# show on average. One draw's $W_1$ is noisy, so the floor is a mean over 200 draws of the data,
-# and each sampler's number a mean over five sampling seeds, with its standard error, because
-# the differences worth reading are a few hundredths.
+# We score samples by the 1-D Wasserstein distance $W_1$ to the held-out data. A fresh sample of
+# the data is not at 0 either: that **floor** (a mean over 200 draws) is the best any sampler can
+# show on average. Each sampler's $W_1$ is a mean over five seeds, with its standard error.
+#
+# <details><summary>Going deeper: sub-chains, and why so many draws</summary>
+#
+# With fewer steps DDPM walks a sub-chain whose $\bar\alpha$ are the full chain's. One draw's
+# $W_1$ is noisy, hence the floor's 200 draws and the five sampling seeds: the differences worth
+# reading are a few hundredths.
+# </details>
 
 # %%
 n_samples, seeds = 4000, (9, 19, 29, 39, 49)
@@ -600,16 +663,21 @@ plot_w1_vs_steps(steps_list, curves, floor)
 # - With all 100 steps the exact $\varepsilon^*$ brings every sampler to the floor, within its
 #   errors; the learned network stays 0.014 to 0.018 above it, its own error.
 # - With few steps the sampler matters more than the network. DDIM beats DDPM with
-#   $\sigma_t^2 = \tilde\beta_t$ at 5, 10 and 20 steps for both models (the two start from
-#   the same $x_T$ for each seed, so their difference is measured more precisely than the
-#   errors suggest). But DDPM with $\sigma_t^2 = \beta_t$, the variance that closed the ELBO's
-#   gap in §5, beats both at 5 and 10 steps with the exact $\varepsilon^*$: a coarse DDPM step
-#   that adds too little noise is the problem, not randomness as such.
+#   $\sigma_t^2 = \tilde\beta_t$ at 5, 10 and 20 steps for both models. But DDPM with
+#   $\sigma_t^2 = \beta_t$, the variance that closed the ELBO's gap in §5, beats both at 5 and
+#   10 steps with the exact $\varepsilon^*$: a coarse DDPM step that adds too little noise is
+#   the problem, not randomness as such.
 # - At 5 and 10 steps, DDIM with the *learned* network beats DDIM with the exact
-#   $\varepsilon^*$ by far more than the errors. $\varepsilon^*$ is the best noise prediction
-#   for each step taken on its own, which is what the ELBO asks for, but that does not make it
-#   the best input for a sampler that jumps 25 steps at a time. Where does the difference come
-#   from? Swap the network in at a single step, the first:
+#   $\varepsilon^*$ by far more than the errors. Where does the difference come from? Swap the
+#   network in at a single step, the first:
+#
+# <details><summary>Going deeper: paired runs, and why the best denoiser is not the best input</summary>
+#
+# DDIM and DDPM start from the same $x_T$ for each seed, so their difference is measured more
+# precisely than the errors suggest. $\varepsilon^*$ is the best noise prediction for each step
+# taken on its own, which is what the ELBO asks for, but that does not make it the best input
+# for a sampler that jumps 25 steps at a time.
+# </details>
 
 # %%
 first_step_only = lambda x, t: eps_theta(x, t) if t == schedule.T else exact_eps(x, t)  # noqa: E731
@@ -632,17 +700,19 @@ for k in (5, 10):
 
 # %% [markdown]
 # For this network the first step alone gives the whole gain (for other training seeds, all of
-# it at 5 steps but less at 10; see below). At $t = T$, $x_T$ says almost nothing about $x_0$
-# ($\bar\alpha_T \approx 2 \times 10^{-7}$), so $\varepsilon^*$'s first prediction of $x_0$ is
-# the data's mean, 0.15, for every sample, and the few coarse steps that follow cannot restore
-# the missing spread. The network's prediction varies with $x_T$, and that spread is the whole
-# story: $\varepsilon^*$ with only its first prediction replaced by $0.15 + 0.5\,x_T$ does as
-# well (third column). Nothing stops the network from spreading: with the skip form of §6 its
-# noise error at $t = T$ is $\sqrt{\bar\alpha_T} \approx 5 \times 10^{-4}$ times the error of
-# $F_\theta \approx -\hat x_0$, so the loss barely constrains its $x_0$ prediction there. With
-# 100 steps the two models agree again.
+# it at 5 steps but less at 10; see below). At $t = T$, $\varepsilon^*$'s first prediction of
+# $x_0$ is the data's mean, 0.15, for every sample, and the few coarse steps that follow cannot
+# restore the missing spread. The network's prediction varies with $x_T$, and that spread is the
+# whole story: $\varepsilon^*$ with only its first prediction replaced by $0.15 + 0.5\,x_T$ does
+# as well (third column). With 100 steps the two models agree again.
 #
 # <details><summary>Going deeper: three training seeds, and how much spread helps</summary>
+#
+# $\varepsilon^*$ predicts the mean there because $x_T$ says almost nothing about $x_0$
+# ($\bar\alpha_T \approx 2 \times 10^{-7}$). Nothing stops the network from spreading: with the
+# skip form of §6 its noise error at
+# $t = T$ is $\sqrt{\bar\alpha_T} \approx 5 \times 10^{-4}$ times the error of
+# $F_\theta \approx -\hat x_0$, so the loss barely constrains its $x_0$ prediction there.
 #
 # The same cells with `train_eps_model(x_train, schedule, seed=s)` (W1, DDIM, five sampling
 # seeds; tests/test_notebook_claims_05.py recomputes them):
@@ -662,9 +732,8 @@ for k in (5, 10):
 # keeps, the less the coarse steps have to restore.
 # </details>
 #
-# One sampler run as a picture, with the exact $\varepsilon^*$ and 1000 samples, so that the
-# slider below redraws quickly; the title gives each sampler's $W_1$. With 1000 samples the floor
-# is higher than the table's:
+# One run as a picture (exact $\varepsilon^*$, 1000 samples so that the slider redraws quickly;
+# the title gives each sampler's $W_1$, whose floor is higher than the table's):
 
 # %%
 floor_1000 = np.mean([wasserstein_1(mixture.sample(1000, rng=1000 + i), x_test) for i in range(200)])
@@ -693,12 +762,15 @@ slider_panel(plot_reverse_step, int_slider("step", 70, 0, schedule.T), trajector
 # %% [markdown]
 # ## 8. Two moons in 2-D
 #
-# The same network, loss and schedule on two moons, trained for 800 steps instead of 1500 to
-# keep this notebook quick. In 2-D we compare point clouds with two distances:
-# the **sliced** Wasserstein-1 (the mean $W_1$ over 256 random directions of projection) and the
-# squared MMD with a Gaussian kernel (its unbiased estimate, which can dip just below 0 when two
-# samples agree). Beside them: the floor (two draws of the data) and the ceiling (no model at
-# all: $N(0, I)$).
+# The same network, loss and schedule on two moons, trained for 800 steps instead of 1500. We
+# compare point clouds with the **sliced** Wasserstein-1 and the squared MMD with a Gaussian
+# kernel, beside the floor (two draws of the data) and the ceiling (no model: $N(0, I)$).
+#
+# <details><summary>Going deeper: the two distances</summary>
+#
+# The sliced $W_1$ is the mean $W_1$ over 256 random directions of projection. The MMD column is
+# an unbiased estimate, which can dip just below 0 when two samples agree.
+# </details>
 
 # %%
 eps_moons = train_eps_model(moons_train, schedule, steps=800, seed=1, desc="training on moons")
@@ -715,42 +787,65 @@ print(f"sliced W1 of 10 more data draws: {min(floor_draws):.4f} to {max(floor_dr
 plot_moons({"held-out data": moons_test, "DDPM samples": moons_ddpm, "N(0, I)": gauss})
 
 # %% [markdown]
-# The samples' sliced $W_1$ is a small fraction of the ceiling's. Against the floor it proves
-# little: that floor is one other draw of the data, and ten more draws spread over the range
-# printed last, so one number cannot separate samples from data. The picture shows what the numbers miss: a few points strung between the moons' tips,
-# where the data have none. At this bandwidth (the median distance between points) the MMD cannot tell the
-# samples from data, both being within noise of 0, while it flags $N(0, I)$ at once: a reminder
-# to report more than one distance.
+# The samples' sliced $W_1$ is a small fraction of the ceiling's. Look in the picture for what
+# the numbers miss: a few points strung between the moons' tips, where the data have none.
+#
+# <details><summary>Going deeper: the floor's spread and the MMD's bandwidth</summary>
+#
+# Against the floor one number cannot separate samples from data. The MMD cannot tell the
+# samples from data either, while it flags $N(0, I)$ at once: a reminder to report more than one
+# distance.
+#
+# The floor is one other draw of the data, and ten more draws spread over the range printed
+# last. At this bandwidth (the median distance between points) the MMD of the samples and of
+# the data are both within noise of 0.
+# </details>
 
 # %% [markdown]
 # ## 9. What we have seen
 #
 # - A diffusion model is a VAE whose latents $x_1..x_T$ have the data's size, whose encoder is a
-#   fixed noising chain, and whose prior matching $L_T$ has nothing left to learn; the cosine
-#   schedule makes $L_T \approx 0$ for any $T$, the linear one only for long chains.
-# - $q(x_t \mid x_0)$ has a closed form, so training never runs the chain (§2 checked it
-#   against the chain).
-# - Eq. 2.4 with $z = x_{1:T}$ gives reconstruction − denoising matching − prior matching; with a
-#   Gaussian reverse step of the posterior's variance, each denoising term is a weighted squared
-#   error on the noise, and dropping the weights gives DDPM's simple loss.
+#   fixed noising chain, and whose prior matching $L_T$ has nothing to learn; the cosine schedule
+#   makes $L_T \approx 0$ for any $T$.
+# - $q(x_t \mid x_0)$ has a closed form, so training never runs the chain.
+# - Eq. 2.4 with $z = x_{1:T}$ gives reconstruction − denoising matching − prior matching; each
+#   denoising term is a weighted squared error on the noise, and dropping the weights gives
+#   DDPM's simple loss.
 # - With the exact $\varepsilon^*$ and the posterior's variance $\tilde\beta_t$ the ELBO stays
 #   below $\log p$ (0.42 nats even at $T = 1000$): the true reverse step is wider,
 #   $\tilde\beta_t + c_t^2\,\mathrm{Var}(x_0 \mid x_t)$. With $\sigma_t^2 = \beta_t$ the gap
 #   nearly closes (0.04 nats at $T = 100$). A small trained network sits 0.04 nats below the
 #   ideal.
 # - With few steps the sampler matters more than the network: DDPM with the posterior's variance
-#   adds too little noise per coarse step and lags; DDIM, deterministic given $x_T$, and DDPM with
-#   $\sigma_t^2 = \beta_t$ do better. At 5 or 10 steps DDIM does better still with the learned
-#   network than with the exact $\varepsilon^*$: its loosely constrained first prediction of $x_0$
-#   keeps the spread that coarse steps lack.
+#   adds too little noise per coarse step and lags; DDIM and DDPM with $\sigma_t^2 = \beta_t$ do
+#   better. At 5 or 10 steps DDIM does better still with the learned network than with the exact
+#   $\varepsilon^*$: its loosely constrained first prediction of $x_0$ keeps the spread that
+#   coarse steps lack.
 #
 # ## Exercises (predict, then check)
 #
+# Four predictions to check (open the exercises, predict, then open the solutions).
+#
+# <details><summary>The four exercises</summary>
+#
 # 1. **A short linear chain.** Predict $L_T$ for the linear schedule at $T = 10$, then its ELBO
-#    gap with $\varepsilon^*$. Check in a new cell (it leaves §5's `ideal` alone):
+#    gap with $\varepsilon^*$.
+# 2. **How few steps?** Before reading §7's table, guess the smallest step count of 5, 10, 20
+#    and 100 at which each of the six samplers gets within 0.1 of the held-out data ($W_1$;
+#    the floor is 0.033).
+# 3. **Predict $x_0$ instead of $\varepsilon$.** Rewrite the network's target as $x_0$
+#    (then $\varepsilon_\theta = (x_t - \sqrt{\bar\alpha_t}\,\hat x_0)/\sqrt{1 - \bar\alpha_t}$).
+#    Which steps $t$ does the loss then weigh more, and which less?
+# 4. **The ELBO's weights.** §4 found that each denoising term is $\lambda_t$ times a squared
+#    error on the noise, and the simple loss drops $\lambda_t$. Predict how $\lambda_t$ varies
+#    along the chain (cosine schedule, $T = 100$): largest at small $t$, at large $t$, or flat?
+# </details>
+#
+# <details><summary>Checks and solutions</summary>
+#
+# 1. Check in a new cell (it leaves §5's `ideal` alone):
 #    `s = NoiseSchedule.linear(10)`, `e = diffusion_elbo(x_test, lambda x, t: mixture.eps_star(x,
 #    t, s), s, rng=6)`, then `print(mean_and_se(log_p - e.elbo))`.
-#    <details><summary>Solution</summary>
 #    $\bar\alpha_{10} = 0.90$, so §3's table gives $L_T = 1.76$ nats. The gap is far larger:
 #    10.76 ± 0.25 nats at $T = 10$, and almost all of it is the step $t = 2$ (its term $L_1$
 #    is 11.2 nats on average; print `e.per_step.mean(1)`). The linear schedule's first
@@ -760,21 +855,13 @@ plot_moons({"held-out data": moons_test, "DDPM samples": moons_ddpm, "N(0, I)": 
 #    `reverse_var="beta"` to that `diffusion_elbo` call and the gap at $T = 10$ falls to
 #    0.49 ± 0.02. Where the chain ends costs less than $L_T$ suggests: only 0.44 nats of it, the
 #    KL of the marginal $q(x_T)$ from $N(0, 1)$, are lost by any reverse process that starts at
-#    $N(0, 1)$.</details>
-# 2. **How few steps?** Before reading §7's table, guess the smallest step count of 5, 10, 20
-#    and 100 at which each of the six samplers gets within 0.1 of the held-out data ($W_1$;
-#    the floor is 0.033). Check: §7's table.
-#    <details><summary>Solution</summary>
-#    Two need only 10 steps: DDIM with the learned network (0.088 ± 0.002) and DDPM with
+#    $N(0, 1)$.
+# 2. Check: §7's table. Two need only 10 steps: DDIM with the learned network (0.088 ± 0.002) and DDPM with
 #    $\sigma_t^2 = \beta_t$ and the exact $\varepsilon^*$ (0.094 ± 0.005). The other four need
 #    20 (0.067 to 0.086); at 10 steps they are at 0.108 to 0.158. The slider shows single runs
 #    of 1000 samples, whose floor is 0.055 on average, so its titles cannot settle differences this small:
-#    read the table, whose numbers are means over five seeds with their standard errors.</details>
-# 3. **Predict $x_0$ instead of $\varepsilon$.** Rewrite the network's target as $x_0$
-#    (then $\varepsilon_\theta = (x_t - \sqrt{\bar\alpha_t}\,\hat x_0)/\sqrt{1 - \bar\alpha_t}$).
-#    Which steps $t$ does the loss then weigh more, and which less?
-#    <details><summary>Solution</summary>
-#    The sampler does not care which target was learned: its mean's error is $c_t$ times the
+#    read the table, whose numbers are means over five seeds with their standard errors.
+# 3. The sampler does not care which target was learned: its mean's error is $c_t$ times the
 #    error in $\hat x_0$ either way. The loss does. From the formula,
 #    $\varepsilon - \varepsilon_\theta = \sqrt{\bar\alpha_t/(1-\bar\alpha_t)}\,(\hat x_0 - x_0)$, so
 #    the loss on $\varepsilon$ is the loss on $x_0$ times $\bar\alpha_t/(1-\bar\alpha_t)$: 571 at
@@ -782,14 +869,10 @@ plot_moons({"held-out data": moons_test, "DDPM samples": moons_ddpm, "N(0, I)": 
 #    $2 \times 10^{-7}$ at $t = T$. A loss on $x_0$ weighs the steps near $t = 1$ far less than
 #    the noise loss, and the steps near $t = T$ far more: it would pin down the prediction of
 #    $x_0$ at $t = T$ that §7 found the noise loss leaves loose. The loss on $\varepsilon$ works
-#    well out of the box (Ho et al. 2020, sec. 3.2).</details>
-# 4. **The ELBO's weights.** §4 found that each denoising term is $\lambda_t$ times a squared
-#    error on the noise, and the simple loss drops $\lambda_t$. Predict how $\lambda_t$ varies
-#    along the chain (cosine schedule, $T = 100$): largest at small $t$, at large $t$, or flat?
-#    Check: `t = np.array([2, 10, 50, 90, 99, 100]); b, a, ab, bt = (schedule.betas[t - 1],
+#    well out of the box (Ho et al. 2020, sec. 3.2).
+# 4. Check: `t = np.array([2, 10, 50, 90, 99, 100]); b, a, ab, bt = (schedule.betas[t - 1],
 #    schedule.alphas[t - 1], schedule.alpha_bar[t - 1], schedule.beta_tilde[t - 1])`, then
 #    `print(b**2 / (2 * bt * a * (1 - ab)))`.
-#    <details><summary>Solution</summary>
 #    It is U-shaped: 0.886 at $t = 2$, 0.110 at $t = 10$, 0.032 at $t = 50$ (about 0.03 through
 #    the middle of the chain), 0.107 at $t = 90$, 1.50 at $t = 99$ and about 500 at $t = 100$,
 #    where the cosine schedule clips $\beta_T$ at 0.999 (§4's own check already shows
@@ -798,9 +881,12 @@ plot_moons({"held-out data": moons_test, "DDPM samples": moons_ddpm, "N(0, I)": 
 #    times one at $t = 50$ ($499.6 / 0.032$). For this `EpsNet` little would change there, since its output at
 #    $t = T$ is fixed by construction (§6). The simple loss weights every step alike; Ho et al.
 #    (2020) found that it gives better samples, and Kingma et al. (2021) study the weighting in
-#    general.</details>
+#    general.
+# </details>
 #
 # ## References
+#
+# <details><summary>References and glossary</summary>
 #
 # - J. Sohl-Dickstein, E. Weiss, N. Maheswaranathan, S. Ganguli (2015). *Deep unsupervised
 #   learning using nonequilibrium thermodynamics.* ICML. (The chain and its ELBO, §§1, 4.)
@@ -823,6 +909,7 @@ plot_moons({"held-out data": moons_test, "DDPM samples": moons_ddpm, "N(0, I)": 
 # **Glossary.** diffusion 扩散 · forward / reverse process 前向 / 反向过程 · noise schedule
 # 噪声调度 · denoising 去噪 · score 分数 · evidence lower bound 证据下界 (ELBO) · prior matching
 # 先验匹配项 · reconstruction 重建项 · KL divergence KL散度 · sampling 采样.
+# </details>
 
 # %%
 print(f"wall time: {time.perf_counter() - notebook_start:.2f} s")

@@ -17,10 +17,9 @@
 # # 06 · Scores, SDEs and the probability-flow ODE
 #
 # Companion to section 3 of the article *Principles of diffusion models*, continued. Notebook 05
-# built a diffusion model as a VAE with a chain of latents, trained with the ELBO of eqs.
-# 2.4-2.5. Papers since 2020 describe the same model in two more languages: **scores (分数)**
-# and **differential equations**. This notebook translates between the three, with the
-# three-component mixture of notebook 05, where every answer is exact.
+# built a diffusion model as a VAE with a chain of latents (ELBO, eqs. 2.4-2.5). Papers since
+# 2020 describe it in two more languages, **scores (分数)** and **differential equations**. This
+# notebook translates between the three on notebook 05's mixture, where every answer is exact.
 #
 # **Question.** The network of notebook 05 predicts the noise. What else is it predicting, what
 # can be done with it besides running the chain backwards, and what is its likelihood, exactly?
@@ -36,9 +35,10 @@
 # 5. measure how many network evaluations (NFE) each ODE solver needs, and see flow matching as
 #    one more member of the family.
 #
-# **Map.** §1 three targets · §2 Langevin dynamics (slider: step size, steps) · §3 from the chain
-# to an SDE · §4 the probability-flow ODE (slider: $\sigma$) · §5 an exact likelihood · §6
-# few-step sampling (slider: NFE) · §7 flow matching · §8 summary, exercises, references.
+# **Reading time and map.** Core path, about 12 minutes to read and under a minute to run: §1
+# three targets · §2 Langevin dynamics (slider) · §4 the probability-flow ODE (slider) · §5 an
+# exact likelihood · §6 few-step sampling (slider) · §8 summary, exercises. Optional, about 12
+# minutes more: §3 from the chain to an SDE · §7 flow matching · the "Going deeper" blocks.
 
 # %%
 # Set-up for Colab or any kernel without this project: install its `helpers` package, the
@@ -114,10 +114,9 @@ x_test = mixture.sample(4000, rng=1)
 # \qquad \mathbb{E}[x_0 \mid x] = \frac{x + (1 - \bar\alpha)\, \nabla_x \log p_{\bar\alpha}(x)}{\sqrt{\bar\alpha}}.$$
 #
 # So the three are one quantity in three unit systems. On the mixture everything is exact:
-# `mixture.score(x, alpha_bar)` is the closed-form score and `mixture.eps_at(x, alpha_bar)` the
-# best noise prediction. Check the score against a central difference of the log-density, the
-# noise prediction against `score_from_eps`, and the clean-point prediction against notebook
-# 05's exact posterior mean:
+# `mixture.score(x, alpha_bar)` is the closed-form score, `mixture.eps_at(x, alpha_bar)` the best
+# noise prediction. Check the score against a central difference, the noise prediction against
+# `score_from_eps`, and the clean-point prediction against notebook 05's posterior mean:
 
 # %%
 grid = np.linspace(-4, 4, 801)[:, None]
@@ -164,16 +163,25 @@ for h in (0.02, 0.1, 0.4):
 
 # %% [markdown]
 # At $h = 0.1$ and $0.4$ the measured variances match the prediction within their standard
-# errors and miss the target, by 11 % and 67 %: the bias is real and grows with $h$. (At
-# $h = 0.02$ the predicted 2 % is only two standard errors.) A smaller step cures the bias, at
-# the price of more steps.
+# errors and miss the target, by 11 % and 67 %: the bias is real and grows with $h$. A smaller
+# step cures the bias, at the price of more steps.
+#
+# <details><summary>Going deeper: the smallest step</summary>
+#
+# At $h = 0.02$ the predicted 2 % is only two standard errors.
+# </details>
 #
 # A worse problem appears with separated modes. Start 2000 chains from a broad $N(0, 3^2)$ on
 # the data's own score and let them run with $h = 0.01$. The share of chains nearest each mode
-# should tend to the data's shares (the mass nearest each component's mean,
-# `mixture.mode_shares()`; with 2000 chains a share has a standard error of about 0.011). Do it
-# on notebook 05's mixture, and on the same mixture with its modes pulled apart, to $-4, 0, 4$
-# (chains started twice as wide):
+# should tend to the data's shares (`mixture.mode_shares()`). Do it on notebook 05's mixture,
+# and on the same mixture with its modes pulled apart, to $-4, 0, 4$ (chains started twice as
+# wide):
+#
+# <details><summary>Going deeper: what the shares measure</summary>
+#
+# A mode's share is the mass nearest its component's mean. With 2000 chains a share has a
+# standard error of about 0.011.
+# </details>
 
 # %%
 far = GaussianMixture1D(weights=[0.4, 0.3, 0.3], means=[-4.0, 0.0, 4.0], stds=[0.25, 0.25, 0.5])
@@ -199,12 +207,18 @@ print(f"W1 floor (2000 against 4000 data points): {wasserstein_1(mixture.sample(
 # back. The shares then say where the chains started, not how heavy the modes are.
 #
 # **Annealing** (Song & Ermon 2019) fixes this. Blur the data with noise of level $\sigma$: the
-# blurred density $p_\sigma$ has no gaps, and its score is exact here too. Start from the
-# blurred data's own spread at $\sigma = 10$ (the data's variance plus $\sigma^2$), run a hundred
-# Langevin steps there, then at smaller and smaller levels (20 from 10 to 0.01), with the step
-# size $h = 0.2\sigma^2$ shrinking with the level. In the variable $\bar x = x / \sqrt{\bar\alpha}$, the blurred data are
-# $x_0 + \sigma \varepsilon$ with $\bar\alpha = 1 / (1 + \sigma^2)$, and their score is
-# $\sqrt{\bar\alpha}$ times the score of $x$:
+# blurred density $p_\sigma$ has no gaps. Run a hundred Langevin steps at $\sigma = 10$, then
+# at smaller and smaller levels (20 from 10 to 0.01), with the step size $h = 0.2\sigma^2$
+# shrinking with the level:
+#
+# <details><summary>Going deeper: the start, and the variable the cell works in</summary>
+#
+# The blurred density's score is exact here too. The chains start from the blurred data's own
+# spread at $\sigma = 10$ (the data's variance plus $\sigma^2$). In the variable
+# $\bar x = x / \sqrt{\bar\alpha}$, the blurred data are $x_0 + \sigma \varepsilon$ with
+# $\bar\alpha = 1 / (1 + \sigma^2)$, and their score is $\sqrt{\bar\alpha}$ times the score of
+# $x$.
+# </details>
 
 # %%
 sigmas = np.geomspace(10.0, 0.01, 20)
@@ -225,14 +239,14 @@ print(f"  floor (2000 against 4000 points of this mixture): "
 # %% [markdown]
 # Annealed through twenty levels, the chains find the modes in the right proportions: at large
 # $\sigma$ the modes overlap and chains move freely between them, and each smaller level refines
-# what the larger one settled. This is the bridge to diffusion: a sequence of noise levels, from
-# large to small, and at each one a model of the score. Diffusion models replace the Langevin
-# steps at each level by one step of a reverse process.
+# what the larger one settled. This is the bridge to diffusion: noise levels from large to
+# small, and at each a model of the score. Diffusion replaces the Langevin steps at each level
+# by one step of a reverse process.
 #
-# Move the step size and the number of steps of *plain* Langevin on notebook 05's mixture, from
-# the broad start (1000 chains; the title gives the shares found). Look for: with $h = 0.001$
-# and 400 steps the chains have not yet settled into their modes (shares 0.44, 0.21, 0.35);
-# with $h = 0.1$ the shares are right (0.39, 0.30, 0.31) but every mode is too wide.
+# Move the step size and the steps of *plain* Langevin on notebook 05's mixture (1000 chains
+# from the broad start; the title gives the shares). Look for: with $h = 0.001$ and 400 steps
+# the chains have not yet settled (shares 0.44, 0.21, 0.35); with $h = 0.1$ the shares are right
+# (0.39, 0.30, 0.31) but every mode is too wide.
 
 # %%
 plot_langevin(0.01, 200, mixture=mixture, x_init=x_init[:1000], rng=0)
@@ -246,14 +260,20 @@ slider_panel(plot_langevin, log_slider("step_size", 0.01, 1e-3, 0.1),
 # ## 3. From notebook 05's chain to an SDE
 #
 # Notebook 05's forward chain adds noise in $T$ small steps, $x_t = \sqrt{1 - \beta_t}\, x_{t-1}
-# + \sqrt{\beta_t}\, \varepsilon_t$. Let $T$ grow with the schedule's shape fixed, so that each
-# $\beta_t$ shrinks like $1/T$. To first order in $\beta_t$ a step is
-# $x_t - x_{t-1} \approx -\tfrac{1}{2} \beta_t x_{t-1} + \sqrt{\beta_t}\, \varepsilon_t$: the
-# Euler–Maruyama step, with time $\tau$ counting steps and $\beta(\tau)\,d\tau = \beta_t$ for one
-# step, of the **variance-preserving stochastic differential equation (随机微分方程)**, or SDE
-# (Song et al. 2021), $W$ being Brownian motion,
+# + \sqrt{\beta_t}\, \varepsilon_t$. As $T$ grows and each $\beta_t$ shrinks like $1/T$, the
+# chain becomes the **variance-preserving stochastic differential equation (随机微分方程)**, or
+# SDE (Song et al. 2021), $W$ being Brownian motion,
 #
 # $$dx = -\tfrac{1}{2} \beta(\tau)\, x\, d\tau + \sqrt{\beta(\tau)}\, dW.$$
+#
+# <details><summary>Going deeper: the chain's step as an SDE step</summary>
+#
+# Let $T$ grow with the schedule's shape fixed, so that each $\beta_t$ shrinks like $1/T$. To
+# first order in $\beta_t$ a step is
+# $x_t - x_{t-1} \approx -\tfrac{1}{2} \beta_t x_{t-1} + \sqrt{\beta_t}\, \varepsilon_t$: the
+# Euler–Maruyama step of this SDE, with time $\tau$ counting steps and
+# $\beta(\tau)\,d\tau = \beta_t$ for one step.
+# </details>
 #
 # Run backwards in time, an SDE has a reverse-time twin (Anderson 1982) that needs one thing the
 # forward one does not, the score:
@@ -261,14 +281,20 @@ slider_panel(plot_langevin, log_slider("step_size", 0.01, 1e-3, 0.1),
 # $$dx = \big[-\tfrac{1}{2} \beta(\tau)\, x - \beta(\tau)\, \nabla_x \log p_\tau(x)\big]\, d\tau
 # + \sqrt{\beta(\tau)}\, d\bar W.$$
 #
+# Its Euler–Maruyama step and notebook 05's ancestral step with $\sigma_t^2 = \beta_t$ have the
+# same noise, and means that differ at order $\beta_t^2$. Measure it with the exact score over
+# $x \in [-4, 4]$, as $T$ grows: the largest difference in one step, and the sum over the chain
+# of each step's largest difference, up to $t = 0.9\,T$.
+#
+# <details><summary>Going deeper: the two steps, side by side</summary>
+#
 # Here time runs backwards ($d\tau = -1$ per step) and $\bar W$ is a Brownian motion that runs
 # backwards too. Its Euler–Maruyama step, from $t$ to $t - 1$, is
 # $x_{t-1} = x_t + \beta_t \big(\tfrac{1}{2} x_t + \nabla \log p_t(x_t)\big) + \sqrt{\beta_t}\, z$.
 # Notebook 05's ancestral step with $\sigma_t^2 = \beta_t$ has the same noise, and the mean
 # $\big(x_t + \beta_t \nabla \log p_t(x_t)\big) / \sqrt{1 - \beta_t}$ (its $\mu$ with the score
-# for $\varepsilon$). The two means differ at order $\beta_t^2$. Measure it, with the exact
-# score, over $x \in [-4, 4]$: the largest difference in one step, and the sum over the chain of
-# each step's largest difference, as $T$ grows, up to $t = 0.9\,T$.
+# for $\varepsilon$).
+# </details>
 #
 # <details><summary>Going deeper: why the comparison stops at 0.9 T</summary>
 #
@@ -295,12 +321,11 @@ for T in (100, 1000, 10000):
 #
 # ## 4. The probability-flow ODE
 #
-# The reverse SDE mixes drift and fresh noise. Song et al. (2021) showed that there is an
-# ordinary differential equation, with no noise at all, whose solutions have the *same
-# marginal laws* $p_\tau$ at every time: the **probability-flow ODE**. It is simplest in the
-# variables of Karras et al. (2022): $\bar x = x / \sqrt{\bar\alpha}$, which is
-# $x_0 + \sigma \varepsilon$ with $\sigma = \sqrt{(1 - \bar\alpha) / \bar\alpha}$, and $\sigma$
-# itself as time. Then
+# An ordinary differential equation with no noise at all has the *same marginal laws*
+# $p_\tau$ as the SDE at every time (Song et al. 2021): the **probability-flow ODE**.
+# It is simplest in the variables of Karras et al. (2022): $\bar x = x / \sqrt{\bar\alpha}$,
+# which is $x_0 + \sigma \varepsilon$ with $\sigma = \sqrt{(1 - \bar\alpha) / \bar\alpha}$, and
+# $\sigma$ itself as time. Then
 #
 # $$\frac{d\bar x}{d\sigma} = \hat\varepsilon\Big(\frac{\bar x}{\sqrt{1 + \sigma^2}},\
 # \frac{1}{1 + \sigma^2}\Big),$$
@@ -312,7 +337,7 @@ for T in (100, 1000, 10000):
 #
 # <details><summary>Going deeper: from the SDE to the ODE in $(\bar x, \sigma)$</summary>
 #
-# Write the forward SDE as $dx = f\, d\tau + g\, dW$, with $f = -\tfrac{1}{2}\beta x$ and
+# The reverse SDE mixes drift and fresh noise; the ODE has none. Write the forward SDE as $dx = f\, d\tau + g\, dW$, with $f = -\tfrac{1}{2}\beta x$ and
 # $g = \sqrt{\beta}$. Its marginals obey the Fokker-Planck equation
 # $\partial_\tau p = -\nabla \cdot (f p) + \tfrac{1}{2} g^2 \nabla^2 p$. Since
 # $\nabla^2 p = \nabla \cdot (p \nabla \log p)$, the noise term is a drift as well:
@@ -368,12 +393,16 @@ print(f"{steps} steps: max |Euler on the ODE - DDIM| = {np.abs(xbar - ddim.sampl
 # They agree to rounding. Notebook 05's deterministic sampler was an ODE solver all along, and
 # any better solver for the same ODE is a better sampler for the same network.
 #
-# Move $\sigma$: the left panel is the exact density of $\bar x$ at that level (the mixture with
-# every variance grown by $\sigma^2$); the right panel is the velocity $d\bar x / d\sigma$, the
-# exact $\hat\varepsilon$ there. As $\sigma$ falls, each point moves against the velocity,
-# towards the nearest bump; the bumps of the density only appear at small $\sigma$. In the
-# figure, at $\sigma = 0.3$, look for the bumps where the velocity crosses zero going up: points
-# on both sides move towards them.
+# Move $\sigma$: the left panel is the exact density of $\bar x$ at that level, the right panel
+# the velocity $d\bar x / d\sigma$ (the exact $\hat\varepsilon$). As $\sigma$ falls, each point
+# moves against the velocity, towards the nearest bump; the bumps only appear at small
+# $\sigma$. In the figure, at $\sigma = 0.3$, look for the bumps where the velocity crosses zero
+# going up: points on both sides move towards them.
+#
+# <details><summary>Going deeper: the left panel's density</summary>
+#
+# It is the mixture with every variance grown by $\sigma^2$.
+# </details>
 
 # %%
 plot_pf_ode(0.3, mixture=mixture)     # the slider starts at 1, before the bumps appear
@@ -388,17 +417,22 @@ slider_panel(plot_pf_ode, log_slider("sigma", 1.0, 0.01, 10.0), mixture=mixture)
 # An ODE is an invertible map, so the change of variables gives the density it produces
 # exactly: along a path, $\frac{d}{d\sigma} \log p_\sigma(\bar x(\sigma)) = -\nabla \cdot v$,
 # with $v$ the velocity. Integrating from the data ($\sigma_{\min} = 0.002$) up to
-# $\sigma_{\max} = 80$, where the law is almost $N(0, 1 + \sigma_{\max}^2)$ (the mismatch
-# averages about $10^{-6}$ nats over the data, but reaches 0.007 nats at single points in the
-# tails),
+# $\sigma_{\max} = 80$, where the law is almost $N(0, 1 + \sigma_{\max}^2)$,
 #
 # $$\log p(x_0) = \log N\big(\bar x(\sigma_{\max});\ 0,\ (1 + \sigma_{\max}^2) I\big)
 # + \int_{\sigma_{\min}}^{\sigma_{\max}} \nabla \cdot v\big(\bar x(\sigma), \sigma\big)\, d\sigma$$
 #
 # (Song et al. 2021, Chen et al. 2018). `pf_ode_log_likelihood` integrates both with Heun's
-# method, the divergence by central differences (deterministic, and accurate to about
-# $10^{-7}$ nats here in one or two dimensions; large models use a random estimate of it). With the exact $\hat\varepsilon$ the result
+# method, the divergence by central differences. With the exact $\hat\varepsilon$ the result
 # should be the data's log-density, blurred by $\sigma_{\min}$; the error is mostly the solver's:
+#
+# <details><summary>Going deeper: how exact the two other parts are</summary>
+#
+# The top law's mismatch with $N(0, 1 + \sigma_{\max}^2)$ averages about $10^{-6}$ nats over the
+# data, but reaches 0.007 nats at single points in the tails. The central differences are
+# deterministic, and accurate to about $10^{-7}$ nats here in one or two dimensions; large models
+# use a random estimate of the divergence.
+# </details>
 
 # %%
 x_eval = np.linspace(-2.5, 3.5, 61)[:, None]
@@ -409,11 +443,16 @@ for nfe in (8, 32, 128, 512):
     print(f"{nfe:5d} {err:34.4f}")
 
 # %% [markdown]
-# The worst point's error falls 14-fold from 32 to 128 evaluations and 7-fold from 128 to 512
-# (a second-order solver's ideal is 16); at 128 it is 0.08 nats, at 512 0.011, of which about
-# 0.006 is the mismatch of the top law and 0.005 the solver's. The likelihood
+# The worst point's error is 0.08 nats at 128 evaluations and 0.011 at 512. The likelihood
 # needs more evaluations than sampling does (§6): every point must be carried accurately, not
 # just the distribution as a whole.
+#
+# <details><summary>Going deeper: the rate, and the top law's share</summary>
+#
+# The worst point's error falls 14-fold from 32 to 128 evaluations and 7-fold from 128 to 512
+# (a second-order solver's ideal is 16). Of the 0.011 at 512, about 0.006 is the mismatch of the
+# top law and 0.005 the solver's.
+# </details>
 #
 # Now a learned model: `train_eps_fn` trains notebook 05's network on *continuous* noise levels
 # (every $\sigma$ from 0.002 to 80) and returns it as an `eps_fn`. Beside it, notebook 05's
@@ -458,9 +497,14 @@ print(f"  log p - ELBO (beta)                      {mean_and_se(log_p - elbo_bet
 # **Euler** (= DDIM) uses one evaluation per step. **Heun** (Karras et al. 2022) takes an Euler
 # step, evaluates the velocity at its end, and steps again with the average of the two slopes:
 # two evaluations per step, and an error that falls as the square of the step. Both walk the
-# levels of Karras et al.'s grid, $\sigma_i = \big(\sigma_{\max}^{1/\rho} + \tfrac{i}{N}
-# (\sigma_{\min}^{1/\rho} - \sigma_{\max}^{1/\rho})\big)^\rho$ with $\rho = 7$, dense at small
-# $\sigma$. Five sampling seeds each, 2000 samples against the 4000 held-out points:
+# levels of Karras et al.'s grid with $\rho = 7$, dense at small $\sigma$. Five sampling seeds
+# each, 2000 samples against the 4000 held-out points:
+#
+# <details><summary>Going deeper: the grid</summary>
+#
+# $\sigma_i = \big(\sigma_{\max}^{1/\rho} + \tfrac{i}{N}
+# (\sigma_{\min}^{1/\rho} - \sigma_{\max}^{1/\rho})\big)^\rho$, for $i = 0, \dots, N$.
+# </details>
 
 # %%
 nfe_list = [4, 8, 16, 32, 64]
@@ -494,15 +538,16 @@ plot_nfe_curves(nfe_list, curves, floor=floor.mean)
 # - At 8 and 16 evaluations Euler is *ahead* of Heun here. With $\rho = 7$ a budget of 8
 #   evaluations buys Heun only 4 steps (levels 80, 17.5, 2.52, 0.17, 0.002), and its third step
 #   jumps from $\sigma = 2.5$ to 0.17, across the whole range where the density grows from one
-#   bump to three (see the slider in §4). Euler's predictor, $\bar x + (\sigma' - \sigma)\,
-#   \hat\varepsilon = \hat x_0 + \sigma' \hat\varepsilon$, lands near $\hat x_0$, the blurred
-#   guess between the bumps. The slope there, at $\sigma' = 0.17$, points to the nearest bump:
-#   about zero, and for half the points backwards. Averaging it with the first slope halves the
-#   step, so Heun *undershoots* (0.61 times the exact move, median), while Euler overshoots
-#   (1.33 times). Heun's advantage appears only once each step is small next to the scale on
-#   which the velocity changes.
+#   bump to three (see the slider in §4). There Heun *undershoots* (0.61 times the exact move,
+#   median), while Euler overshoots (1.33 times). Heun's advantage appears only once each step
+#   is small next to the scale on which the velocity changes.
 #
 # <details><summary>Going deeper: Heun's third step, taken apart</summary>
+#
+# Euler's predictor, $\bar x + (\sigma' - \sigma)\, \hat\varepsilon = \hat x_0 + \sigma'
+# \hat\varepsilon$, lands near $\hat x_0$, the blurred guess between the bumps. The slope there,
+# at $\sigma' = 0.17$, points to the nearest bump: about zero, and for half the points
+# backwards. Averaging it with the first slope halves the step, so Heun undershoots.
 #
 # The next cell (optional) starts from Heun's own points at $\sigma = 2.52$ (8 evaluations, exact
 # $\hat\varepsilon$), takes the step to 0.17 three ways (Euler, Heun, and 1000 small steps as
@@ -586,14 +631,19 @@ slider_panel(plot_few_step, int_slider("nfe", 8, 1, 64), eps_fn=mixture.eps_at,
 #
 # It is the probability-flow ODE with another schedule. Divide by $1 - t$:
 # $x_t / (1 - t) = x_0 + \frac{t}{1 - t}\, \varepsilon$, which is $\bar x$ at
-# $\sigma = t / (1 - t)$. On a path, $x_t + (1 - t)(\varepsilon - x_0) = \varepsilon$; taking the
-# expectation given $x_t$, the best velocity $v = \mathbb{E}[\varepsilon - x_0 \mid x_t]$ and the
-# best noise prediction are related by $\hat\varepsilon = x_t + (1 - t)\, v$, and with
+# $\sigma = t / (1 - t)$: the same ODE, with time $t$ in place of $\sigma$. Check it on the
+# mixture with the exact $\hat\varepsilon$: integrate the flow-matching ODE in $t$ and the
+# probability-flow ODE in $\sigma$ from the same starting points, each with 10 Euler steps on
+# matching grids ($\sigma_i = t_i / (1 - t_i)$):
+#
+# <details><summary>Going deeper: from the velocity to the noise prediction</summary>
+#
+# On a path, $x_t + (1 - t)(\varepsilon - x_0) = \varepsilon$; taking the expectation given
+# $x_t$, the best velocity $v = \mathbb{E}[\varepsilon - x_0 \mid x_t]$ and the best noise
+# prediction are related by $\hat\varepsilon = x_t + (1 - t)\, v$, and with
 # $\bar x = x_t / (1 - t)$ the chain rule turns $dx_t / dt = v$ into
-# $d\bar x / d\sigma = \hat\varepsilon$: the same ODE, with time $t$ in place of $\sigma$. Check it on the mixture with the exact
-# $\hat\varepsilon$: integrate the flow-matching ODE in $t$ and the probability-flow ODE in
-# $\sigma$ from the same starting points, each with 10 Euler steps on matching grids
-# ($\sigma_i = t_i / (1 - t_i)$):
+# $d\bar x / d\sigma = \hat\varepsilon$.
+# </details>
 
 # %%
 start = np.random.default_rng(10).standard_normal((2000, 1))        # x at t = 1, noise
@@ -611,19 +661,22 @@ print(f"max |flow matching end / (1 - t) - probability-flow end| = "
 
 # %% [markdown]
 # They agree to rounding, with only ten steps: an Euler step in $t$ on the flow-matching ODE *is*
-# an Euler step in $\sigma$ on the probability-flow ODE, since
-# $(t_1 - t_0) / \big((1 - t_0)(1 - t_1)\big) = \sigma_1 - \sigma_0$. One ODE, two clocks, but
-# the steps match only under three conditions: the path's two coefficients, $1 - t$ and $t$,
-# are affine in $t$; the state is rescaled, $\bar x = x_t / (1 - t)$; and the grids correspond.
-# On notebook 05's cosine path, whose coefficients are not affine, Euler in $t$ is not DDIM; and
+# an Euler step in $\sigma$ on the probability-flow ODE. One ODE, two clocks, but the steps
+# match only under three conditions: the path's two coefficients, $1 - t$ and $t$, are affine
+# in $t$; the state is rescaled, $\bar x = x_t / (1 - t)$; and the grids correspond.
+#
+# <details><summary>Going deeper: why the steps match, and where they do not</summary>
+#
+# The steps match since $(t_1 - t_0) / \big((1 - t_0)(1 - t_1)\big) = \sigma_1 - \sigma_0$. On
+# notebook 05's cosine path, whose coefficients are not affine, Euler in $t$ is not DDIM; and
 # higher-order solvers differ between the two clocks. (Ten steps are too few for good samples,
 # as both distances show.)
+# </details>
 #
-# Now train both on two moons, for the same number of steps and batch size: our continuous
-# $\varepsilon$-network (`train_eps_fn`), and a flow-matching velocity network
-# (`train_velocity`; its loss, one line, is in the cell's first comment). Then sample both
-# through the *same* Heun solver, the flow-matching network converted to an `eps_fn` by
-# $\hat\varepsilon = x_t + (1 - t)\, v$ (`fm.eps_fn`):
+# Now train both on two moons, for the same steps and batch size: our $\varepsilon$-network
+# (`train_eps_fn`) and a flow-matching velocity network (`train_velocity`; its one-line loss is
+# in the cell's first comment). Sample both through the *same* Heun solver, the flow-matching
+# network converted by $\hat\varepsilon = x_t + (1 - t)\, v$ (`fm.eps_fn`):
 
 # %%
 moons_train, moons_test = two_moons(8000, rng=0), two_moons(2000, rng=1)
@@ -645,13 +698,14 @@ plot_moons({"held-out data": moons_test, "ours, Heun 16 NFE": rows[4][1],
 
 # %% [markdown]
 # With 16 and 32 evaluations our $\varepsilon$-network lands closer to the held-out moons than
-# the flow-matching network trained for as many steps (sliced $W_1$ 0.1255 against 0.2674 at 16, 0.0569 against 0.1590 at 32; the floor
-# is 0.0333); with
-# 8 evaluations both fail. Read no ranking into this: with Euler instead of Heun the
-# flow-matching network is ahead at 8 and 16 evaluations. What it shows is that the two are
-# interchangeable parts of one sampler.
+# the flow-matching network; with 8 evaluations both fail. Read no ranking into this: with Euler
+# instead of Heun the flow-matching network is ahead at 8 and 16 evaluations. What it shows is
+# that the two are interchangeable parts of one sampler.
 #
 # <details><summary>Going deeper: why this race ranks nothing, and the MMD² column</summary>
+#
+# Sliced $W_1$ with Heun: 0.1255 against 0.2674 at 16 evaluations, 0.0569 against 0.1590 at
+# 32; the floor is 0.0333.
 #
 # It is one training run of each, with these settings (the flow-matching network has no skip
 # connection and samples $t$ uniformly), sampled with Heun at 8 to 32 evaluations, where §6
@@ -679,31 +733,33 @@ plot_moons({"held-out data": moons_test, "ours, Heun 16 NFE": rows[4][1],
 # ## Exercises (predict, then check)
 #
 # 1. **The Langevin bias at another step.** For the Gaussian of §2 ($s = 0.5$), predict the
-#    variance Langevin settles at with $h = 0.2$. Check: change `(0.02, 0.1, 0.4)` to `(0.2,)`.
-#    <details><summary>Solution</summary>
-#    $s^2 / (1 - h/(4s^2)) = 0.25 / (1 - 0.2) = 0.3125$, a quarter too large. The cell prints
+#    variance Langevin settles at with $h = 0.2$.
+#    <details><summary>Check, then the solution</summary>
+#    Change `(0.02, 0.1, 0.4)` to `(0.2,)`. $s^2 / (1 - h/(4s^2)) = 0.25 / (1 - 0.2) = 0.3125$, a quarter too large. The cell prints
 #    0.3130 ± 0.0031.</details>
 # 2. **Evaluations for a likelihood.** From §5's table (0.084 nats at 128 evaluations, 0.011 at
-#    512), predict the worst error at 256 and at 64. Check: change the NFE list to `(64, 256)`.
-#    <details><summary>Solution</summary>
-#    Halfway in log-NFE, about 0.03 at 256; and 0.3 at 64 if the factor of about 4 per
+#    512), predict the worst error at 256 and at 64.
+#    <details><summary>Check, then the solution</summary>
+#    Change the NFE list to `(64, 256)`. Halfway in log-NFE, about 0.03 at 256; and 0.3 at 64 if the factor of about 4 per
 #    doubling holds. The cell prints 0.0261 at 256 and 0.3027 at 64.</details>
 # 3. **The grid's shape.** Predict Euler's $W_1$ with 8 evaluations on a grid with $\rho = 3$,
-#    between §6's 1.154 ($\rho = 1$) and 0.304 ($\rho = 7$). Closer to which? Check: change
-#    `(1.0, 7.0)` to `(3.0,)`.
-#    <details><summary>Solution</summary>
-#    Closer to $\rho = 7$: 0.364 ± 0.007 ($\rho = 5$ gives 0.308). Once a few of the eight
+#    between §6's 1.154 ($\rho = 1$) and 0.304 ($\rho = 7$). Closer to which?
+#    <details><summary>Check, then the solution</summary>
+#    Change `(1.0, 7.0)` to `(3.0,)`. Closer to $\rho = 7$: 0.364 ± 0.007 ($\rho = 5$ gives 0.308). Once a few of the eight
 #    levels fall below $\sigma \approx 1$, where the modes separate, the rest matters little.
 #    </details>
 # 4. **Heun's turn.** §6 found Euler ahead at 8 and 16 evaluations and Heun ahead at 32. Predict
-#    both at 128 evaluations (exact $\hat\varepsilon$, seed 9). Check:
+#    both at 128 evaluations (exact $\hat\varepsilon$, seed 9).
+#    <details><summary>Check, then the solution</summary>
+#    Run
 #    `[wasserstein_1(pf_ode_sample(mixture.eps_at, 2000, nfe=128, solver=s, rng=9), x_test) for s in ("euler", "heun")]`.
-#    <details><summary>Solution</summary>
 #    Both 0.049 for this seed: with small enough steps the solver no longer matters. That is
 #    0.010 above the floor's mean (0.039 ± 0.003 over 30 draws), well within how much single
 #    draws of the floor spread (about 0.016).</details>
 #
 # ## References
+#
+# <details><summary>References</summary>
 #
 # - A. Hyvärinen (2005). *Estimation of non-normalized statistical models by score matching.*
 #   JMLR. (Learning a score without the normaliser, §1.)
@@ -735,6 +791,7 @@ plot_moons({"held-out data": moons_test, "ours, Heun 16 NFE": rows[4][1],
 # 随机微分方程 (SDE) · probability-flow ODE 概率流常微分方程 · diffusion 扩散 · denoising 去噪 ·
 # evidence lower bound 证据下界 (ELBO) · likelihood 似然 · sampling 采样 · noise schedule 噪声调度 ·
 # flow matching 流匹配.
+# </details>
 
 # %%
 print(f"wall time: {time.perf_counter() - notebook_start:.2f} s")

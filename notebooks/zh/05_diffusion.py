@@ -13,21 +13,21 @@
 #     name: python3
 # ---
 
-# %% [markdown] en_sha="fc5f2dc0af34"
+# %% [markdown] en_sha="45f53366e2b6"
 # # 05 · 扩散模型：带有许多隐变量的 VAE
 #
 # 本笔记本配合原文《扩散模型原理》（*Principles of diffusion models*）第 3 节。图中的标注、打印输出和代码注释保留英文，与英文版共用同一份代码。文章在这一节只写了标题就停下了：**扩散 (diffusion)** 模型只被提到名字，却从未得到解释。本笔记本补写这缺失的一节，所用的只有笔记本 03 和 04 已经搭建好的东西。
 #
-# **问题。** 笔记本 03 推导了 ELBO，即 $\log p(x) \ge \text{ELBO}$（式 (2.4)），并把它拆成重建项和先验匹配项（式 (2.5)）；笔记本 04 用它训练了一个高斯 VAE。如果把单个隐变量 $z$ 换成一*串*隐变量 $x_1, \dots, x_T$，并且编码器完全不学习，会发生什么？
+# **问题。** 笔记本 04 用 ELBO（式 (2.4)–(2.5)：重建项减去先验匹配项）训练了一个高斯 VAE。如果把单个隐变量 $z$ 换成一*串*隐变量 $x_1, \dots, x_T$，并且编码器完全不学习，会发生什么？
 #
 # **学习目标。** 学完本笔记本，你能够
 # 1. 说出扩散模型的每个部分分别对应笔记本 03 中的哪个对象（隐变量、编码器、先验、解码器）；
-# 2. 一步采样**前向过程 (forward process)** $q(x_t \mid x_0)$，并与逐步运行的链对照检验；
-# 3. 从式 (2.4) 出发逐行推导扩散模型的 ELBO，并看清它为什么会变成关于噪声的平方误差；
-# 4. 对一个最优去噪器已知的模型估计这个 ELBO 及其标准误；解释它为什么始终低于 $\log p$（原因在反向一步的方差），并消除这一间隙；再把训练出的网络与最优去噪器作比较；
+# 2. 一步采样**前向过程 (forward process)** $q(x_t \mid x_0)$；
+# 3. 从式 (2.4) 出发推导扩散模型的 ELBO，并看清它为什么会变成关于噪声的平方误差；
+# 4. 对一个最优去噪器已知的模型估计这个 ELBO，解释它为什么始终低于 $\log p$（原因在反向一步的方差），消除这一间隙，并与训练出的网络作比较；
 # 5. 用 DDPM 和 DDIM 采样，并测量它们各需要多少步。
 #
-# **路线图。** §1 模型 · §2 前向过程（滑块 $t$）· §3 **噪声调度 (noise schedule)** · §4 ELBO 的推导与检验 · §5 精确去噪器的 ELBO · §6 学习噪声 · §7 采样（滑块：步数、反向一步）· §8 二维双月数据 · §9 小结、练习、参考文献。全部内容都在 CPU 上运行，用时远不到一分钟。
+# **阅读时间与路线图。** 核心路线约需 15 分钟阅读（运行不到一分钟）：§1 模型 · §2 前向过程（滑块）· §3 **噪声调度 (noise schedule)** · §4 ELBO · §5 精确去噪器的 ELBO · §6 学习噪声 · §7 采样（滑块）· §9 小结。选读部分另需约 17 分钟：§8 二维双月数据、练习、各个“深入一步”折叠块。
 
 # %%
 # Set-up for Colab or any kernel without this project: install its `helpers` package, the
@@ -83,17 +83,17 @@ from helpers.widgets import int_slider, slider_panel
 
 notebook_start = time.perf_counter()
 
-# %% [markdown] en_sha="cacb3b522a80"
+# %% [markdown] en_sha="7fa6d165bf5b"
 # ## 1. 从笔记本 04 到许多隐变量
 #
-# VAE 有一个隐变量 $z$、一个学习得到的编码器 $q_\phi(z \mid x)$、先验 $p(z) = N(0, I)$ 和解码器 $p_\theta(x \mid z)$。扩散模型是同一种构造，只是加了三条限制（Sohl-Dickstein et al. 2015; Ho et al. 2020; Luo 2022）：
+# 扩散模型就是笔记本 04 的 VAE（隐变量、编码器、先验、解码器），只是加了三条限制（Sohl-Dickstein et al. 2015; Ho et al. 2020; Luo 2022）：
 #
-# 1. **隐变量有许多个，每个都与数据一样大。** 把数据记作 $x_0$，隐变量记作 $x_1, \dots, x_T$，它们都属于 $\mathbb{R}^d$，构成一条链 $x_0 \to x_1 \to \dots \to x_T$。
+# 1. **隐变量有许多个，每个都与数据一样大**：$x_1, \dots, x_T \in \mathbb{R}^d$，从数据 $x_0$ 出发构成一条链 $x_0 \to x_1 \to \dots \to x_T$。
 # 2. **编码器是固定的。** 每一步把上一个点稍稍缩小，再加上一点高斯噪声：
 #    $$x_t = \sqrt{\alpha_t}\, x_{t-1} + \sqrt{\beta_t}\, \varepsilon_t, \qquad
 #      \varepsilon_t \sim N(0, I), \quad \alpha_t = 1 - \beta_t,$$
-#    即 $q(x_t \mid x_{t-1}) = N(\sqrt{\alpha_t}\, x_{t-1}, \beta_t I)$。方差 $\beta_1, \dots, \beta_T$ 称为*噪声调度*，是人为选定的，而不是学出来的。这里没有 $\phi$。
-# 3. **最后一个隐变量（几乎）是纯噪声。** 噪声调度的选取使得无论 $x_0$ 是什么，$x_T$ 最终都服从 $N(0, I)$。
+#    即 $q(x_t \mid x_{t-1}) = N(\sqrt{\alpha_t}\, x_{t-1}, \beta_t I)$。*噪声调度* $\beta_1, \dots, \beta_T$ 是人为选定的，而不是学出来的：这里没有 $\phi$。
+# 3. **最后一个隐变量（几乎）是纯噪声**：无论 $x_0$ 是什么，$x_T \sim N(0, I)$。
 #
 # | 笔记本 03 / 04 | 扩散模型 |
 # |---|---|
@@ -105,7 +105,7 @@ notebook_start = time.perf_counter()
 #
 # 所有的学习都集中在解码器上。解码器沿着链倒着走，这就是**反向过程 (reverse process)**，每次走一小步**去噪 (denoising)**。
 #
-# 我们用两组数据做实验：一个由三个高斯组成的一维混合分布，下面的每个量在它上面都有精确答案；以及用来画图的二维双月 (two moons) 数据。
+# 实验数据：一个由三个高斯组成的一维混合分布，每个量在它上面都有精确答案；以及二维双月 (two moons) 数据。
 
 # %%
 mixture = GaussianMixture1D(weights=[0.4, 0.3, 0.3], means=[-1.5, 0.5, 2.0], stds=[0.25, 0.25, 0.5])
@@ -116,13 +116,18 @@ print(f"mixture: {len(x_train)} training and {len(x_test)} held-out points; "
       f"exact mean log p(x) on the held-out points = {mixture.log_prob(x_test).mean():.3f} nats")
 print(f"two moons: {len(moons_train)} training and {len(moons_test)} held-out points in 2-D")
 
-# %% [markdown] en_sha="cef11fc85639"
+# %% [markdown] en_sha="37a0f62aa8c0"
 # ## 2. 前向过程：一步到位，还是一步一步走
 #
 # 迭代这条链就是把一个个高斯步复合起来，而高斯经过线性变换仍是高斯，因此给定 $x_0$ 时 $x_t$ 有闭式解。记 $\bar\alpha_t = \prod_{s \le t} \alpha_s$，则
 # $$q(x_t \mid x_0) = N\big(\sqrt{\bar\alpha_t}\, x_0,\ (1 - \bar\alpha_t) I\big), \qquad
 #   x_t = \sqrt{\bar\alpha_t}\, x_0 + \sqrt{1 - \bar\alpha_t}\, \varepsilon .$$
-# （用归纳法：若 $x_{t-1} = \sqrt{\bar\alpha_{t-1}}\,x_0 + \sqrt{1-\bar\alpha_{t-1}}\,\varepsilon'$，则 $x_t$ 的均值为 $\sqrt{\alpha_t \bar\alpha_{t-1}}\,x_0$，噪声方差为 $\alpha_t(1 - \bar\alpha_{t-1}) + \beta_t = 1 - \bar\alpha_t$。）所以要得到 $x_t$，根本不必运行这条链：`NoiseSchedule.q_sample` 直接跳过去（这又是笔记本 04 的重参数化技巧：把 $N(m, s^2)$ 的一次抽样写成 $m + s\,\varepsilon$）。我们拿链本身来检验这一跳：在混合分布的样本上一步一步地迭代。有三个统计量具有精确值：均值 $\sqrt{\bar\alpha_t}\,\mathbb{E}[x_0]$，方差 $\bar\alpha_t \mathrm{Var}(x_0) + 1 - \bar\alpha_t$，以及残差 $x_t - \sqrt{\bar\alpha_t}\,x_0$ 与 $x_0$ 的相关系数，它等于 0。
+# 所以要得到 $x_t$，根本不必运行这条链：`NoiseSchedule.q_sample` 直接跳过去（这又是笔记本 04 的重参数化技巧）。我们拿链本身来检验这一跳：在混合分布的样本上一步一步地迭代，比较三个具有精确值的统计量。
+#
+# <details><summary>深入一步：归纳法，以及三个统计量</summary>
+#
+# 用归纳法：若 $x_{t-1} = \sqrt{\bar\alpha_{t-1}}\,x_0 + \sqrt{1-\bar\alpha_{t-1}}\,\varepsilon'$，则 $x_t$ 的均值为 $\sqrt{\alpha_t \bar\alpha_{t-1}}\,x_0$，噪声方差为 $\alpha_t(1 - \bar\alpha_{t-1}) + \beta_t = 1 - \bar\alpha_t$。`q_sample` 把 $N(m, s^2)$ 的一次抽样写成 $m + s\,\varepsilon$。三个统计量是：均值 $\sqrt{\bar\alpha_t}\,\mathbb{E}[x_0]$，方差 $\bar\alpha_t \mathrm{Var}(x_0) + 1 - \bar\alpha_t$，以及残差 $x_t - \sqrt{\bar\alpha_t}\,x_0$ 与 $x_0$ 的相关系数，它等于 0。
+# </details>
 
 # %%
 schedule = NoiseSchedule.cosine(100)     # the schedule of §§ 4-7; § 3 says why
@@ -147,8 +152,13 @@ for t in range(1, schedule.T + 1):
         for name, got, exact, se in rows:
             print(f"{t:>4} {name:<24} {got:8.4f} {exact:8.4f} {se:7.4f}  {(got - exact) / se:+5.1f} s.e.")
 
-# %% [markdown] en_sha="4cb8926b2e8e"
-# 链上的十二个统计量全都与闭式解吻合：最大偏差为 2.3 个标准误，而十二个里有一个超过 2，正是单凭偶然就会出现的情形。（exact 一列用的是这份样本自身的 $x_0$ 均值和方差，因此比较的是链与公式，而不是样本与总体。）下图使用闭式解，并为每个点固定抽取一次 $\varepsilon$，于是随着 $t$ 增大，同一批点逐渐淡入 $N(0, 1)$：先是混合分布各个峰之间的空隙被填满，然后各个峰融为一体。红色曲线是 $x_t$ 的精确密度：它仍然是混合分布，因为加噪后的混合分布依旧是混合分布（`GaussianMixture1D.marginal`）。
+# %% [markdown] en_sha="77b2ac7de2aa"
+# 链上的十二个统计量全都与闭式解吻合：最大偏差为 2.3 个标准误，而十二个里有一个超过 2，正是单凭偶然就会出现的情形。在下图中（每个点固定抽取一次 $\varepsilon$），请看随着 $t$ 增大，同一批点逐渐淡入 $N(0, 1)$：先是混合分布各个峰之间的空隙被填满，然后各个峰融为一体。红色曲线是 $x_t$ 的精确密度，它仍然是混合分布（`GaussianMixture1D.marginal`）。
+#
+# <details><summary>深入一步：exact 一列比较的是什么</summary>
+#
+# exact 一列用的是这份样本自身的 $x_0$ 均值和方差，因此比较的是链与公式，而不是样本与总体。
+# </details>
 
 # %%
 noise_1d = np.random.default_rng(3).standard_normal(x_train.shape)
@@ -161,12 +171,17 @@ plot_forward_strip([1, 25, 50, 75, 100], **forward)
 # NBVAL_IGNORE_OUTPUT
 slider_panel(plot_forward_process, int_slider("t", 30, 1, schedule.T), **forward)
 
-# %% [markdown] en_sha="4a854fbaf8a9"
+# %% [markdown] en_sha="4b7f40d6432d"
 # ## 3. 噪声调度，以及无需训练的那一项
 #
 # 限制 3 要求 $q(x_T \mid x_0) \approx N(0, I)$。近似得有多好，可以用一个数来衡量，即式 (2.5) 中针对最后一个隐变量的先验匹配项：
 # $$L_T = \mathrm{KL}\big(q(x_T \mid x_0) \,\|\, N(0, I)\big),$$
-# 它是两个高斯之间的 KL散度（笔记本 04 的闭式解）。没有任何参数能影响它，所以噪声调度在这里留下多少，每个 ELBO 就要损失多少。我们比较 DDPM 的**线性**调度（$\beta_t$ 从 $10^{-4}$ 到 $0.02$；Ho et al. 2020）与 Nichol & Dhariwal (2021) 的**余弦**调度：$\bar\alpha_t = f(t)/f(0)$，其中 $f(t) = \cos^2\!\big(\tfrac{t/T + s}{1 + s} \tfrac{\pi}{2}\big)$，$s = 0.008$。
+# 它是两个高斯之间的 KL散度（笔记本 04 的闭式解）。没有任何参数能影响它，所以噪声调度在这里留下多少，每个 ELBO 就要损失多少。我们比较 DDPM 的**线性**调度（$\beta_t$ 从 $10^{-4}$ 到 $0.02$；Ho et al. 2020）与 Nichol & Dhariwal (2021) 的**余弦**调度。
+#
+# <details><summary>深入一步：余弦调度的公式</summary>
+#
+# $\bar\alpha_t = f(t)/f(0)$，其中 $f(t) = \cos^2\!\big(\tfrac{t/T + s}{1 + s} \tfrac{\pi}{2}\big)$，$s = 0.008$。
+# </details>
 
 # %%
 print(f"{'T':>4} {'schedule':<8} {'alpha_bar_T':>12} {'L_T (nats, mean over data)':>28}")
@@ -179,14 +194,31 @@ plot_schedules({"linear, T = 50": NoiseSchedule.linear(50),
                 "cosine, T = 50": NoiseSchedule.cosine(50),
                 "cosine, T = 100": NoiseSchedule.cosine(100)})
 
-# %% [markdown] en_sha="ef1b73787588"
-# 图中每条虚线都画在一条实线之上。左图中两条余弦调度曲线重合：作为 $t/T$ 的函数，余弦调度的 $\bar\alpha_t$ 对任何 $T$ 都相同，所以在右图中，五十步时每一步加入的噪声大约是一百步时的两倍。两条线性调度的 $\beta_t$ 相同（右图，都从 $10^{-4}$ 到 $0.02$），$\bar\alpha_t$ 却不同（左图）：五十个这样的步去除的信号远少于一千步。
+# %% [markdown] en_sha="bf1a27eb63a1"
+# 在图中（虚线画在实线之上），请看左图：两条余弦调度曲线作为 $t/T$ 的函数重合；五十个线性步去除的信号远少于一千步。
 #
-# 线性调度是为 $T = 1000$ 设计的：它的 $\beta_t$ 非常小，以至于只有 $T = 50$ 步时，$\bar\alpha_T$ 仍远离 0。这时 $x_T$ 仍然记得 $x_0$，从 $N(0, I)$ 出发运行反向过程就是错的，而 $L_T$ 在损失中占了看得见的一份。余弦调度对任意 $T$ 都能达到 $\bar\alpha_T \approx 0$（它的最后一个 $\beta_T$ 被截断在 0.999），所以 $L_T$ 基本为 0。**从这里开始，我们使用 $T = 100$ 的余弦调度。**
+# <details><summary>深入一步：怎样读这两幅图</summary>
+#
+# 作为 $t/T$ 的函数，余弦调度的 $\bar\alpha_t$ 对任何 $T$ 都相同，所以在右图中，五十步时每一步加入的噪声大约是一百步时的两倍。两条线性调度的 $\beta_t$ 相同（右图，都从 $10^{-4}$ 到 $0.02$），$\bar\alpha_t$ 却不同（左图）。
+# </details>
+#
+# 线性调度是为 $T = 1000$ 设计的：只有 $T = 50$ 步时，$\bar\alpha_T$ 仍远离 0，$x_T$ 仍然记得 $x_0$，而 $L_T$ 在损失中占了看得见的一份。余弦调度对任意 $T$ 都能达到 $\bar\alpha_T \approx 0$，所以 $L_T$ 基本为 0。
+#
+# <details><summary>深入一步：两种调度的末端</summary>
+#
+# 对 $T = 50$ 的线性调度，从 $N(0, I)$ 出发运行反向过程是错的。余弦调度的最后一个 $\beta_T$ 被截断在 0.999。
+# </details>
+# **从这里开始，我们使用 $T = 100$ 的余弦调度。**
 #
 # ## 4. 扩散模型的 ELBO
 #
-# 在式 (2.4) 中取隐变量 $z = x_{1:T}$、编码器 $q(x_{1:T} \mid x_0)$：
+# 在式 (2.4) 中取 $z = x_{1:T}$、编码器 $q(x_{1:T} \mid x_0)$。五行推导（见下）又得到式 (2.5)：重建项 (reconstruction) 减去先验匹配项 (prior matching)，只是中间多了一项去噪匹配项 (denoising matching)：
+# $$\log p_\theta(x_0) \ge \underbrace{\mathbb{E}_{q}[\log p_\theta(x_0 \mid x_1)]}_{\text{reconstruction}}
+#    - \underbrace{\sum_{t=2}^{T} \mathbb{E}_{q}\,\mathrm{KL}\big(q(x_{t-1} \mid x_t, x_0) \,\|\, p_\theta(x_{t-1} \mid x_t)\big)}_{\text{denoising matching}}
+#    - \underbrace{\mathrm{KL}\big(q(x_T \mid x_0) \,\|\, p(x_T)\big)}_{L_T,\ \text{prior matching}}$$
+#
+# <details><summary>深入一步：逐行推导</summary>
+#
 # $$
 # \begin{aligned}
 # \log p_\theta(x_0) &\ge \mathbb{E}_{q}\Big[\log \frac{p_\theta(x_{0:T})}{q(x_{1:T} \mid x_0)}\Big] && (1)\\
@@ -201,13 +233,15 @@ plot_schedules({"linear, T = 50": NoiseSchedule.linear(50),
 #    - \underbrace{\mathrm{KL}\big(q(x_T \mid x_0) \,\|\, p(x_T)\big)}_{L_T,\ \text{prior matching}} && (5)
 # \end{aligned}
 # $$
-# 第 2 行把两个联合分布都写成沿链的乘积。第 3 行利用链的马尔可夫性，$q(x_t \mid x_{t-1}) = q(x_t \mid x_{t-1}, x_0)$，再用贝叶斯公式把这一步反过来。第 4 行中的比值 $q(x_t \mid x_0) / q(x_{t-1} \mid x_0)$ 逐项相消：只剩下 $q(x_T \mid x_0)/q(x_1 \mid x_0)$，而其中的 $q(x_1 \mid x_0)$ 又被抵消。第 5 行把对数比值的期望写成 KL散度。这又是式 (2.5)：重建项 (reconstruction) 减去先验匹配项 (prior matching)，只是中间多了一项去噪匹配项 (denoising matching)：每个反向步都必须匹配前向步的**后验**，*在给定 $x_0$ 的条件下*。这个后验是高斯分布，
-# $$q(x_{t-1} \mid x_t, x_0) = N\big(\tilde\mu_t,\ \tilde\beta_t I\big),\quad
-#   \tilde\mu_t = \frac{\sqrt{\bar\alpha_{t-1}}\,\beta_t}{1 - \bar\alpha_t}\,x_0
-#   + \frac{\sqrt{\alpha_t}\,(1 - \bar\alpha_{t-1})}{1 - \bar\alpha_t}\,x_t,\quad
-#   \tilde\beta_t = \frac{1 - \bar\alpha_{t-1}}{1 - \bar\alpha_t}\,\beta_t .$$
+# 第 2 行把两个联合分布都写成沿链的乘积。第 3 行利用链的马尔可夫性，$q(x_t \mid x_{t-1}) = q(x_t \mid x_{t-1}, x_0)$，再用贝叶斯公式把这一步反过来。第 4 行中的比值 $q(x_t \mid x_0) / q(x_{t-1} \mid x_0)$ 逐项相消：只剩下 $q(x_T \mid x_0)/q(x_1 \mid x_0)$，而其中的 $q(x_1 \mid x_0)$ 又被抵消。第 5 行把对数比值的期望写成 KL散度。
+# </details>
 #
-# <details><summary>深入一步：用配方求出后验</summary>
+# 每个反向步都必须匹配前向步的**后验**，*在给定 $x_0$ 的条件下*。这个后验是高斯分布，$q(x_{t-1} \mid x_t, x_0) = N\big(\tilde\mu_t,\ \tilde\beta_t I\big)$，其均值 $\tilde\mu_t$ 关于 $x_0$ 和 $x_t$ 是线性的，方差为 $\tilde\beta_t = \frac{1 - \bar\alpha_{t-1}}{1 - \bar\alpha_t}\,\beta_t$。
+#
+# <details><summary>深入一步：用配方求出后验均值</summary>
+#
+# $$\tilde\mu_t = \frac{\sqrt{\bar\alpha_{t-1}}\,\beta_t}{1 - \bar\alpha_t}\,x_0
+#   + \frac{\sqrt{\alpha_t}\,(1 - \bar\alpha_{t-1})}{1 - \bar\alpha_t}\,x_t .$$
 #
 # 由贝叶斯公式，$q(x_{t-1} \mid x_t, x_0) \propto q(x_t \mid x_{t-1})\, q(x_{t-1} \mid x_0)$，即关于 $x_{t-1}$ 的两个高斯之积（逐个坐标）：
 # $$\log q(x_{t-1} \mid x_t, x_0) = -\frac{(x_t - \sqrt{\alpha_t}\,x_{t-1})^2}{2\beta_t}
@@ -215,7 +249,7 @@ plot_schedules({"linear, T = 50": NoiseSchedule.linear(50),
 # $-\tfrac12 x_{t-1}^2$ 的系数就是精度 $\frac{\alpha_t}{\beta_t} + \frac{1}{1-\bar\alpha_{t-1}} = \frac{1-\bar\alpha_t}{\beta_t(1-\bar\alpha_{t-1})}$（利用 $\alpha_t(1-\bar\alpha_{t-1}) + \beta_t = 1 - \bar\alpha_t$），它的倒数正是 $\tilde\beta_t$。$x_{t-1}$ 的系数为 $\frac{\sqrt{\alpha_t}}{\beta_t}x_t + \frac{\sqrt{\bar\alpha_{t-1}}}{1-\bar\alpha_{t-1}}x_0$，乘以 $\tilde\beta_t$ 就得到上面的 $\tilde\mu_t$。指数是二次式，分布就是高斯，所以配方就是全部的证明。检验 1 在网格上验证了这一点。
 # </details>
 #
-# **检验 1：用数值验证贝叶斯公式。** 在 $x_{t-1}$ 的细网格上，把 $q(x_{t-1} \mid x_0)$ 乘以 $q(x_t \mid x_{t-1})$（两者都是高斯密度，用的是笔记本 01 中式 (1.1) 的 `normal_pdf`），归一化，再用数值积分读出均值和方差；`q_posterior` 给出公式的结果。
+# **检验 1：用数值验证贝叶斯公式**，在 $x_{t-1}$ 的网格上计算（笔记本 01 的 `normal_pdf`，归一化后用数值积分求矩），与 `q_posterior` 的公式对照。
 
 # %%
 x0_point, t = np.array([[0.7]]), 40
@@ -233,13 +267,23 @@ mean_formula, var_formula = schedule.q_posterior(x0_point, x_t_point, t)
 print(f"t = {t}: posterior mean  quadrature {mean_grid:.8f}   formula {mean_formula[0, 0]:.8f}")
 print(f"        posterior var   quadrature {var_grid:.8f}   formula {var_formula:.8f}")
 
-# %% [markdown] en_sha="dc3a5328fbad"
-# **从 KL 到关于噪声的平方误差。** 让反向步取后验自身的方差，$p_\theta(x_{t-1} \mid x_t) = N(\mu_\theta(x_t, t), \tilde\beta_t I)$。两个方差相等的高斯之间，KL 等于均值之差的平方距离除以两倍方差，即 $\|\tilde\mu_t - \mu_\theta\|^2 / (2\tilde\beta_t)$：这正是笔记本 04 中式 (2.7) 的 $\|x - f_\theta(z)\|^2 / (2c)$，只不过用 $\tilde\beta_t$ 代替了解码器方差 $c$。现在把 $x_0 = (x_t - \sqrt{1-\bar\alpha_t}\,\varepsilon)/\sqrt{\bar\alpha_t}$ 代入 $\tilde\mu_t$，它变成 $\tilde\mu_t = \big(x_t - \tfrac{\beta_t}{\sqrt{1 - \bar\alpha_t}}\,\varepsilon\big)/\sqrt{\alpha_t}$。于是让网络预测噪声 $\varepsilon_\theta(x_t, t)$，并采用同样的形式（`reverse_mean`，Ho et al. 2020 的式 (11)）：
+# %% [markdown] en_sha="a56e8da55e0d"
+# **从 KL 到关于噪声的平方误差。** 让反向步取后验自身的方差，$p_\theta(x_{t-1} \mid x_t) = N(\mu_\theta(x_t, t), \tilde\beta_t I)$。这时 KL 为 $\|\tilde\mu_t - \mu_\theta\|^2 / (2\tilde\beta_t)$：即笔记本 04 的式 (2.7)，用 $\tilde\beta_t$ 代替了 $c$。用噪声而不是 $x_0$ 来写 $\tilde\mu_t$（见下），就会想到让网络预测噪声（`reverse_mean`，Ho et al. 2020 的式 (11)）：
 # $$\mu_\theta(x_t, t) = \frac{1}{\sqrt{\alpha_t}}\Big(x_t - \frac{\beta_t}{\sqrt{1 - \bar\alpha_t}}\,\varepsilon_\theta(x_t, t)\Big)
 # \quad\Longrightarrow\quad
 # \mathrm{KL}_t = \underbrace{\frac{\beta_t^2}{2\tilde\beta_t\,\alpha_t\,(1 - \bar\alpha_t)}}_{\lambda_t}
 #   \,\|\varepsilon - \varepsilon_\theta(x_t, t)\|^2 .$$
-# 每个去噪项都是对所加噪声的一次加权回归。去掉权重 $\lambda_t$，就得到 DDPM 训练时所用的“简化”损失 (simple loss)：对随机的 $t$ 取 $\mathbb{E}\,\|\varepsilon - \varepsilon_\theta(x_t, t)\|^2$。它在每个 $t$ 上的最小值点都相同：$\varepsilon_\theta(x_t, t) = \mathbb{E}[\varepsilon \mid x_t]$。
+# 每个去噪项都是对所加噪声的一次加权回归。去掉权重 $\lambda_t$，就得到 DDPM 的“简化”损失 (simple loss)：对随机的 $t$ 取 $\mathbb{E}\,\|\varepsilon - \varepsilon_\theta(x_t, t)\|^2$，它在每个 $t$ 上的最小值点都相同：$\mathbb{E}[\varepsilon \mid x_t]$。
+#
+# <details><summary>深入一步：两个方差相等的高斯之间的 KL</summary>
+#
+# 两个方差相等的高斯之间，KL 等于均值之差的平方距离除以两倍方差：即笔记本 04 的 $\|x - f_\theta(z)\|^2 / (2c)$，只不过用 $\tilde\beta_t$ 代替了解码器方差 $c$。
+# </details>
+#
+# <details><summary>深入一步：用噪声表示后验均值</summary>
+#
+# 把 $x_0 = (x_t - \sqrt{1-\bar\alpha_t}\,\varepsilon)/\sqrt{\bar\alpha_t}$ 代入 $\tilde\mu_t$，它变成 $\tilde\mu_t = \big(x_t - \tfrac{\beta_t}{\sqrt{1 - \bar\alpha_t}}\,\varepsilon\big)/\sqrt{\alpha_t}$，$\mu_\theta$ 照搬的正是这个形式。
+# </details>
 #
 # <details><summary>深入一步：用信噪比写出的权重，以及它的 U 形</summary>
 #
@@ -270,12 +314,12 @@ lam_all = schedule.betas[ts - 1] ** 2 / (2 * schedule.beta_tilde[ts - 1] * sched
 print("lambda_t = (SNR_{t-1} / SNR_t - 1) / 2 at every t >= 2:",
       np.allclose(lam_all, 0.5 * (snr[ts - 2] / snr[ts - 1] - 1), rtol=1e-9))
 
-# %% [markdown] en_sha="68b201e254fc"
+# %% [markdown] en_sha="0e3a11e0a185"
 # ## 5. 先求精确答案：最好的去噪器
 #
-# 当 $x_t$ 的密度 $q_t$ 已知时，最小值点 $\mathbb{E}[\varepsilon \mid x_t]$ 有公式。由 Tweedie 公式，$\mathbb{E}[\varepsilon \mid x_t] = -\sqrt{1 - \bar\alpha_t}\, \nabla \log q_t(x_t)$：噪声指向对数密度的下坡方向，而对数密度的这个斜率就是**分数 (score)**。对我们的混合分布，$q_t$ 也是混合分布，所以 `mixture.eps_star` 是精确的。
+# 当 $x_t$ 的密度 $q_t$ 已知时，最小值点 $\mathbb{E}[\varepsilon \mid x_t]$ 有公式（Tweedie 公式）：$\mathbb{E}[\varepsilon \mid x_t] = -\sqrt{1 - \bar\alpha_t}\, \nabla \log q_t(x_t)$：噪声指向对数密度的下坡方向，而对数密度的这个斜率就是**分数 (score)**。对我们的混合分布，$q_t$ 也是混合分布，所以 `mixture.eps_star` 是精确的。
 #
-# 把它代入 §4 的 ELBO，就得到 **§4 的模型所能达到的最好 ELBO**：反向步的均值来自噪声预测，方差固定为 $\tilde\beta_t$。这个最好的 ELBO 是否等于 $\log p$？`diffusion_elbo` 对每一步、每个数据点只抽取一个 $x_t$，所以每个数都是一个蒙特卡洛估计，附有在留出点上算出的标准误。
+# 把它代入 §4 的 ELBO，就得到 **§4 的模型所能达到的最好 ELBO**（均值来自噪声预测，方差固定为 $\tilde\beta_t$）。它是否等于 $\log p$？`diffusion_elbo` 对每一步、每个数据点只抽取一个 $x_t$：每个数都是附有标准误的蒙特卡洛估计。
 
 # %%
 log_p = mixture.log_prob(x_test)[:, 0]
@@ -288,13 +332,19 @@ for T in (10, 100, 1000):
     gap = log_p - ideal[T].elbo
     print(f"{T:>5} {ideal[T].elbo.mean():16.3f} {gap.mean():10.3f} ± {mean_and_se(gap).se:.3f}")
 
-# %% [markdown] en_sha="7bc119f3b464"
-# 链越长，间隙越小，但缩小得很慢：步数增加一百倍，间隙只从 0.91 降到 0.42 nat。一定有步长以外的东西让间隙无法闭合。那就是 §4 中唯一人为固定的东西：反向步的方差。
+# %% [markdown] en_sha="a53e1513e851"
+# 链越长，间隙越小，但缩小得很慢：步数增加一百倍，间隙只从 0.91 降到 0.42 nat。让间隙无法闭合的，是 §4 中唯一人为固定的东西：反向步的方差。
 #
-# **真实反向步的方差。** 链自身的反向步 $q(x_{t-1} \mid x_t)$，是把后验 $q(x_{t-1} \mid x_t, x_0)$ 对 $x_t$ 无法确定的那部分 $x_0$ 取平均。后验均值 $\tilde\mu_t$ 关于 $x_0$ 是线性的，系数为 $c_t = \sqrt{\bar\alpha_{t-1}}\,\beta_t / (1 - \bar\alpha_t)$（这是一个权重，不是笔记本 04 中解码器的方差 $c$），因此由全方差公式得
+# **真实反向步的方差。** 链自身的反向步 $q(x_{t-1} \mid x_t)$，是把后验对 $x_t$ 无法确定的那部分 $x_0$ 取平均。记 $c_t$ 为 $\tilde\mu_t$ 中 $x_0$ 的权重（见下），由全方差公式得
 # $$\mathrm{Var}(x_{t-1} \mid x_t) = \underbrace{\tilde\beta_t}_{\text{given } x_0}
 #   + \underbrace{c_t^2\,\mathrm{Var}(x_0 \mid x_t)}_{x_0 \text{ unknown}} \;\ge\; \tilde\beta_t .$$
-# 只有当 $x_t$ 能确定 $x_0$ 时，$\tilde\beta_t$ 才是对的。对混合分布，$\mathrm{Var}(x_0 \mid x_t)$ 可以精确算出（`mixture.posterior_x0`，计算方法与 $\varepsilon^*$ 相同），所以我们可以在 $x_t \sim q_t$ 上取平均来比较（$T = 100$）：
+#
+# <details><summary>深入一步：全方差公式的应用</summary>
+#
+# 后验均值 $\tilde\mu_t$ 关于 $x_0$ 是线性的，系数为 $c_t = \sqrt{\bar\alpha_{t-1}}\,\beta_t / (1 - \bar\alpha_t)$（这是一个权重，不是笔记本 04 中解码器的方差 $c$）。给定 $x_t$ 的方差，等于给定 $x_0$ 的方差的均值，加上均值的方差。
+# </details>
+#
+# 只有当 $x_t$ 能确定 $x_0$ 时，$\tilde\beta_t$ 才是对的。对混合分布，$\mathrm{Var}(x_0 \mid x_t)$ 可以精确算出（`mixture.posterior_x0`），所以我们可以在 $x_t \sim q_t$ 上取平均来比较（$T = 100$）：
 
 # %%
 print(f"{'t':>4} {'beta_tilde_t':>13} {'true E[Var(x_t-1 | x_t)]':>25} {'beta_t':>10}")
@@ -306,7 +356,7 @@ for t in (2, 3, 5, 10, 30, 90):
     true_var = schedule.beta_tilde[t - 1] + c_t**2 * var_x0.mean()
     print(f"{t:>4} {schedule.beta_tilde[t - 1]:13.2e} {true_var:25.2e} {beta:10.2e}")
 
-# %% [markdown] en_sha="5edf8082d42c"
+# %% [markdown] en_sha="e9fea6843756"
 # 在 $t = 1$ 附近，真实方差远大于 $\tilde\beta_t$（$t = 2$ 时是 2.7 倍，$t = 3$ 时是 1.9 倍），而在表中列出的每一步上，它与 $\beta_t$ 的差别都在 4% 以内。
 #
 # <details><summary>深入一步：过窄的反向步要付出什么代价</summary>
@@ -314,7 +364,7 @@ for t in (2, 3, 5, 10, 30, 90):
 # 过窄的反向步要在平方误差上付出代价：$\|\tilde\mu_t - \mu_\theta\|^2 / (2\sigma_t^2)$ 除以的方差，小于这一步必须覆盖的 $x_{t-1}$ 的分散程度。换用另一个 $\sigma_t^2$ 时，§4 的 KL 会多出一项反映两个方差之差的项 $\tfrac{d}{2}(\tilde\beta_t/\sigma_t^2 - 1 - \log(\tilde\beta_t/\sigma_t^2))$，平方误差则改为除以更宽的 $\sigma_t^2$。
 # </details>
 #
-# Ho et al. (2020, §3.2) 试过两种固定的选择：$\sigma_t^2 = \tilde\beta_t$ 和 $\sigma_t^2 = \beta_t$。实验如下：同样的 $\varepsilon^*$，同样的随机抽样（`rng=6`），只改变方差（`reverse_var="beta"`）。
+# Ho et al. (2020, §3.2) 试过两种固定的选择：$\sigma_t^2 = \tilde\beta_t$ 和 $\sigma_t^2 = \beta_t$。实验如下：同样的 $\varepsilon^*$ 和随机抽样，只改变方差（`reverse_var="beta"`）。
 
 # %%
 print(f"{'T':>5} {'gap, beta_tilde_t':>18} {'gap, beta_t':>14} {'difference':>16}")
@@ -329,7 +379,7 @@ for T in (10, 100, 1000):
     print(f"{T:>5} {tilde.mean:11.3f} ± {tilde.se:.3f} {beta.mean:7.3f} ± "
           f"{beta.se:.3f} {paired.mean:9.3f} ± {paired.se:.3f}")
 
-# %% [markdown] en_sha="2fe25da40a8c"
+# %% [markdown] en_sha="3481df365958"
 # 取 $\sigma_t^2 = \beta_t$ 时，间隙几乎闭合：$T = 100$ 时为 0.04 nat，$T = 1000$ 时与 0 相差不到一个标准误。取 $\tilde\beta_t$ 时，即使 $T = 1000$，间隙仍在 0.4 nat 左右。所以让间隙无法闭合的是方差，而不是反向步的高斯形式。
 #
 # <details><summary>深入一步：两种选择各在什么时候正确？</summary>
@@ -337,7 +387,12 @@ for T in (10, 100, 1000):
 # 当给定 $x_t$ 就能知道 $x_0$ 时（例如数据只是单个点），$\tilde\beta_t$ 就是反向方差；它是可能的最小值。当数据服从 $N(0, I)$ 时，$\beta_t$ 是精确的（Ho et al. 2020 称这两者为两个极端）；对于像我们的混合分布这样分散的数据，它也很接近；而且它正是反向时间随机微分方程 (reverse-time SDE) 的噪声（笔记本 06）。Nichol & Dhariwal (2021) 则改为在两者之间学习 $\sigma_t^2$。训练不受影响：均值的损失仍是关于噪声的同一个平方误差，只是权重 $\lambda_t$ 不同，而简化损失本来就去掉了权重。笔记本 06 会从另一侧遇到同一个事实：用精确的分数，概率流常微分方程 (probability-flow ODE) 给出的似然恰好等于 $\log p$。
 # </details>
 #
-# 本笔记本余下的部分沿用 $\tilde\beta_t$，也就是 §4 中 KL 为纯平方误差的那个模型。它的损失在链上怎样分布？另一种方差又在哪里占了便宜？左图：$T = 100$ 时，用 $\varepsilon^*$ 算出的两种方差下的平均去噪项 $L_{t-1}$；图例中给出 $L_0$（一个负对数密度，密度大于 1 时它可以小于 0）和 $L_T$。右图：在第 $1..t$ 步上累加 $\tilde\beta_t$ 模型比另一个模型多损失的量；它的终点就是全部差值，0.71 nat。
+# 本笔记本余下的部分沿用 $\tilde\beta_t$，也就是 §4 中 KL 为纯平方误差的那个模型。另一种方差在哪里占了便宜？左图：$T = 100$ 时，用 $\varepsilon^*$ 算出的两种方差下的平均去噪项 $L_{t-1}$（图例中给出 $L_0$ 和 $L_T$）。右图：在第 $1..t$ 步上累加 $\tilde\beta_t$ 模型比另一个模型多损失的量；它的终点就是全部差值，0.71 nat。
+#
+# <details><summary>深入一步：为负的 $L_0$</summary>
+#
+# $L_0$ 是一个负对数密度，密度大于 1 时它可以小于 0。
+# </details>
 
 # %%
 e100 = ideal[100]
@@ -350,14 +405,24 @@ plot_elbo_per_step({r"$\sigma_t^2 = \beta_t$": with_beta[100].per_step.mean(axis
 # %% [markdown] en_sha="63968a8c41da"
 # 差值的一半仅来自第 2 步，93% 来自前十步，正是在这些步上，$\tilde\beta_t$ 比真实方差低得最多。
 
-# %% [markdown] en_sha="b084b390d1b1"
+# %% [markdown] en_sha="b8c76bac0062"
 # ## 6. 学习噪声
 #
 # 现在抛开公式，用一个小网络来学习 $\varepsilon_\theta$。
 #
-# 网络（`EpsNet`）是一个有 4 个隐藏层、每层 64 个单元的 MLP，输入为 $x_t$ 和 $t/T$ 的正弦特征。有一个细节对采样很重要：余弦调度终止于 $\bar\alpha_T \approx 2 \times 10^{-7}$，此时 $x_T$ 是纯噪声，最好的预测是 $\varepsilon^* \approx x_T$。两个采样器在那里都要除以 $\sqrt{\bar\alpha_t}$ 或 $\sqrt{\alpha_t}$，这会把网络的任何微小误差急剧放大。因此网络的输出写成 $\varepsilon_\theta = \sqrt{1 - \bar\alpha_t}\, x_t + \sqrt{\bar\alpha_t}\, F_\theta(x_t, t)$：按构造它在 $t = T$ 处就是精确的，MLP $F_\theta$ 只需学习其余部分（它学的是 Salimans & Ho 2022 的 "v" 目标）。
+# 网络（`EpsNet`）是一个有 4 个隐藏层、每层 64 个单元的 MLP，输入为 $x_t$ 和 $t/T$ 的正弦特征。它的输出写成 $\varepsilon_\theta = \sqrt{1 - \bar\alpha_t}\, x_t + \sqrt{\bar\alpha_t}\, F_\theta(x_t, t)$（“跳连形式”），按构造在 $t = T$ 处就是精确的。
 #
-# 下面就是完整的训练循环。均匀抽取 $t$，抽取噪声，用闭式解跳到 $x_t$，回归噪声：每个批次做一步 Adam，学习率沿半个余弦周期衰减到 0。它在 4000 个混合分布的点上训练。`train_eps_model(x_train, schedule, seed=0)` 运行的是同样的几行代码（有一个测试检查两者给出逐位相同的损失），第 8 节用它来训练双月数据。这个单元格可以随意修改、重新运行：试试更少的步数、恒定的学习率，或在 `EpsNet` 中设置 `skip=False`，看看下面的数字如何变化，变化最大的是 §7 的采样器表格。（`skip=False` 几乎不改变最终损失，0.499 对 0.500，但 §7 中使用学到的网络的 DDIM 在 100 步时与数据的距离是 0.64，而不是 0.047。）
+# <details><summary>深入一步：为什么用跳连形式</summary>
+#
+# 余弦调度终止于 $\bar\alpha_T \approx 2 \times 10^{-7}$，此时 $x_T$ 是纯噪声，最好的预测是 $\varepsilon^* \approx x_T$。两个采样器在那里都要除以 $\sqrt{\bar\alpha_t}$ 或 $\sqrt{\alpha_t}$，这会把网络的任何微小误差急剧放大。采用跳连形式，MLP $F_\theta$ 只需学习其余部分（它学的是 Salimans & Ho 2022 的 "v" 目标）。
+# </details>
+#
+# 下面就是完整的训练循环：抽取 $t$ 和噪声，跳到 $x_t$，回归噪声，每个批次做一步 Adam（学习率沿半个余弦周期衰减到 0）。`train_eps_model(x_train, schedule, seed=0)` 运行的是同样的几行代码。可以随意修改、重新运行：试试更少的步数、恒定的学习率，或 `skip=False`，看看 §7 的采样器表格如何变化。
+#
+# <details><summary>深入一步：辅助函数，以及 <code>skip=False</code> 的效果</summary>
+#
+# 它在 4000 个混合分布的点上训练。有一个测试检查 `train_eps_model` 与这个单元格给出逐位相同的损失；第 8 节用它来训练双月数据。`skip=False` 几乎不改变最终损失，0.499 对 0.500，但 §7 中使用学到的网络的 DDIM 在 100 步时与数据的距离是 0.64，而不是 0.047。
+# </details>
 # %%
 torch.set_num_threads(1)  # a small network: one thread is faster here, and repeatable on one machine
 steps, batch_size, lr = 1500, 256, 5e-3
@@ -410,14 +475,24 @@ plot_elbo_per_step({"exact eps*": ideal[100].per_step.mean(axis=1),
                    {"exact eps*": ideal[100].prior.mean(), "learned eps_theta": learned.prior.mean()},
                    title="-ELBO per step: learned against exact")
 
-# %% [markdown] en_sha="46dee1521c5e"
-# 逐步来看，两组柱子看起来一样；右边的累计和显示出网络的全部欠缺，0.042 nat，而且它在链的早期就积累起来了（到第 20 步已占 86%）；上面的 RMS 表也正是在这里（$t = 10$）发现了网络在所列四个步中的最大误差。
+# %% [markdown] en_sha="a22a79c2fd48"
+# 逐步来看，两组柱子看起来一样；右边的累计和显示出网络的全部欠缺，0.042 nat，它在链的早期就积累起来了（到第 20 步已占 86%）。
+#
+# <details><summary>深入一步：欠缺出现在哪里</summary>
+#
+# 上面的 RMS 表也正是在链的早期（$t = 10$）发现了网络在所列四个步中的最大误差。
+# </details>
 #
 # ## 7. 采样：DDPM 与 DDIM
 #
-# **DDPM**（Ho et al. 2020）对模型自己的链进行采样：从 $x_T \sim N(0, I)$ 出发，依次抽取 $x_{t-1} \sim N(\mu_\theta(x_t, t), \sigma_t^2 I)$，直到 $x_0$，方差取 §5 中的任一种。步数较少时，它沿一条经过等间隔时间步的子链走，子链的 $\bar\alpha$ 取自完整的链。**DDIM**（Song, Meng & Ermon 2021）使用同一个网络，但不加新的噪声：每一步先预测 $x_0$，再沿着预测出的噪声移动到下一个时间步。只有 $x_T$ 是随机的。
+# **DDPM**（Ho et al. 2020）对模型自己的链进行采样：从 $x_T \sim N(0, I)$ 出发，依次抽取 $x_{t-1} \sim N(\mu_\theta(x_t, t), \sigma_t^2 I)$，直到 $x_0$，方差取 §5 中的任一种；步数较少时，经过等间隔的时间步。**DDIM**（Song, Meng & Ermon 2021）使用同一个网络，但不加新的噪声：每一步先预测 $x_0$，再沿着预测出的噪声移动到下一个时间步。只有 $x_T$ 是随机的。
 #
-# 我们用样本到留出数据的一维 Wasserstein 距离 $W_1$ 来给样本打分。即使是从数据本身新抽的一份样本，距离也不为 0：这个**下限 (floor)** 是任何采样器平均而言所能达到的最好成绩。单次抽样的 $W_1$ 噪声很大，所以下限取数据 200 次抽样的平均值；每个采样器的数则是五个采样种子上的平均值，附有标准误，因为值得关注的差异只有零点零几。
+# 我们用样本到留出数据的一维 Wasserstein 距离 $W_1$ 来给样本打分。从数据本身新抽的一份样本，距离也不为 0：这个**下限 (floor)**（数据 200 次抽样的平均值）是任何采样器平均而言所能达到的最好成绩。每个采样器的 $W_1$ 是五个种子上的平均值，附有标准误。
+#
+# <details><summary>深入一步：子链，以及为什么要抽那么多次</summary>
+#
+# 步数较少时，DDPM 沿一条子链走，子链的 $\bar\alpha$ 取自完整的链。单次抽样的 $W_1$ 噪声很大，所以下限要抽 200 次、采样器要用五个种子：值得关注的差异只有零点零几。
+# </details>
 
 # %%
 n_samples, seeds = 4000, (9, 19, 29, 39, 49)
@@ -443,12 +518,17 @@ for label, w in curves.items():
     print(f"{label:<30}" + "".join(f"{v:7.3f} ±{e:.3f}" for v, e in zip(w, errors[label])))
 plot_w1_vs_steps(steps_list, curves, floor)
 
-# %% [markdown] en_sha="68f0016b1191"
+# %% [markdown] en_sha="7ab0c9d56624"
 # 经得起标准误检验的结论：
 #
 # - 用全部 100 步时，精确的 $\varepsilon^*$ 让每个采样器都到达下限（在标准误范围内）；学到的网络则比下限高出 0.014 到 0.018，这是网络自身的误差。
-# - 步数少时，采样器比网络更重要。对两个模型而言，在 5、10 和 20 步时，DDIM 都胜过 $\sigma_t^2 = \tilde\beta_t$ 的 DDPM（对每个种子，两者从同一个 $x_T$ 出发，所以它们之差测得比标准误所显示的更精确）。但 $\sigma_t^2 = \beta_t$ 的 DDPM，也就是在 §5 中弥合了 ELBO 间隙的那个方差，在使用精确 $\varepsilon^*$ 时于 5 步和 10 步上胜过前两者：问题出在加噪过少的粗糙 DDPM 步，而不在随机性本身。
-# - 在 5 步和 10 步时，使用*学到的*网络的 DDIM 胜过使用精确 $\varepsilon^*$ 的 DDIM，差距远超标准误。对单独看待的每一步而言，$\varepsilon^*$ 是最好的噪声预测，这也正是 ELBO 所要求的；但这并不意味着，对一次跳 25 步的采样器来说它就是最好的输入。差异从何而来？只在一个步上换用网络，即第一步：
+# - 步数少时，采样器比网络更重要。对两个模型而言，在 5、10 和 20 步时，DDIM 都胜过 $\sigma_t^2 = \tilde\beta_t$ 的 DDPM。但 $\sigma_t^2 = \beta_t$ 的 DDPM，也就是在 §5 中弥合了 ELBO 间隙的那个方差，在使用精确 $\varepsilon^*$ 时于 5 步和 10 步上胜过前两者：问题出在加噪过少的粗糙 DDPM 步，而不在随机性本身。
+# - 在 5 步和 10 步时，使用*学到的*网络的 DDIM 胜过使用精确 $\varepsilon^*$ 的 DDIM，差距远超标准误。差异从何而来？只在一个步上换用网络，即第一步：
+#
+# <details><summary>深入一步：配对的运行，以及为什么最好的去噪器不是最好的输入</summary>
+#
+# 对每个种子，DDIM 与 DDPM 从同一个 $x_T$ 出发，所以它们之差测得比标准误所显示的更精确。对单独看待的每一步而言，$\varepsilon^*$ 是最好的噪声预测，这也正是 ELBO 所要求的；但这并不意味着，对一次跳 25 步的采样器来说它就是最好的输入。
+# </details>
 
 # %%
 first_step_only = lambda x, t: eps_theta(x, t) if t == schedule.T else exact_eps(x, t)  # noqa: E731
@@ -469,10 +549,12 @@ for k in (5, 10):
           f"0.15 + 0.5 x_T at t = T only {np.mean(w['spread']):.3f}, "
           f"network everywhere {curves['DDIM, learned'][steps_list.index(k)]:.3f}")
 
-# %% [markdown] en_sha="d56472e12cee"
-# 对这个网络而言，仅在第一步使用它就带来了全部收益（换别的训练种子，5 步时仍是全部，10 步时则少一些；见下文）。在 $t = T$ 处，$x_T$ 几乎不包含关于 $x_0$ 的信息（$\bar\alpha_T \approx 2 \times 10^{-7}$），所以 $\varepsilon^*$ 对 $x_0$ 的第一次预测就是数据的均值 0.15，对每个样本都一样，之后寥寥几个粗糙的步无法补回缺失的分散。网络的预测则随 $x_T$ 而变，问题全在这份分散：处处使用 $\varepsilon^*$，只把它的第一次预测换成 $0.15 + 0.5\,x_T$，效果同样好（第三列）。没有什么阻止网络给出分散的预测：在 §6 的输出形式 $\varepsilon_\theta = \sqrt{1 - \bar\alpha_t}\, x_t + \sqrt{\bar\alpha_t}\, F_\theta$（跳连形式）下，它在 $t = T$ 处的噪声误差等于 $F_\theta \approx -\hat x_0$ 的误差乘以 $\sqrt{\bar\alpha_T} \approx 5 \times 10^{-4}$，所以损失几乎约束不了它在那里对 $x_0$ 的预测。用 100 步时，两个模型又重新一致。
+# %% [markdown] en_sha="d0a90b132c0f"
+# 对这个网络而言，仅在第一步使用它就带来了全部收益（换别的训练种子，5 步时仍是全部，10 步时则少一些；见下文）。在 $t = T$ 处，$\varepsilon^*$ 对 $x_0$ 的第一次预测就是数据的均值 0.15，对每个样本都一样，之后寥寥几个粗糙的步无法补回缺失的分散。网络的预测则随 $x_T$ 而变，问题全在这份分散：处处使用 $\varepsilon^*$，只把它的第一次预测换成 $0.15 + 0.5\,x_T$，效果同样好（第三列）。用 100 步时，两个模型又重新一致。
 #
 # <details><summary>深入一步：三个训练种子，以及分散程度的作用</summary>
+#
+# $\varepsilon^*$ 在那里预测均值，是因为 $x_T$ 几乎不包含关于 $x_0$ 的信息（$\bar\alpha_T \approx 2 \times 10^{-7}$）。没有什么阻止网络给出分散的预测：在 §6 的跳连形式下，它在 $t = T$ 处的噪声误差等于 $F_\theta \approx -\hat x_0$ 的误差乘以 $\sqrt{\bar\alpha_T} \approx 5 \times 10^{-4}$，所以损失几乎约束不了它在那里对 $x_0$ 的预测。
 #
 # 用 `train_eps_model(x_train, schedule, seed=s)` 重跑同样的单元格（$W_1$，DDIM，五个采样种子；tests/test_notebook_claims_05.py 会重新计算这些数）：
 #
@@ -485,7 +567,7 @@ for k in (5, 10):
 # 5 步时，对每个种子而言，第一步都带来了大约全部的收益；10 步时，对种子 1 和 2，后面的步也起作用。不同训练种子之间的差别（最多 0.036）是采样种子上 ± 值的十倍，所以表中的 ± 低估了重新训练一个网络时数值会变动多少。把 $\varepsilon^*$ 的第一次预测换成 $0.15 + s\,x_T$，5 / 10 步时得到：$s = 0$（即原本的 $\varepsilon^*$）为 0.293 / 0.137，$s = 0.2$ 为 0.238 / 0.113，$s = 0.5$ 为 0.165 / 0.081，$s = 0.8$ 为 0.108 / 0.055：第一跳保留的分散越多，粗糙的步需要恢复的就越少。
 # </details>
 #
-# 下面把一次采样器运行画成图，使用精确的 $\varepsilon^*$ 和 1000 个样本，以便下面的滑块能快速重绘；标题给出每个采样器的 $W_1$。用 1000 个样本时，下限比表中的要高：
+# 下面把一次运行画成图（精确的 $\varepsilon^*$，1000 个样本，以便滑块能快速重绘；标题给出每个采样器的 $W_1$，其下限比表中的要高）：
 
 # %%
 floor_1000 = np.mean([wasserstein_1(mixture.sample(1000, rng=1000 + i), x_test) for i in range(200)])
@@ -510,10 +592,15 @@ plot_reverse_step(70, trajectory=trajectory, mixture=mixture, schedule=schedule)
 slider_panel(plot_reverse_step, int_slider("step", 70, 0, schedule.T), trajectory=trajectory,
              mixture=mixture, schedule=schedule)
 
-# %% [markdown] en_sha="02dcc293d670"
+# %% [markdown] en_sha="d9c43ec4e285"
 # ## 8. 二维双月数据
 #
-# 在双月数据上使用同样的网络、损失和噪声调度，为了让本笔记本运行得快，只训练 800 步而不是 1500 步。在二维中，我们用两种距离来比较点云：**切片 (sliced)** Wasserstein-1 距离（在 256 个随机投影方向上 $W_1$ 的平均值），以及采用高斯核的平方 MMD（用它的无偏估计，当两份样本一致时，它可能略低于 0）。与之并列的还有：下限（数据的两次抽样）和上限（完全没有模型：$N(0, I)$）。
+# 在双月数据上使用同样的网络、损失和噪声调度，只训练 800 步而不是 1500 步。我们用**切片 (sliced)** Wasserstein-1 距离和采用高斯核的平方 MMD 来比较点云，并列出下限（数据的两次抽样）和上限（没有模型：$N(0, I)$）。
+#
+# <details><summary>深入一步：两种距离</summary>
+#
+# 切片 $W_1$ 是在 256 个随机投影方向上 $W_1$ 的平均值。MMD 一列是无偏估计，当两份样本一致时，它可能略低于 0。
+# </details>
 
 # %%
 eps_moons = train_eps_model(moons_train, schedule, steps=800, seed=1, desc="training on moons")
@@ -529,34 +616,49 @@ floor_draws = [sliced_wasserstein_1(two_moons(2000, rng=100 + i), moons_test, rn
 print(f"sliced W1 of 10 more data draws: {min(floor_draws):.4f} to {max(floor_draws):.4f}")
 plot_moons({"held-out data": moons_test, "DDPM samples": moons_ddpm, "N(0, I)": gauss})
 
-# %% [markdown] en_sha="737c6978dd26"
-# 样本的切片 $W_1$ 只是上限的一小部分。与下限相比，它说明不了多少：那个下限只是数据的另一次抽样，而再抽十次，数值会分布在最后打印的那个范围内，所以单个数字无法区分样本与数据。图像显示了数字所遗漏的东西：有几个点串在两个月牙的尖端之间，而数据在那里一个点也没有。在这个带宽（点与点之间距离的中位数）下，MMD 分辨不出样本和数据，两者都在 0 附近的噪声范围内，却能立刻标出 $N(0, I)$：这提醒我们，要报告不止一种距离。
+# %% [markdown] en_sha="6a2dcb58b4ee"
+# 样本的切片 $W_1$ 只是上限的一小部分。请在图中看数字所遗漏的东西：有几个点串在两个月牙的尖端之间，而数据在那里一个点也没有。
+#
+# <details><summary>深入一步：下限的散布与 MMD 的带宽</summary>
+#
+# 与下限相比，单个数字无法区分样本与数据。MMD 也分辨不出样本和数据，却能立刻标出 $N(0, I)$：这提醒我们，要报告不止一种距离。那个下限只是数据的另一次抽样，再抽十次，数值会分布在最后打印的那个范围内。在这个带宽（点与点之间距离的中位数）下，样本和数据的 MMD 都在 0 附近的噪声范围内。
+# </details>
 
-# %% [markdown] en_sha="13e9bb523489"
+# %% [markdown] en_sha="594fa2baba93"
 # ## 9. 小结
 #
-# - 扩散模型是这样一个 VAE：它的隐变量 $x_1..x_T$ 与数据一样大，编码器是固定的加噪链，先验匹配项 $L_T$ 中没有任何可学的东西；余弦调度对任意 $T$ 都使 $L_T \approx 0$，线性调度只有在长链上才做得到。
-# - $q(x_t \mid x_0)$ 有闭式解，所以训练时从不需要运行这条链（§2 用链本身检验了它）。
-# - 在式 (2.4) 中取 $z = x_{1:T}$，得到“重建项 − 去噪匹配项 − 先验匹配项”；若反向步是方差等于后验方差的高斯，每个去噪项都是关于噪声的加权平方误差，去掉权重就得到 DDPM 的简化损失。
+# - 扩散模型是这样一个 VAE：它的隐变量 $x_1..x_T$ 与数据一样大，编码器是固定的加噪链，先验匹配项 $L_T$ 中没有可学的东西；余弦调度对任意 $T$ 都使 $L_T \approx 0$。
+# - $q(x_t \mid x_0)$ 有闭式解，所以训练时从不需要运行这条链。
+# - 在式 (2.4) 中取 $z = x_{1:T}$，得到“重建项 − 去噪匹配项 − 先验匹配项”；每个去噪项都是关于噪声的加权平方误差，去掉权重就得到 DDPM 的简化损失。
 # - 用精确的 $\varepsilon^*$ 和后验方差 $\tilde\beta_t$ 时，ELBO 始终低于 $\log p$（即使 $T = 1000$ 也差 0.42 nat）：真实的反向步更宽，为 $\tilde\beta_t + c_t^2\,\mathrm{Var}(x_0 \mid x_t)$。取 $\sigma_t^2 = \beta_t$ 时，间隙几乎闭合（$T = 100$ 时为 0.04 nat）。一个训练好的小网络比理想情况低 0.04 nat。
-# - 步数少时，采样器比网络更重要：采用后验方差的 DDPM 在每个粗糙步上加的噪声太少，因而落后；DDIM（给定 $x_T$ 后是确定性的）和 $\sigma_t^2 = \beta_t$ 的 DDPM 表现更好。在 5 或 10 步时，DDIM 用学到的网络比用精确的 $\varepsilon^*$ 还要好：网络对 $x_0$ 的第一次预测几乎不受约束，它保留的分散正是粗糙的步所缺少的。
+# - 步数少时，采样器比网络更重要：采用后验方差的 DDPM 在每个粗糙步上加的噪声太少，因而落后；DDIM 和 $\sigma_t^2 = \beta_t$ 的 DDPM 表现更好。在 5 或 10 步时，DDIM 用学到的网络比用精确的 $\varepsilon^*$ 还要好：网络对 $x_0$ 的第一次预测几乎不受约束，它保留的分散正是粗糙的步所缺少的。
 #
 # ## 练习（先预测，再检验）
 #
-# 1. **一条短的线性链。** 预测 $T = 10$ 时线性调度的 $L_T$，再预测用 $\varepsilon^*$ 时它的 ELBO 间隙。检验时新建一个单元格（这样不会改动 §5 的 `ideal`）：`s = NoiseSchedule.linear(10)`，`e = diffusion_elbo(x_test, lambda x, t: mixture.eps_star(x, t, s), s, rng=6)`，然后 `print(mean_and_se(log_p - e.elbo))`。
-#    <details><summary>解答</summary>
-#    $\bar\alpha_{10} = 0.90$，所以 §3 的表给出 $L_T = 1.76$ nat。间隙要大得多：$T = 10$ 时为 10.76 ± 0.25 nat，而且几乎全部来自 $t = 2$ 这一步（它的项 $L_1$ 平均为 11.2 nat；打印 `e.per_step.mean(1)` 即可看到）。线性调度的第一步极小，$\beta_1 = 10^{-4}$，第二步为 $\beta_2 = 2.3 \times 10^{-3}$，是 $1 - \bar\alpha_1$ 的 23 倍：所以 $\tilde\beta_2 \approx 10^{-4}$ 远比真实的反向步窄，该怪的是 §5 中固定的方差，而不是粗糙的步长。在那次 `diffusion_elbo` 调用中加上 `reverse_var="beta"`，$T = 10$ 时的间隙就降到 0.49 ± 0.02。链的终点造成的损失比 $L_T$ 看上去的要小：其中只有 0.44 nat，即边缘分布 $q(x_T)$ 相对于 $N(0, 1)$ 的 KL散度，是任何从 $N(0, 1)$ 出发的反向过程都必然损失的。</details>
-# 2. **最少需要多少步？** 在看 §7 的表之前，猜一猜在 5、10、20 和 100 这几个步数中，六个采样器各自最少需要多少步才能与留出数据相距 0.1 以内（$W_1$；下限为 0.033）。检验：§7 的表。
-#    <details><summary>解答</summary>
-#    有两个只需 10 步：使用学到的网络的 DDIM（0.088 ± 0.002），以及 $\sigma_t^2 = \beta_t$ 且使用精确 $\varepsilon^*$ 的 DDPM（0.094 ± 0.005）。其余四个需要 20 步（0.067 到 0.086）；在 10 步时它们为 0.108 到 0.158。滑块显示的是 1000 个样本的单次运行，其下限平均为 0.055，因此它的标题无法判定这么小的差异：请看表格，表中的数是五个种子上的平均值，并附有标准误。</details>
+# 四个有待检验的预测（先打开练习，作出预测，再打开解答）。
+#
+# <details><summary>四道练习</summary>
+#
+# 1. **一条短的线性链。** 预测 $T = 10$ 时线性调度的 $L_T$，再预测用 $\varepsilon^*$ 时它的 ELBO 间隙。
+# 2. **最少需要多少步？** 在看 §7 的表之前，猜一猜在 5、10、20 和 100 这几个步数中，六个采样器各自最少需要多少步才能与留出数据相距 0.1 以内（$W_1$；下限为 0.033）。
 # 3. **改为预测 $x_0$ 而不是 $\varepsilon$。** 把网络的目标改写为 $x_0$（此时 $\varepsilon_\theta = (x_t - \sqrt{\bar\alpha_t}\,\hat x_0)/\sqrt{1 - \bar\alpha_t}$）。这样一来，损失会更看重哪些步 $t$，又会更轻视哪些步？
-#    <details><summary>解答</summary>
-#    采样器并不在乎网络学的是哪个目标：无论哪种，它的均值误差都是 $c_t$ 乘以 $\hat x_0$ 的误差。损失却在乎。由公式可知 $\varepsilon - \varepsilon_\theta = \sqrt{\bar\alpha_t/(1-\bar\alpha_t)}\,(\hat x_0 - x_0)$，所以关于 $\varepsilon$ 的损失等于关于 $x_0$ 的损失乘以 $\bar\alpha_t/(1-\bar\alpha_t)$：$t = 2$ 时为 571（打印 `schedule.alpha_bar[1] / (1 - schedule.alpha_bar[1])` 即可看到），$t = T$ 时却只有 $2 \times 10^{-7}$。与噪声损失相比，关于 $x_0$ 的损失对 $t = 1$ 附近的步看得轻得多，对 $t = T$ 附近的步则看得重得多：它会把 §7 中噪声损失放任不管的那个 $t = T$ 处的 $x_0$ 预测约束住。以 $\varepsilon$ 为目标的损失不加调整就很好用（Ho et al. 2020, sec. 3.2）。</details>
-# 4. **ELBO 的权重。** §4 发现，每个去噪项都是 $\lambda_t$ 乘以关于噪声的平方误差，而简化损失去掉了 $\lambda_t$。预测 $\lambda_t$ 沿链如何变化（余弦调度，$T = 100$）：在小 $t$ 处最大、在大 $t$ 处最大，还是大致不变？检验：`t = np.array([2, 10, 50, 90, 99, 100]); b, a, ab, bt = (schedule.betas[t - 1], schedule.alphas[t - 1], schedule.alpha_bar[t - 1], schedule.beta_tilde[t - 1])`，然后 `print(b**2 / (2 * bt * a * (1 - ab)))`。
-#    <details><summary>解答</summary>
-#    它呈 U 形：$t = 2$ 时为 0.886，$t = 10$ 时为 0.110，$t = 50$ 时为 0.032（在链的中段大约都是 0.03），$t = 90$ 时为 0.107，$t = 99$ 时为 1.50，$t = 100$ 时约为 500，余弦调度在这里把 $\beta_T$ 截断在 0.999（§4 自己的检验已经显示 $\lambda_{90} > \lambda_{30}$）。用真正的 ELBO 训练，会把力气花在链的两端：每次抽到 $t = 100$（概率为百分之一，与其他每一步相同），其权重约为 $t = 50$ 处一次抽样的 15,000 倍（$499.6 / 0.032$）。对这个 `EpsNet` 来说，那里变化不大，因为它在 $t = T$ 处的输出按构造是固定的（§6）。简化损失对每一步一视同仁；Ho et al. (2020) 发现它能给出更好的样本，Kingma et al. (2021) 则对一般的加权方式做了研究。</details>
+# 4. **ELBO 的权重。** §4 发现，每个去噪项都是 $\lambda_t$ 乘以关于噪声的平方误差，而简化损失去掉了 $\lambda_t$。预测 $\lambda_t$ 沿链如何变化（余弦调度，$T = 100$）：在小 $t$ 处最大、在大 $t$ 处最大，还是大致不变？
+# </details>
+#
+# <details><summary>检验与解答</summary>
+#
+# 1. 检验时新建一个单元格（这样不会改动 §5 的 `ideal`）：`s = NoiseSchedule.linear(10)`，`e = diffusion_elbo(x_test, lambda x, t: mixture.eps_star(x, t, s), s, rng=6)`，然后 `print(mean_and_se(log_p - e.elbo))`。
+#    $\bar\alpha_{10} = 0.90$，所以 §3 的表给出 $L_T = 1.76$ nat。间隙要大得多：$T = 10$ 时为 10.76 ± 0.25 nat，而且几乎全部来自 $t = 2$ 这一步（它的项 $L_1$ 平均为 11.2 nat；打印 `e.per_step.mean(1)` 即可看到）。线性调度的第一步极小，$\beta_1 = 10^{-4}$，第二步为 $\beta_2 = 2.3 \times 10^{-3}$，是 $1 - \bar\alpha_1$ 的 23 倍：所以 $\tilde\beta_2 \approx 10^{-4}$ 远比真实的反向步窄，该怪的是 §5 中固定的方差，而不是粗糙的步长。在那次 `diffusion_elbo` 调用中加上 `reverse_var="beta"`，$T = 10$ 时的间隙就降到 0.49 ± 0.02。链的终点造成的损失比 $L_T$ 看上去的要小：其中只有 0.44 nat，即边缘分布 $q(x_T)$ 相对于 $N(0, 1)$ 的 KL散度，是任何从 $N(0, 1)$ 出发的反向过程都必然损失的。
+# 2. 检验：§7 的表。
+#    有两个只需 10 步：使用学到的网络的 DDIM（0.088 ± 0.002），以及 $\sigma_t^2 = \beta_t$ 且使用精确 $\varepsilon^*$ 的 DDPM（0.094 ± 0.005）。其余四个需要 20 步（0.067 到 0.086）；在 10 步时它们为 0.108 到 0.158。滑块显示的是 1000 个样本的单次运行，其下限平均为 0.055，因此它的标题无法判定这么小的差异：请看表格，表中的数是五个种子上的平均值，并附有标准误。
+# 3. 采样器并不在乎网络学的是哪个目标：无论哪种，它的均值误差都是 $c_t$ 乘以 $\hat x_0$ 的误差。损失却在乎。由公式可知 $\varepsilon - \varepsilon_\theta = \sqrt{\bar\alpha_t/(1-\bar\alpha_t)}\,(\hat x_0 - x_0)$，所以关于 $\varepsilon$ 的损失等于关于 $x_0$ 的损失乘以 $\bar\alpha_t/(1-\bar\alpha_t)$：$t = 2$ 时为 571（打印 `schedule.alpha_bar[1] / (1 - schedule.alpha_bar[1])` 即可看到），$t = T$ 时却只有 $2 \times 10^{-7}$。与噪声损失相比，关于 $x_0$ 的损失对 $t = 1$ 附近的步看得轻得多，对 $t = T$ 附近的步则看得重得多：它会把 §7 中噪声损失放任不管的那个 $t = T$ 处的 $x_0$ 预测约束住。以 $\varepsilon$ 为目标的损失不加调整就很好用（Ho et al. 2020, sec. 3.2）。
+# 4. 检验：`t = np.array([2, 10, 50, 90, 99, 100]); b, a, ab, bt = (schedule.betas[t - 1], schedule.alphas[t - 1], schedule.alpha_bar[t - 1], schedule.beta_tilde[t - 1])`，然后 `print(b**2 / (2 * bt * a * (1 - ab)))`。
+#    它呈 U 形：$t = 2$ 时为 0.886，$t = 10$ 时为 0.110，$t = 50$ 时为 0.032（在链的中段大约都是 0.03），$t = 90$ 时为 0.107，$t = 99$ 时为 1.50，$t = 100$ 时约为 500，余弦调度在这里把 $\beta_T$ 截断在 0.999（§4 自己的检验已经显示 $\lambda_{90} > \lambda_{30}$）。用真正的 ELBO 训练，会把力气花在链的两端：每次抽到 $t = 100$（概率为百分之一，与其他每一步相同），其权重约为 $t = 50$ 处一次抽样的 15,000 倍（$499.6 / 0.032$）。对这个 `EpsNet` 来说，那里变化不大，因为它在 $t = T$ 处的输出按构造是固定的（§6）。简化损失对每一步一视同仁；Ho et al. (2020) 发现它能给出更好的样本，Kingma et al. (2021) 则对一般的加权方式做了研究。
+# </details>
 #
 # ## 参考文献
+#
+# <details><summary>参考文献与术语表</summary>
 #
 # - J. Sohl-Dickstein, E. Weiss, N. Maheswaranathan, S. Ganguli (2015). *Deep unsupervised learning using nonequilibrium thermodynamics.* ICML.（这条链及其 ELBO，§1、§4。）
 # - J. Ho, A. Jain, P. Abbeel (2020). *Denoising diffusion probabilistic models.* NeurIPS.（线性调度、eps 参数化、其 §3.2 中两种固定的反向方差、简化损失、DDPM 采样；§3–7。）
@@ -568,6 +670,7 @@ plot_moons({"held-out data": moons_test, "DDPM samples": moons_ddpm, "N(0, I)": 
 # - T. Salimans, J. Ho (2022). *Progressive distillation for fast sampling of diffusion models.* ICLR.（我们网络输出背后的 "v" 参数化，§6。）
 #
 # **术语表。** 扩散 diffusion · 前向 / 反向过程 forward / reverse process · 噪声调度 noise schedule · 去噪 denoising · 分数 score · 证据下界 (ELBO) evidence lower bound · 先验匹配项 prior matching · 重建项 reconstruction · KL散度 KL divergence · 采样 sampling。
+# </details>
 
 # %%
 print(f"wall time: {time.perf_counter() - notebook_start:.2f} s")

@@ -13,10 +13,10 @@
 #     name: python3
 # ---
 
-# %% [markdown] en_sha="99f17fe63b8e"
+# %% [markdown] en_sha="20265439dcaa"
 # # 06 · 分数、随机微分方程与概率流常微分方程
 #
-# 本笔记本配合文章 *Principles of diffusion models*（《扩散模型原理》）第 3 节，是笔记本 05 的续篇。笔记本 05 把扩散模型构造成一个带有一串隐变量的 VAE，并用式 (2.4)–(2.5) 的 ELBO 来训练。2020 年以来的论文还用另外两种语言描述同一个模型：**分数 (score)** 和**微分方程 (differential equations)**。本笔记本在这三种语言之间来回翻译，所用的是笔记本 05 中由三个成分组成的混合分布，在它上面每个答案都是精确的。
+# 本笔记本配合文章 *Principles of diffusion models*（《扩散模型原理》）第 3 节，是笔记本 05 的续篇。笔记本 05 把扩散模型构造成一个带有一串隐变量的 VAE（ELBO，式 (2.4)–(2.5)）。2020 年以来的论文还用另外两种语言描述它：**分数 (score)** 和**微分方程 (differential equations)**。本笔记本在笔记本 05 的混合分布上，在这三种语言之间来回翻译，在那里每个答案都是精确的。
 #
 # **问题。** 笔记本 05 的网络预测的是噪声。它还在预测什么？除了沿着链倒着走，还能用它做什么？它的精确似然是多少？
 #
@@ -27,7 +27,7 @@
 # 4. 用这个常微分方程计算模型的精确对数似然，并与 ELBO 放在一起比较；
 # 5. 测量每种常微分方程求解器需要多少次网络评估 (NFE)，并把流匹配 (flow matching) 看作这个家族中的又一个成员。
 #
-# **路线图。** §1 三种预测目标 · §2 朗之万动力学（滑块：步长、步数）· §3 从链到随机微分方程 · §4 概率流常微分方程（滑块：$\sigma$）· §5 精确的似然 · §6 少步采样（滑块：NFE）· §7 流匹配 · §8 小结、练习、参考文献。
+# **阅读时间与路线图。** 核心路线约需 12 分钟阅读，运行不到一分钟：§1 三种预测目标 · §2 朗之万动力学（滑块）· §4 概率流常微分方程（滑块）· §5 精确的似然 · §6 少步采样（滑块）· §8 小结、练习。选读部分另需约 12 分钟：§3 从链到随机微分方程 · §7 流匹配 · 各个“深入一步”折叠块。
 
 # %%
 # Set-up for Colab or any kernel without this project: install its `helpers` package, the
@@ -86,7 +86,7 @@ mixture = GaussianMixture1D(weights=[0.4, 0.3, 0.3], means=[-1.5, 0.5, 2.0], std
 x_train = mixture.sample(4000, rng=0)      # notebook 05's data and split
 x_test = mixture.sample(4000, rng=1)
 
-# %% [markdown] en_sha="c8705f057405"
+# %% [markdown] en_sha="d2dfeb7c2072"
 # ## 1. 网络可以预测的三种东西
 #
 # 把连续噪声水平 $\bar\alpha \in (0, 1]$ 下的带噪点写成 $x = \sqrt{\bar\alpha}\, x_0 + \sqrt{1 - \bar\alpha}\, \varepsilon$。笔记本 05 的网络预测的是 $\varepsilon$。另外两种目标携带同样的信息（Luo 2022, §§ 3-4）：
@@ -99,7 +99,7 @@ x_test = mixture.sample(4000, rng=1)
 # $$\mathbb{E}[\varepsilon \mid x] = -\sqrt{1 - \bar\alpha}\; \nabla_x \log p_{\bar\alpha}(x),
 # \qquad \mathbb{E}[x_0 \mid x] = \frac{x + (1 - \bar\alpha)\, \nabla_x \log p_{\bar\alpha}(x)}{\sqrt{\bar\alpha}}.$$
 #
-# 所以三者是同一个量在三种单位制下的表示。在混合分布上一切都是精确的：`mixture.score(x, alpha_bar)` 是闭式的分数，`mixture.eps_at(x, alpha_bar)` 是最好的噪声预测。下面用对数密度的中心差分检验分数，用 `score_from_eps` 检验噪声预测，再用笔记本 05 的精确后验均值检验对干净点的预测：
+# 所以三者是同一个量在三种单位制下的表示。在混合分布上一切都是精确的：`mixture.score(x, alpha_bar)` 是闭式的分数，`mixture.eps_at(x, alpha_bar)` 是最好的噪声预测。下面用中心差分检验分数，用 `score_from_eps` 检验噪声预测，再用笔记本 05 的后验均值检验对干净点的预测：
 
 # %%
 grid = np.linspace(-4, 4, 801)[:, None]
@@ -138,10 +138,20 @@ for h in (0.02, 0.1, 0.4):
     se = x.var() * math.sqrt(2 / (x.size - 1))  # standard error of a normal sample's variance
     print(f"{h:6.2f} {x.var():13.4f} ± {se:.4f} {s**2 / (1 - h / (4 * s**2)):32.4f}")
 
-# %% [markdown] en_sha="63bc0677ecd3"
-# 在 $h = 0.1$ 和 $0.4$ 时，测得的方差在标准误范围内与预测吻合，而偏离目标分别达 11 % 和 67 %：偏差是真实存在的，并随 $h$ 增大。（在 $h = 0.02$ 时，预测的 2 % 只相当于两个标准误。）更小的步长能消除偏差，代价是需要更多的步。
+# %% [markdown] en_sha="17d62c34a198"
+# 在 $h = 0.1$ 和 $0.4$ 时，测得的方差在标准误范围内与预测吻合，而偏离目标分别达 11 % 和 67 %：偏差是真实存在的，并随 $h$ 增大。更小的步长能消除偏差，代价是需要更多的步。
 #
-# 模态彼此分离时，会出现一个更严重的问题。从宽的 $N(0, 3^2)$ 出发启动 2000 条链，用数据自身的分数、以 $h = 0.01$ 运行。离每个模态最近的链所占的比例应当趋向数据的比例（离每个成分均值最近的概率质量，`mixture.mode_shares()`；用 2000 条链时，一个比例的标准误约为 0.011）。先在笔记本 05 的混合分布上做，再在把模态拉开到 $-4, 0, 4$ 的同一混合分布上做一遍（链的初始分布宽一倍）：
+# <details><summary>深入一步：最小的步长</summary>
+#
+# 在 $h = 0.02$ 时，预测的 2 % 只相当于两个标准误。
+# </details>
+#
+# 模态彼此分离时，会出现一个更严重的问题。从宽的 $N(0, 3^2)$ 出发启动 2000 条链，用数据自身的分数、以 $h = 0.01$ 运行。离每个模态最近的链所占的比例应当趋向数据的比例（`mixture.mode_shares()`）。先在笔记本 05 的混合分布上做，再在把模态拉开到 $-4, 0, 4$ 的同一混合分布上做一遍（链的初始分布宽一倍）：
+#
+# <details><summary>深入一步：这些比例量的是什么</summary>
+#
+# 一个模态的比例，是离其成分均值最近的概率质量。用 2000 条链时，一个比例的标准误约为 0.011。
+# </details>
 
 # %%
 far = GaussianMixture1D(weights=[0.4, 0.3, 0.3], means=[-4.0, 0.0, 4.0], stds=[0.25, 0.25, 0.5])
@@ -159,10 +169,15 @@ for name, mix, start in (("notebook 05's mixture", mixture, x_init), ("modes at 
         plain_far = x
 print(f"W1 floor (2000 against 4000 data points): {wasserstein_1(mixture.sample(2000, rng=5), x_test):.3f}")
 
-# %% [markdown] en_sha="a41f89938d8d"
+# %% [markdown] en_sha="9e9e22c1e29a"
 # 在笔记本 05 的混合分布上，普通的朗之万动力学能够到达目标：一千步之后，比例已接近数据的比例，因为它的模态离得足够近，链时不时能从一个跨到另一个。把模态拉开，同样的链就停在它们最初落入的地方，一万步都是如此：要跨过去，链必须爬过一个密度极小的区域，而那里的分数会把它推回来。于是这些比例说明的是链从哪里出发，而不是模态有多重。
 #
-# **退火**（Song & Ermon 2019）解决了这个问题。用水平为 $\sigma$ 的噪声把数据模糊：模糊后的密度 $p_\sigma$ 没有空隙，而且它的分数在这里同样是精确的。从 $\sigma = 10$ 时模糊数据自身的分散程度出发（数据的方差加上 $\sigma^2$），在那里运行一百步朗之万，然后在越来越小的水平上依次运行（从 10 到 0.01 共 20 个水平），步长 $h = 0.2\sigma^2$ 随水平一起缩小。在变量 $\bar x = x / \sqrt{\bar\alpha}$ 中，模糊后的数据为 $x_0 + \sigma \varepsilon$，其中 $\bar\alpha = 1 / (1 + \sigma^2)$，它们的分数是 $x$ 的分数的 $\sqrt{\bar\alpha}$ 倍：
+# **退火**（Song & Ermon 2019）解决了这个问题。用水平为 $\sigma$ 的噪声把数据模糊：模糊后的密度 $p_\sigma$ 没有空隙。在 $\sigma = 10$ 处运行一百步朗之万，然后在越来越小的水平上依次运行（从 10 到 0.01 共 20 个水平），步长 $h = 0.2\sigma^2$ 随水平一起缩小：
+#
+# <details><summary>深入一步：起点，以及单元格所用的变量</summary>
+#
+# 模糊后密度的分数在这里同样是精确的。链从 $\sigma = 10$ 时模糊数据自身的分散程度出发（数据的方差加上 $\sigma^2$）。在变量 $\bar x = x / \sqrt{\bar\alpha}$ 中，模糊后的数据为 $x_0 + \sigma \varepsilon$，其中 $\bar\alpha = 1 / (1 + \sigma^2)$，它们的分数是 $x$ 的分数的 $\sqrt{\bar\alpha}$ 倍。
+# </details>
 
 # %%
 sigmas = np.geomspace(10.0, 0.01, 20)
@@ -180,10 +195,10 @@ print(f"  plain, 10000 steps:               shares {np.round(far.mode_shares(pla
 print(f"  floor (2000 against 4000 points of this mixture): "
       f"W1 {wasserstein_1(far.sample(2000, rng=5), far.sample(4000, rng=1)):.3f}")
 
-# %% [markdown] en_sha="84662549f7d9"
-# 经过二十个水平的退火，链以正确的比例找到了各个模态：在大的 $\sigma$ 下，各模态相互重叠，链可以在它们之间自由移动，而每个更小的水平都在前一个更大水平已定下的结果上进一步细化。这就是通往扩散的桥梁：一串从大到小的噪声水平，在每个水平上都有一个分数模型。扩散模型把每个水平上的朗之万步换成了反向过程的一步。
+# %% [markdown] en_sha="de3026919102"
+# 经过二十个水平的退火，链以正确的比例找到了各个模态：在大的 $\sigma$ 下，各模态相互重叠，链可以在它们之间自由移动，而每个更小的水平都在前一个更大水平已定下的结果上进一步细化。这就是通往扩散的桥梁：从大到小的噪声水平，每个水平上一个分数模型。扩散把每个水平上的朗之万步换成反向过程的一步。
 #
-# 调节*普通*朗之万动力学在笔记本 05 混合分布上的步长和步数，从宽的初始分布出发（1000 条链）；标题给出链所找到的比例。看什么：取 $h = 0.001$、400 步时，链还没有在各自的模态中安定下来（比例为 0.44、0.21、0.35）；取 $h = 0.1$ 时，比例正确（0.39、0.30、0.31），但每个模态都过宽。
+# 调节*普通*朗之万动力学在笔记本 05 混合分布上的步长和步数（1000 条链，从宽的初始分布出发；标题给出比例）。看什么：取 $h = 0.001$、400 步时，链还没有安定下来（比例为 0.44、0.21、0.35）；取 $h = 0.1$ 时，比例正确（0.39、0.30、0.31），但每个模态都过宽。
 
 # %%
 plot_langevin(0.01, 200, mixture=mixture, x_init=x_init[:1000], rng=0)
@@ -193,19 +208,29 @@ plot_langevin(0.01, 200, mixture=mixture, x_init=x_init[:1000], rng=0)
 slider_panel(plot_langevin, log_slider("step_size", 0.01, 1e-3, 0.1),
              int_slider("steps", 200, 10, 400, 10), mixture=mixture, x_init=x_init[:1000], rng=0)
 
-# %% [markdown] en_sha="bdd591e44563"
+# %% [markdown] en_sha="efaf9f718dd8"
 # ## 3. 从笔记本 05 的链到随机微分方程
 #
-# 笔记本 05 的前向链分 $T$ 个小步加噪，$x_t = \sqrt{1 - \beta_t}\, x_{t-1} + \sqrt{\beta_t}\, \varepsilon_t$。让 $T$ 增大而保持调度的形状不变，使每个 $\beta_t$ 像 $1/T$ 一样缩小。保留到 $\beta_t$ 的一阶，一步为 $x_t - x_{t-1} \approx -\tfrac{1}{2} \beta_t x_{t-1} + \sqrt{\beta_t}\, \varepsilon_t$：这正是**保方差随机微分方程 (variance-preserving stochastic differential equation)**（简称 SDE；Song et al. 2021）的 Euler–Maruyama 步，其中时间 $\tau$ 以步数计，一步对应 $\beta(\tau)\,d\tau = \beta_t$，$W$ 为布朗运动：
+# 笔记本 05 的前向链分 $T$ 个小步加噪，$x_t = \sqrt{1 - \beta_t}\, x_{t-1} + \sqrt{\beta_t}\, \varepsilon_t$。随着 $T$ 增大、每个 $\beta_t$ 像 $1/T$ 一样缩小，这条链就变成**保方差随机微分方程 (variance-preserving stochastic differential equation)**（简称 SDE；Song et al. 2021），$W$ 为布朗运动：
 #
 # $$dx = -\tfrac{1}{2} \beta(\tau)\, x\, d\tau + \sqrt{\beta(\tau)}\, dW.$$
+#
+# <details><summary>深入一步：链的一步就是 SDE 的一步</summary>
+#
+# 让 $T$ 增大而保持调度的形状不变，使每个 $\beta_t$ 像 $1/T$ 一样缩小。保留到 $\beta_t$ 的一阶，一步为 $x_t - x_{t-1} \approx -\tfrac{1}{2} \beta_t x_{t-1} + \sqrt{\beta_t}\, \varepsilon_t$：这正是该 SDE 的 Euler–Maruyama 步，其中时间 $\tau$ 以步数计，一步对应 $\beta(\tau)\,d\tau = \beta_t$。
+# </details>
 #
 # 沿时间反向运行时，随机微分方程有一个反向时间的孪生方程（Anderson 1982），它需要一样前向方程不需要的东西：分数。
 #
 # $$dx = \big[-\tfrac{1}{2} \beta(\tau)\, x - \beta(\tau)\, \nabla_x \log p_\tau(x)\big]\, d\tau
 # + \sqrt{\beta(\tau)}\, d\bar W.$$
 #
-# 这里时间倒流（每步 $d\tau = -1$），$\bar W$ 也是一个倒着走的布朗运动。它从 $t$ 到 $t - 1$ 的 Euler–Maruyama 步为 $x_{t-1} = x_t + \beta_t \big(\tfrac{1}{2} x_t + \nabla \log p_t(x_t)\big) + \sqrt{\beta_t}\, z$。笔记本 05 中 $\sigma_t^2 = \beta_t$ 的祖先采样步有相同的噪声，均值为 $\big(x_t + \beta_t \nabla \log p_t(x_t)\big) / \sqrt{1 - \beta_t}$（即把其中的 $\varepsilon$ 换成分数后的 $\mu$）。两个均值相差 $\beta_t^2$ 阶的量。用精确的分数，在 $x \in [-4, 4]$ 上测量它：随着 $T$ 增大，看单步中的最大差异，以及整条链上每步最大差异之和，一直比较到 $t = 0.9\,T$。
+# 它的 Euler–Maruyama 步与笔记本 05 中 $\sigma_t^2 = \beta_t$ 的祖先采样步有相同的噪声，两者的均值相差 $\beta_t^2$ 阶的量。用精确的分数，在 $x \in [-4, 4]$ 上测量它：随着 $T$ 增大，看单步中的最大差异，以及整条链上每步最大差异之和，一直比较到 $t = 0.9\,T$。
+#
+# <details><summary>深入一步：两种步并排来看</summary>
+#
+# 这里时间倒流（每步 $d\tau = -1$），$\bar W$ 也是一个倒着走的布朗运动。它从 $t$ 到 $t - 1$ 的 Euler–Maruyama 步为 $x_{t-1} = x_t + \beta_t \big(\tfrac{1}{2} x_t + \nabla \log p_t(x_t)\big) + \sqrt{\beta_t}\, z$。笔记本 05 中 $\sigma_t^2 = \beta_t$ 的祖先采样步有相同的噪声，均值为 $\big(x_t + \beta_t \nabla \log p_t(x_t)\big) / \sqrt{1 - \beta_t}$（即把其中的 $\varepsilon$ 换成分数后的 $\mu$）。
+# </details>
 #
 # <details><summary>深入一步：为什么比较止于 0.9 T</summary>
 #
@@ -224,12 +249,12 @@ for T in (100, 1000, 10000):
     diff = np.abs(ddpm - sde).max(axis=0)                               # per step
     print(f"{T:6d} {b.max():11.2e} {diff.max():30.2e} {diff.sum():23.2e}")
 
-# %% [markdown] en_sha="3523c3a9a3a7"
+# %% [markdown] en_sha="6e961b28d24a"
 # 步数增加十倍：每步的差异缩小一百倍，整条链的差异缩小十倍。在极限下，笔记本 05 中 $\sigma_t^2 = \beta_t$ 的采样器*就是*反向随机微分方程，它的噪声就是该方程自身的噪声。
 #
 # ## 4. 概率流常微分方程
 #
-# 反向随机微分方程混合了漂移项和新注入的噪声。Song et al. (2021) 证明，存在一个完全不含噪声的常微分方程 (ordinary differential equation)，其解在每个时刻都具有*相同的边缘分布* $p_\tau$：这就是**概率流常微分方程**。在 Karras et al. (2022) 的变量下它的形式最为简单：取 $\bar x = x / \sqrt{\bar\alpha}$，它等于 $x_0 + \sigma \varepsilon$，其中 $\sigma = \sqrt{(1 - \bar\alpha) / \bar\alpha}$，并把 $\sigma$ 本身当作时间。于是
+# 一个完全不含噪声的常微分方程 (ordinary differential equation)，在每个时刻都与该 SDE 具有*相同的边缘分布* $p_\tau$（Song et al. 2021）：这就是**概率流常微分方程**。在 Karras et al. (2022) 的变量下它的形式最为简单：取 $\bar x = x / \sqrt{\bar\alpha}$，它等于 $x_0 + \sigma \varepsilon$，其中 $\sigma = \sqrt{(1 - \bar\alpha) / \bar\alpha}$，并把 $\sigma$ 本身当作时间。于是
 #
 # $$\frac{d\bar x}{d\sigma} = \hat\varepsilon\Big(\frac{\bar x}{\sqrt{1 + \sigma^2}},\
 # \frac{1}{1 + \sigma^2}\Big),$$
@@ -238,7 +263,7 @@ for T in (100, 1000, 10000):
 #
 # <details><summary>深入一步：从随机微分方程到 $(\bar x, \sigma)$ 中的 ODE</summary>
 #
-# 把前向随机微分方程写成 $dx = f\, d\tau + g\, dW$，其中 $f = -\tfrac{1}{2}\beta x$，$g = \sqrt{\beta}$。它的边缘分布满足 Fokker-Planck 方程 $\partial_\tau p = -\nabla \cdot (f p) + \tfrac{1}{2} g^2 \nabla^2 p$。由于 $\nabla^2 p = \nabla \cdot (p \nabla \log p)$，噪声项也可以写成一个漂移：$\partial_\tau p = -\nabla \cdot \big[(f - \tfrac{1}{2} g^2 \nabla \log p)\, p\big]$。因此，流 $dx/d\tau = -\tfrac{1}{2}\beta\,(x + \nabla \log p_\tau(x))$ 不带任何噪声，却搬运着同样的 $p_\tau$。
+# 反向随机微分方程混合了漂移项和新注入的噪声；这个 ODE 则完全不含噪声。把前向随机微分方程写成 $dx = f\, d\tau + g\, dW$，其中 $f = -\tfrac{1}{2}\beta x$，$g = \sqrt{\beta}$。它的边缘分布满足 Fokker-Planck 方程 $\partial_\tau p = -\nabla \cdot (f p) + \tfrac{1}{2} g^2 \nabla^2 p$。由于 $\nabla^2 p = \nabla \cdot (p \nabla \log p)$，噪声项也可以写成一个漂移：$\partial_\tau p = -\nabla \cdot \big[(f - \tfrac{1}{2} g^2 \nabla \log p)\, p\big]$。因此，流 $dx/d\tau = -\tfrac{1}{2}\beta\,(x + \nabla \log p_\tau(x))$ 不带任何噪声，却搬运着同样的 $p_\tau$。
 #
 # 再换变量。由 $d\bar\alpha/d\tau = -\beta \bar\alpha$、$\bar x = x / \sqrt{\bar\alpha}$ 和 $\sigma^2 = 1/\bar\alpha - 1$，得 $d\bar x/d\tau = -\tfrac{1}{2}\beta \nabla \log p / \sqrt{\bar\alpha} = \tfrac{1}{2}\beta \hat\varepsilon / \sqrt{\bar\alpha (1 - \bar\alpha)}$（§1：$\nabla \log p = -\hat\varepsilon / \sqrt{1 - \bar\alpha}$），以及 $d\sigma/d\tau = \beta / \big(2\sqrt{\bar\alpha (1 - \bar\alpha)}\big)$。两者之比就是 $d\bar x / d\sigma = \hat\varepsilon$。在这组变量下 $\bar x = x_0 + \sigma\varepsilon$：这正是方差爆炸型随机微分方程，§2 的退火朗之万动力学已经沿着它的各个水平走过一遍。下一个单元格从相同的点出发对两种形式积分：两者的终点相差不到 0.002，这只是两种欧拉离散之间本身的差别。
 # </details>
@@ -274,10 +299,15 @@ for sigma, sigma_next in zip(levels[:-1], levels[1:]):
     xbar = xbar + (sigma_next - sigma) * pf_ode_velocity(mixture.eps_at, xbar, sigma)  # Euler
 print(f"{steps} steps: max |Euler on the ODE - DDIM| = {np.abs(xbar - ddim.samples).max():.1e}")
 
-# %% [markdown] en_sha="41e82b94761d"
+# %% [markdown] en_sha="4a1c45fff8a3"
 # 两者在舍入误差内一致。笔记本 05 的确定性采样器从一开始就是一个常微分方程求解器，因此对同一个方程，任何更好的求解器都是同一个网络的更好的采样器。
 #
-# 调节 $\sigma$：左图是该水平上 $\bar x$ 的精确密度（每个方差都增大 $\sigma^2$ 的混合分布）；右图是速度 $d\bar x / d\sigma$，即该处精确的 $\hat\varepsilon$。随着 $\sigma$ 下降，每个点逆着速度方向移动，朝最近的峰靠拢；密度的各个峰只在 $\sigma$ 较小时才出现。在 $\sigma = 0.3$ 的图中，请看各个峰恰好位于速度由负变正穿过零的地方：两侧的点都朝它们移动。
+# 调节 $\sigma$：左图是该水平上 $\bar x$ 的精确密度，右图是速度 $d\bar x / d\sigma$（精确的 $\hat\varepsilon$）。随着 $\sigma$ 下降，每个点逆着速度方向移动，朝最近的峰靠拢；各个峰只在 $\sigma$ 较小时才出现。在 $\sigma = 0.3$ 的图中，请看各个峰恰好位于速度由负变正穿过零的地方：两侧的点都朝它们移动。
+#
+# <details><summary>深入一步：左图的密度</summary>
+#
+# 它是每个方差都增大 $\sigma^2$ 的混合分布。
+# </details>
 
 # %%
 plot_pf_ode(0.3, mixture=mixture)     # the slider starts at 1, before the bumps appear
@@ -286,15 +316,20 @@ plot_pf_ode(0.3, mixture=mixture)     # the slider starts at 1, before the bumps
 # NBVAL_IGNORE_OUTPUT
 slider_panel(plot_pf_ode, log_slider("sigma", 1.0, 0.01, 10.0), mixture=mixture)
 
-# %% [markdown] en_sha="ba15161fde60"
+# %% [markdown] en_sha="d8a1c7ff766a"
 # ## 5. 精确的似然
 #
-# 常微分方程是一个可逆映射，所以变量替换公式能精确给出它所产生的密度：沿一条路径，$\frac{d}{d\sigma} \log p_\sigma(\bar x(\sigma)) = -\nabla \cdot v$，其中 $v$ 为速度。从数据（$\sigma_{\min} = 0.002$）一直积分到 $\sigma_{\max} = 80$，在这里，该处的分布几乎就是 $N(0, 1 + \sigma_{\max}^2)$（两者的差异在数据上平均约为 $10^{-6}$ nat，但在尾部的个别点上可达 0.007 nat），于是
+# 常微分方程是一个可逆映射，所以变量替换公式能精确给出它所产生的密度：沿一条路径，$\frac{d}{d\sigma} \log p_\sigma(\bar x(\sigma)) = -\nabla \cdot v$，其中 $v$ 为速度。从数据（$\sigma_{\min} = 0.002$）一直积分到 $\sigma_{\max} = 80$，在这里，该处的分布几乎就是 $N(0, 1 + \sigma_{\max}^2)$，于是
 #
 # $$\log p(x_0) = \log N\big(\bar x(\sigma_{\max});\ 0,\ (1 + \sigma_{\max}^2) I\big)
 # + \int_{\sigma_{\min}}^{\sigma_{\max}} \nabla \cdot v\big(\bar x(\sigma), \sigma\big)\, d\sigma$$
 #
-# （Song et al. 2021, Chen et al. 2018）。`pf_ode_log_likelihood` 用 Heun 法对两者积分，散度用中心差分计算（这是确定性的，在这里的一维或二维情形下精确到约 $10^{-7}$ nat；大模型则使用它的随机估计）。使用精确的 $\hat\varepsilon$ 时，结果应当是数据经 $\sigma_{\min}$ 模糊后的对数密度；误差主要来自求解器：
+# （Song et al. 2021, Chen et al. 2018）。`pf_ode_log_likelihood` 用 Heun 法对两者积分，散度用中心差分计算。使用精确的 $\hat\varepsilon$ 时，结果应当是数据经 $\sigma_{\min}$ 模糊后的对数密度；误差主要来自求解器：
+#
+# <details><summary>深入一步：另外两部分有多精确</summary>
+#
+# 顶层分布与 $N(0, 1 + \sigma_{\max}^2)$ 的差异在数据上平均约为 $10^{-6}$ nat，但在尾部的个别点上可达 0.007 nat。中心差分是确定性的，在这里的一维或二维情形下精确到约 $10^{-7}$ nat；大模型则使用散度的随机估计。
+# </details>
 
 # %%
 x_eval = np.linspace(-2.5, 3.5, 61)[:, None]
@@ -304,8 +339,13 @@ for nfe in (8, 32, 128, 512):
     err = np.abs(pf_ode_log_likelihood(mixture.eps_at, x_eval, nfe=nfe) - exact_log_p).max()
     print(f"{nfe:5d} {err:34.4f}")
 
-# %% [markdown] en_sha="ce03f9ed747c"
-# 最差点的误差从 32 次评估到 128 次下降为 1/14，从 128 次到 512 次下降为 1/7（二阶求解器的理想值是 1/16）；128 次时为 0.08 nat，512 次时为 0.011，其中约 0.006 来自顶层分布的偏差，0.005 来自求解器。求似然比采样（§6）需要更多次评估：每个点都必须被准确地搬运，而不仅仅是整个分布。
+# %% [markdown] en_sha="8262535677fb"
+# 最差点的误差在 128 次评估时为 0.08 nat，512 次时为 0.011。求似然比采样（§6）需要更多次评估：每个点都必须被准确地搬运，而不仅仅是整个分布。
+#
+# <details><summary>深入一步：收敛速度，以及顶层分布所占的份额</summary>
+#
+# 最差点的误差从 32 次评估到 128 次下降为 1/14，从 128 次到 512 次下降为 1/7（二阶求解器的理想值是 1/16）。512 次时的 0.011 中，约 0.006 来自顶层分布的偏差，0.005 来自求解器。
+# </details>
 #
 # 现在来看一个学到的模型：`train_eps_fn` 在*连续*噪声水平上（0.002 到 80 之间的每个 $\sigma$）训练笔记本 05 的网络，并把它作为一个 `eps_fn` 返回。与它并列的是笔记本 05 的离散网络，以及它在两种反向方差下的 ELBO。全部在同样的 1000 个留出点上计算，单位为每点 nat；概率流 ODE 用 512 次评估：
 
@@ -329,7 +369,7 @@ print(f"  log p - ODE (learned)                    {mean_and_se(log_p - ode_ll):
 print(f"  log p - ELBO (beta_tilde)                {mean_and_se(log_p - elbo_tilde): .3f}")
 print(f"  log p - ELBO (beta)                      {mean_and_se(log_p - elbo_beta): .3f}")
 
-# %% [markdown] en_sha="c3539eb6d3cc"
+# %% [markdown] en_sha="a8120a84dc7f"
 # 请看*配对*差值，它们是在同一批数据上逐点算出的：其标准误远小于均值的标准误。
 #
 # - 使用精确 $\hat\varepsilon$ 的概率流 ODE 重现了 $\log p$；学到的那个比它低 0.022 ± 0.006 nat，这是网络不完美的代价。
@@ -338,7 +378,12 @@ print(f"  log p - ELBO (beta)                      {mean_and_se(log_p - elbo_bet
 #
 # ## 6. 少步采样
 #
-# 这里的每个采样器都是常微分方程求解器，网络评估次数 (NFE) 就是代价。**欧拉法 (Euler)**（= DDIM）每步用一次评估。**Heun 法**（Karras et al. 2022）先做一步欧拉步，在其终点处计算速度，再用两个斜率的平均值重新走这一步：每步两次评估，误差随步长的平方下降。两者都沿 Karras et al. 网格上的水平行进，$\sigma_i = \big(\sigma_{\max}^{1/\rho} + \tfrac{i}{N} (\sigma_{\min}^{1/\rho} - \sigma_{\max}^{1/\rho})\big)^\rho$，其中 $\rho = 7$，在小 $\sigma$ 处较密。各用五个采样种子，以 2000 个样本对比 4000 个留出点：
+# 这里的每个采样器都是常微分方程求解器，网络评估次数 (NFE) 就是代价。**欧拉法 (Euler)**（= DDIM）每步用一次评估。**Heun 法**（Karras et al. 2022）先做一步欧拉步，在其终点处计算速度，再用两个斜率的平均值重新走这一步：每步两次评估，误差随步长的平方下降。两者都沿 Karras et al. 网格（$\rho = 7$）上的水平行进，在小 $\sigma$ 处较密。各用五个采样种子，以 2000 个样本对比 4000 个留出点：
+#
+# <details><summary>深入一步：网格</summary>
+#
+# $\sigma_i = \big(\sigma_{\max}^{1/\rho} + \tfrac{i}{N} (\sigma_{\min}^{1/\rho} - \sigma_{\max}^{1/\rho})\big)^\rho$，$i = 0, \dots, N$。
+# </details>
 
 # %%
 nfe_list = [4, 8, 16, 32, 64]
@@ -362,13 +407,15 @@ for eps_name in ("exact", "learned"):  # same seeds, same starting points: a pai
         f"{m.mean:8.3f} ±{m.se:.3f}" for m in map(mean_and_se, d.T)))
 plot_nfe_curves(nfe_list, curves, floor=floor.mean)
 
-# %% [markdown] en_sha="3a6ef2f73676"
+# %% [markdown] en_sha="88437b0a9ed6"
 # 标准误允许我们说的是：
 #
 # - 从 32 次评估起，使用精确 $\hat\varepsilon$ 的 Heun 法领先欧拉法；使用学到的网络时，两者相差不到两个标准误。到 64 次时，Heun 法（0.049 ± 0.009）已经与从同一批起点出发的精确 ODE 一致（0.048）：高出下限的部分来自五个种子的随机性，而不是求解器的误差。
-# - 在 8 次和 16 次评估时，这里欧拉法反而*领先* Heun 法。在 $\rho = 7$ 下，8 次评估的预算只够 Heun 法走 4 步（水平为 80、17.5、2.52、0.17、0.002），它的第三步从 $\sigma = 2.5$ 跳到 0.17，横跨了密度从一个峰变成三个峰的整个区间（见 §4 的滑块）。欧拉法的预测步 $\bar x + (\sigma' - \sigma)\,\hat\varepsilon = \hat x_0 + \sigma' \hat\varepsilon$ 落在 $\hat x_0$ 附近，也就是几个峰之间那个模糊的猜测。在那里、在 $\sigma' = 0.17$ 处的斜率指向最近的峰：大约为零，对一半的点甚至方向相反。把它与起点的斜率平均，步长就减了一半，所以 Heun 法*走得不够远*（中位数为精确移动距离的 0.61 倍），而欧拉法走过了头（1.33 倍）。只有当每一步相对于速度变化的尺度足够小时，Heun 法的优势才会显现。
+# - 在 8 次和 16 次评估时，这里欧拉法反而*领先* Heun 法。在 $\rho = 7$ 下，8 次评估的预算只够 Heun 法走 4 步（水平为 80、17.5、2.52、0.17、0.002），它的第三步从 $\sigma = 2.5$ 跳到 0.17，横跨了密度从一个峰变成三个峰的整个区间（见 §4 的滑块）。在这一步上 Heun 法*走得不够远*（中位数为精确移动距离的 0.61 倍），而欧拉法走过了头（1.33 倍）。只有当每一步相对于速度变化的尺度足够小时，Heun 法的优势才会显现。
 #
 # <details><summary>深入一步：拆开 Heun 法的第三步</summary>
+#
+# 欧拉法的预测步 $\bar x + (\sigma' - \sigma)\,\hat\varepsilon = \hat x_0 + \sigma' \hat\varepsilon$ 落在 $\hat x_0$ 附近，也就是几个峰之间那个模糊的猜测。在那里、在 $\sigma' = 0.17$ 处的斜率指向最近的峰：大约为零，对一半的点甚至方向相反。把它与起点的斜率平均，步长就减了一半，所以 Heun 法走得不够远。
 #
 # 下一个单元格（可选）从 Heun 法自己在 $\sigma = 2.52$ 处的点出发（8 次评估，精确 $\hat\varepsilon$），用三种方式走到 0.17（欧拉法、Heun 法，以及作为精确 ODE 的 1000 个小步），比较每种方式把点移动了多远。然后它只把这一步换成欧拉步来运行 Heun 法：7 次评估得到 $W_1 = 0.269$，好于欧拉法 8 次评估的 0.304。校正步只在一步跨越了速度的全部变化时才有害。
 # </details>
@@ -430,12 +477,17 @@ plot_few_step(8, eps_fn=mixture.eps_at, mixture=mixture, held_out=x_test, n=1000
 slider_panel(plot_few_step, int_slider("nfe", 8, 1, 64), eps_fn=mixture.eps_at,
              mixture=mixture, held_out=x_test, n=1000, rng=0)
 
-# %% [markdown] en_sha="d6e5b724f36d"
+# %% [markdown] en_sha="3c888131ab50"
 # ## 7. 流匹配是这个家族的一员
 #
 # **流匹配 (flow matching)**（Lipman et al. 2023；以及 Liu et al. 2023 的 rectified flow，即整流流）完全绕开了噪声水平和分数。它在一个数据点与一次噪声抽样之间取一条直线路径，$x_t = (1 - t)\, x_0 + t\, \varepsilon$，$t \in [0, 1]$，并训练速度场 $v_\theta(x_t, t)$ 去匹配这条路径自身的速度 $\varepsilon - x_0$。采样时对 $dx/dt = v_\theta$ 从 $t = 1$（噪声）积分到 $t = 0$。（Lipman et al. 的时间方向相反，$t = 0$ 是噪声；我们沿用扩散模型的约定。）
 #
-# 它就是换了一个调度的概率流常微分方程。两边除以 $1 - t$：$x_t / (1 - t) = x_0 + \frac{t}{1 - t}\, \varepsilon$，这正是 $\sigma = t / (1 - t)$ 处的 $\bar x$。在一条路径上，$x_t + (1 - t)(\varepsilon - x_0) = \varepsilon$；对给定的 $x_t$ 取期望，最优速度 $v = \mathbb{E}[\varepsilon - x_0 \mid x_t]$ 与最优噪声预测之间的关系为 $\hat\varepsilon = x_t + (1 - t)\, v$，再令 $\bar x = x_t / (1 - t)$，链式法则就把 $dx_t / dt = v$ 变成 $d\bar x / d\sigma = \hat\varepsilon$：同一个常微分方程，只是用时间 $t$ 代替了 $\sigma$。下面用精确的 $\hat\varepsilon$ 在混合分布上检验：从相同的起点出发，分别在 $t$ 上对流匹配常微分方程积分、在 $\sigma$ 上对概率流常微分方程积分，各用 10 步欧拉法，网格相互对应（$\sigma_i = t_i / (1 - t_i)$）：
+# 它就是换了一个调度的概率流常微分方程。两边除以 $1 - t$：$x_t / (1 - t) = x_0 + \frac{t}{1 - t}\, \varepsilon$，这正是 $\sigma = t / (1 - t)$ 处的 $\bar x$：同一个常微分方程，只是用时间 $t$ 代替了 $\sigma$。下面用精确的 $\hat\varepsilon$ 在混合分布上检验：从相同的起点出发，分别在 $t$ 上对流匹配常微分方程积分、在 $\sigma$ 上对概率流常微分方程积分，各用 10 步欧拉法，网格相互对应（$\sigma_i = t_i / (1 - t_i)$）：
+#
+# <details><summary>深入一步：从速度到噪声预测</summary>
+#
+# 在一条路径上，$x_t + (1 - t)(\varepsilon - x_0) = \varepsilon$；对给定的 $x_t$ 取期望，最优速度 $v = \mathbb{E}[\varepsilon - x_0 \mid x_t]$ 与最优噪声预测之间的关系为 $\hat\varepsilon = x_t + (1 - t)\, v$，再令 $\bar x = x_t / (1 - t)$，链式法则就把 $dx_t / dt = v$ 变成 $d\bar x / d\sigma = \hat\varepsilon$。
+# </details>
 
 # %%
 start = np.random.default_rng(10).standard_normal((2000, 1))        # x at t = 1, noise
@@ -451,10 +503,15 @@ print(f"max |flow matching end / (1 - t) - probability-flow end| = "
       f"W1 of each to held-out: {wasserstein_1(x_t / (1 - t_grid[-1]), x_test):.3f}, "
       f"{wasserstein_1(xbar, x_test):.3f}")
 
-# %% [markdown] en_sha="0d388bef473a"
-# 只用十步，两者就在舍入误差内一致：在 $t$ 上对流匹配方程做一步欧拉步，*就是*在 $\sigma$ 上对概率流方程做一步欧拉步，因为 $(t_1 - t_0) / \big((1 - t_0)(1 - t_1)\big) = \sigma_1 - \sigma_0$。同一个 ODE，两种计时方式；但两边的步只有在三个条件下才一致：路径的两个系数 $1 - t$ 和 $t$ 关于 $t$ 是仿射的；状态经过缩放，$\bar x = x_t / (1 - t)$；两套网格相互对应。在笔记本 05 的余弦路径上，系数不是仿射的，在 $t$ 上的欧拉法就不是 DDIM；高阶求解器在两种计时方式之间也有差别。（十步太少，得不到好的样本，两个距离都显示了这一点。）
+# %% [markdown] en_sha="8c0f50141dbe"
+# 只用十步，两者就在舍入误差内一致：在 $t$ 上对流匹配方程做一步欧拉步，*就是*在 $\sigma$ 上对概率流方程做一步欧拉步。同一个 ODE，两种计时方式；但两边的步只有在三个条件下才一致：路径的两个系数 $1 - t$ 和 $t$ 关于 $t$ 是仿射的；状态经过缩放，$\bar x = x_t / (1 - t)$；两套网格相互对应。
 #
-# 现在用相同的训练步数和批大小，在双月数据上训练两者：我们的连续 $\varepsilon$ 网络（`train_eps_fn`），以及一个流匹配速度网络（`train_velocity`；它的损失只有一行，写在该单元格的第一行注释里）。然后让两者通过*同一个* Heun 求解器采样，流匹配网络通过 $\hat\varepsilon = x_t + (1 - t)\, v$ 转换成一个 `eps_fn`（`fm.eps_fn`）：
+# <details><summary>深入一步：两边的步为什么一致，又在哪里不一致</summary>
+#
+# 两边的步一致，是因为 $(t_1 - t_0) / \big((1 - t_0)(1 - t_1)\big) = \sigma_1 - \sigma_0$。在笔记本 05 的余弦路径上，系数不是仿射的，在 $t$ 上的欧拉法就不是 DDIM；高阶求解器在两种计时方式之间也有差别。（十步太少，得不到好的样本，两个距离都显示了这一点。）
+# </details>
+#
+# 现在用相同的训练步数和批大小，在双月数据上训练两者：我们的 $\varepsilon$ 网络（`train_eps_fn`），以及一个流匹配速度网络（`train_velocity`；它只有一行的损失写在该单元格的第一行注释里）。让两者通过*同一个* Heun 求解器采样，流匹配网络通过 $\hat\varepsilon = x_t + (1 - t)\, v$ 转换过来（`fm.eps_fn`）：
 
 # %%
 moons_train, moons_test = two_moons(8000, rng=0), two_moons(2000, rng=1)
@@ -474,10 +531,12 @@ for name, pts in rows:
 plot_moons({"held-out data": moons_test, "ours, Heun 16 NFE": rows[4][1],
             "flow matching, Heun 16 NFE": rows[5][1]})
 
-# %% [markdown] en_sha="bcb2fa7cc759"
-# 在 16 次和 32 次评估时，我们的 $\varepsilon$ 网络比训练了同样步数的流匹配网络更接近留出的双月数据（切片 $W_1$：16 次时 0.1255 对 0.2674，32 次时 0.0569 对 0.1590；下限为 0.0333）；8 次评估时两者都失败了。不要从中读出排名：把 Heun 法换成欧拉法，流匹配网络在 8 次和 16 次评估时反而领先。它表明的是，两者是同一个采样器中可以互换的部件。
+# %% [markdown] en_sha="8bfaea68618c"
+# 在 16 次和 32 次评估时，我们的 $\varepsilon$ 网络比流匹配网络更接近留出的双月数据；8 次评估时两者都失败了。不要从中读出排名：把 Heun 法换成欧拉法，流匹配网络在 8 次和 16 次评估时反而领先。它表明的是，两者是同一个采样器中可以互换的部件。
 #
 # <details><summary>深入一步：为什么这场比赛排不出名次，以及 MMD² 一列</summary>
+#
+# 用 Heun 法时的切片 $W_1$：16 次评估时 0.1255 对 0.2674，32 次时 0.0569 对 0.1590；下限为 0.0333。
 #
 # 这只是各自的一次训练，基于这些设置（流匹配网络没有跳跃连接，并且均匀地抽取 $t$），采样用的是 8 到 32 次评估的 Heun 法，正是 §6 发现它步数少、步子长而吃亏的区间。换成欧拉法，16 次评估时的顺序就反过来了（切片 $W_1$：流匹配 0.122，我们的 0.162）。最后一列是 MMD² 的无偏估计，每一行都用同一个高斯核（宽度 0.2）；当两组样本来自同一分布时，它会略低于 0，下限那一行就是如此。`make bench` 在相同的训练时间下，比较了流匹配已发表的方案与我们的方案。
 # </details>
@@ -493,21 +552,23 @@ plot_moons({"held-out data": moons_test, "ours, Heun 16 NFE": rows[4][1],
 #
 # ## 练习（先预测，再检验）
 #
-# 1. **另一个步长下的朗之万偏差。** 对 §2 的高斯（$s = 0.5$），预测取 $h = 0.2$ 时朗之万动力学稳定下来的方差。检验：把 `(0.02, 0.1, 0.4)` 改为 `(0.2,)`。
-#    <details><summary>解答</summary>
-#    $s^2 / (1 - h/(4s^2)) = 0.25 / (1 - 0.2) = 0.3125$，大了四分之一。该单元格打印出 0.3130 ± 0.0031。</details>
-# 2. **求似然需要多少次评估。** 根据 §5 的表（128 次评估时 0.084 nats，512 次时 0.011），预测 256 次和 64 次时的最大误差。检验：把 NFE 列表改为 `(64, 256)`。
-#    <details><summary>解答</summary>
-#    在 log-NFE 上取中点，256 次时约为 0.03；如果每翻一倍误差约缩小为 1/4 的规律仍然成立，64 次时约为 0.3。该单元格打印出 256 次时 0.0261，64 次时 0.3027。</details>
-# 3. **网格的形状。** 预测在 $\rho = 3$ 的网格上用 8 次评估的欧拉法的 $W_1$，它介于 §6 的 1.154（$\rho = 1$）和 0.304（$\rho = 7$）之间。更接近哪一个？检验：把 `(1.0, 7.0)` 改为 `(3.0,)`。
-#    <details><summary>解答</summary>
-#    更接近 $\rho = 7$：0.364 ± 0.007（$\rho = 5$ 给出 0.308）。只要八个水平中有几个落在 $\sigma \approx 1$ 以下（模态正是在那里分开的），其余的就无关紧要了。
+# 1. **另一个步长下的朗之万偏差。** 对 §2 的高斯（$s = 0.5$），预测取 $h = 0.2$ 时朗之万动力学稳定下来的方差。
+#    <details><summary>检验，然后看解答</summary>
+#    把 `(0.02, 0.1, 0.4)` 改为 `(0.2,)`。$s^2 / (1 - h/(4s^2)) = 0.25 / (1 - 0.2) = 0.3125$，大了四分之一。该单元格打印出 0.3130 ± 0.0031。</details>
+# 2. **求似然需要多少次评估。** 根据 §5 的表（128 次评估时 0.084 nats，512 次时 0.011），预测 256 次和 64 次时的最大误差。
+#    <details><summary>检验，然后看解答</summary>
+#    把 NFE 列表改为 `(64, 256)`。在 log-NFE 上取中点，256 次时约为 0.03；如果每翻一倍误差约缩小为 1/4 的规律仍然成立，64 次时约为 0.3。该单元格打印出 256 次时 0.0261，64 次时 0.3027。</details>
+# 3. **网格的形状。** 预测在 $\rho = 3$ 的网格上用 8 次评估的欧拉法的 $W_1$，它介于 §6 的 1.154（$\rho = 1$）和 0.304（$\rho = 7$）之间。更接近哪一个？
+#    <details><summary>检验，然后看解答</summary>
+#    把 `(1.0, 7.0)` 改为 `(3.0,)`。更接近 $\rho = 7$：0.364 ± 0.007（$\rho = 5$ 给出 0.308）。只要八个水平中有几个落在 $\sigma \approx 1$ 以下（模态正是在那里分开的），其余的就无关紧要了。
 #    </details>
-# 4. **轮到 Heun 了。** §6 发现欧拉法在 8 和 16 次评估时领先，Heun 法在 32 次时领先。预测两者在 128 次评估时的结果（精确 $\hat\varepsilon$，种子 9）。检验：`[wasserstein_1(pf_ode_sample(mixture.eps_at, 2000, nfe=128, solver=s, rng=9), x_test) for s in ("euler", "heun")]`。
-#    <details><summary>解答</summary>
-#    对这个种子，两者都是 0.049：步长足够小时，求解器就不再重要。这比下限的均值（30 次抽样上为 0.039 ± 0.003）高 0.010，完全在下限单次抽样的散布范围（约 0.016）之内。</details>
+# 4. **轮到 Heun 了。** §6 发现欧拉法在 8 和 16 次评估时领先，Heun 法在 32 次时领先。预测两者在 128 次评估时的结果（精确 $\hat\varepsilon$，种子 9）。
+#    <details><summary>检验，然后看解答</summary>
+#    运行 `[wasserstein_1(pf_ode_sample(mixture.eps_at, 2000, nfe=128, solver=s, rng=9), x_test) for s in ("euler", "heun")]`。对这个种子，两者都是 0.049：步长足够小时，求解器就不再重要。这比下限的均值（30 次抽样上为 0.039 ± 0.003）高 0.010，完全在下限单次抽样的散布范围（约 0.016）之内。</details>
 #
 # ## 参考文献
+#
+# <details><summary>参考文献</summary>
 #
 # - A. Hyvärinen (2005). *Estimation of non-normalized statistical models by score matching.* JMLR.（不需要归一化常数就能学习分数，§1。）
 # - P. Vincent (2011). *A connection between score matching and denoising autoencoders.* Neural Computation.（去噪就是分数匹配 (score matching)：§1 中的噪声目标。）
@@ -522,6 +583,7 @@ plot_moons({"held-out data": moons_test, "ours, Heun 16 NFE": rows[4][1],
 # - C. Luo (2022). *Understanding diffusion models: a unified perspective.* arXiv:2208.11970.（三种等价的预测目标，§1。）
 #
 # **术语表。** 分数 score · 朗之万动力学 Langevin dynamics · 随机微分方程 (SDE) stochastic differential equation · 概率流常微分方程 probability-flow ODE · 扩散 diffusion · 去噪 denoising · 证据下界 (ELBO) evidence lower bound · 似然 likelihood · 采样 sampling · 噪声调度 noise schedule · 流匹配 flow matching。
+# </details>
 
 # %%
 print(f"wall time: {time.perf_counter() - notebook_start:.2f} s")
