@@ -16,18 +16,18 @@
 # %% [markdown] en_sha="20265439dcaa"
 # # 06 · 分数、随机微分方程与概率流常微分方程
 #
-# 本笔记本配合文章 *Principles of diffusion models*（《扩散模型原理》）第 3 节，是笔记本 05 的续篇。笔记本 05 把扩散模型构造成一个带有一串隐变量的 VAE（ELBO，式 (2.4)–(2.5)）。2020 年以来的论文还用另外两种语言描述它：**分数 (score)** 和**微分方程 (differential equations)**。本笔记本在笔记本 05 的混合分布上，在这三种语言之间来回翻译，在那里每个答案都是精确的。
+# 本笔记本配合原文《扩散模型原理》第 3 节，是笔记本 05 的续篇。图中的标注、程序打印的结果和代码注释都用英文，§4 的图前附有图中标注对照。笔记本 05 把扩散模型构造成一个带有一串隐变量的 VAE（ELBO，式 (2.4)–(2.5)）。2020 年以来的论文还用另外两种语言描述它：**分数 (score)** 和**微分方程 (differential equations)**。本笔记本以笔记本 05 的混合分布为例，在这三种语言之间相互转换：在这个分布上，每个答案都能精确算出。
 #
 # **问题。** 笔记本 05 的网络预测的是噪声。它还在预测什么？除了沿着链倒着走，还能用它做什么？它的精确似然是多少？
 #
 # **学习目标。** 学完本笔记本，你能够
 # 1. 把噪声预测换算成分数和对 $x_0$ 的预测，并用有限差分检验这一换算；
 # 2. 只用分数进行采样（朗之万动力学 (Langevin dynamics)），测量它的偏差，并说明对于模态彼此分离的数据，为什么需要在一系列噪声水平上退火；
-# 3. 把笔记本 05 的链写成随机微分方程 (stochastic differential equation, SDE)，以及它的确定性孪生方程，即**概率流常微分方程 (probability-flow ODE)**，并验证 DDIM 就是该方程上的欧拉法；
+# 3. 把笔记本 05 的链写成随机微分方程 (stochastic differential equation, SDE)，以及与之对应的确定性方程，即**概率流常微分方程** (probability-flow ODE，下文简称概率流 ODE)，并验证 DDIM 就是该方程上的欧拉法；
 # 4. 用这个常微分方程计算模型的精确对数似然，并与 ELBO 放在一起比较；
 # 5. 测量每种常微分方程求解器需要多少次网络评估 (NFE)，并把流匹配 (flow matching) 看作这个家族中的又一个成员。
 #
-# **阅读时间与路线图。** 核心路线约需 12 分钟阅读，运行不到一分钟：§1 三种预测目标 · §2 朗之万动力学（滑块）· §4 概率流常微分方程（滑块）· §5 精确的似然 · §6 少步采样（滑块）· §8 小结、练习。选读部分另需约 12 分钟：§3 从链到随机微分方程 · §7 流匹配 · 各个“深入一步”折叠块。
+# **阅读时间与路线图。** 核心路线约需 12 分钟阅读，运行不到一分钟：§1 三种预测目标 · §2 朗之万动力学（滑块）· §4 概率流 ODE（滑块）· §5 精确的似然 · §6 少步采样（滑块）· §8 小结、练习。选读部分另需约 12 分钟：§3 从链到随机微分方程 · §7 流匹配 · 各个“深入一步”折叠块。
 
 # %%
 # Set-up for Colab or any kernel without this project: install its `helpers` package, the
@@ -123,7 +123,7 @@ print(f"t = {t} (alpha_bar = {ab_t:.3f}): max |E[x_0 | x] - Tweedie| = {np.abs(x
 #
 # ## 2. 只用分数采样：朗之万动力学
 #
-# 如果我们手头只有数据的分数 $\nabla_x \log p(x)$，一种采样方法是**朗之万动力学 (Langevin dynamics)**：沿对数密度的上坡方向走一个大小为 $h$ 的步，再加上噪声，
+# 如果我们手头只有数据的分数 $\nabla_x \log p(x)$，一种采样方法是**朗之万动力学**：沿对数密度的上坡方向走一个大小为 $h$ 的步，再加上噪声，
 #
 # $$x \leftarrow x + \tfrac{h}{2}\, \nabla_x \log p(x) + \sqrt{h}\, z, \qquad z \sim N(0, I).$$
 #
@@ -220,7 +220,7 @@ slider_panel(plot_langevin, log_slider("step_size", 0.01, 1e-3, 0.1),
 # 让 $T$ 增大而保持调度的形状不变，使每个 $\beta_t$ 像 $1/T$ 一样缩小。保留到 $\beta_t$ 的一阶，一步为 $x_t - x_{t-1} \approx -\tfrac{1}{2} \beta_t x_{t-1} + \sqrt{\beta_t}\, \varepsilon_t$：这正是该 SDE 的 Euler–Maruyama 步，其中时间 $\tau$ 以步数计，一步对应 $\beta(\tau)\,d\tau = \beta_t$。
 # </details>
 #
-# 沿时间反向运行时，随机微分方程有一个反向时间的孪生方程（Anderson 1982），它需要一样前向方程不需要的东西：分数。
+# 沿时间反向运行时，随机微分方程有一个时间反向的对应方程（Anderson 1982），它需要一样前向方程用不到的东西：分数。
 #
 # $$dx = \big[-\tfrac{1}{2} \beta(\tau)\, x - \beta(\tau)\, \nabla_x \log p_\tau(x)\big]\, d\tau
 # + \sqrt{\beta(\tau)}\, d\bar W.$$
@@ -252,9 +252,9 @@ for T in (100, 1000, 10000):
 # %% [markdown] en_sha="6e961b28d24a"
 # 步数增加十倍：每步的差异缩小一百倍，整条链的差异缩小十倍。在极限下，笔记本 05 中 $\sigma_t^2 = \beta_t$ 的采样器*就是*反向随机微分方程，它的噪声就是该方程自身的噪声。
 #
-# ## 4. 概率流常微分方程
+# ## 4. 概率流 ODE
 #
-# 一个完全不含噪声的常微分方程 (ordinary differential equation)，在每个时刻都与该 SDE 具有*相同的边缘分布* $p_\tau$（Song et al. 2021）：这就是**概率流常微分方程**。在 Karras et al. (2022) 的变量下它的形式最为简单：取 $\bar x = x / \sqrt{\bar\alpha}$，它等于 $x_0 + \sigma \varepsilon$，其中 $\sigma = \sqrt{(1 - \bar\alpha) / \bar\alpha}$，并把 $\sigma$ 本身当作时间。于是
+# 一个完全不含噪声的常微分方程 (ordinary differential equation, ODE)，在每个时刻都与该 SDE 具有*相同的边缘分布* $p_\tau$（Song et al. 2021）：这就是**概率流 ODE**。在 Karras et al. (2022) 的变量下它的形式最为简单：取 $\bar x = x / \sqrt{\bar\alpha}$，它等于 $x_0 + \sigma \varepsilon$，其中 $\sigma = \sqrt{(1 - \bar\alpha) / \bar\alpha}$，并把 $\sigma$ 本身当作时间。于是
 #
 # $$\frac{d\bar x}{d\sigma} = \hat\varepsilon\Big(\frac{\bar x}{\sqrt{1 + \sigma^2}},\
 # \frac{1}{1 + \sigma^2}\Big),$$
@@ -308,6 +308,17 @@ print(f"{steps} steps: max |Euler on the ODE - DDIM| = {np.abs(xbar - ddim.sampl
 #
 # 它是每个方差都增大 $\sigma^2$ 的混合分布。
 # </details>
+#
+# **图中标注对照**
+#
+# | 图中标注 | 含义 |
+# |---|---|
+# | exact density of xbar | $\bar x$ 的精确密度 |
+# | xbar = x / sqrt(alpha_bar) | $\bar x = x / \sqrt{\bar\alpha}$ |
+# | density | 密度 |
+# | velocity d xbar / d sigma | 速度 $d\bar x / d\sigma$ |
+# | points move against it as sigma falls | $\sigma$ 下降时，各点逆着速度移动 |
+# | sigma = …  (alpha_bar = …) | 当前的 $\sigma$（以及对应的 $\bar\alpha$） |
 
 # %%
 plot_pf_ode(0.3, mixture=mixture)     # the slider starts at 1, before the bumps appear
@@ -378,7 +389,7 @@ print(f"  log p - ELBO (beta)                      {mean_and_se(log_p - elbo_bet
 #
 # ## 6. 少步采样
 #
-# 这里的每个采样器都是常微分方程求解器，网络评估次数 (NFE) 就是代价。**欧拉法 (Euler)**（= DDIM）每步用一次评估。**Heun 法**（Karras et al. 2022）先做一步欧拉步，在其终点处计算速度，再用两个斜率的平均值重新走这一步：每步两次评估，误差随步长的平方下降。两者都沿 Karras et al. 网格（$\rho = 7$）上的水平行进，在小 $\sigma$ 处较密。各用五个采样种子，以 2000 个样本对比 4000 个留出点：
+# 这里的每个采样器都是常微分方程求解器，网络评估次数 (NFE) 就是代价。**欧拉法**（= DDIM）每步用一次评估。**Heun 法**（Karras et al. 2022）先做一步欧拉步，在其终点处计算速度，再用两个斜率的平均值重新走这一步：每步两次评估，误差随步长的平方下降。两者都沿 Karras et al. 网格（$\rho = 7$）上的水平行进，在小 $\sigma$ 处较密。各用五个采样种子，以 2000 个样本对比 4000 个留出点：
 #
 # <details><summary>深入一步：网格</summary>
 #
@@ -467,7 +478,7 @@ for rho in (1.0, 7.0):
           f"   (levels {', '.join(f'{v:.3g}' for v in levels)})")
 
 # %% [markdown] en_sha="8d5c6d4a6ed7"
-# 均匀网格把八步中的七步花在 $\sigma = 10$ 以上，而那里什么也没有发生，然后一步从 10 跳到 0.002。$\rho = 7$ 的网格则把步放在速度发生变化的地方。调节 NFE，从相同的起点比较两个求解器（精确的 $\hat\varepsilon$，1000 个样本，一个种子；可信的是表中的平均值）。在 8 次评估时，请看 Heun 法的样本停在了过远的地方：$-3$ 附近堆起一簇，还有约十分之一落在坐标轴之外（标题给出了比例）：这就是上面说的“走得不够远”。
+# 均匀网格把八步中的七步花在 $\sigma = 10$ 以上，而那里什么也没有发生，然后一步从 10 跳到 0.002。$\rho = 7$ 的网格则把步放在速度发生变化的地方。调节 NFE，从相同的起点比较两个求解器（精确的 $\hat\varepsilon$，1000 个样本，一个种子；可信的是表中的平均值）。在 8 次评估时，请看 Heun 法有一部分样本被留在了太靠外的位置：$-3$ 附近堆起一簇，还有约十分之一落在坐标轴范围之外（标题给出了比例）：这正是上面说的“走得不够远”。
 
 # %%
 plot_few_step(8, eps_fn=mixture.eps_at, mixture=mixture, held_out=x_test, n=1000, rng=0)
@@ -480,9 +491,9 @@ slider_panel(plot_few_step, int_slider("nfe", 8, 1, 64), eps_fn=mixture.eps_at,
 # %% [markdown] en_sha="3c888131ab50"
 # ## 7. 流匹配是这个家族的一员
 #
-# **流匹配 (flow matching)**（Lipman et al. 2023；以及 Liu et al. 2023 的 rectified flow，即整流流）完全绕开了噪声水平和分数。它在一个数据点与一次噪声抽样之间取一条直线路径，$x_t = (1 - t)\, x_0 + t\, \varepsilon$，$t \in [0, 1]$，并训练速度场 $v_\theta(x_t, t)$ 去匹配这条路径自身的速度 $\varepsilon - x_0$。采样时对 $dx/dt = v_\theta$ 从 $t = 1$（噪声）积分到 $t = 0$。（Lipman et al. 的时间方向相反，$t = 0$ 是噪声；我们沿用扩散模型的约定。）
+# **流匹配**（Lipman et al. 2023；以及 Liu et al. 2023 的 rectified flow，即整流流）完全绕开了噪声水平和分数。它在一个数据点与一次噪声抽样之间取一条直线路径，$x_t = (1 - t)\, x_0 + t\, \varepsilon$，$t \in [0, 1]$，并训练速度场 $v_\theta(x_t, t)$ 去匹配这条路径自身的速度 $\varepsilon - x_0$。采样时对 $dx/dt = v_\theta$ 从 $t = 1$（噪声）积分到 $t = 0$。（Lipman et al. 的时间方向相反，$t = 0$ 是噪声；我们沿用扩散模型的约定。）
 #
-# 它就是换了一个调度的概率流常微分方程。两边除以 $1 - t$：$x_t / (1 - t) = x_0 + \frac{t}{1 - t}\, \varepsilon$，这正是 $\sigma = t / (1 - t)$ 处的 $\bar x$：同一个常微分方程，只是用时间 $t$ 代替了 $\sigma$。下面用精确的 $\hat\varepsilon$ 在混合分布上检验：从相同的起点出发，分别在 $t$ 上对流匹配常微分方程积分、在 $\sigma$ 上对概率流常微分方程积分，各用 10 步欧拉法，网格相互对应（$\sigma_i = t_i / (1 - t_i)$）：
+# 它就是换了一个调度的概率流 ODE。两边除以 $1 - t$：$x_t / (1 - t) = x_0 + \frac{t}{1 - t}\, \varepsilon$，这正是 $\sigma = t / (1 - t)$ 处的 $\bar x$：同一个常微分方程，只是用时间 $t$ 代替了 $\sigma$。下面用精确的 $\hat\varepsilon$ 在混合分布上检验：从相同的起点出发，分别在 $t$ 上对流匹配常微分方程积分、在 $\sigma$ 上对概率流 ODE 积分，各用 10 步欧拉法，网格相互对应（$\sigma_i = t_i / (1 - t_i)$）：
 #
 # <details><summary>深入一步：从速度到噪声预测</summary>
 #
@@ -504,7 +515,7 @@ print(f"max |flow matching end / (1 - t) - probability-flow end| = "
       f"{wasserstein_1(xbar, x_test):.3f}")
 
 # %% [markdown] en_sha="8c0f50141dbe"
-# 只用十步，两者就在舍入误差内一致：在 $t$ 上对流匹配方程做一步欧拉步，*就是*在 $\sigma$ 上对概率流方程做一步欧拉步。同一个 ODE，两种计时方式；但两边的步只有在三个条件下才一致：路径的两个系数 $1 - t$ 和 $t$ 关于 $t$ 是仿射的；状态经过缩放，$\bar x = x_t / (1 - t)$；两套网格相互对应。
+# 只用十步，两者就在舍入误差内一致：在 $t$ 上对流匹配方程做一步欧拉步，*就是*在 $\sigma$ 上对概率流 ODE 做一步欧拉步。同一个 ODE，两种计时方式；但两边的步只有在三个条件下才一致：路径的两个系数 $1 - t$ 和 $t$ 关于 $t$ 是仿射的；状态经过缩放，$\bar x = x_t / (1 - t)$；两套网格相互对应。
 #
 # <details><summary>深入一步：两边的步为什么一致，又在哪里不一致</summary>
 #
@@ -555,7 +566,7 @@ plot_moons({"held-out data": moons_test, "ours, Heun 16 NFE": rows[4][1],
 # 1. **另一个步长下的朗之万偏差。** 对 §2 的高斯（$s = 0.5$），预测取 $h = 0.2$ 时朗之万动力学稳定下来的方差。
 #    <details><summary>检验，然后看解答</summary>
 #    把 `(0.02, 0.1, 0.4)` 改为 `(0.2,)`。$s^2 / (1 - h/(4s^2)) = 0.25 / (1 - 0.2) = 0.3125$，大了四分之一。该单元格打印出 0.3130 ± 0.0031。</details>
-# 2. **求似然需要多少次评估。** 根据 §5 的表（128 次评估时 0.084 nats，512 次时 0.011），预测 256 次和 64 次时的最大误差。
+# 2. **求似然需要多少次评估。** 根据 §5 的表（128 次评估时 0.084 nat，512 次时 0.011），预测 256 次和 64 次时的最大误差。
 #    <details><summary>检验，然后看解答</summary>
 #    把 NFE 列表改为 `(64, 256)`。在 log-NFE 上取中点，256 次时约为 0.03；如果每翻一倍误差约缩小为 1/4 的规律仍然成立，64 次时约为 0.3。该单元格打印出 256 次时 0.0261，64 次时 0.3027。</details>
 # 3. **网格的形状。** 预测在 $\rho = 3$ 的网格上用 8 次评估的欧拉法的 $W_1$，它介于 §6 的 1.154（$\rho = 1$）和 0.304（$\rho = 7$）之间。更接近哪一个？
@@ -574,7 +585,7 @@ plot_moons({"held-out data": moons_test, "ours, Heun 16 NFE": rows[4][1],
 # - P. Vincent (2011). *A connection between score matching and denoising autoencoders.* Neural Computation.（去噪就是分数匹配 (score matching)：§1 中的噪声目标。）
 # - Y. Song, S. Ermon (2019). *Generative modeling by estimating gradients of the data distribution.* NeurIPS.（退火朗之万动力学，§2。）
 # - B. D. O. Anderson (1982). *Reverse-time diffusion equation models.* Stochastic Processes and their Applications.（反向随机微分方程，§3。）
-# - Y. Song, J. Sohl-Dickstein, D. P. Kingma, A. Kumar, S. Ermon, B. Poole (2021). *Score-based generative modeling through stochastic differential equations.* ICLR.（VP-SDE、概率流常微分方程及其似然，§3–5。）
+# - Y. Song, J. Sohl-Dickstein, D. P. Kingma, A. Kumar, S. Ermon, B. Poole (2021). *Score-based generative modeling through stochastic differential equations.* ICLR.（VP-SDE、概率流 ODE 及其似然，§3–5。）
 # - R. T. Q. Chen, Y. Rubanova, J. Bettencourt, D. Duvenaud (2018). *Neural ordinary differential equations.* NeurIPS.（瞬时变量替换公式，§5。）
 # - T. Karras, M. Aittala, T. Aila, S. Laine (2022). *Elucidating the design space of diffusion-based generative models.* NeurIPS.（变量 $\bar x, \sigma$、Heun 法、$\rho$ 网格，§4、§6。）
 # - C. Lu, Y. Zhou, F. Bao, J. Chen, C. Li, J. Zhu (2022). *DPM-Solver: a fast ODE solver for diffusion probabilistic model sampling in around 10 steps.* NeurIPS.（专为这个常微分方程设计的求解器，§6。）
