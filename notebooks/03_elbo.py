@@ -174,7 +174,7 @@ assert rows[-1].value < log_px
 # Lines 0 to 7 agree with the exact $\log p(x)$ (line 7 within its standard error). Two things
 # deserve a second look.
 #
-# * Lines 3 to 6 are Monte-Carlo averages with a standard error of zero: by Bayes' rule,
+# * Lines 3 to 6 are Monte-Carlo averages with a standard error below $10^{-12}$: by Bayes' rule,
 #   $\log p(x, z) - \log p(z \mid x) = \log p(x)$ for *every* $z$. Only line 6's two parts are
 #   random, and their errors cancel in the sum:
 

@@ -424,7 +424,8 @@ slider_panel(plot_pf_ode, log_slider("sigma", 1.0, 0.01, 10.0), mixture=mixture)
 #
 # (Song et al. 2021, Chen et al. 2018). `pf_ode_log_likelihood` integrates both with Heun's
 # method, the divergence by central differences. With the exact $\hat\varepsilon$ the result
-# should be the data's log-density, blurred by $\sigma_{\min}$; the error is mostly the solver's:
+# should be the data's log-density, blurred by $\sigma_{\min}$; the error comes from the solver and,
+# at many evaluations, about as much from the top law:
 #
 # <details><summary>Going deeper: how exact the two other parts are</summary>
 #

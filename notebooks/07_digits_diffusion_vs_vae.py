@@ -168,7 +168,7 @@ print(f"training set {x_train_dq.shape}, test set {x_test_dq.shape}")
 #
 # the decoder returning 128 numbers instead of 64. Nothing else changes: the encoder, the prior,
 # the reparameterised ELBO of eq. 2.8 with its closed-form KL. (With one learned $c$ instead and
-# the same architecture, the ELBO is about 3.4 bits per pixel: exercise 1.) 16 latent dimensions, two
+# the same architecture, the ELBO is worse: exercise 1 asks by how much.) 16 latent dimensions, two
 # hidden layers of 128 ReLU units, a sigmoid mean, Adam with a cosine-decayed learning rate:
 
 # %%
@@ -250,7 +250,7 @@ print(f"training wall time {diffusion_train_s:.1f} s; final loss {np.mean(histor
 #   solver's error. It costs $2 \cdot 64 + 1 = 129$ network rows per digit per evaluation (the
 #   divergence by finite differences), so it is computed for the first 32 test digits only, with
 #   Heun's method and 96 evaluations, within about 0.03 of its limit (with 24 it flatters the
-#   model by 0.4 bits per pixel: exercise 4). The model it scores adds $N(0, \sigma_{\min}^2)$
+#   model: exercise 4 asks by how much). The model it scores adds $N(0, \sigma_{\min}^2)$
 #   noise, $\sigma_{\min} = 0.01$ in $x'$, a twelfth of a pixel level.
 
 # %%
@@ -482,7 +482,7 @@ for w in (0, 1, 3):
 # than the 0.052 the label alone could give. The two halves of the network are two different
 # models, not $p(x \mid y)$ and its own average $p(x)$; the conditional half is simply the better
 # model of these test digits. (It saw four fifths of the training rows, the unconditional half one
-# fifth; with label dropout 0.5 instead of 0.2 the gap shrinks to 0.08: exercise 5.) With
+# fifth; exercise 5 changes the label dropout and watches the gap.) With
 # guidance the bound gets worse, fast: already at $w = 1$ it is 0.10 bits per pixel worse than the
 # unconditional model's, and at $w = 3$ 2 bits worse. A guided chain concentrates on the most
 # typical digits of each class and gives too little density to the rest, which fits the falling

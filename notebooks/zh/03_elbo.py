@@ -142,10 +142,10 @@ for r in rows:
           f"{show_se(r.se)}")
 assert rows[-1].value < log_px
 
-# %% [markdown] en_sha="1788520fc8c6"
+# %% [markdown] en_sha="ea1d66dbeee3"
 # 第 0 到 7 行都与精确的 $\log p(x)$ 一致（第 7 行在其标准误范围内一致）。有两处值得再看一眼。
 #
-# * 第 3 到 6 行是蒙特卡洛平均，标准误却为零：由贝叶斯公式，对*每一个* $z$ 都有 $\log p(x, z) - \log p(z \mid x) = \log p(x)$。只有第 6 行拆出的两部分各自带有随机性，而它们的误差在求和时相互抵消：
+# * 第 3 到 6 行是蒙特卡洛平均，标准误却小于 $10^{-12}$（只是舍入误差）：由贝叶斯公式，对*每一个* $z$ 都有 $\log p(x, z) - \log p(z \mid x) = \log p(x)$。只有第 6 行拆出的两部分各自带有随机性，而它们的误差在求和时相互抵消：
 
 # %%
 elbo_mc, kl_mc = rows[6].parts

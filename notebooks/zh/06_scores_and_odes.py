@@ -327,7 +327,7 @@ plot_pf_ode(0.3, mixture=mixture)     # the slider starts at 1, before the bumps
 # NBVAL_IGNORE_OUTPUT
 slider_panel(plot_pf_ode, log_slider("sigma", 1.0, 0.01, 10.0), mixture=mixture)
 
-# %% [markdown] en_sha="d8a1c7ff766a"
+# %% [markdown] en_sha="26cf194d6dd6"
 # ## 5. 精确的似然
 #
 # 常微分方程是一个可逆映射，所以变量替换公式能精确给出它所产生的密度：沿一条路径，$\frac{d}{d\sigma} \log p_\sigma(\bar x(\sigma)) = -\nabla \cdot v$，其中 $v$ 为速度。从数据（$\sigma_{\min} = 0.002$）一直积分到 $\sigma_{\max} = 80$，在这里，该处的分布几乎就是 $N(0, 1 + \sigma_{\max}^2)$，于是
@@ -335,7 +335,7 @@ slider_panel(plot_pf_ode, log_slider("sigma", 1.0, 0.01, 10.0), mixture=mixture)
 # $$\log p(x_0) = \log N\big(\bar x(\sigma_{\max});\ 0,\ (1 + \sigma_{\max}^2) I\big)
 # + \int_{\sigma_{\min}}^{\sigma_{\max}} \nabla \cdot v\big(\bar x(\sigma), \sigma\big)\, d\sigma$$
 #
-# （Song et al. 2021, Chen et al. 2018）。`pf_ode_log_likelihood` 用 Heun 法对两者积分，散度用中心差分计算。使用精确的 $\hat\varepsilon$ 时，结果应当是数据经 $\sigma_{\min}$ 模糊后的对数密度；误差主要来自求解器：
+# （Song et al. 2021, Chen et al. 2018）。`pf_ode_log_likelihood` 用 Heun 法对两者积分，散度用中心差分计算。使用精确的 $\hat\varepsilon$ 时，结果应当是数据经 $\sigma_{\min}$ 模糊后的对数密度；误差来自求解器，评估次数多时，来自顶层分布的误差也与之相当：
 #
 # <details><summary>深入一步：另外两部分有多精确</summary>
 #
