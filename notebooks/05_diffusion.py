@@ -605,7 +605,7 @@ plot_elbo_per_step({"exact eps*": ideal[100].per_step.mean(axis=1),
                    title="-ELBO per step: learned against exact")
 
 # %% [markdown]
-# Per step the two sets of bars look the same; the running sum on the right shows the network's
+# Per step the two curves look the same; the running sum on the right shows the network's
 # whole shortfall, 0.042 nats, built up early in the chain (86% of it by step 20).
 #
 # <details><summary>Going deeper: where the shortfall sits</summary>

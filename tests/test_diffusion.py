@@ -665,3 +665,21 @@ def test_noised_is_the_closed_form_for_given_noise_and_q_samples_draw():
     x_t, drawn = s.q_sample(x0, 17, rng=5)
     np.testing.assert_array_equal(x_t, s.noised(x0, 17, drawn))
     np.testing.assert_array_equal(drawn, np.random.default_rng(5).standard_normal((6, 2)))
+
+
+def test_elbo_per_step_figure_spreads_the_first_steps_and_titles_the_whole_figure():
+    from helpers.plots.diffusion import plot_elbo_per_step
+
+    T = 100
+    a = 1.0 / np.arange(1, T + 1)
+    b = a.copy()
+    b[1:4] *= 1.5  # a difference in the first few steps only
+    fig = plot_elbo_per_step({"exact eps*": a, "other": b}, {"exact eps*": 0.0, "other": 0.0},
+                             title="the gap (exact eps*)")
+    left, right = fig.axes
+    assert left.get_xscale() == right.get_xscale() == "log"  # not T bars on a linear axis
+    assert len(left.lines) == 2 and not left.patches
+    np.testing.assert_allclose(right.lines[0].get_ydata()[-1], (b - a).sum())
+    # one title over both panels, with the plain "eps*" as mathtext
+    assert fig.get_suptitle() == r"the gap (exact $\varepsilon^*$)"
+    assert "eps*" not in left.get_title() + right.get_title()

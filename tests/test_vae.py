@@ -282,6 +282,17 @@ def test_c_slider_picture_has_a_log_axis_and_the_whole_negative_elbo(c_summary):
     assert "-ELBO" in ax_split.get_title()
 
 
+def test_c_slider_picture_draws_all_digits_at_one_scale(c_summary):
+    fig = plot_c_tradeoff(0.1, c_summary)
+    fig.canvas.draw()
+    rec, smp = fig.axes[0], fig.axes[1]
+    # the same screen pixels per image pixel in both mosaics, and the same height
+    scales = [ax.bbox.width / ax.images[0].get_array().shape[1] for ax in (rec, smp)]
+    np.testing.assert_allclose(scales[0], scales[1], rtol=0.02)
+    np.testing.assert_allclose(rec.bbox.height, smp.bbox.height, rtol=0.02)
+    assert rec.title.get_fontsize() >= 9 and fig.axes[2].title.get_fontsize() >= 9
+
+
 def test_per_point_q_starts_at_the_encoder_and_can_only_help(linear_model):
     from helpers.vae_analysis import fit_per_point_q
 

@@ -122,39 +122,54 @@ def plot_schedules(schedules):
 
 @keyword_only(2, ("title",))
 def plot_elbo_per_step(per_step, prior, *, title="the ELBO's terms per step"):
-    """Each step's share of -ELBO, averaged over the data, as bars on a log axis; with two or
-    more series, a second panel shows where they differ.
+    """Each step's share of -ELBO, averaged over the data, one line per series on log-log axes;
+    with two or more series, a second panel shows where they differ.
 
     ``per_step`` maps a label to an array (T,) of mean terms: entry 0 is L_0 = -log p(x_0|x_1)
     (which can be negative, shown in the legend), entries t-1 >= 1 the KL terms L_{t-1}.
     ``prior`` maps the same labels to L_T. The second panel is the running sum over steps
     1..t of each later series minus the first: the curve's end is their whole difference in
-    -ELBO (but for L_T), and where it rises is where that difference comes from.
+    -ELBO (but for L_T), and where it rises is where that difference comes from. Both panels
+    share a log step axis, which spreads out the first steps, where series usually differ.
+    Labels and the title may use the plain names "eps*", "eps_theta", "beta_tilde".
     """
     labels = list(per_step)
     n_panels = 1 if len(labels) == 1 else 2
-    fig, axes = new_figure(n_panels, width=7.0 if n_panels == 1 else 4.6, height=3.0)
-    ax = np.atleast_1d(axes)[0]
-    width = 0.8 / len(labels)
+    height = 3.3
+    fig, axes = new_figure(n_panels, width=7.0 if n_panels == 1 else 4.6, height=height)
+    axes = np.atleast_1d(axes)
+    ax = axes[0]
+    n_steps = np.asarray(per_step[labels[0]]).size
+    styles = ("-", "--", ":", "-.")
     for i, label in enumerate(labels):
         terms = np.asarray(per_step[label])
         t = np.arange(2, terms.size + 1)
-        ax.bar(t + (i - (len(labels) - 1) / 2) * width, terms[1:], width=width, color=f"C{i}",
-               label=f"{_math_label(label)}: $L_0$ = {terms[0]:.2f}, $L_T$ = {prior[label]:.3f}")
-    ax.set(yscale="log", xlabel="step $t$", ylabel="$L_{t-1}$ (nats, mean over data)",
-           title=title if n_panels == 1 else "each step's term", xlim=(1, terms.size + 1))
-    ax.legend(fontsize=7, loc="upper center")
-    if n_panels == 2:
-        ax = np.atleast_1d(axes)[1]
-        first = np.asarray(per_step[labels[0]])
-        for i, label in enumerate(labels[1:], start=1):
-            diff = np.cumsum(np.asarray(per_step[label]) - first)  # sum over steps 1..t
-            ax.plot(np.arange(1, diff.size + 1), diff, color=f"C{i}",
-                    label=f"{_math_label(label)} minus {_math_label(labels[0])}: {diff[-1]:+.3f} in all")
-        ax.axhline(0.0, color="0.6", lw=0.8)
-        ax.set(xscale="log", xlabel="step $t$ (log scale)",
-               ylabel="running sum of the difference (nats)", title=title)
-        ax.legend(fontsize=7, loc="center right")
+        # lines, not bars: T bars side by side hide the few steps where the series part
+        ax.plot(t, terms[1:], color=f"C{i}", lw=2.2 - 0.6 * i, ls=styles[i % 4],
+                label=f"{_math_label(label)}: $L_0$ = {terms[0]:.2f}, $L_T$ = {prior[label]:.3f}")
+    ax.set(xscale="log", yscale="log", xlabel="step $t$ (log scale)",
+           ylabel="$L_{t-1}$ (nats, mean over data)", xlim=(1, n_steps * 1.1))
+    ax.legend(fontsize=8, loc="lower left")
+    if n_panels == 1:
+        ax.set_title(_math_label(title))
+        return fig
+    ax.set_title("each step's term $L_{t-1}$", fontsize=10)
+    ax = axes[1]
+    first = np.asarray(per_step[labels[0]])
+    for i, label in enumerate(labels[1:], start=1):
+        diff = np.cumsum(np.asarray(per_step[label]) - first)  # sum over steps 1..t
+        ax.plot(np.arange(1, diff.size + 1), diff, color=f"C{i}", lw=2,
+                label=f"{_math_label(label)} minus {_math_label(labels[0])}: {diff[-1]:+.3f} in all")
+    ax.axhline(0.0, color="0.6", lw=0.8)
+    ax.set(xscale="log", xlabel="step $t$ (log scale)", xlim=(1, n_steps * 1.1),
+           ylabel="running sum of the difference (nats)")
+    ax.set_title("where the difference builds up: steps 1..$t$", fontsize=10)
+    ax.legend(fontsize=8, loc="lower right")
+    # the title over both panels, with room for it above theirs
+    axes[0].get_gridspec().update(top=1 - 0.62 / height)
+    for ax in axes:
+        ax.set_position(ax.get_subplotspec().get_position(fig))
+    fig.suptitle(_math_label(title), y=1 - 0.06 / height, va="top", fontsize=12)
     return fig
 
 

@@ -69,26 +69,27 @@ def plot_c_tradeoff(c, summary):
     """The c slider's picture, drawn from ``c_grid_summary`` (nearest trained c; no training).
 
     Top: held-out digits, their reconstructions f_theta(mu_phi(x)) and samples f_theta(z),
-    z ~ N(0, I) (decoder means). Bottom left: the two parts of the negative ELBO against c (KL
-    and the squared-error term, nats, log axis) and, on a linear right axis, the whole -ELBO
-    with its (d/2) log(2 pi c) constant. Bottom right: KL per latent unit and the count of active units.
-    Plain-text labels only (no mathtext), and in a slider panel the figure is built once and its
-    moving parts updated in place (``helpers.plots.live``).
+    z ~ N(0, I) (decoder means), all tiles the same size. Bottom left: the two parts of the
+    negative ELBO against c (KL and the squared-error term, nats, log axis) and, on a linear
+    right axis, the whole -ELBO with its (d/2) log(2 pi c) constant. Bottom right: KL per latent
+    unit and the count of active units. Plain-text labels only (no mathtext), and in a slider
+    panel the figure is built once and its moving parts updated in place (``helpers.plots.live``).
     """
     c = positive_scalar("c", c)
     grid = summary.c
     i = int(np.argmin(np.abs(np.log(grid) - np.log(c))))
     fig, p = live_figure(plot_c_tradeoff, (), lambda: _c_tradeoff_frame(summary))
+    n = len(summary.originals)
     shown = np.concatenate([summary.originals, summary.reconstructions[i]])
-    p["reconstructions"].set_data(tile_digits(shown, len(summary.originals)))
+    p["reconstructions"].set_data(tile_digits(shown, n))
     p["reconstructions"].axes.set_title(
-        f"held out (top), reconstructed (bottom), c = {grid[i]:.3g}")
-    p["samples"].set_data(tile_digits(summary.samples[i], len(summary.samples[i]) // 2))
+        f"c = {grid[i]:.3g}: held out (top), reconstructed (bottom)", fontsize=10)
+    p["samples"].set_data(tile_digits(summary.samples[i], -(-len(summary.samples[i]) // 2)))
     p["c_line"].set_xdata([np.log10(grid[i])] * 2)
     total = summary.reconstruction[i] + summary.constant[i] + summary.kl[i]
     p["c_line"].axes.set_title(f"-ELBO {total:.3g} = error/2c {summary.reconstruction[i]:.3g} "
                                f"+ constant {summary.constant[i]:.3g} + KL {summary.kl[i]:.3g}",
-                               fontsize=7.5)
+                               fontsize=9.5)
     for bar, height in zip(p["bars"], summary.kl_per_dim[i]):
         bar.set_height(height)
     p["units_title"].set_text(f"active units: {summary.active[i]} of {len(p['bars'])}")
@@ -98,14 +99,34 @@ def plot_c_tradeoff(c, summary):
 def _c_tradeoff_frame(summary):
     """The figure of ``plot_c_tradeoff`` without its per-c parts (the frame a slider keeps)."""
     grid = summary.c
-    fig, axes = new_figure(2, 2, width=4.4, height=2.6)
-    (ax_rec, ax_smp), (ax_split, ax_units) = axes
+    n, n_smp = len(summary.originals), len(summary.samples[0])
     shown = np.concatenate([summary.originals, summary.reconstructions[0]])
-    for ax, images, ncols, title in ((ax_rec, shown, len(summary.originals), ""),
-                                     (ax_smp, summary.samples[0], len(summary.samples[0]) // 2,
-                                      "samples f(z), z ~ N(0, I)")):
-        show_digits(ax, tile_digits(images, ncols))
-        ax.set(title=title, xticks=[], yticks=[])
+    mosaics = (tile_digits(shown, n), tile_digits(summary.samples[0], -(-n_smp // 2)))
+    # Placed in inches. Top: both mosaics at one scale (the same tile size), filling the width.
+    # Bottom: a wide panel for the curves and their -ELBO title, a narrow one for k bars.
+    w, left, right, gap_top, gap_bottom = 8.8, 0.7, 0.15, 0.4, 1.3
+    top, gap_rows, panel_h, bottom = 0.32, 0.62, 2.45, 0.5
+    px = (w - left - right - gap_top) / sum(m.shape[1] for m in mosaics)  # inches per pixel
+    img_h = px * mosaics[0].shape[0]
+    h = top + img_h + gap_rows + panel_h + bottom
+    fig, axes = new_figure(2, 2, width=w / 2, height=h / 2)
+    (ax_rec, ax_smp), (ax_split, ax_units) = axes
+
+    def place(ax, x0, y0, width, height):  # inches from the bottom left
+        ax.set_position([x0 / w, y0 / h, width / w, height / h])
+
+    rec_w = px * mosaics[0].shape[1]
+    place(ax_rec, left, h - top - img_h, rec_w, img_h)
+    place(ax_smp, left + rec_w + gap_top, h - top - img_h, px * mosaics[1].shape[1], img_h)
+    split_w = 0.64 * (w - left - right - gap_bottom)
+    place(ax_split, left, bottom, split_w, panel_h)
+    place(ax_units, left + split_w + gap_bottom, bottom, w - right - left - split_w - gap_bottom,
+          panel_h)
+    for ax, mosaic, title in ((ax_rec, mosaics[0], ""),
+                              (ax_smp, mosaics[1], "samples f(z), z ~ N(0, I)")):
+        show_digits(ax, mosaic)
+        ax.set(xticks=[], yticks=[])
+        ax.set_title(title, fontsize=10)
     log_grid = np.log10(grid)
     # the parts span decades, so a log axis; a collapsed model's KL (about 0) sits at the floor
     floor = KL_FLOOR
@@ -116,32 +137,32 @@ def _c_tradeoff_frame(summary):
     # decade ticks only: eight decades of minor ticks cost a third of every draw and add no reading
     ax_split.yaxis.set_minor_locator(NullLocator())
     c_line = ax_split.axvline(log_grid[0], color="k", lw=1, ls="--")
-    ax_split.set_xticks(log_grid, [f"{v:.2g}" for v in grid], fontsize=8)
-    ax_split.tick_params(labelsize=8)
-    ax_split.set(xlabel="c (log scale)", ylabel="nats per image (log scale)")
+    ax_split.set_xticks(log_grid, [f"{v:.2g}" for v in grid])
+    ax_split.tick_params(labelsize=9)
+    ax_split.set_xlabel("c (log scale)", fontsize=9.5)
+    ax_split.set_ylabel("nats per image (log scale)", fontsize=9.5)
     # -ELBO with its constant (d/2) log(2 pi c): the only part comparable across c; it can be
     # negative, so it gets its own linear axis
     ax_total = ax_split.twinx()
     total = summary.reconstruction + summary.constant + summary.kl
     (total_line,) = ax_total.plot(log_grid, total, "^--", color="k", ms=4,
                                   label="-ELBO with its constant (nats, right axis)")
-    ax_total.tick_params(labelsize=8)
-    ax_total.set_ylabel("-ELBO (nats per image)", fontsize=8)
-    # room for that label before the next panel's own y-label
-    pos, dx = ax_units.get_position(), 0.45 / fig.get_figwidth()
-    ax_units.set_position([pos.x0 + dx, pos.y0, pos.width - dx, pos.height])
+    ax_total.tick_params(labelsize=9)
+    ax_total.set_ylabel("-ELBO (nats per image)", fontsize=9.5)
     # headroom on both axes keeps the upper band free for the legend
     lo_total, hi_total = total.min(), total.max()
     ax_total.set_ylim(lo_total - 0.05 * (hi_total - lo_total), hi_total + 0.7 * (hi_total - lo_total))
-    top = max(summary.reconstruction.max(), summary.kl.max())
-    ax_split.set_ylim(floor / 2, top * 1e2)
+    top_value = max(summary.reconstruction.max(), summary.kl.max())
+    ax_split.set_ylim(floor / 2, top_value * 1e2)
     handles = ax_split.get_legend_handles_labels()[0] + [total_line]
-    legend = ax_split.legend(handles=handles, fontsize=6.5, loc="upper center")
+    legend = ax_split.legend(handles=handles, fontsize=8, loc="upper center")
     k = summary.kl_per_dim.shape[1]
     bars = list(ax_units.bar(np.arange(1, k + 1), summary.kl_per_dim[0], color="C3"))
-    ax_units.tick_params(labelsize=8)
-    ax_units.set(xlabel="latent unit j", ylabel="KL of unit j (nats)", xticks=np.arange(1, k + 1),
-                 ylim=(0, 1.05 * summary.kl_per_dim.max()))
+    ax_units.tick_params(labelsize=9)
+    ax_units.set(xticks=np.arange(1, k + 1), ylim=(0, 1.05 * summary.kl_per_dim.max()))
+    ax_units.set_xlabel("latent unit j", fontsize=9.5)
+    ax_units.set_ylabel("KL of unit j (nats)", fontsize=9.5)
+    ax_units.set_title(" ", fontsize=10)
     parts = dict(reconstructions=ax_rec.images[0], rec_title=ax_rec.title,
                  samples=ax_smp.images[0], c_line=c_line, split_title=ax_split.title,
                  legend=legend, bars=bars, units_title=ax_units.title)

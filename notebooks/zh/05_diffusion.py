@@ -16,7 +16,7 @@
 # %% [markdown] en_sha="45f53366e2b6"
 # # 05 · 扩散模型：带有许多隐变量的 VAE
 #
-# 本笔记本配合原文《扩散模型原理》（*Principles of diffusion models*）第 3 节。图中的标注、打印输出和代码注释保留英文，与英文版共用同一份代码。文章在这一节只写了标题就停下了：**扩散 (diffusion)** 模型只被提到名字，却从未得到解释。本笔记本补写这缺失的一节，所用的只有笔记本 03 和 04 已经搭建好的东西。
+# 本笔记本配合原文《扩散模型原理》第 3 节。图中的标注、程序打印的结果和代码注释都用英文，与英文版共用同一份代码；§5 的图后附有图中标注对照。文章在这一节只写了标题就停下了：**扩散 (diffusion)** 模型只被提到名字，却从未得到解释。本笔记本补写这缺失的一节，所用的只有笔记本 03 和 04 已经搭建好的东西。
 #
 # **问题。** 笔记本 04 用 ELBO（式 (2.4)–(2.5)：重建项减去先验匹配项）训练了一个高斯 VAE。如果把单个隐变量 $z$ 换成一*串*隐变量 $x_1, \dots, x_T$，并且编码器完全不学习，会发生什么？
 #
@@ -404,6 +404,20 @@ plot_elbo_per_step({r"$\sigma_t^2 = \beta_t$": with_beta[100].per_step.mean(axis
 
 # %% [markdown] en_sha="63968a8c41da"
 # 差值的一半仅来自第 2 步，93% 来自前十步，正是在这些步上，$\tilde\beta_t$ 比真实方差低得最多。
+#
+# **图中标注对照**（§6 中同类的图也适用）
+#
+# | 图中标注 | 含义 |
+# |---|---|
+# | each step's term $L_{t-1}$ | 每一步的项 $L_{t-1}$ |
+# | where the difference builds up: steps 1..$t$ | 差值在哪里累积：第 1 到 $t$ 步 |
+# | step $t$ (log scale) | 第 $t$ 步（对数刻度） |
+# | $L_{t-1}$ (nats, mean over data) | $L_{t-1}$（单位 nat，对数据取平均） |
+# | running sum of the difference (nats) | 差值的累加和（单位 nat） |
+# | … minus …: … in all | 前者减去后者：合计 … |
+# | the gap sits in the first steps (T = 100, exact eps\*) | 间隙集中在最初几步（$T = 100$，精确的 $\varepsilon^*$） |
+# | -ELBO per step: learned against exact | 每一步的 $-$ELBO：学到的与精确的对比 |
+# | exact eps\* / learned eps_theta | 精确的 $\varepsilon^*$ / 学到的 $\varepsilon_\theta$ |
 
 # %% [markdown] en_sha="b8c76bac0062"
 # ## 6. 学习噪声
@@ -475,8 +489,8 @@ plot_elbo_per_step({"exact eps*": ideal[100].per_step.mean(axis=1),
                    {"exact eps*": ideal[100].prior.mean(), "learned eps_theta": learned.prior.mean()},
                    title="-ELBO per step: learned against exact")
 
-# %% [markdown] en_sha="a22a79c2fd48"
-# 逐步来看，两组柱子看起来一样；右边的累计和显示出网络的全部欠缺，0.042 nat，它在链的早期就积累起来了（到第 20 步已占 86%）。
+# %% [markdown] en_sha="2e82a7e57322"
+# 逐步来看，两条曲线看起来一样；右边的累计和显示出网络的全部欠缺，0.042 nat，它在链的早期就积累起来了（到第 20 步已占 86%）。
 #
 # <details><summary>深入一步：欠缺出现在哪里</summary>
 #
@@ -663,7 +677,7 @@ plot_moons({"held-out data": moons_test, "DDPM samples": moons_ddpm, "N(0, I)": 
 # - J. Sohl-Dickstein, E. Weiss, N. Maheswaranathan, S. Ganguli (2015). *Deep unsupervised learning using nonequilibrium thermodynamics.* ICML.（这条链及其 ELBO，§1、§4。）
 # - J. Ho, A. Jain, P. Abbeel (2020). *Denoising diffusion probabilistic models.* NeurIPS.（线性调度、eps 参数化、其 §3.2 中两种固定的反向方差、简化损失、DDPM 采样；§3–7。）
 # - J. Song, C. Meng, S. Ermon (2021). *Denoising diffusion implicit models.* ICLR.（DDIM，§7。）
-# - Y. Song, J. Sohl-Dickstein, D. P. Kingma, A. Kumar, S. Ermon, B. Poole (2021). *Score-based generative modeling through stochastic differential equations.* ICLR.（反向时间随机微分方程，以及 DDIM 所离散化的概率流常微分方程，§5、§7。）
+# - Y. Song, J. Sohl-Dickstein, D. P. Kingma, A. Kumar, S. Ermon, B. Poole (2021). *Score-based generative modeling through stochastic differential equations.* ICLR.（反向时间随机微分方程，以及 DDIM 所离散化的概率流 ODE，§5、§7。）
 # - A. Nichol, P. Dhariwal (2021). *Improved denoising diffusion probabilistic models.* ICML.（余弦调度、学习反向方差、更少的采样步数，§3、§5、§7。）
 # - C. Luo (2022). *Understanding diffusion models: a unified perspective.* arXiv:2208.11970.（把扩散模型看作分层 VAE，§4 的推导。）
 # - D. P. Kingma, T. Salimans, B. Poole, J. Ho (2021). *Variational diffusion models.* NeurIPS.（ELBO 对 $T$ 和对加权方式的依赖，§5 与练习 4。）
