@@ -438,7 +438,7 @@ print("a million draws of Generator.random(): all multiples of 2^-53:",
 #    good in the tails as `normal_icdf` is there (§4).
 #    </details>
 #
-# ## Glossary (English, the article's Chinese)
+# ## Glossary (English, Chinese: the article's word where it has one)
 #
 # generative model 生成模型 · likelihood 可能性 · inverse transform sampling 逆变换采样 ·
 # cumulative distribution function 累积分布函数 · latent variable 隐变量

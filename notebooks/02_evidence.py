@@ -815,7 +815,7 @@ plot_digit_rows([x_test[:12], decoder_samples(f2, 12, z_dim=2, rng=0), decoder_s
 #    $c \to 0$: the reason §6 fixes $c$ (notebook 04 returns to learning $c$).
 #    </details>
 #
-# ## Glossary (English, the article's Chinese)
+# ## Glossary (English, Chinese: the article's word where it has one)
 #
 # maximum likelihood 最大似然 · evidence 证据 · latent variable 隐变量 · prior 先验 ·
 # posterior 后验 · probabilistic decoder 概率解码器 · Monte Carlo 蒙特卡洛 ·

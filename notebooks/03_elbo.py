@@ -35,7 +35,8 @@
 #    (the mean-field gap), and why a diagonal $q$ underestimates marginal variances;
 # 4. explain what optimising $\theta$ does to the evidence, and what EM guarantees.
 #
-# **Terms** (the article's Chinese in brackets) appear in bold where they are first used:
+# **Terms** (Chinese in brackets: the article's word where it has one, else the usual
+# translation) appear in bold where they are first used:
 # evidence (证据), posterior (后验), encoder (编码器), probabilistic decoder (概率解码器),
 # KL divergence (KL散度), evidence lower bound (证据下界, ELBO), Monte Carlo (蒙特卡洛),
 # importance sampling (重要性采样), reconstruction term (重建项), prior matching term (先验匹配项).

@@ -39,7 +39,7 @@
 # collapse); §8 compares with notebook 02; summary, exercise 1. Optional, about 13 minutes more:
 # §7 (gradient noise against $L$), exercises 2-5, the "Going deeper" blocks.
 #
-# <details><summary>Terms (the article's Chinese in brackets)</summary>
+# <details><summary>Terms (Chinese in brackets: the article's word where it has one)</summary>
 #
 # Variational autoencoder (变分自编码器),
 # probabilistic decoder (概率解码器), Monte Carlo (蒙特卡洛), reparameterisation (重参数化),

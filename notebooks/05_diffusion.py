@@ -481,7 +481,8 @@ for T in (10, 100, 1000):
 # %% [markdown]
 # With $\sigma_t^2 = \beta_t$ the gap nearly closes: 0.04 nats at $T = 100$, and at $T = 1000$
 # it is within one standard error of 0. With $\tilde\beta_t$ it stays near 0.4 nats even at
-# $T = 1000$. So the variance, not the Gaussian form of the reverse step, held the gap open.
+# $T = 1000$. So for long chains the variance, not the Gaussian form of the reverse step, held
+# the gap open.
 #
 # <details><summary>Going deeper: when is each choice right?</summary>
 #
@@ -748,7 +749,7 @@ slider_panel(plot_sampler_steps, int_slider("steps", 10, 1, schedule.T), eps_mod
 
 # %% [markdown]
 # And scrub one DDPM run of the learned model, computed once: the slider only picks a stored
-# state. Watch the three bumps appear out of $N(0, 1)$, late in the chain.
+# state. Watch the three bumps appear out of $N(0, 1)$ in the chain's second half.
 
 # %%
 trajectory = ddpm_trajectory(eps_theta, schedule, 2000, rng=10).states

@@ -283,7 +283,7 @@ print("a million draws of Generator.random(): all multiples of 2^-53:",
       bool(np.all(grid_u * 2**53 == np.round(grid_u * 2**53))),
       "| 2u - 1 exact for all:", bool(np.all((2 * grid_u - 1) + 1 == 2 * grid_u)))
 
-# %% [markdown] en_sha="1bc90e1ccf96"
+# %% [markdown] en_sha="466353345ba5"
 # 在采样器能给出的最小 $u$ 处，两种形式都与参考值一致（$x \approx -8.21$）。在 $u = 10^{-12}$ 处，erfinv 形式从第七位有效数字开始出错；在 $10^{-17}$ 处它返回 $-\infty$；而 `normal_icdf` 始终精确到约 16 位。所以，只有当 $u$ 来自采样器之外时，尾部精度才重要：例如远在尾部的分位数、p 值或置信界。
 #
 # <details><summary>深入一步：采样器最极端的样本</summary>
@@ -339,7 +339,7 @@ print("a million draws of Generator.random(): all multiples of 2^-53:",
 #    $\Phi(-4) = 3.17 \times 10^{-5}$，所以预期约有 32 个，上下浮动约 $\sqrt{32} \approx 6$；这次运行得到 29 个。样本小于 $-4$ 当且仅当 $u < \Phi(-4)$，所以数尾部的样本，就是数有多少个均匀随机数小于某个数：逆 CDF 采样在尾部的好坏，完全取决于 `normal_icdf` 在那里的精度（§4）。
 #    </details>
 #
-# ## 术语表（英文与原文的中文术语）
+# ## 术语表（英文与中文；原文用过的，取原文的说法）
 #
 # generative model 生成模型 · likelihood 可能性（本笔记本称“似然”） · inverse transform sampling 逆变换采样 · cumulative distribution function 累积分布函数 · latent variable 隐变量
 #

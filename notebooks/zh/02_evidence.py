@@ -532,7 +532,7 @@ plot_ess_during_training(ESS_STEPS, ess, n_samples=256)
 plot_digit_rows([x_test[:12], decoder_samples(f2, 12, z_dim=2, rng=0), decoder_samples(f8, 12, z_dim=8, rng=0)],
                 ["held-out", "k = 2", "k = 8"])
 
-# %% [markdown] en_sha="2f7afb4a44ec"
+# %% [markdown] en_sha="96716eea901b"
 # 上排：留出的手写数字；下面两排：先验抽样 $z$ 对应的解码器均值 $f_\theta(z)$。
 #
 # **结果如何**（训练 300 步，每个模型约一秒）：
@@ -598,7 +598,7 @@ plot_digit_rows([x_test[:12], decoder_samples(f2, 12, z_dim=2, rng=0), decoder_s
 #    随机 $z$ 得到约 0.11 到 0.13（随训练种子和 CPU 而异）：随机 $z$ 对应的解码器均值通常是另一个数字，所以这个值甚至高于数据的像素方差 0.074。每张图像取最佳 $z$ 时得到约 0.040 到 0.041。因此对这个解码器而言，$c$ 的 MLE 约为 0.04，略高于固定的 0.03。如果与 $f_\theta$ 一起训练，$c$ 会随着拟合变好而下降；而在像素只取 17 个值时，一个足够灵活、能够命中训练图像的解码器会使密度在 $c \to 0$ 时无界增长：这就是 §6 固定 $c$ 的原因（笔记本 04 会再回到学习 $c$ 的问题）。
 #    </details>
 #
-# ## 术语表（英文与中文术语对照）
+# ## 术语表（英文与中文；原文用过的，取原文的说法）
 #
 # maximum likelihood 最大似然 · evidence 证据 · latent variable 隐变量 · prior 先验 · posterior 后验 · probabilistic decoder 概率解码器 · Monte Carlo 蒙特卡洛 · importance sampling 重要性采样 · evidence lower bound (ELBO) 证据下界
 #

@@ -13,7 +13,7 @@
 #     name: python3
 # ---
 
-# %% [markdown] en_sha="366f1f343f19"
+# %% [markdown] en_sha="e178ac06df9b"
 # # 04 · 高斯 VAE
 #
 # 本笔记本配合原文《扩散模型原理》第 2 节中“具体的优化目标函数”这一部分（式 (2.6)、(2.7) 和 (2.8)，以及重参数化和 KL散度的闭式解）。图中的标注、程序打印的结果和代码注释都用英文，与英文版共用同一份代码。
@@ -30,7 +30,7 @@
 #
 # **阅读时间与路线图。** 核心路线约需 15 分钟阅读（在空闲的机器上运行远不到半分钟）：第 1-4 节搭建损失函数；第 5 节训练一个隐空间为二维的 VAE；第 6 节改变 $c$（后验坍塌）；第 8 节与笔记本 02 进行比较；小结、练习 1。选读部分另需约 13 分钟：第 7 节（梯度噪声随 $L$ 的变化）、练习 2-5、各个“深入一步”折叠块。
 #
-# <details><summary>术语（括号内为对应的英文）</summary>
+# <details><summary>术语（括号内为对应的英文；原文用过的中文说法照用原文）</summary>
 #
 # 变分自编码器 (variational autoencoder)、概率解码器 (probabilistic decoder)、蒙特卡洛 (Monte Carlo)、重参数化 (reparameterisation)、KL散度 (KL divergence)、证据下界 (evidence lower bound)、重要性采样 (importance sampling)、后验坍塌 (posterior collapse)、摊销推断 (amortised inference)、最大似然 (maximum likelihood)。
 # </details>

@@ -379,8 +379,8 @@ for T in (10, 100, 1000):
     print(f"{T:>5} {tilde.mean:11.3f} ± {tilde.se:.3f} {beta.mean:7.3f} ± "
           f"{beta.se:.3f} {paired.mean:9.3f} ± {paired.se:.3f}")
 
-# %% [markdown] en_sha="3481df365958"
-# 取 $\sigma_t^2 = \beta_t$ 时，间隙几乎闭合：$T = 100$ 时为 0.04 nat，$T = 1000$ 时与 0 相差不到一个标准误。取 $\tilde\beta_t$ 时，即使 $T = 1000$，间隙仍在 0.4 nat 左右。所以让间隙无法闭合的是方差，而不是反向步的高斯形式。
+# %% [markdown] en_sha="38cfb1c22bfe"
+# 取 $\sigma_t^2 = \beta_t$ 时，间隙几乎闭合：$T = 100$ 时为 0.04 nat，$T = 1000$ 时与 0 相差不到一个标准误。取 $\tilde\beta_t$ 时，即使 $T = 1000$，间隙仍在 0.4 nat 左右。所以对较长的链来说，让间隙无法闭合的是方差，而不是反向步的高斯形式。
 #
 # <details><summary>深入一步：两种选择各在什么时候正确？</summary>
 #
@@ -594,8 +594,8 @@ plot_sampler_steps(10, eps_model=exact_eps, schedule=schedule, mixture=mixture, 
 slider_panel(plot_sampler_steps, int_slider("steps", 10, 1, schedule.T), eps_model=exact_eps,
              schedule=schedule, mixture=mixture, held_out=x_test, n=1000, rng=0)
 
-# %% [markdown] en_sha="5e8228bdd08f"
-# 再来拖动学到的模型的一次 DDPM 运行，它只计算一次：滑块只是选取一个已存储的状态。观察三个峰如何从 $N(0, 1)$ 中浮现出来，而且出现得很晚，在链的后段。
+# %% [markdown] en_sha="b2a154e6a7b4"
+# 再来拖动学到的模型的一次 DDPM 运行，它只计算一次：滑块只是选取一个已存储的状态。观察三个峰如何在链的后半段从 $N(0, 1)$ 中浮现出来。
 
 # %%
 trajectory = ddpm_trajectory(eps_theta, schedule, 2000, rng=10).states
