@@ -734,7 +734,8 @@ for k in (5, 10):
 # </details>
 #
 # One run as a picture (exact $\varepsilon^*$, 1000 samples so that the slider redraws quickly;
-# the title gives each sampler's $W_1$, whose floor is higher than the table's):
+# the title gives each sampler's $W_1$, whose floor is higher than the table's; one seed, so DDPM
+# and DDIM may swap places against the table's means):
 
 # %%
 floor_1000 = np.mean([wasserstein_1(mixture.sample(1000, rng=1000 + i), x_test) for i in range(200)])

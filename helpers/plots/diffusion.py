@@ -237,7 +237,8 @@ def plot_w1_vs_steps(steps, curves, floor):
 def _sampler_frame(n_bins):
     fig, ax = new_figure(1, width=5.0, height=3.0)
     edges = np.linspace(*X_RANGE, n_bins + 1)
-    ddpm = ax.stairs(np.zeros(n_bins), edges, color="C0", lw=1.4, label="DDPM samples")
+    ddpm = ax.stairs(np.zeros(n_bins), edges, color="C0", lw=1.4,
+                     label=r"DDPM ($\sigma_t^2 = \tilde\beta_t$) samples")
     ddim = ax.stairs(np.zeros(n_bins), edges, color="C1", lw=1.4, label="DDIM samples")
     data, = ax.plot([], [], color="k", lw=1, label="data density")
     ax.set(xlim=X_RANGE, ylim=(0, 1.1), xlabel="$x_0$", ylabel="density")
@@ -248,7 +249,8 @@ def _sampler_frame(n_bins):
 def plot_sampler_steps(steps=10, *, eps_model, schedule, mixture, held_out, n=2000, rng=None):
     """DDPM and DDIM samples after ``steps`` denoising steps, over the data density.
 
-    The title gives each sampler's Wasserstein-1 distance to ``held_out`` (shape (m, 1)).
+    The title gives each sampler's Wasserstein-1 distance to ``held_out`` (shape (m, 1)). DDPM
+    uses ``ddpm_sample``'s default reverse variance, beta-tilde. One run: a single ``rng``.
     """
     steps = _step("steps", steps, schedule.T)
     fig, p = live_figure(plot_sampler_steps, (), lambda: _sampler_frame(60))
