@@ -166,3 +166,9 @@ def model_output(out, shape, call, where):
     if not np.isfinite(out).all():
         raise ValueError(f"{call} returned non-finite values at {where}")
     return out
+
+
+def float_or_array(arr):
+    """A 0-d result as a Python float, any other as the array: what functions that take a float
+    or an array give back."""
+    return float(arr) if arr.ndim == 0 else arr

@@ -31,7 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import as_float_array, count, data_matrix, positive_scalar, seed as check_seed
+from ._checks import (as_float_array, count, data_matrix, float_or_array, positive_scalar,
+                      seed as check_seed)
 from .nets import Adam, evaluate_in_chunks, frozen, hidden_sizes, mlp, torch_threads
 from .noise_schedule import alpha_bar_from_sigma, sigma_from_alpha_bar
 from .progress import progress_bar
@@ -54,7 +55,7 @@ def sigma_from_time(t):
     A float for a float, else an array."""
     t_arr = _times(t)
     sigma = t_arr / (1 - t_arr)
-    return float(sigma) if sigma.ndim == 0 else sigma
+    return float_or_array(sigma)
 
 
 def time_from_sigma(sigma):
@@ -63,7 +64,7 @@ def time_from_sigma(sigma):
     if (s < 0).any():
         raise ValueError(f"sigma must be >= 0, got {s[s < 0].flat[0]!r}")
     t = s / (1 + s)
-    return float(t) if t.ndim == 0 else t
+    return float_or_array(t)
 
 
 def velocity_from_eps(eps_fn):

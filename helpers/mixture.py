@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from ._checks import alpha_bar_level, as_float_array, as_rng, count, positive
+from ._checks import alpha_bar_level, as_float_array, as_rng, count, float_or_array, positive
 from ._logsumexp import logsumexp_np
 from .gaussian import diag_gaussian_log_pdf, isotropic_log_likelihood
 from ._results import UnpacksAsTuple
@@ -148,7 +148,7 @@ class GaussianMixture1D:
         broadcast with x."""
         x = as_float_array("x", x)
         ab = alpha_bar_level(alpha_bar, like=x)
-        return x, (float(ab) if ab.ndim == 0 else ab)
+        return x, float_or_array(ab)
 
     def _at_step(self, x_t, t, schedule):
         """x_t as a float array and alpha_bar_t, shaped to broadcast with it (a column for a

@@ -17,17 +17,13 @@ import math
 
 import numpy as np
 
-from ._checks import alpha_bar_level, as_float_array, as_rng, count, data_matrix, positive
+from ._checks import (alpha_bar_level, as_float_array, as_rng, count, data_matrix, float_or_array,
+                      positive)
 from ._deprecated import keyword_only
 from .gaussian import kl_per_dim
 
 __all__ = ["NoiseSchedule", "sigma_from_alpha_bar", "alpha_bar_from_sigma",
            "log_sigma_from_alpha_bar", "alpha_bar_from_log_sigma"]
-
-
-def _float_or_array(arr):
-    """A 0-d result as a Python float, any other as the array."""
-    return float(arr) if arr.ndim == 0 else arr
 
 
 def sigma_from_alpha_bar(alpha_bar):
@@ -36,7 +32,7 @@ def sigma_from_alpha_bar(alpha_bar):
     for a float, else an array of alpha_bar's shape."""
     ab = alpha_bar_level(alpha_bar)
     # sigma = sqrt((1 - alpha_bar) / alpha_bar)
-    return _float_or_array(np.sqrt((1.0 - ab) / ab))
+    return float_or_array(np.sqrt((1.0 - ab) / ab))
 
 
 def alpha_bar_from_sigma(sigma):
@@ -46,7 +42,7 @@ def alpha_bar_from_sigma(sigma):
     if (s < 0).any():
         raise ValueError(f"sigma must be >= 0, got {s[s < 0].flat[0]!r}")
     # alpha_bar = 1 / (1 + sigma^2)
-    return _float_or_array(1.0 / (1.0 + s**2))
+    return float_or_array(1.0 / (1.0 + s**2))
 
 
 def log_sigma_from_alpha_bar(alpha_bar):
@@ -70,7 +66,7 @@ def alpha_bar_from_log_sigma(log_sigma):
     v = as_float_array("log_sigma", log_sigma, allow_inf=True)
     # sigmoid(-2 log sigma) = 1 / (1 + exp(2 log sigma))
     with np.errstate(over="ignore"):
-        return _float_or_array(1.0 / (1.0 + np.exp(2.0 * v)))
+        return float_or_array(1.0 / (1.0 + np.exp(2.0 * v)))
 
 
 class NoiseSchedule:
