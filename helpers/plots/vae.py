@@ -144,6 +144,8 @@ def _c_tradeoff_frame(summary):
     # -ELBO with its constant (d/2) log(2 pi c): the only part comparable across c; it can be
     # negative, so it gets its own linear axis
     ax_total = ax_split.twinx()
+    # matplotlib < 3.11 puts a twin in its gridspec slot, not where set_position put ax_split
+    ax_total.set_position(ax_split.get_position())
     total = summary.reconstruction + summary.constant + summary.kl
     (total_line,) = ax_total.plot(log_grid, total, "^--", color="k", ms=4,
                                   label="-ELBO with its constant (nats, right axis)")
