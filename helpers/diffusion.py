@@ -54,10 +54,14 @@ def reverse_variance(schedule, *, reverse_var="posterior"):
 
     The true reverse step has variance Var(x_{t-1} | x_t) = beta_tilde_t + c_t^2 Var(x_0 | x_t),
     c_t = sqrt(alpha_bar_{t-1}) beta_t / (1 - alpha_bar_t) being x_0's coefficient in the
-    posterior mean: never below beta_tilde_t, and for notebook 05's mixture within a few percent
-    of beta_t. Nichol & Dhariwal (2021) learn it. Row 0 (t = 1) is beta_1
+    posterior mean (``NoiseSchedule.reverse_step_variance``): never below beta_tilde_t, and for
+    notebook 05's mixture within a few percent of beta_t on average; ``diffusion_elbo`` takes it
+    per x_t as a callable. Nichol & Dhariwal (2021) learn it. Row 0 (t = 1) is beta_1
     for both: p(x_0 | x_1) = N(mu(x_1, 1), beta_1 I), the decoder of the reconstruction term.
     """
+    if callable(reverse_var):
+        raise ValueError(f"reverse_var must be one of {REVERSE_VARIANCES} here (a variance per "
+                         f"x_t, a callable, is taken only by diffusion_elbo), got {reverse_var!r}")
     if reverse_var == "posterior":
         var = schedule.beta_tilde.copy()
     elif reverse_var == "beta":
@@ -113,8 +117,8 @@ def diffusion_elbo(x0, eps_model, schedule, rng=None, *, reverse_var="posterior"
     The model: p(x_T) = N(0, I), p(x_{t-1} | x_t) = N(mu(x_t, t), sigma_t^2 I) for t >= 2,
     p(x_0 | x_1) = N(mu(x_1, 1), beta_1 I), with
     mu(x_t, t) = (x_t - beta_t / sqrt(1 - alpha_bar_t) eps_model(x_t, t)) / sqrt(alpha_t) and
-    sigma_t^2 = beta_tilde_t (``reverse_var="posterior"``) or beta_t (``"beta"``; see
-    ``reverse_variance``). Then
+    sigma_t^2 = beta_tilde_t (``reverse_var="posterior"``), beta_t (``"beta"``; see
+    ``reverse_variance``) or a variance per x_t (a callable). Then
 
         reconstruction = log N(x_0; mu(x_1, 1), beta_1 I),
         denoising      = sum_{t=2..T} KL(N(mu_tilde_t, beta_tilde_t I) || N(mu(x_t, t), sigma_t^2 I)),
@@ -131,8 +135,11 @@ def diffusion_elbo(x0, eps_model, schedule, rng=None, *, reverse_var="posterior"
     eps_model : callable, e.g. ``lambda x, t: mixture.eps_star(x, t, schedule)``
     schedule : NoiseSchedule
     rng : int, numpy.random.Generator or None
-    reverse_var : {"posterior", "beta"}
-        The reverse steps' variance sigma_t^2: beta_tilde_t (default) or beta_t.
+    reverse_var : {"posterior", "beta"} or callable
+        The reverse steps' variance sigma_t^2: beta_tilde_t (default) or beta_t; or a callable
+        ``(x_t, t) -> sigma_t^2`` giving each row its own variance, shape (n,) or (n, 1), at
+        every step, the decoder's (t = 1) included: for instance the true one,
+        ``schedule.reverse_step_variance(mixture.posterior_x0(x_t, t, schedule).var, t)``.
 
     Returns
     -------
@@ -140,7 +147,8 @@ def diffusion_elbo(x0, eps_model, schedule, rng=None, *, reverse_var="posterior"
     """
     x0 = data_matrix("x0", x0)
     _check_model(eps_model, schedule)
-    sigma2 = reverse_variance(schedule, reverse_var=reverse_var)
+    per_row = reverse_var if callable(reverse_var) else None
+    sigma2 = reverse_variance(schedule, reverse_var="posterior" if per_row else reverse_var)
     rng = as_rng(rng)
     per_step = np.empty((schedule.T, x0.shape[0]))
     for t in range(1, schedule.T + 1):
@@ -150,15 +158,34 @@ def diffusion_elbo(x0, eps_model, schedule, rng=None, *, reverse_var="posterior"
         mu = reverse_mean(schedule, x_t, t, _eps_hat(eps_model, x_t, t))
         if t == 1:
             # L_0 = -log N(x_0; mu(x_1, 1), beta_1 I)
-            per_step[0] = -diag_gaussian_log_pdf(x0, mu, np.sqrt(schedule.betas[0]))
+            var = sigma2[0] if per_row is None else _row_variance(per_row, x_t, t)[:, None]
+            per_step[0] = -diag_gaussian_log_pdf(x0, mu, np.sqrt(var))
         else:
             mu_tilde, beta_tilde = schedule.q_posterior_unchecked(x0, x_t, t)
             # L_{t-1} = KL(N(mu_tilde_t, beta_tilde_t I) || N(mu, sigma_t^2 I))
-            per_step[t - 1] = isotropic_kl(mu_tilde, beta_tilde, mu, sigma2[t - 1])
+            var = sigma2[t - 1] if per_row is None else _row_variance(per_row, x_t, t)
+            per_step[t - 1] = isotropic_kl(mu_tilde, beta_tilde, mu, var)
     reconstruction, denoising = -per_step[0], per_step[1:].sum(0)
     prior = schedule.prior_kl_unchecked(x0)
     return DiffusionElbo(reconstruction - denoising - prior, reconstruction, denoising, prior,
                          per_step)
+
+
+def _row_variance(reverse_var, x_t, t):
+    """``reverse_var(x_t, t)`` checked: one variance per row, finite and > 0, shape (n,)."""
+    n, where = x_t.shape[0], f"reverse_var(x_t, t) at t={t}"
+    try:
+        var = np.asarray(reverse_var(x_t, t), dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where} must return numbers, one variance per row") from None
+    if var.shape == (n, 1):
+        var = var[:, 0]
+    if var.shape != (n,):
+        raise ValueError(f"{where} must return shape ({n},) or ({n}, 1), got {var.shape}")
+    bad = ~(np.isfinite(var) & (var > 0))
+    if bad.any():
+        raise ValueError(f"{where} must be finite and > 0, found {float(var[bad][0])!r}")
+    return var
 
 
 def _start(eps_model, schedule, n, d, rng):

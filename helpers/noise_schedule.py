@@ -208,6 +208,22 @@ class NoiseSchedule:
         mean = self._per_row(self._c0, t) * x0 + self._per_row(self._ct, t) * x_t
         return mean, self._per_row(self.beta_tilde, t)
 
+    def reverse_step_variance(self, var_x0, t):
+        """Var(x_{t-1} | x_t) = beta_tilde_t + c_t^2 Var(x_0 | x_t), the true reverse step's variance.
+
+        The law of total variance over what x_t leaves unknown about x_0: the posterior
+        q(x_{t-1} | x_t, x_0) has variance beta_tilde_t and a mean linear in x_0 with weight
+        c_t = sqrt(alpha_bar_{t-1}) beta_t / (1 - alpha_bar_t). ``var_x0`` is Var(x_0 | x_t), for
+        instance ``GaussianMixture1D.posterior_x0(x_t, t, schedule).var``; t is one int step in
+        2..T (at t = 1 the posterior is the point x_0 and this is Var(x_0 | x_1) itself).
+        Returns an array of var_x0's shape, never below beta_tilde_t.
+        """
+        t = self.check_step(t)
+        var_x0 = as_float_array("var_x0", var_x0)
+        if (var_x0 < 0).any():
+            raise ValueError(f"var_x0 must be >= 0, found {float(var_x0[var_x0 < 0].flat[0])!r}")
+        return self.beta_tilde[t - 1] + self._c0[t - 1] ** 2 * var_x0
+
     def prior_kl(self, x0):
         """L_T = KL(q(x_T | x_0) || N(0, I)) per row, summed over d (nats), shape (n,).
 

@@ -587,6 +587,77 @@ def test_elbo_with_beta_adds_the_variance_mismatch_term():
         diffusion_elbo(x0, star, s, reverse_var="Beta")
 
 
+@pytest.mark.parametrize("t", [1, 2, 5, 10])
+def test_reverse_step_variance_matches_the_joint_gaussian_of_x_t_minus_1_and_x_t(t):
+    """For Gaussian data N(m, v), (x_{t-1}, x_t) is jointly Gaussian, so Var(x_{t-1} | x_t) is
+    Var(x_{t-1}) - Cov^2 / Var(x_t): a derivation independent of the law of total variance."""
+    s, v = NoiseSchedule.cosine(10), 0.3
+    ab = s.alpha_bar[t - 1]
+    ab_prev = 1.0 if t == 1 else s.alpha_bar[t - 2]
+    var_prev, var_t = ab_prev * v + 1 - ab_prev, ab * v + 1 - ab
+    cov = np.sqrt(s.alphas[t - 1]) * var_prev            # x_t = sqrt(alpha_t) x_{t-1} + noise
+    var_x0_given_xt = v - ab * v**2 / var_t
+    got = s.reverse_step_variance(np.array([var_x0_given_xt]), t)
+    np.testing.assert_allclose(got, [var_prev - cov**2 / var_t], rtol=1e-12)
+    # no uncertainty about x_0: the posterior's own variance
+    np.testing.assert_allclose(s.reverse_step_variance(0.0, t), s.beta_tilde[t - 1], atol=0)
+    with pytest.raises(ValueError, match="var_x0"):
+        s.reverse_step_variance(-0.1, t)
+    with pytest.raises(ValueError, match="t must"):
+        s.reverse_step_variance(0.1, 11)
+
+
+def test_elbo_with_a_variance_per_x_t_reproduces_the_fixed_choices():
+    s = NoiseSchedule.cosine(10)
+    mix = GaussianMixture1D([0.5, 0.5], [-1.0, 1.0], [0.3, 0.3])
+    x0 = mix.sample(50, rng=51)
+    star = lambda x, t: mix.eps_star(x, t, s)  # noqa: E731
+    for name, table in (("posterior", s.beta_tilde), ("beta", s.betas)):
+        fixed = diffusion_elbo(x0, star, s, rng=52, reverse_var=name)
+        per_x = diffusion_elbo(x0, star, s, rng=52, reverse_var=lambda x, t, table=table: np.full(
+            len(x), s.betas[0] if t == 1 else table[t - 1]))
+        np.testing.assert_allclose(per_x.per_step, fixed.per_step, rtol=1e-12)
+
+
+def test_elbo_with_exact_reverse_steps_loses_only_the_prior_on_gaussian_data():
+    """Gaussian data: every true reverse step is Gaussian, so with the exact noise prediction and
+    the true variance per x_t the chain is q reversed, and E[log p - ELBO] = KL(q(x_T) || N(0, 1))."""
+    s, m, v = NoiseSchedule.cosine(10), 0.7, 0.2
+    one = GaussianMixture1D([1.0], [m], [np.sqrt(v)])
+    x0 = one.sample(20000, rng=3)
+    res = diffusion_elbo(x0, lambda x, t: one.eps_star(x, t, s), s, rng=4,
+                         reverse_var=lambda x, t: s.reverse_step_variance(
+                             one.posterior_x0(x, t, s).var, t))
+    gap = one.log_prob(x0)[:, 0] - res.elbo
+    ab = s.alpha_bar[-1]
+    mean_T, var_T = np.sqrt(ab) * m, ab * v + 1 - ab   # q(x_T) = N(mean_T, var_T)
+    prior_kl = 0.5 * (mean_T**2 + var_T - 1 - np.log(var_T))
+    se = gap.std() / np.sqrt(gap.size)
+    assert abs(gap.mean() - prior_kl) < 4 * se, (gap.mean(), prior_kl, se)
+    # with beta_tilde_t instead, far from it: the test can fail
+    fixed = diffusion_elbo(x0, lambda x, t: one.eps_star(x, t, s), s, rng=4)
+    assert (one.log_prob(x0)[:, 0] - fixed.elbo).mean() - prior_kl > 20 * se
+
+
+@pytest.mark.parametrize("bad, match", [
+    (lambda x, t: np.full((len(x), 2), 0.1), r"shape \(50,\) or \(50, 1\)"),
+    (lambda x, t: np.full(len(x), -0.1), "finite and > 0"),
+    (lambda x, t: np.full(len(x), np.nan), "finite and > 0"),
+    (lambda x, t: "wide", "must return numbers"),
+])
+def test_elbo_rejects_a_bad_variance_per_x_t(bad, match):
+    s = NoiseSchedule.cosine(5)
+    x0 = np.zeros((50, 1))
+    with pytest.raises(ValueError, match="reverse_var\\(x_t, t\\) at t=1 .*" + match):
+        diffusion_elbo(x0, lambda x, t: np.zeros_like(x), s, rng=0, reverse_var=bad)
+
+
+def test_samplers_say_that_only_the_elbo_takes_a_variance_per_x_t():
+    s = NoiseSchedule.cosine(5)
+    with pytest.raises(ValueError, match="only by diffusion_elbo"):
+        ddpm_sample(lambda x, t: np.zeros_like(x), s, 10, rng=0, reverse_var=lambda x, t: 0.1)
+
+
 def test_ddpm_sample_reverse_var_changes_only_the_noise_size():
     s = NoiseSchedule.cosine(10)
     zeros = lambda x, t: np.zeros_like(x)  # noqa: E731

@@ -266,3 +266,41 @@ def test_s4_going_deeper_snr_form_and_posterior_by_completing_the_square():
     assert np.all((1.06 < ratio[29:70]) & (ratio[29:70] < 1.085))  # "1.06 to 1.08", t = 31..70
     precision = s.alphas[ts - 1] / s.betas[ts - 1] + 1 / (1 - s.alpha_bar[ts - 2])
     assert np.allclose(1 / precision, s.beta_tilde[ts - 1], rtol=1e-9)
+
+
+def test_s5_going_deeper_the_true_variance_per_x_t_and_the_limit_of_beta_tilde(gaps):
+    """'At T = 10 the gap falls below beta_t's, but not to 0'; the printed table of predicted
+    gaps; 'their overpayments sum to gamma / 2 = 0.289 nats per dimension'."""
+    s = NoiseSchedule.cosine(10)
+    true_var = lambda x, t: s.reverse_step_variance(MIXTURE.posterior_x0(x, t, s).var, t)  # noqa: E731
+    exact = diffusion_elbo(X_TEST, lambda x, t: MIXTURE.eps_star(x, t, s), s, rng=6,
+                           reverse_var=true_var)
+    gap, gain = LOG_P - exact.elbo, exact.elbo - gaps[10]["beta"].elbo
+    assert (round(gap.mean(), 3), round(_se(gap), 3)) == (0.050, 0.017)
+    assert (round(gain.mean(), 3), round(_se(gain), 3)) == (0.136, 0.006)
+    # "not to 0": on 50 times more points the remaining gap is many standard errors above 0
+    x_big = MIXTURE.sample(50_000, rng=11)
+    big = diffusion_elbo(x_big, lambda x, t: MIXTURE.eps_star(x, t, s), s, rng=3,
+                         reverse_var=true_var)
+    big_gap = MIXTURE.log_prob(x_big)[:, 0] - big.elbo
+    assert big_gap.mean() > 8 * _se(big_gap)
+
+    def predicted(T):
+        ab = NoiseSchedule.cosine(T).alpha_bar
+        snr = ab / (1 - ab)
+        r = snr[:-1] / snr[1:]
+        return 0.5 * (r - 1 - np.log(r))[snr[1:] > 1].sum()
+
+    assert [round(predicted(T), 3) for T in (100, 1000, 10_000, 100_000)] == [
+        0.806, 0.409, 0.308, 0.291]
+    assert round(np.euler_gamma / 2, 3) == 0.289
+    # the prediction holds where it was not printed: T = 10,000, measured on 1000 points
+    x = X_TEST[:1000]
+    s_long = NoiseSchedule.cosine(10_000)
+    long = diffusion_elbo(x, lambda x, t: MIXTURE.eps_star(x, t, s_long), s_long, rng=6)
+    measured = LOG_P[:1000] - long.elbo
+    assert abs(measured.mean() - predicted(10_000)) < 3 * _se(measured)
+    # "the first steps never get finer": r_2 = SNR_1 / SNR_2 tends to 2 as T grows
+    for T in (1000, 10_000, 100_000):
+        ab = NoiseSchedule.cosine(T).alpha_bar
+        assert abs(ab[0] / (1 - ab[0]) / (ab[1] / (1 - ab[1])) - 2) < 0.15

@@ -379,7 +379,7 @@ for T in (10, 100, 1000):
     print(f"{T:>5} {tilde.mean:11.3f} ± {tilde.se:.3f} {beta.mean:7.3f} ± "
           f"{beta.se:.3f} {paired.mean:9.3f} ± {paired.se:.3f}")
 
-# %% [markdown] en_sha="38cfb1c22bfe"
+# %% [markdown] en_sha="7370179631ef"
 # 取 $\sigma_t^2 = \beta_t$ 时，间隙几乎闭合：$T = 100$ 时为 0.04 nat，$T = 1000$ 时与 0 相差不到一个标准误。取 $\tilde\beta_t$ 时，即使 $T = 1000$，间隙仍在 0.4 nat 左右。所以对较长的链来说，让间隙无法闭合的是方差，而不是反向步的高斯形式。
 #
 # <details><summary>深入一步：两种选择各在什么时候正确？</summary>
@@ -387,6 +387,36 @@ for T in (10, 100, 1000):
 # 当给定 $x_t$ 就能知道 $x_0$ 时（例如数据只是单个点），$\tilde\beta_t$ 就是反向方差；它是可能的最小值。当数据服从 $N(0, I)$ 时，$\beta_t$ 是精确的（Ho et al. 2020 称这两者为两个极端）；对于像我们的混合分布这样分散的数据，它也很接近；而且它正是反向时间随机微分方程 (reverse-time SDE) 的噪声（笔记本 06）。Nichol & Dhariwal (2021) 则改为在两者之间学习 $\sigma_t^2$。训练不受影响：均值的损失仍是关于噪声的同一个平方误差，只是权重 $\lambda_t$ 不同，而简化损失本来就去掉了权重。笔记本 06 会从另一侧遇到同一个事实：用精确的分数，概率流常微分方程 (probability-flow ODE) 给出的似然恰好等于 $\log p$。
 # </details>
 #
+# <details><summary>深入一步：每个 x_t 各自的真实方差，以及 β̃_t 永远合不上的间隙</summary>
+#
+# 用两项测量结束这段讨论（见下面的代码单元）。
+#
+# *真实方差。* 让每个反向步骤都取上面全方差公式给出的方差，每个 $x_t$ 各有自己的值：用 `schedule.reverse_step_variance` 配上精确的 $\mathrm{Var}(x_0 \mid x_t)$，`diffusion_elbo` 通过 `reverse_var` 接受这样一个关于 $(x_t, t)$ 的函数。于是每个反向步骤的均值和方差都是精确的。$T = 10$ 时，间隙降到 $\beta_t$ 的间隙之下，但并不为 0：剩下的是反向步骤取高斯形式的代价，而在十个粗糙的步骤上，真实的反向步骤并不是高斯的。
+#
+# *$\tilde\beta_t$ 的间隙为什么不再缩小。* $T$ 从 10 到 100 再到 1000 时，它的间隙从 0.91 降到 0.75 再到 0.42，但永远到不了 0。在数据附近，混合分布的密度在小噪声的尺度上是光滑的，所以那里 $\mathrm{Var}(x_0 \mid x_t) \approx 1/\mathrm{SNR}_t$。由 §4 的 SNR 形式，每一步约花费每维 $\tfrac12(r_t - 1)$，其中 $r_t = \mathrm{SNR}_{t-1}/\mathrm{SNR}_t$。这是一个左黎曼和：步长趋于无穷小的极限在同一区间上只付 $\tfrac12\int \mathrm{Var}(x_0 \mid x)\,d\mathrm{SNR} = \tfrac12 \log r_t$。所以每一步多付 $\tfrac12(r_t - 1 - \log r_t) \ge 0$，只有在 $r_t \to 1$ 的地方多付的部分才消失。在 $t = 1$ 附近，余弦调度使 $1 - \bar\alpha_t$ 与 $t$ 成正比地增长，于是 $\mathrm{SNR}_t \propto 1/t$，$r_t \approx t/(t-1)$，与 $T$ 无关：最初几步永远不会变细。它们多付的部分加起来是 $\tfrac12\sum_{n \ge 1} \big(\tfrac1n - \log(1 + \tfrac1n)\big) = \gamma/2 \approx 0.289$ nat 每维，$\gamma$ 是欧拉常数。下面的单元把 $\mathrm{SNR}_t > 1$ 的各步多付的部分加起来，与测得的间隙并排列出。
+# </details>
+
+# %%
+# Going deeper (above). 1) T = 10 with the true variance of every reverse step, for each x_t
+s = NoiseSchedule.cosine(10)
+true_var = lambda x, t: s.reverse_step_variance(mixture.posterior_x0(x, t, s).var, t)
+exact_steps = diffusion_elbo(x_test, lambda x, t: mixture.eps_star(x, t, s), s, rng=6,
+                             reverse_var=true_var)
+gap, gain = mean_and_se(log_p - exact_steps.elbo), mean_and_se(exact_steps.elbo - with_beta[10].elbo)
+print(f"T = 10, true variance: gap {gap.mean:.3f} ± {gap.se:.3f} nats, "
+      f"{gain.mean:.3f} ± {gain.se:.3f} below beta_t's (paired: the same draws)")
+# 2) beta_tilde_t's overpayment 0.5 (r_t - 1 - log r_t), summed over the steps with SNR_t > 1
+print(f"{'T':>7} {'predicted gap, beta_tilde_t':>28} {'measured (§5)':>15}")
+for T in (100, 1000, 10_000, 100_000):
+    ab = NoiseSchedule.cosine(T).alpha_bar
+    snr = ab / (1 - ab)                                       # SNR_t, t = 1..T
+    r = snr[:-1] / snr[1:]                                    # r_t = SNR_{t-1} / SNR_t, t >= 2
+    over = 0.5 * (r - 1 - np.log(r))[snr[1:] > 1].sum()
+    measured = f"{(log_p - ideal[T].elbo).mean():.3f}" if T in ideal else ""
+    print(f"{T:>7} {over:28.3f} {measured:>15}")
+print(f"the limit, gamma / 2 = {np.euler_gamma / 2:.3f} nats per dimension")
+
+# %% [markdown] en_sha="01aefed3374f"
 # 本笔记本余下的部分沿用 $\tilde\beta_t$，也就是 §4 中 KL 为纯平方误差的那个模型。另一种方差在哪里占了便宜？左图：$T = 100$ 时，用 $\varepsilon^*$ 算出的两种方差下的平均去噪项 $L_{t-1}$（图例中给出 $L_0$ 和 $L_T$）。右图：在第 $1..t$ 步上累加 $\tilde\beta_t$ 模型比另一个模型多损失的量；它的终点就是全部差值，0.71 nat。
 #
 # <details><summary>深入一步：为负的 $L_0$</summary>
