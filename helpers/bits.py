@@ -30,7 +30,7 @@ from ._checks import as_float_array, as_rng, positive_scalar
 from ._deprecated import keyword_only
 
 __all__ = ["LEVELS", "to_pixels", "dequantise", "bits_per_pixel", "independent_pixel_bits",
-           "MeanSE", "mean_and_se"]
+           "MeanSE", "mean_and_se", "paired_difference"]
 
 LEVELS = 17  # the digits' pixels take the values 0..16
 
@@ -124,6 +124,21 @@ class MeanSE:
         """``f"{m:.3f}"`` gives "2.424 ± 0.010"; a sign (``+.3f``) applies to the mean only."""
         spec = spec or ".2f"
         return f"{self.mean:{spec}} ± {self.se:{spec.lstrip('+- ')}}"
+
+
+def paired_difference(a, b):
+    """``MeanSE`` of a - b example by example: a paired comparison of two models on one test set.
+
+    Both arrays hold per-example values in the same order; where one covers fewer examples (an
+    expensive bound computed on the first n digits only), the two are compared on those first n.
+    Its standard error is that of the per-example differences, far smaller than either model's
+    own spread across examples when the two models find the same examples hard.
+    """
+    a, b = as_float_array("a", a), as_float_array("b", b)
+    if a.ndim != 1 or b.ndim != 1:
+        raise ValueError(f"a and b must be 1-D per-example values, got shapes {a.shape} and {b.shape}")
+    n = min(a.size, b.size)
+    return mean_and_se(a[:n] - b[:n])
 
 
 def mean_and_se(values):

@@ -32,7 +32,9 @@
 # 4. say why tables of $F^{-1}$ are hopeless in 64 dimensions;
 # 5. (optional, §4) tell when the tail precision of an inverse CDF matters, and when it does not.
 #
-# Run the cells top to bottom; the sliders further down redraw their figure as you move them.
+# **Reading time and map.** Core path, about 10 minutes to read (seconds to run): §1 · §2
+# (slider) · §3 · summary. Optional, about 5 minutes more: §4 and the exercises. Run the cells
+# top to bottom; the sliders redraw their figure as you move them.
 
 # %%
 # Set-up for Colab or any kernel without this project: install its `helpers` package, the

@@ -41,6 +41,9 @@
 # KL divergence (KL散度), evidence lower bound (证据下界, ELBO), Monte Carlo (蒙特卡洛),
 # importance sampling (重要性采样), reconstruction term (重建项), prior matching term (先验匹配项).
 # References [1]-[6] are listed at the end.
+#
+# **Reading time and map.** Core path, about 14 minutes to read (seconds to run): §1-§5 and the
+# summary. Optional, about 8 minutes more: "Looking ahead" and the exercises.
 
 # %%
 # Set-up for Colab or any kernel without this project: install its `helpers` package, the

@@ -120,3 +120,31 @@ def test_mean_and_se():
 def test_bad_input_names_the_argument(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_paired_difference_compares_on_the_first_digits_both_have():
+    from helpers.bits import paired_difference
+    rng = np.random.default_rng(0)
+    hard = rng.normal(0.0, 1.0, 300)                     # some digits are hard for every model
+    a, b = hard + 0.1 + rng.normal(0, 0.05, 300), hard + rng.normal(0, 0.05, 300)
+    d = paired_difference(a, b[:120])
+    assert d.n == 120
+    np.testing.assert_allclose([d.mean, d.se], [(a[:120] - b[:120]).mean(),
+                               (a[:120] - b[:120]).std(ddof=1) / np.sqrt(120)], rtol=1e-12)
+    # far tighter than the unpaired standard errors, which carry the shared difficulty
+    assert d.se < 0.2 * mean_and_se(a).se
+    with pytest.raises(ValueError, match="1-D"):
+        paired_difference(a.reshape(30, 10), b)
+
+
+def test_bits_figure_labels_each_row_with_its_paired_difference():
+    from helpers.bits import paired_difference
+    from helpers.plots.bits import plot_bits_per_pixel
+    rng = np.random.default_rng(1)
+    ref = rng.normal(2.4, 0.3, 50)
+    model = ref + 0.2 + rng.normal(0, 0.05, 50)
+    fig = plot_bits_per_pixel({"uniform": 4.0, "histogram": ref, "model": model},
+                              reference="histogram")
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert f"paired: {paired_difference(model, ref):+.3f}" in texts[2]
+    assert "paired" not in texts[0] + texts[1]           # a single number, the reference itself

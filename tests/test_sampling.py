@@ -155,3 +155,14 @@ def test_plots_return_labelled_figures():
 def test_bad_input_raises_value_error_naming_the_argument(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+@pytest.mark.parametrize("mu, sigma, beyond", [(0.0, 1.0, 0), (3.0, 3.0, 1), (-3.0, 3.0, 1),
+                                               (0.0, 5.0, 2)])
+def test_inverse_cdf_legend_counts_the_arrows_that_leave_the_axis(mu, sigma, beyond):
+    # u = 0.1, 0.3, ..., 0.9; the window is [-6, 6]: at N(3, 3^2) only u = 0.9 (x = 6.84) leaves
+    x = normal_icdf((np.arange(5) + 0.5) / 5, mu, sigma)
+    assert ((x < -6) | (x > 6)).sum() == beyond
+    fig = plot_inverse_cdf(mu, sigma, n_samples=200, rng=0)
+    texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert f"x beyond the axis: {beyond}" in texts

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..bits import mean_and_se
+from ..bits import mean_and_se, paired_difference
 from .figure import new_figure
 
 __all__ = ["plot_bits_per_pixel"]
@@ -26,7 +26,9 @@ def plot_bits_per_pixel(bits, *, reference=None):
         others are compared with).
 
     Every row is labelled with its value: the trained models' values are one run's, and move by
-    a few hundredths between seeds and between CPUs (notebook 07, section 4).
+    a few hundredths between seeds and between CPUs (notebook 07, section 4). With a reference,
+    each row of per-digit values is also labelled with its paired difference from it
+    (``helpers.bits.paired_difference``): the standard error that decides which is better.
     """
     labels = list(bits)
     if reference is not None and reference not in bits:
@@ -40,8 +42,11 @@ def plot_bits_per_pixel(bits, *, reference=None):
         colour = "k" if label == reference else "C0"
         ax.errorbar(m, yi, xerr=2 * se, fmt="o", color=colour, ms=4, capsize=3)
         text = f"{m:.3f}" if s is None else f"{s.mean:.3f} (SE {s.se:.3f})"
-        ax.annotate(text, (m + 2 * se, yi), textcoords="offset points", xytext=(6, -3),
-                    fontsize=7, color=colour)
+        ref = None if reference is None else bits[reference]
+        if s is not None and label != reference and np.ndim(ref):
+            text += f"\npaired: {paired_difference(bits[label], ref):+.3f}"
+        ax.annotate(text, (m + 2 * se, yi), textcoords="offset points", xytext=(6, 0),
+                    fontsize=7, color=colour, va="center")
     if reference is not None:
         ax.axvline(means[labels.index(reference)], color="k", lw=1, ls="--")
         ax.set_title("does any model beat the dashed line (the reference row)?", fontsize=9)

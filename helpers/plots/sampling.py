@@ -58,6 +58,7 @@ def plot_inverse_cdf(mu=0.0, sigma=1.0, *, n_samples=2000, rng=None, n_arrows=5,
     # an x = F^-1(u) beyond the window: a wedge where its arrow leaves the axis, at height u
     p["off_right"].set_data(np.full((x > hi).sum(), hi), u[x > hi])
     p["off_left"].set_data(np.full((x < lo).sum(), lo), u[x < lo])
+    p["legend_map"].get_texts()[3].set_text(f"x beyond the axis: {n_arrows - inside.sum()}")
     # Normalise by all samples, as eq. 1.1 is: the bars then sit on the curve even when part of
     # the sample falls outside the window, and the title says how much does.
     counts, edges = np.histogram(samples, bins=60, range=(lo, hi))

@@ -13,7 +13,7 @@
 #     name: python3
 # ---
 
-# %% [markdown] en_sha="e78a159e505c"
+# %% [markdown] en_sha="b147a5f4bf15"
 # # 03 · 从证据到 ELBO
 #
 # 本笔记本配合原文《扩散模型原理》第 2 节的小节“优化目标的代理：优化证据下界ELBO”（式 (2.4) 和式 (2.5)）。图中的标注、程序打印的结果和代码注释都用英文；第 1 节的图后附有图中标注对照，文中首次出现的术语也都给出了英文。
@@ -29,6 +29,8 @@
 # 4. 解释优化 $\theta$ 对证据有什么作用，以及 EM 能保证什么。
 #
 # **术语**（括号内为对应的英文；原文用过的中文说法照用原文，其余取通行译法）在首次使用时以粗体标出：证据 (evidence)、后验 (posterior)、编码器 (encoder)、概率解码器 (probabilistic decoder)、KL散度 (KL divergence)、证据下界 (evidence lower bound, ELBO)、蒙特卡洛 (Monte Carlo)、重要性采样 (importance sampling)、重建项 (reconstruction term)、先验匹配项 (prior matching term)。参考文献 [1]-[6] 列于文末。
+#
+# **阅读时间与路线图。** 核心路线约需 14 分钟阅读（运行只需几秒）：§1-§5 和小结。选读部分另需约 8 分钟：“展望”一节和练习。
 
 # %%
 # Set-up for Colab or any kernel without this project: install its `helpers` package, the
