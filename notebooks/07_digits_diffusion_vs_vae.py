@@ -105,11 +105,11 @@ print(f"{len(pixels_train)} training and {len(pixels_test)} test digits, "
 # %% [markdown]
 # ## 1. One unit for both models
 #
-# The digits' pixels are integers, $0, 1, \dots, 16$: 17 levels. A VAE or a diffusion model is a
+# **Adding noise within each pixel's level turns any density into a bound on the probability of
+# discrete pixels.** The digits' pixels are $0, 1, \dots, 16$: 17 levels. A VAE or a diffusion model is a
 # *density* $p(x)$ on continuous $x \in \mathbb{R}^{64}$, and a density is not a probability: at
 # a point it can be any positive number, so "$\log p(x) = 120$" says nothing by itself about how
-# well the model predicts digits. The fix (Theis et al. 2016) is to make the data continuous by
-# adding noise that hides nothing. Spread each pixel uniformly over its own cell,
+# well the model predicts digits. The fix (Theis et al. 2016): spread each pixel uniformly over its own cell,
 #
 # $$x = \frac{\text{pixel} + u}{17}, \qquad u \sim U[0, 1)^{64},$$
 #
@@ -158,8 +158,8 @@ print(f"training set {x_train_dq.shape}, test set {x_test_dq.shape}")
 # %% [markdown]
 # ## 2. The VAE of notebook 04, as a density of pixels
 #
-# Notebook 04's decoder $p_\theta(x \mid z) = N(f_\theta(z), c\,I)$ has one variance $c$ for all
-# 64 pixels. As a density of real pixels that is a poor fit: a blank border pixel, after
+# **To be scored as a density, the VAE needs a variance for each pixel.** Notebook 04's decoder
+# $p_\theta(x \mid z) = N(f_\theta(z), c\,I)$ has one $c$ for all 64 pixels, a poor fit: a blank border pixel, after
 # dequantisation, is uniform on $[0, 1/17)$, a standard deviation of about $0.017$, while the
 # pixels of the strokes vary from digit to digit by several levels. A single $c$ must sit
 # between, and overpays on both. So the VAE here
@@ -197,8 +197,8 @@ print(f"IWAE (K = {bounds.k}) below the ELBO, in bits per pixel, on every test d
 #
 # ## 3. The diffusion model on the same data
 #
-# The diffusion model works on $x' = 2x - 1 \in [-1, 1)$, the range its noise schedule suits
-# (notebook 05's data had about unit scale too). Its network is notebook 06's
+# **One network, trained as in notebook 06, gives the diffusion model two likelihoods.** It works
+# on $x' = 2x - 1 \in [-1, 1)$, the range its noise schedule suits. Its network is notebook 06's
 # $\varepsilon_\theta(x, \sigma)$ for continuous noise levels, with one more input: the digit's
 # class, or a **null** label. During training, each example's label is replaced by the null label
 # with probability 0.2 (*label dropout*), so that one network learns both the conditional
@@ -276,9 +276,8 @@ print("ELBO as costs, bits per pixel: " + " + ".join(f"{k} {v:.3f}" for k, v in 
 # %% [markdown]
 # ## 4. Which model is better, and by how much?
 #
-# Differences between models are measured on the same digits, so their standard errors come from
-# the per-digit differences (a paired comparison), which are much smaller than either model's own
-# spread across digits.
+# **At this budget neither model beats counting pixel values.** Differences are measured on the
+# same digits, so their standard errors come from the per-digit differences (a paired comparison).
 
 # %%
 rows = {"uniform pixels": bits_uniform,
@@ -301,9 +300,8 @@ plot_bits_per_pixel(rows, reference="independent pixels (exact)")
 #
 # What the figure says, and what it does not:
 #
-# - **At this budget, counting wins.** Neither model, after a few seconds of training on one CPU
-#   thread, beats the histogram per pixel; each pays first for what the histogram gets for free
-#   (longer training: below).
+# - **Counting is free.** After seconds of training on one thread, each model still pays for what
+#   the histogram gets for free (longer training: below).
 # - **The bound is not the likelihood.** The VAE's ELBO and IWAE, and the diffusion ELBO, are lower
 #   bounds on each model's log-likelihood, so their bits per pixel are upper bounds. The gap between
 #   the diffusion model's ELBO and its ODE likelihood is partly the bound's slack and partly that
@@ -338,7 +336,7 @@ plot_bits_per_pixel(rows, reference="independent pixels (exact)")
 # %% [markdown]
 # ## 5. Samples side by side
 #
-# The VAE draws $z \sim N(0, I)$; its decoder gives a mean $f_\theta(z)$ and a variance
+# **Compare samples with samples, not with decoder means.** The VAE draws $z \sim N(0, I)$; its decoder gives a mean $f_\theta(z)$ and a variance
 # $v_\theta(z)$ per pixel. Many papers show the mean (first row); a sample of the model adds
 # the decoder's noise (second row), and that is the row to set beside the diffusion model's,
 # which runs the probability-flow ODE from noise with Heun's method (notebook 06). Below them,
@@ -400,7 +398,8 @@ slider_panel(plot_sample_mosaic, int_slider("nfe", 8, 1, 40), sample=sample_digi
 # %% [markdown]
 # ## 6. Classifier-free guidance
 #
-# The network of §3 also knows the class. With a guidance weight $w \ge 0$ (Ho & Salimans 2022),
+# **One network that knows the class can trade diversity for recognisable digits.** With a
+# guidance weight $w \ge 0$ (Ho & Salimans 2022),
 #
 # $$\hat\varepsilon = (1 + w)\, \varepsilon_\theta(x, \sigma, y) - w\, \varepsilon_\theta(x, \sigma, \varnothing).$$
 #

@@ -91,10 +91,10 @@ pixels_train, pixels_test = to_pixels(x_train), to_pixels(x_test)   # integers 0
 print(f"{len(pixels_train)} training and {len(pixels_test)} test digits, "
       f"{pixels_train.shape[1]} pixels each, values {pixels_train.min()}..{pixels_train.max()}")
 
-# %% [markdown] en_sha="375c301d23a3"
+# %% [markdown] en_sha="dece1c3d510d"
 # ## 1. 两个模型共用一种单位
 #
-# 手写数字的像素是整数 $0, 1, \dots, 16$，共 17 个灰度级。VAE 或扩散模型是连续变量 $x \in \mathbb{R}^{64}$ 上的一个*密度* $p(x)$，而密度不是概率：它在一点处可以取任意正数，所以“$\log p(x) = 120$”本身并不能说明模型对手写数字预测得有多好。解决办法（Theis et al. 2016）是加入不掩盖任何信息的噪声，使数据变成连续的。把每个像素均匀地摊开到它自己的格子里，
+# **在每个像素自己的灰度级之内加噪声，任何密度都能变成离散像素概率的一个下界。** 手写数字的像素是 $0, 1, \dots, 16$，共 17 个灰度级。VAE 或扩散模型是连续变量 $x \in \mathbb{R}^{64}$ 上的一个*密度* $p(x)$，而密度不是概率：它在一点处可以取任意正数，所以“$\log p(x) = 120$”本身并不能说明模型对手写数字预测得有多好。解决办法（Theis et al. 2016）：把每个像素均匀地摊开到它自己的格子里，
 #
 # $$x = \frac{\text{pixel} + u}{17}, \qquad u \sim U[0, 1)^{64},$$
 #
@@ -126,10 +126,10 @@ y_train_dq = np.tile(y_train, 16)
 x_test_dq = dequantise(pixels_test, rng=1)
 print(f"training set {x_train_dq.shape}, test set {x_test_dq.shape}")
 
-# %% [markdown] en_sha="1e8f4d30cf5d"
+# %% [markdown] en_sha="03c581bd48f7"
 # ## 2. 笔记本 04 的 VAE，作为像素的密度
 #
-# 笔记本 04 的解码器 $p_\theta(x \mid z) = N(f_\theta(z), c\,I)$ 对全部 64 个像素只用一个方差 $c$。作为真实像素的密度，这并不合适：一个空白的边框像素在去量化之后服从 $[0, 1/17)$ 上的均匀分布，标准差约为 $0.017$，而笔画上的像素在不同数字之间相差好几个灰度级。单一的 $c$ 只能取在两者之间，在两边都多付了代价。因此这里的 VAE 为每个像素学习一个方差，它是 $z$ 的函数：
+# **要作为密度来打分，VAE 需要每个像素各有一个方差。** 笔记本 04 的解码器 $p_\theta(x \mid z) = N(f_\theta(z), c\,I)$ 对全部 64 个像素只用一个 $c$，并不合适：一个空白的边框像素在去量化之后服从 $[0, 1/17)$ 上的均匀分布，标准差约为 $0.017$，而笔画上的像素在不同数字之间相差好几个灰度级。单一的 $c$ 只能取在两者之间，在两边都多付了代价。因此这里的 VAE 为每个像素学习一个方差，它是 $z$ 的函数：
 #
 # $$p_\theta(x \mid z) = N\big(f_\theta(z),\ \mathrm{diag}\, v_\theta(z)\big),$$
 #
@@ -145,7 +145,7 @@ print(f"training wall time {vae.train_s:.1f} s")
 print(f"IWAE (K = {bounds.k}) below the ELBO, in bits per pixel, on every test digit: "
       f"{bool(np.all(bits_vae_iwae <= bits_vae_elbo))}")
 
-# %% [markdown] en_sha="619b120ac217"
+# %% [markdown] en_sha="3222f4a455f0"
 # 重要性加权界（笔记本 04，§6）在每个数字上都低于 ELBO，这是必然的：它是同一个模型的一个更紧的界。两者的数值（这次运行的结果）见 §4 的图。
 #
 # <details><summary>深入一步：VAE 的数值会变动多少</summary>
@@ -155,7 +155,7 @@ print(f"IWAE (K = {bounds.k}) below the ELBO, in bits per pixel, on every test d
 #
 # ## 3. 同一份数据上的扩散模型
 #
-# 扩散模型在 $x' = 2x - 1 \in [-1, 1)$ 上工作，这是它的噪声调度所适合的范围（笔记本 05 的数据也大致是单位尺度）。它的网络是笔记本 06 中面向连续噪声水平的 $\varepsilon_\theta(x, \sigma)$，只多了一个输入：数字的类别，或者一个**空 (null)** 标签。训练时，每个样例的标签以 0.2 的概率被替换为空标签（*标签丢弃 (label dropout)*），这样同一个网络既学到条件的 $\mathbb{E}[\varepsilon \mid x, y]$，也学到无条件的 $\mathbb{E}[\varepsilon \mid x]$。本节只用无条件的那一半；§6 两半都用。
+# **一个按笔记本 06 训练的网络，给扩散模型带来两种似然。** 它在 $x' = 2x - 1 \in [-1, 1)$ 上工作，这是它的噪声调度所适合的范围。它的网络是笔记本 06 中面向连续噪声水平的 $\varepsilon_\theta(x, \sigma)$，只多了一个输入：数字的类别，或者一个**空 (null)** 标签。训练时，每个样例的标签以 0.2 的概率被替换为空标签（*标签丢弃 (label dropout)*），这样同一个网络既学到条件的 $\mathbb{E}[\varepsilon \mid x, y]$，也学到无条件的 $\mathbb{E}[\varepsilon \mid x]$。本节只用无条件的那一半；§6 两半都用。
 #
 # 训练循环就是笔记本 06 的那个（`train_eps_fn`），只是加上了标签。下面就是全部的训练过程：
 
@@ -216,10 +216,10 @@ cost = {name: np.mean(v) / (64 * math.log(2)) for name, v in
 print("ELBO as costs, bits per pixel: " + " + ".join(f"{k} {v:.3f}" for k, v in cost.items())
       + f" + log2 17 - 1 = {sum(cost.values()) + math.log2(LEVELS) - 1:.3f}")
 
-# %% [markdown] en_sha="8e684243a6af"
+# %% [markdown] en_sha="8b3739d83a44"
 # ## 4. 哪个模型更好，好多少？
 #
-# 模型之间的差值是在同一批数字上测量的，所以它们的标准误来自逐个数字的差值（配对比较），这些差值远小于任一模型自身在不同数字之间的散布。
+# **在这个预算下，两个模型都胜不过对像素取值计数。** 差值是在同一批数字上测量的，所以标准误来自逐个数字的差值（配对比较）。
 
 # %%
 rows = {"uniform pixels": bits_uniform,
@@ -236,12 +236,12 @@ print(f"training: VAE wall time {vae.train_s:.1f} s, diffusion wall time {diffus
       f"(1800 and {STEPS} steps, one thread each)")
 plot_bits_per_pixel(rows, reference="independent pixels (exact)")
 
-# %% [markdown] en_sha="21d225aa49aa"
+# %% [markdown] en_sha="bbfc8ae6d1b6"
 # 看每个模型落在虚线（直方图）的哪一侧：每个模型都在它的右侧。离它多远，看每个标注的第二行，那里给出配对的标准误。
 #
 # 这张图说明了什么，又没有说明什么：
 #
-# - **在这个预算下，计数获胜。** 在单个 CPU 线程上训练几秒钟之后，两个模型都没有胜过逐像素直方图；直方图不费力气就得到的东西，每个模型都得先花代价学到（更长的训练：见下文）。
+# - **计数不花代价。** 在单个线程上训练几秒钟之后，直方图不费力气就得到的东西，每个模型仍在付代价（更长的训练：见下文）。
 # - **界不等于似然。** VAE 的 ELBO 和 IWAE 以及扩散模型的 ELBO，都是各自模型对数似然的下界，所以它们的每像素比特数是上界。扩散模型的 ELBO 与其概率流 ODE 似然之间的差距，一部分是界的松弛，另一部分则是因为它们是共用一个网络的两个不同模型（由高斯步组成的链，以及常微分方程）。我们的网络按笔记本 06 的方式对噪声水平加权，而不是按 ELBO 的方式；Kingma et al. (2021) 以似然为目标训练扩散模型，得到的每维比特数 (bits per dimension) 要好得多。
 # - **秒数相同，不等于收敛程度相同。** 两个模型的训练时间大致相同，但都远未收敛，而且收敛速度不同。训练几秒时的排名，可能随几分钟的训练而改变，也取决于 VAE 在过拟合之前何时停止（见下文：在最好的时候停下，它从不落后）。
 # - 去量化会让每个模型的界变松，松多少取决于模型在每个格子内有多不平坦；变分去量化 (variational dequantisation，Ho et al. 2019) 通过学习 $u$ 来收紧它。
@@ -253,10 +253,10 @@ plot_bits_per_pixel(rows, reference="independent pixels (exact)")
 # 哪个模型胜出，取决于 VAE 何时停止训练。如果在它最好的时候停下（早停），它的 IWAE 2.37 低于扩散模型在这次运行中达到的任何值；扩散模型最好的是 96 s 时的概率流 ODE 似然，2.41 ± 0.04，与直方图持平（所以在 96 s 时两者只差约一个标准误）。如果任由 VAE 过拟合，它就会落后：在 37 s 时，扩散模型的 ELBO 是 2.76，而 VAE 的是 3.01。这个比较衡量的是 VAE 的过拟合，而不是哪一类模型更好。（这里的停止点是在测试数字上挑选的；规范的做法是在验证集上挑选，那样对 VAE 会稍微不那么有利。）
 # </details>
 
-# %% [markdown] en_sha="d00fc0845b8e"
+# %% [markdown] en_sha="8c6eb4a1e999"
 # ## 5. 样本并排比较
 #
-# VAE 先采样得到 $z \sim N(0, I)$，它的解码器再给出每个像素的均值 $f_\theta(z)$ 和方差 $v_\theta(z)$。很多论文展示的是均值（第一行）；模型的一个真正样本还要加上解码器的噪声（第二行），应当拿来与扩散模型那一行比较的正是这一行。扩散模型用 Heun 法从噪声出发求解概率流 ODE（笔记本 06）。它们下面是真实的测试数字。
+# **拿样本与样本比，而不是与解码器的均值比。** VAE 先采样得到 $z \sim N(0, I)$，它的解码器再给出每个像素的均值 $f_\theta(z)$ 和方差 $v_\theta(z)$。很多论文展示的是均值（第一行）；模型的一个真正样本还要加上解码器的噪声（第二行），应当拿来与扩散模型那一行比较的正是这一行。扩散模型用 Heun 法从噪声出发求解概率流 ODE（笔记本 06）。它们下面是真实的测试数字。
 
 # %%
 def to_image(x_model):
@@ -301,10 +301,10 @@ def sample_digits(nfe):
 
 slider_panel(plot_sample_mosaic, int_slider("nfe", 8, 1, 40), sample=sample_digits)
 
-# %% [markdown] en_sha="8ddab6143336"
+# %% [markdown] en_sha="841c1860cd33"
 # ## 6. 无分类器引导
 #
-# §3 的网络也知道类别。取引导权重 $w \ge 0$（Ho & Salimans 2022），
+# **一个知道类别的网络，可以用多样性换取更易辨认的数字。** 取引导权重 $w \ge 0$（Ho & Salimans 2022），
 #
 # $$\hat\varepsilon = (1 + w)\, \varepsilon_\theta(x, \sigma, y) - w\, \varepsilon_\theta(x, \sigma, \varnothing).$$
 #
