@@ -43,7 +43,8 @@
 #
 # Variational autoencoder (变分自编码器),
 # probabilistic decoder (概率解码器), Monte Carlo (蒙特卡洛), reparameterisation (重参数化),
-# KL divergence (KL散度), evidence lower bound (证据下界), importance sampling (重要性采样),
+# KL divergence (KL散度), evidence lower bound (证据下界), reconstruction term (重建项),
+# prior-matching term (先验匹配项), importance sampling (重要性采样),
 # posterior collapse (后验坍塌), amortised inference (摊销推断), maximum likelihood (最大似然).
 # </details>
 
@@ -158,18 +159,21 @@ print(vae)
 # %% [markdown]
 # ## 2. The objective (article §2, "the concrete objective", eq. 2.7) and the constant it drops
 #
-# With the decoder of eq. 2.6, the log-likelihood of one image is a squared error plus a constant:
+# **Under eq. 2.6 the negative ELBO is a squared error over $2c$ plus a KL, and the constant
+# that eq. 2.7 drops matters once $c$ changes.** With the decoder of eq. 2.6, the
+# log-likelihood of one image is a squared error plus a constant:
 #
 # $$\log p_\theta(x \mid z) = -\frac{\lVert x - f_\theta(z)\rVert^2}{2c} - \frac{d}{2}\log(2\pi c).$$
 #
-# Eq. 2.7 keeps the first term and minimises
+# Eq. 2.7 keeps the first term and minimises the negated reconstruction term (重建项), now a
+# squared error, plus the prior-matching term (先验匹配项), a KL:
 #
 # $$\mathbb{E}_{q_\phi(z\mid x)}\frac{\lVert x - f_\theta(z)\rVert^2}{2c}
 #   + D_{KL}\big(q_\phi(z \mid x)\,\Vert\, p(z)\big). \tag{2.7}$$
 #
 # > **Note on the article.** Eq. 2.7 drops $\frac{d}{2}\log(2\pi c)$: harmless for a fixed $c$,
-# > since a constant does not move the minimum, but it matters once $c$ changes, to compare
-# > models across $c$ or to learn $c$ (section 6 shows both). `negative_elbo` keeps it: its
+# > since a constant does not move the minimum, but needed to compare models across $c$ or to
+# > learn $c$ (section 6 shows both). `negative_elbo` keeps it: its
 # > value is a real negative ELBO, in nats.
 #
 # Check on one batch: `negative_elbo` equals its three terms (squared error over $2c$, constant,
@@ -233,7 +237,9 @@ assert torch.allclose(g_beta, 2 * c * g_elbo, rtol=1e-4, atol=1e-7 * g_beta.abs(
 # %% [markdown]
 # ## 3. Monte Carlo over $L$ samples (article §2, eq. 2.8) and the reparameterisation trick
 #
-# The expectation in eq. 2.7 has no closed form for a neural $f_\theta$, so eq. 2.8 takes a
+# **Writing the sample as $z = \mu + \sigma\varepsilon$ lets the gradient pass through it, with
+# far less noise here than the older score-function estimator.** The expectation in eq. 2.7 has
+# no closed form for a neural $f_\theta$, so eq. 2.8 takes a
 # **Monte-Carlo (蒙特卡洛)** average over
 # $L$ samples $z^l \sim q_\phi(z \mid x)$:
 #
@@ -245,7 +251,7 @@ assert torch.allclose(g_beta, 2 * c * g_elbo, rtol=1e-4, atol=1e-7 * g_beta.abs(
 # (重参数化技巧)** draws the noise first and builds the sample from it:
 # $z = \mu_\phi(x) + \sigma_\phi(x) \odot \varepsilon$ with $\varepsilon \sim N(0, I)$, a
 # differentiable function of $\mu_\phi$ and $\sigma_\phi$ ([1], [3]; [2] discusses both
-# estimators below). The older **score-function** (REINFORCE, Williams [8]) estimator never
+# estimators below). The **score-function** (REINFORCE, Williams [8]) estimator never
 # differentiates through $z$: $\nabla_\mu \mathbb{E}_q[g(z)] = \mathbb{E}_q[g(z)\,\nabla_\mu \log q(z)]$.
 # Both are unbiased. A small example with an exact answer: $q = N(\mu, \sigma^2)$,
 # $g(z) = (z - a)^2$, so $\frac{d}{d\mu}\mathbb{E}_q[g] = 2(\mu - a)$.
@@ -263,7 +269,7 @@ print(f"the score-function estimator's variance is {var_ratio:.0f} times larger;
 plot_gradient_estimators(est)
 
 # %% [markdown]
-# Both *means* agree with the exact gradient within their standard errors (printed above), but
+# Both *means* agree with the exact gradient within their standard errors, but
 # the two histograms look nothing alike. The reparameterised draws, $2(z - a)$, form a normal
 # centred on $-3$. The score-function draws, $(z - a)^2 (z - \mu) / \sigma^2$, are skewed:
 # most sit near 0 (median printed above), and a long tail of rare large values makes up the
@@ -374,8 +380,7 @@ print(f"held-out -ELBO after 200 steps: {negative_elbo(small, x_test, C_MAIN, rn
 #
 # `train_vae` runs exactly this loss and update, seeded, with mini-batches and a held-out
 # score. Our main VAE has a two-dimensional latent space, so we can draw it, two hidden
-# layers of 128 in each network, and $c = 0.03$. (Section 8 retrains notebook 02's naive decoder
-# with this network.)
+# layers of 128 in each network, and $c = 0.03$.
 #
 # <details><summary>Going deeper: what <code>train_vae</code> adds</summary>
 #
@@ -467,7 +472,7 @@ assert iw_test.mean().item() > elbo_test
 # no KL, and the average digit. That is **posterior collapse (后验坍塌)** [6]. A latent unit is
 # *active* when its encoder mean varies with $x$: $\operatorname{Var}_x \mu_\phi(x)_j > 0.01$.
 # We train one model per $c$ on a grid of half decades from $10^{-2.5}$ to $10^{0.5}$, with
-# $k = 8$ latent units and one hidden layer of 64, all seven at once (one batched network).
+# $k = 8$ latent units and one hidden layer of 64.
 #
 # <details><summary>Going deeper: the grid's cost</summary>
 #
@@ -653,13 +658,14 @@ print(f"variance(L=1) / variance(L=16) = {ratio_1_16:.1f} (1/L predicts 16); wit
 #
 # ## 8. The comparison the article invites (article §2, the note under eq. 2.3)
 #
-# Notebook 02 followed the article's suggestion literally: train a decoder $f_\theta$ by
+# **With a 2-D latent, notebook 02's naive decoder scores higher than our VAE at both training
+# budgets we tried.** Notebook 02 followed the article's suggestion literally: train a decoder $f_\theta$ by
 # maximising the naive Monte-Carlo estimate of the evidence (eq. 2.3), with $z$ drawn from the
 # prior and no encoder at all. We train it again with our VAE's decoder network, $c$, batch size
 # and learning rate, so that only the objective differs, and score both on the held-out digits
 # with the same, nearly exact, yardstick: with $k = 2$ the evidence integral can be computed on a
-# fine grid of $z$ (`decoder_log_evidence`, notebook 02). One training budget is not enough to
-# rank two models whose curves are still falling, so we use two: 200 and 800 steps.
+# fine grid of $z$ (`decoder_log_evidence`, notebook 02). Both curves are still moving, so we
+# use two budgets: 200 and 800 steps.
 #
 # <details><summary>Going deeper: the setting, and two budgets from one run</summary>
 #
@@ -696,10 +702,9 @@ print(f"VAE at 800 steps: importance-weighted (K = 250) {iw_test.mean().item():.
       f"ELBO {elbo_test:.2f}")
 
 # %% [markdown]
-# At both budgets the naive decoder scores higher: by 2.79 nats per image at 200 steps and by
-# 2.09 at 800. Both scores are still rising, the VAE's slightly faster, so these numbers cannot
-# say which would win at a plateau; at equal steps, with one seed, the naive recipe is
-# competitive with a 2-D latent, and the VAE is slowly catching up.
+# The naive decoder's lead is 2.79 nats per image at 200 steps and 2.09 at 800 (one seed). Both
+# scores are still rising, the VAE's slightly faster, so these numbers cannot say which would
+# win at a plateau.
 #
 # <details><summary>Going deeper: the scores and the wall times</summary>
 #
@@ -742,11 +747,10 @@ print(f"  ELBO, encoder's q          {elbo_enc:7.2f}   amortisation gap  {elbo_p
 
 # %% [markdown]
 # Most of the distance between this VAE's ELBO and its $\log p(x)$ is the amortisation gap
-# (numbers above), measured on held-out images, which the encoder never saw.
+# on held-out images, which the encoder never saw.
 #
 # **Conclusion.** With a 2-D latent, the article's naive recipe works: the VAE optimises a bound,
-# loosened more by amortisation than by the Gaussian shape of $q$, and the naive decoder scored
-# higher at both budgets.
+# loosened more by amortisation than by the Gaussian shape of $q$.
 #
 # <details><summary>Going deeper: the conclusion's fine print</summary>
 #
@@ -761,8 +765,8 @@ print(f"  ELBO, encoder's q          {elbo_enc:7.2f}   amortisation gap  {elbo_p
 #
 # What the VAE buys is scale: the naive estimator's number of prior samples grows exponentially
 # with the latent dimension (notebook 02), while eqs. 2.7-2.8 cost the same for $k = 2$ or
-# $k = 20$, and the VAE also gives an encoder. For a 2-D latent the naive decoder is
-# a serious competitor; beyond a handful of latent dimensions it is not an option.
+# $k = 20$, and the VAE also gives an encoder. Beyond a handful of latent dimensions the naive
+# decoder is not an option.
 #
 # ## What we have seen
 #
@@ -816,8 +820,9 @@ print(f"  ELBO, encoder's q          {elbo_enc:7.2f}   amortisation gap  {elbo_p
 #    unbiased if $g(z)$ is replaced by $g(z) - b$ for any constant $b$, since
 #    $\mathbb{E}_q[\nabla_\mu \log q] = 0$. Predict whether $b = \mathbb{E}_q[g] = \sigma^2 +
 #    (\mu - a)^2 = 3.25$ makes its variance larger or smaller.
-# 4. **Per-point $q$ against the encoder** (beyond the text). Run `fit_per_point_q` with
-#    `steps=50` and with `steps=800`. Predict how the amortisation-gap estimate changes, and
+# 4. **Per-point $q$ against the encoder** (beyond the text). Run section 8's `fit_per_point_q`
+#    call again with `steps=800` instead of 60. Predict how the amortisation-gap estimate
+#    changes, and
 #    whether the approximation gap can go below zero.
 # 5. **Does a larger $L$ buy a better model?** Section 7 showed the gradient variance falling
 #    like $1/L$. Train a small VAE (one hidden layer of 64) for 300 steps with $L = 1$ and with
@@ -844,8 +849,8 @@ print(f"  ELBO, encoder's q          {elbo_enc:7.2f}   amortisation gap  {elbo_p
 #    the zero-mean score. The variance drops from 52.5 (section 3's printout) to 28.7, but stays
 #    above the reparameterised estimator's 4.
 # 4. With more steps the per-point ELBO rises, so the estimated amortisation gap grows towards
-#    its true value (2.82 nats at 50 steps, 2.88 at 800) and the approximation gap shrinks
-#    (0.57 to 0.53). The approximation gap cannot go below
+#    its true value (2.83 nats at section 8's 60 steps, 2.88 at 800) and the approximation gap
+#    shrinks (0.58 to 0.53). The approximation gap cannot go below
 #    zero beyond Monte-Carlo noise: every ELBO is below $\log p(x)$.
 # 5. Run
 #    `train_vae(x_train, x_test, c=C_MAIN, z_dim=2, hidden=64, n_samples=L, steps=300, seed=0)`

@@ -100,6 +100,7 @@ x_test = mixture.sample(4000, rng=1)
 # %% [markdown]
 # ## 1. Three things a network can predict
 #
+# **A noise prediction, a clean-point prediction and a score are one quantity in three units.**
 # Write a noisy point at a continuous noise level $\bar\alpha \in (0, 1]$ as
 # $x = \sqrt{\bar\alpha}\, x_0 + \sqrt{1 - \bar\alpha}\, \varepsilon$. Notebook 05's network
 # predicted $\varepsilon$. Two other targets carry the same information (Luo 2022, §§ 3-4):
@@ -113,8 +114,8 @@ x_test = mixture.sample(4000, rng=1)
 # $$\mathbb{E}[\varepsilon \mid x] = -\sqrt{1 - \bar\alpha}\; \nabla_x \log p_{\bar\alpha}(x),
 # \qquad \mathbb{E}[x_0 \mid x] = \frac{x + (1 - \bar\alpha)\, \nabla_x \log p_{\bar\alpha}(x)}{\sqrt{\bar\alpha}}.$$
 #
-# So the three are one quantity in three unit systems. On the mixture everything is exact:
-# `mixture.score(x, alpha_bar)` is the closed-form score, `mixture.eps_at(x, alpha_bar)` the best
+# On the mixture everything is exact: `mixture.score(x, alpha_bar)` is the closed-form score,
+# `mixture.eps_at(x, alpha_bar)` the best
 # noise prediction. Check the score against a central difference, the noise prediction against
 # `score_from_eps`, and the clean-point prediction against notebook 05's posterior mean:
 
@@ -141,9 +142,9 @@ print(f"t = {t} (alpha_bar = {ab_t:.3f}): max |E[x_0 | x] - Tweedie| = {np.abs(x
 #
 # ## 2. Sampling with a score alone: Langevin dynamics
 #
-# If all we have is the score of the data, $\nabla_x \log p(x)$, one way to sample is
-# **Langevin dynamics (朗之万动力学)**: take a step of size $h$ uphill in log-density and add
-# noise,
+# **A score alone is enough to sample, but a finite step biases the result and far-apart modes
+# need annealing.** With the data's score $\nabla_x \log p(x)$, **Langevin dynamics
+# (朗之万动力学)** takes a step of size $h$ uphill in log-density and adds noise,
 #
 # $$x \leftarrow x + \tfrac{h}{2}\, \nabla_x \log p(x) + \sqrt{h}\, z, \qquad z \sim N(0, I).$$
 #
@@ -244,9 +245,9 @@ print(f"  floor (2000 against 4000 points of this mixture): "
 # by one step of a reverse process.
 #
 # Move the step size and the steps of *plain* Langevin on notebook 05's mixture (1000 chains
-# from the broad start; the title gives the shares). Look for: with $h = 0.001$ and 400 steps
-# the chains have not yet settled (shares 0.44, 0.21, 0.35); with $h = 0.1$ the shares are right
-# (0.39, 0.30, 0.31) but every mode is too wide.
+# from the broad start; the title gives the shares). Look for, after 400 steps: with
+# $h = 0.001$ the chains have not yet settled (shares 0.44, 0.21, 0.35); with $h = 0.1$ the
+# shares are close to the data's (0.39, 0.30, 0.31) but every mode is too wide.
 
 # %%
 plot_langevin(0.01, 200, mixture=mixture, x_init=x_init[:1000], rng=0)
@@ -259,9 +260,11 @@ slider_panel(plot_langevin, log_slider("step_size", 0.01, 1e-3, 0.1),
 # %% [markdown]
 # ## 3. From notebook 05's chain to an SDE
 #
-# Notebook 05's forward chain adds noise in $T$ small steps, $x_t = \sqrt{1 - \beta_t}\, x_{t-1}
-# + \sqrt{\beta_t}\, \varepsilon_t$. As $T$ grows and each $\beta_t$ shrinks like $1/T$, the
-# chain becomes the **variance-preserving stochastic differential equation (随机微分方程)**, or
+# **As its steps shrink, notebook 05's chain becomes a stochastic differential equation, and its
+# sampler becomes that equation's reverse-time twin.** The forward chain adds noise in $T$
+# small steps, $x_t = \sqrt{1 - \beta_t}\, x_{t-1} + \sqrt{\beta_t}\, \varepsilon_t$. As $T$
+# grows and each $\beta_t$ shrinks like $1/T$, it becomes the **variance-preserving stochastic
+# differential equation (随机微分方程)**, or
 # SDE (Song et al. 2021), $W$ being Brownian motion,
 #
 # $$dx = -\tfrac{1}{2} \beta(\tau)\, x\, d\tau + \sqrt{\beta(\tau)}\, dW.$$
@@ -390,8 +393,7 @@ for sigma, sigma_next in zip(levels[:-1], levels[1:]):
 print(f"{steps} steps: max |Euler on the ODE - DDIM| = {np.abs(xbar - ddim.samples).max():.1e}")
 
 # %% [markdown]
-# They agree to rounding. Notebook 05's deterministic sampler was an ODE solver all along, and
-# any better solver for the same ODE is a better sampler for the same network.
+# They agree to rounding: notebook 05's deterministic sampler was an ODE solver all along.
 #
 # Move $\sigma$: the left panel is the exact density of $\bar x$ at that level, the right panel
 # the velocity $d\bar x / d\sigma$ (the exact $\hat\varepsilon$). As $\sigma$ falls, each point
@@ -481,8 +483,7 @@ print(f"  log p - ELBO (beta_tilde)                {mean_and_se(log_p - elbo_til
 print(f"  log p - ELBO (beta)                      {mean_and_se(log_p - elbo_beta): .3f}")
 
 # %% [markdown]
-# Read the *paired* differences, point by point on the same data: their standard errors are far
-# smaller than those of the means.
+# Read the *paired* differences, point by point: their standard errors are far smaller.
 #
 # - The ODE with the exact $\hat\varepsilon$ reproduces $\log p$; the learned one sits
 #   0.022 ± 0.006 nats below it, the cost of an imperfect network.
@@ -490,12 +491,13 @@ print(f"  log p - ELBO (beta)                      {mean_and_se(log_p - elbo_bet
 #   noise of it with $\beta_t$ ($-0.012 \pm 0.034$).
 # - The two kinds of number are about different models: an ELBO bounds the likelihood of the
 #   *discrete* chain with Gaussian steps, the ODE likelihood is exact for the deterministic
-#   flow. A paper that reports one cannot be compared with a paper that reports the other.
+#   flow. Papers that report one cannot be compared with papers that report the other.
 #
 # ## 6. Few-step sampling
 #
-# Every sampler here is an ODE solver, and the number of network evaluations (NFE) is the cost.
-# **Euler** (= DDIM) uses one evaluation per step. **Heun** (Karras et al. 2022) takes an Euler
+# **Every sampler here is an ODE solver, paid for in network evaluations (NFE), and with few of
+# them the higher-order solver can lose.** **Euler** (= DDIM) uses one evaluation per step.
+# **Heun** (Karras et al. 2022) takes an Euler
 # step, evaluates the velocity at its end, and steps again with the average of the two slopes:
 # two evaluations per step, and an error that falls as the square of the step. Both walk the
 # levels of Karras et al.'s grid with $\rho = 7$, dense at small $\sigma$. Five sampling seeds
@@ -532,16 +534,22 @@ plot_nfe_curves(nfe_list, curves, floor=floor.mean)
 # %% [markdown]
 # What the standard errors allow us to say:
 #
-# - From 32 evaluations on, Heun is ahead of Euler with the exact $\hat\varepsilon$; with the
-#   learned network the two are within two standard errors. By 64, Heun (0.049 ± 0.009)
-#   matches the exact ODE from the same starting points (0.048): what remains above the floor
-#   is the noise of five seeds, not the solver's error.
+# - At 32 and 64 evaluations Heun is ahead of Euler with the exact $\hat\varepsilon$, but by
+#   only about two standard errors of the paired difference; with the learned network the two
+#   are within them.
 # - At 8 and 16 evaluations Euler is *ahead* of Heun here. With $\rho = 7$ a budget of 8
 #   evaluations buys Heun only 4 steps (levels 80, 17.5, 2.52, 0.17, 0.002), and its third step
 #   jumps from $\sigma = 2.5$ to 0.17, across the whole range where the density grows from one
-#   bump to three (see the slider in §4). There Heun *undershoots* (0.61 times the exact move,
-#   median), while Euler overshoots (1.33 times). Heun's advantage appears only once each step
-#   is small next to the scale on which the velocity changes.
+#   bump to three. There Heun *undershoots* and Euler overshoots (measured below). Heun's
+#   advantage appears only once each step is small next to the scale on which the velocity
+#   changes.
+#
+# <details><summary>Going deeper: what is left at 64 evaluations</summary>
+#
+# By 64, Heun (0.049 ± 0.009) matches the exact ODE from the same starting points (0.048, with
+# 2000 evaluations): what remains above the floor is the noise of five seeds, not the solver's
+# error.
+# </details>
 #
 # <details><summary>Going deeper: Heun's third step, taken apart</summary>
 #
@@ -552,7 +560,8 @@ plot_nfe_curves(nfe_list, curves, floor=floor.mean)
 #
 # The next cell (optional) starts from Heun's own points at $\sigma = 2.52$ (8 evaluations, exact
 # $\hat\varepsilon$), takes the step to 0.17 three ways (Euler, Heun, and 1000 small steps as
-# the exact ODE) and compares how far each moves the points. Then it runs Heun with only that
+# the exact ODE) and compares how far each moves the points: Heun 0.61 times the exact move
+# (median), Euler 1.33 times. Then it runs Heun with only that
 # step done by Euler: 7 evaluations give $W_1 = 0.269$, better than Euler's 0.304 with 8. The
 # corrector hurts only where one step spans the whole change of the velocity.
 # </details>
@@ -623,14 +632,15 @@ slider_panel(plot_few_step, int_slider("nfe", 8, 1, 64), eps_fn=mixture.eps_at,
 # %% [markdown]
 # ## 7. Flow matching is a member of the family
 #
-# **Flow matching (流匹配)** (Lipman et al. 2023; Liu et al. 2023's rectified flow) skips noise levels
-# and scores altogether. It picks a straight path between a data point and a noise draw,
+# **Flow matching (流匹配) is the probability-flow ODE on another clock.** It comes from Lipman
+# et al. (2023) and Liu et al. (2023, rectified flow) and is written without noise levels or
+# scores. It picks a straight path between a data point and a noise draw,
 # $x_t = (1 - t)\, x_0 + t\, \varepsilon$ for $t \in [0, 1]$, and trains a velocity field
 # $v_\theta(x_t, t)$ to match the path's own velocity $\varepsilon - x_0$. Sampling integrates
 # $dx/dt = v_\theta$ from $t = 1$ (noise) down to $t = 0$. (Lipman et al. run time the other
 # way, with $t = 0$ the noise; we keep the diffusion convention.)
 #
-# It is the probability-flow ODE with another schedule. Divide by $1 - t$:
+# To see the ODE, divide by $1 - t$:
 # $x_t / (1 - t) = x_0 + \frac{t}{1 - t}\, \varepsilon$, which is $\bar x$ at
 # $\sigma = t / (1 - t)$: the same ODE, with time $t$ in place of $\sigma$. Check it on the
 # mixture with the exact $\hat\varepsilon$: integrate the flow-matching ODE in $t$ and the
@@ -698,10 +708,9 @@ plot_moons({"held-out data": moons_test, "ours, Heun 16 NFE": rows[4][1],
             "flow matching, Heun 16 NFE": rows[5][1]})
 
 # %% [markdown]
-# With 16 and 32 evaluations our $\varepsilon$-network lands closer to the held-out moons than
-# the flow-matching network; with 8 evaluations both fail. Read no ranking into this: with Euler
-# instead of Heun the flow-matching network is ahead at 8 and 16 evaluations. What it shows is
-# that the two are interchangeable parts of one sampler.
+# With Heun our $\varepsilon$-network lands closer to the held-out moons at 16 and 32
+# evaluations, and both fail at 8; with Euler, flow matching is ahead at 8 and 16. Read no
+# ranking into this: the two are interchangeable parts of one sampler.
 #
 # <details><summary>Going deeper: why this race ranks nothing, and the MMD² column</summary>
 #
@@ -727,8 +736,9 @@ plot_moons({"held-out data": moons_test, "ours, Heun 16 NFE": rows[4][1],
 #   same marginals with no noise, and DDIM is Euler's method on it.
 # - The ODE gives an exact log-likelihood (the learned network loses 0.022 ± 0.006 nats); an
 #   ELBO bounds another model, the discrete chain.
-# - Few-step sampling is ODE solving: solver and grid both matter. Heun wins from 32
-#   evaluations (exact $\hat\varepsilon$); with 8 or 16 its long steps undershoot and Euler wins.
+# - Few-step sampling is ODE solving, and solver and grid both matter. At 8 or 16 evaluations
+#   Heun's long steps undershoot and Euler wins; at 32 and 64, with the exact
+#   $\hat\varepsilon$, Heun leads by only about two standard errors.
 # - Flow matching's straight path is the same ODE on another clock, $\sigma = t / (1 - t)$.
 #
 # ## Exercises (predict, then check)
@@ -749,8 +759,8 @@ plot_moons({"held-out data": moons_test, "ours, Heun 16 NFE": rows[4][1],
 #    Change `(1.0, 7.0)` to `(3.0,)`. Closer to $\rho = 7$: 0.364 ± 0.007 ($\rho = 5$ gives 0.308). Once a few of the eight
 #    levels fall below $\sigma \approx 1$, where the modes separate, the rest matters little.
 #    </details>
-# 4. **Heun's turn.** §6 found Euler ahead at 8 and 16 evaluations and Heun ahead at 32. Predict
-#    both at 128 evaluations (exact $\hat\varepsilon$, seed 9).
+# 4. **Heun's turn.** §6 found Euler ahead at 8 and 16 evaluations and Heun slightly ahead at
+#    32. Predict both at 128 evaluations (exact $\hat\varepsilon$, seed 9).
 #    <details><summary>Check, then the solution</summary>
 #    Run
 #    `[wasserstein_1(pf_ode_sample(mixture.eps_at, 2000, nfe=128, solver=s, rng=9), x_test) for s in ("euler", "heun")]`.

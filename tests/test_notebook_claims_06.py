@@ -131,7 +131,7 @@ def _w1(fn, solver, nfe):
                      for s in SEEDS])
 
 
-def test_s6_euler_leads_at_8_and_16_and_heun_from_32(learned):
+def test_s6_euler_leads_at_8_and_16_and_heun_barely_from_32(learned):
     floor = np.array([wasserstein_1(MIXTURE.sample(2000, rng=100 + i), X_TEST) for i in range(30)])
     assert (round(floor.mean(), 3), round(mean_and_se(floor).se, 3)) == (0.039, 0.003)
     paired = {}
@@ -142,6 +142,8 @@ def test_s6_euler_leads_at_8_and_16_and_heun_from_32(learned):
     assert all(paired[name, nfe][0] < -3 * paired[name, nfe][1]      # "Euler does better"
                for name in ("exact", "learned") for nfe in (8, 16))
     assert paired["exact", 32] == (0.021, 0.010) and paired["exact", 64] == (0.011, 0.005)
+    # "at 32 and 64, with the exact eps_hat, Heun leads by only about two standard errors"
+    assert all(1.5 < paired["exact", k][0] / paired["exact", k][1] < 2.5 for k in (32, 64))
     assert paired["learned", 32] == (0.015, 0.011) and paired["learned", 64] == (0.007, 0.007)
     assert all(abs(paired["learned", k][0]) < 2 * paired["learned", k][1] for k in (32, 64))
     heun64 = _w1(MIXTURE.eps_at, "heun", 64)
