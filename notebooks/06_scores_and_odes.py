@@ -247,7 +247,7 @@ print(f"  floor (2000 against 4000 points of this mixture): "
 # Move the step size and the steps of *plain* Langevin on notebook 05's mixture (1000 chains
 # from the broad start; the title gives the shares). Look for, after 400 steps: with
 # $h = 0.001$ the chains have not yet settled (shares 0.44, 0.21, 0.35); with $h = 0.1$ the
-# shares are close to the data's (0.39, 0.30, 0.31) but every mode is too wide.
+# shares, 0.39, 0.30, 0.31, are close to the data's (0.40, 0.32, 0.28), but every mode is too wide.
 
 # %%
 plot_langevin(0.01, 200, mixture=mixture, x_init=x_init[:1000], rng=0)
@@ -483,7 +483,7 @@ print(f"  log p - ELBO (beta_tilde)                {mean_and_se(log_p - elbo_til
 print(f"  log p - ELBO (beta)                      {mean_and_se(log_p - elbo_beta): .3f}")
 
 # %% [markdown]
-# Read the *paired* differences, point by point: their standard errors are far smaller.
+# Read the *paired* differences, point by point: for the ODE rows their errors are far smaller.
 #
 # - The ODE with the exact $\hat\varepsilon$ reproduces $\log p$; the learned one sits
 #   0.022 ± 0.006 nats below it, the cost of an imperfect network.

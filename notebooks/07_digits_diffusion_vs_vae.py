@@ -35,8 +35,8 @@
 # 5. train one network for **classifier-free guidance (无分类器引导)** and measure what the
 #    guidance weight buys (fidelity) and costs (diversity, likelihood).
 #
-# **Reading time and map.** About 15 minutes to read, 20 seconds to run; exercises and "Going
-# deeper" blocks 8 more. §1 one unit for both models · §2 the VAE · §3 the diffusion model · §4 which is better
+# **Reading time and map.** About 15 minutes to read, 30 seconds to run; exercises and "Going
+# deeper" blocks, 8 minutes more. §1 one unit for both models · §2 the VAE · §3 the diffusion model · §4 which is better
 # · §5 samples side by side (slider: NFE) · §6 classifier-free guidance (slider: $w$) · §7
 # summary, exercises, references.
 
@@ -197,7 +197,7 @@ print(f"IWAE (K = {bounds.k}) below the ELBO, in bits per pixel, on every test d
 #
 # ## 3. The diffusion model on the same data
 #
-# **One network, trained as in notebook 06, gives the diffusion model two likelihoods.** It works
+# **One network, trained as in notebook 06, gives the diffusion model a bound and a likelihood.** It works
 # on $x' = 2x - 1 \in [-1, 1)$, the range its noise schedule suits. Its network is notebook 06's
 # $\varepsilon_\theta(x, \sigma)$ for continuous noise levels, with one more input: the digit's
 # class, or a **null** label. During training, each example's label is replaced by the null label
@@ -296,7 +296,7 @@ plot_bits_per_pixel(rows, reference="independent pixels (exact)")
 
 # %% [markdown]
 # Look at which side of the dashed line (the histogram) each model falls: every model sits to
-# its right. How far is each label's second line, with its paired standard error.
+# its right. Each label's second line says how far, with its paired standard error.
 #
 # What the figure says, and what it does not:
 #

@@ -148,3 +148,6 @@ def test_bits_figure_labels_each_row_with_its_paired_difference():
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert f"paired: {paired_difference(model, ref):+.3f}" in texts[2]
     assert "paired" not in texts[0] + texts[1]           # a single number, the reference itself
+    fig = plot_bits_per_pixel({"histogram": ref, "short": model[:20]}, reference="histogram")
+    assert f"paired (on the first 20): {paired_difference(model[:20], ref):+.3f}" in (
+        fig.axes[0].texts[1].get_text())

@@ -304,3 +304,10 @@ def test_s5_going_deeper_the_true_variance_per_x_t_and_the_limit_of_beta_tilde(g
     for T in (1000, 10_000, 100_000):
         ab = NoiseSchedule.cosine(T).alpha_bar
         assert abs(ab[0] / (1 - ab[0]) / (ab[1] / (1 - ab[1])) - 2) < 0.15
+
+
+def test_s5_going_deeper_the_first_ratio_tends_to_two():
+    """'(r_2 = 2.77 at T = 100, 2.01 at 10,000)'"""
+    for T, quoted in ((100, 2.77), (10_000, 2.01)):
+        ab = NoiseSchedule.cosine(T).alpha_bar
+        assert round(ab[0] / (1 - ab[0]) / (ab[1] / (1 - ab[1])), 2) == quoted

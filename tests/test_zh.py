@@ -285,3 +285,27 @@ def test_the_readmes_link_to_each_other():
     assert "中文版: [README.zh.md](README.zh.md)" in head
     head_zh = (ROOT / "README.zh.md").read_text(encoding="utf-8").split("\n## ", 1)[0]
     assert "English: [README.md](README.md)" in head_zh
+
+
+def _rendered_text(markdown):
+    """A markdown cell as CommonMark renders it, as plain text (math and code left out)."""
+    from markdown_it import MarkdownIt
+
+    src = re.sub(r"\$\$.*?\$\$", "MATH", markdown, flags=re.S)
+    src = re.sub(r"\$[^$\n]+\$", "MATH", src)
+    html = MarkdownIt("commonmark").render(src)
+    html = re.sub(r"<code>.*?</code>", "", html, flags=re.S)
+    return re.sub(r"<[^>]+>", "", html)
+
+
+@pytest.mark.parametrize("path", sorted(ROOT.glob("notebooks/*.ipynb")) +
+                         sorted(ROOT.glob("notebooks/zh/*.ipynb")), ids=_rel)
+def test_every_bold_marker_renders(path):
+    """A closing ** right after Chinese punctuation and before a letter (。**它) is not a closing
+    marker in CommonMark, nor in JupyterLab: the stars show, or the bold runs on. So is a
+    </details> line followed at once by text: the text joins the HTML block, stars and all."""
+    left = [(i, text[max(0, m.start() - 25):m.end() + 25])
+            for i, cell in enumerate(_json(path)["cells"]) if cell["cell_type"] == "markdown"
+            for text in [_rendered_text("".join(cell["source"]))]
+            for m in re.finditer(r"\*\*", text)]
+    assert left == [], f"{_rel(path)}: '**' left in the rendered text (cell, context): {left}"

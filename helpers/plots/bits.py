@@ -28,7 +28,8 @@ def plot_bits_per_pixel(bits, *, reference=None):
     Every row is labelled with its value: the trained models' values are one run's, and move by
     a few hundredths between seeds and between CPUs (notebook 07, section 4). With a reference,
     each row of per-digit values is also labelled with its paired difference from it
-    (``helpers.bits.paired_difference``): the standard error that decides which is better.
+    (``helpers.bits.paired_difference``): the standard error that decides which is better. A row
+    with fewer digits is compared on the reference's first digits, and its label says so.
     """
     labels = list(bits)
     if reference is not None and reference not in bits:
@@ -44,7 +45,9 @@ def plot_bits_per_pixel(bits, *, reference=None):
         text = f"{m:.3f}" if s is None else f"{s.mean:.3f} (SE {s.se:.3f})"
         ref = None if reference is None else bits[reference]
         if s is not None and label != reference and np.ndim(ref):
-            text += f"\npaired: {paired_difference(bits[label], ref):+.3f}"
+            d = paired_difference(bits[label], ref)
+            on = "" if d.n == np.size(ref) else f" (on the first {d.n})"
+            text += f"\npaired{on}: {d:+.3f}"
         ax.annotate(text, (m + 2 * se, yi), textcoords="offset points", xytext=(6, 0),
                     fontsize=7, color=colour, va="center")
     if reference is not None:

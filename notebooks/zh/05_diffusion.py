@@ -194,7 +194,7 @@ plot_schedules({"linear, T = 50": NoiseSchedule.linear(50),
                 "cosine, T = 50": NoiseSchedule.cosine(50),
                 "cosine, T = 100": NoiseSchedule.cosine(100)})
 
-# %% [markdown] en_sha="bf723a85c4cb"
+# %% [markdown] en_sha="57ad06637fee"
 # 在图中（虚线画在实线之上），请看左图：两条余弦调度曲线作为 $t/T$ 的函数重合；五十个线性步去除的信号远少于一千步。
 #
 # <details><summary>深入一步：怎样读这两幅图</summary>
@@ -208,6 +208,7 @@ plot_schedules({"linear, T = 50": NoiseSchedule.linear(50),
 #
 # 对 $T = 50$ 的线性调度，从 $N(0, I)$ 出发运行反向过程是错的。余弦调度的最后一个 $\beta_T$ 被截断在 0.999。
 # </details>
+#
 # **从这里开始，我们使用 $T = 100$ 的余弦调度。**
 #
 # ## 4. 扩散模型的 ELBO
@@ -379,7 +380,7 @@ for T in (10, 100, 1000):
     print(f"{T:>5} {tilde.mean:11.3f} ± {tilde.se:.3f} {beta.mean:7.3f} ± "
           f"{beta.se:.3f} {paired.mean:9.3f} ± {paired.se:.3f}")
 
-# %% [markdown] en_sha="7370179631ef"
+# %% [markdown] en_sha="535bb706f5cd"
 # 取 $\sigma_t^2 = \beta_t$ 时，间隙几乎闭合：$T = 100$ 时为 0.04 nat，$T = 1000$ 时与 0 相差不到一个标准误。取 $\tilde\beta_t$ 时，即使 $T = 1000$，间隙仍在 0.4 nat 左右。所以对较长的链来说，让间隙无法闭合的是方差，而不是反向步的高斯形式。
 #
 # <details><summary>深入一步：两种选择各在什么时候正确？</summary>
@@ -393,7 +394,7 @@ for T in (10, 100, 1000):
 #
 # *真实方差。* 让每个反向步骤都取上面全方差公式给出的方差，每个 $x_t$ 各有自己的值：用 `schedule.reverse_step_variance` 配上精确的 $\mathrm{Var}(x_0 \mid x_t)$，`diffusion_elbo` 通过 `reverse_var` 接受这样一个关于 $(x_t, t)$ 的函数。于是每个反向步骤的均值和方差都是精确的。$T = 10$ 时，间隙降到 $\beta_t$ 的间隙之下，但并不为 0：剩下的是反向步骤取高斯形式的代价，而在十个粗糙的步骤上，真实的反向步骤并不是高斯的。
 #
-# *$\tilde\beta_t$ 的间隙为什么不再缩小。* $T$ 从 10 到 100 再到 1000 时，它的间隙从 0.91 降到 0.75 再到 0.42，但永远到不了 0。在数据附近，混合分布的密度在小噪声的尺度上是光滑的，所以那里 $\mathrm{Var}(x_0 \mid x_t) \approx 1/\mathrm{SNR}_t$。由 §4 的 SNR 形式，每一步约花费每维 $\tfrac12(r_t - 1)$，其中 $r_t = \mathrm{SNR}_{t-1}/\mathrm{SNR}_t$。这是一个左黎曼和：步长趋于无穷小的极限在同一区间上只付 $\tfrac12\int \mathrm{Var}(x_0 \mid x)\,d\mathrm{SNR} = \tfrac12 \log r_t$。所以每一步多付 $\tfrac12(r_t - 1 - \log r_t) \ge 0$，只有在 $r_t \to 1$ 的地方多付的部分才消失。在 $t = 1$ 附近，余弦调度使 $1 - \bar\alpha_t$ 与 $t$ 成正比地增长，于是 $\mathrm{SNR}_t \propto 1/t$，$r_t \approx t/(t-1)$，与 $T$ 无关：最初几步永远不会变细。它们多付的部分加起来是 $\tfrac12\sum_{n \ge 1} \big(\tfrac1n - \log(1 + \tfrac1n)\big) = \gamma/2 \approx 0.289$ nat 每维，$\gamma$ 是欧拉常数。下面的单元把 $\mathrm{SNR}_t > 1$ 的各步多付的部分加起来，与测得的间隙并排列出。
+# *$\tilde\beta_t$ 的间隙为什么不再缩小。* $T$ 从 10 到 100 再到 1000 时，它的间隙从 0.91 降到 0.75 再到 0.42，但永远到不了 0。在数据附近，混合分布的密度在小噪声的尺度上是光滑的，所以那里 $\mathrm{Var}(x_0 \mid x_t) \approx 1/\mathrm{SNR}_t$。由 §4 的 SNR 形式，用精确的 $\hat x_0 = \mathbb{E}[x_0 \mid x_t]$，每一步约花费每维 $\tfrac12(\mathrm{SNR}_{t-1} - \mathrm{SNR}_t)/\mathrm{SNR}_t = \tfrac12(r_t - 1)$，其中 $r_t = \mathrm{SNR}_{t-1}/\mathrm{SNR}_t$。这是一个左黎曼和：步长趋于无穷小的极限在同一区间上只付 $\tfrac12\int \mathrm{Var}(x_0 \mid x)\,d\mathrm{SNR} = \tfrac12 \log r_t$。所以每一步多付 $\tfrac12(r_t - 1 - \log r_t) \ge 0$，只有在 $r_t \to 1$ 的地方多付的部分才消失。在 $t = 1$ 附近，余弦调度使 $1 - \bar\alpha_t$ 与 $t$ 成正比地增长（$t$ 远小于 $2sT$ 时，$s = 0.008$），于是 $\mathrm{SNR}_t \propto 1/t$，随着 $T$ 增大 $r_t \to t/(t-1)$（$T = 100$ 时 $r_2 = 2.77$，$T = 10{,}000$ 时为 2.01）：最初几步永远不会比这更细。它们多付的部分加起来是 $\tfrac12\sum_{n \ge 1} \big(\tfrac1n - \log(1 + \tfrac1n)\big) = \gamma/2 \approx 0.289$ nat 每维，$\gamma$ 是欧拉常数。下面的单元把 $\mathrm{SNR}_t > 1$ 的各步多付的部分加起来，与测得的间隙并排列出：$T = 100$ 时只是粗略的估计，从 $T = 1000$ 起就很接近了。
 # </details>
 
 # %%
@@ -452,7 +453,7 @@ plot_elbo_per_step({r"$\sigma_t^2 = \beta_t$": with_beta[100].per_step.mean(axis
 # %% [markdown] en_sha="0bc4a54d6c97"
 # ## 6. 学习噪声
 #
-# **一个只学预测噪声的小网络，离最好的 ELBO 只差百分之几 nat。**
+# **一个只学预测噪声的小网络，离最好的 ELBO 只差零点零几 nat。**
 #
 # 网络（`EpsNet`）是一个有 4 个隐藏层、每层 64 个单元的 MLP，输入为 $x_t$ 和 $t/T$ 的正弦特征。它的输出写成 $\varepsilon_\theta = \sqrt{1 - \bar\alpha_t}\, x_t + \sqrt{\bar\alpha_t}\, F_\theta(x_t, t)$（“跳连形式”），按构造在 $t = T$ 处就是精确的。
 #
@@ -519,7 +520,7 @@ plot_elbo_per_step({"exact eps*": ideal[100].per_step.mean(axis=1),
                    {"exact eps*": ideal[100].prior.mean(), "learned eps_theta": learned.prior.mean()},
                    title="-ELBO per step: learned against exact")
 
-# %% [markdown] en_sha="48179718d610"
+# %% [markdown] en_sha="e5728682d4c0"
 # 逐步来看，两条曲线看起来一样；右边的累计和显示出网络的全部欠缺，0.042 nat，它在链的早期就积累起来了（到第 20 步已占 86%）。
 #
 # <details><summary>深入一步：欠缺出现在哪里</summary>
@@ -529,7 +530,7 @@ plot_elbo_per_step({"exact eps*": ideal[100].per_step.mean(axis=1),
 #
 # ## 7. 采样：DDPM 与 DDIM
 #
-# **步数少时，采样器比网络更要紧。** **DDPM**（Ho et al. 2020）对模型自己的链进行采样：从 $x_T \sim N(0, I)$ 出发，依次抽取 $x_{t-1} \sim N(\mu_\theta(x_t, t), \sigma_t^2 I)$，直到 $x_0$，方差取 §5 中的任一种；步数较少时，经过等间隔的时间步。**DDIM**（Song, Meng & Ermon 2021）使用同一个网络，但不加新的噪声：每一步先预测 $x_0$，再沿着预测出的噪声移动到下一个时间步。只有 $x_T$ 是随机的。
+# **同一个网络给出两种采样器，步数少时它们差别最大。** **DDPM**（Ho et al. 2020）对模型自己的链进行采样：从 $x_T \sim N(0, I)$ 出发，依次抽取 $x_{t-1} \sim N(\mu_\theta(x_t, t), \sigma_t^2 I)$，直到 $x_0$，方差取 §5 中的任一种；步数较少时，经过等间隔的时间步。**DDIM**（Song, Meng & Ermon 2021）使用同一个网络，但不加新的噪声：每一步先预测 $x_0$，再沿着预测出的噪声移动到下一个时间步。只有 $x_T$ 是随机的。
 #
 # 我们用样本到留出数据的一维 Wasserstein 距离 $W_1$ 来给样本打分。从数据本身新抽的一份样本，距离也不为 0：这个**下限 (floor)**（数据 200 次抽样的平均值）是任何采样器平均而言所能达到的最好成绩。每个采样器的 $W_1$ 是五个种子上的平均值，附有标准误。
 #

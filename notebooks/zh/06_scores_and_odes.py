@@ -89,7 +89,7 @@ x_test = mixture.sample(4000, rng=1)
 # %% [markdown] en_sha="8b8317814f55"
 # ## 1. 网络可以预测的三种东西
 #
-# **噪声预测、干净点预测和分数是同一个量在三种单位下的表示。**把连续噪声水平 $\bar\alpha \in (0, 1]$ 下的带噪点写成 $x = \sqrt{\bar\alpha}\, x_0 + \sqrt{1 - \bar\alpha}\, \varepsilon$。笔记本 05 的网络预测的是 $\varepsilon$。另外两种目标携带同样的信息（Luo 2022, §§ 3-4）：
+# **噪声预测、干净点预测和分数是同一个量在三种单位下的表示。** 把连续噪声水平 $\bar\alpha \in (0, 1]$ 下的带噪点写成 $x = \sqrt{\bar\alpha}\, x_0 + \sqrt{1 - \bar\alpha}\, \varepsilon$。笔记本 05 的网络预测的是 $\varepsilon$。另外两种目标携带同样的信息（Luo 2022, §§ 3-4）：
 #
 # - 干净点，$\mathbb{E}[x_0 \mid x]$；
 # - **分数**，$\nabla_x \log p_{\bar\alpha}(x)$：带噪数据对数密度的斜率，指向数据更密集的方向。
@@ -123,7 +123,7 @@ print(f"t = {t} (alpha_bar = {ab_t:.3f}): max |E[x_0 | x] - Tweedie| = {np.abs(x
 #
 # ## 2. 只用分数采样：朗之万动力学
 #
-# **只用分数就能采样，但有限的步长会使结果带偏，相距很远的模态还需要退火。**有了数据的分数 $\nabla_x \log p(x)$，**朗之万动力学**沿对数密度的上坡方向走一个大小为 $h$ 的步，再加上噪声，
+# **只用分数就能采样，但有限的步长会使结果带偏，相距很远的模态还需要退火。** 有了数据的分数 $\nabla_x \log p(x)$，**朗之万动力学**沿对数密度的上坡方向走一个大小为 $h$ 的步，再加上噪声，
 #
 # $$x \leftarrow x + \tfrac{h}{2}\, \nabla_x \log p(x) + \sqrt{h}\, z, \qquad z \sim N(0, I).$$
 #
@@ -195,10 +195,10 @@ print(f"  plain, 10000 steps:               shares {np.round(far.mode_shares(pla
 print(f"  floor (2000 against 4000 points of this mixture): "
       f"W1 {wasserstein_1(far.sample(2000, rng=5), far.sample(4000, rng=1)):.3f}")
 
-# %% [markdown] en_sha="d49f63788e73"
+# %% [markdown] en_sha="b14625915c45"
 # 经过二十个水平的退火，链以正确的比例找到了各个模态：在大的 $\sigma$ 下，各模态相互重叠，链可以在它们之间自由移动，而每个更小的水平都在前一个更大水平已定下的结果上进一步细化。这就是通往扩散的桥梁：从大到小的噪声水平，每个水平上一个分数模型。扩散把每个水平上的朗之万步换成反向过程的一步。
 #
-# 调节*普通*朗之万动力学在笔记本 05 混合分布上的步长和步数（1000 条链，从宽的初始分布出发；标题给出比例）。看什么（都走 400 步）：取 $h = 0.001$ 时，链还没有安定下来（比例为 0.44、0.21、0.35）；取 $h = 0.1$ 时，比例接近数据的比例（0.39、0.30、0.31），但每个模态都过宽。
+# 调节*普通*朗之万动力学在笔记本 05 混合分布上的步长和步数（1000 条链，从宽的初始分布出发；标题给出比例）。看什么（都走 400 步）：取 $h = 0.001$ 时，链还没有安定下来（比例为 0.44、0.21、0.35）；取 $h = 0.1$ 时，比例为 0.39、0.30、0.31，接近数据的比例（0.40、0.32、0.28），但每个模态都过宽。
 
 # %%
 plot_langevin(0.01, 200, mixture=mixture, x_init=x_init[:1000], rng=0)
@@ -211,7 +211,7 @@ slider_panel(plot_langevin, log_slider("step_size", 0.01, 1e-3, 0.1),
 # %% [markdown] en_sha="ea35a4bf93ea"
 # ## 3. 从笔记本 05 的链到随机微分方程
 #
-# **步子缩小时，笔记本 05 的链变成一个随机微分方程，它的采样器则变成这个方程时间反向的对应方程。**前向链分 $T$ 个小步加噪，$x_t = \sqrt{1 - \beta_t}\, x_{t-1} + \sqrt{\beta_t}\, \varepsilon_t$。随着 $T$ 增大、每个 $\beta_t$ 像 $1/T$ 一样缩小，它就变成**保方差随机微分方程 (variance-preserving stochastic differential equation)**（简称 SDE；Song et al. 2021），$W$ 为布朗运动：
+# **步子缩小时，笔记本 05 的链变成一个随机微分方程，它的采样器则变成这个方程时间反向的对应方程。** 前向链分 $T$ 个小步加噪，$x_t = \sqrt{1 - \beta_t}\, x_{t-1} + \sqrt{\beta_t}\, \varepsilon_t$。随着 $T$ 增大、每个 $\beta_t$ 像 $1/T$ 一样缩小，它就变成**保方差随机微分方程 (variance-preserving stochastic differential equation)**（简称 SDE；Song et al. 2021），$W$ 为布朗运动：
 #
 # $$dx = -\tfrac{1}{2} \beta(\tau)\, x\, d\tau + \sqrt{\beta(\tau)}\, dW.$$
 #
@@ -380,8 +380,8 @@ print(f"  log p - ODE (learned)                    {mean_and_se(log_p - ode_ll):
 print(f"  log p - ELBO (beta_tilde)                {mean_and_se(log_p - elbo_tilde): .3f}")
 print(f"  log p - ELBO (beta)                      {mean_and_se(log_p - elbo_beta): .3f}")
 
-# %% [markdown] en_sha="18e7f0b89f47"
-# 请看*配对*差值，它们是在同一批数据上逐点算出的：其标准误远小于均值的标准误。
+# %% [markdown] en_sha="8ba74377e19d"
+# 请看*配对*差值，它们是在同一批数据上逐点算出的：对概率流 ODE 的几行，其标准误远小于均值的标准误。
 #
 # - 使用精确 $\hat\varepsilon$ 的概率流 ODE 重现了 $\log p$；学到的那个比它低 0.022 ± 0.006 nat，这是网络不完美的代价。
 # - 笔记本 05 的 ELBO 在 $\tilde\beta_t$ 下比 $\log p$ 低 0.725 ± 0.056 nat，在 $\beta_t$ 下与它的差在噪声范围之内（$-0.012 \pm 0.034$）。
@@ -389,7 +389,7 @@ print(f"  log p - ELBO (beta)                      {mean_and_se(log_p - elbo_bet
 #
 # ## 6. 少步采样
 #
-# **这里的每个采样器都是常微分方程求解器，代价以网络评估次数 (NFE) 计；评估次数少时，高阶求解器可能反而落后。****欧拉法**（= DDIM）每步用一次评估。**Heun 法**（Karras et al. 2022）先做一步欧拉步，在其终点处计算速度，再用两个斜率的平均值重新走这一步：每步两次评估，误差随步长的平方下降。两者都沿 Karras et al. 网格（$\rho = 7$）上的水平行进，在小 $\sigma$ 处较密。各用五个采样种子，以 2000 个样本对比 4000 个留出点：
+# **这里的每个采样器都是常微分方程求解器，代价以网络评估次数 (NFE) 计；评估次数少时，高阶求解器可能反而落后。** **欧拉法**（= DDIM）每步用一次评估。**Heun 法**（Karras et al. 2022）先做一步欧拉步，在其终点处计算速度，再用两个斜率的平均值重新走这一步：每步两次评估，误差随步长的平方下降。两者都沿 Karras et al. 网格（$\rho = 7$）上的水平行进，在小 $\sigma$ 处较密。各用五个采样种子，以 2000 个样本对比 4000 个留出点：
 #
 # <details><summary>深入一步：网格</summary>
 #
@@ -496,7 +496,7 @@ slider_panel(plot_few_step, int_slider("nfe", 8, 1, 64), eps_fn=mixture.eps_at,
 # %% [markdown] en_sha="5b51d0ddf891"
 # ## 7. 流匹配是这个家族的一员
 #
-# **流匹配是换了一种计时方式的概率流 ODE。**它来自 Lipman et al. (2023) 和 Liu et al. (2023) 的 rectified flow（即整流流），写法中不出现噪声水平和分数。它在一个数据点与一次噪声抽样之间取一条直线路径，$x_t = (1 - t)\, x_0 + t\, \varepsilon$，$t \in [0, 1]$，并训练速度场 $v_\theta(x_t, t)$ 去匹配这条路径自身的速度 $\varepsilon - x_0$。采样时对 $dx/dt = v_\theta$ 从 $t = 1$（噪声）积分到 $t = 0$。（Lipman et al. 的时间方向相反，$t = 0$ 是噪声；我们沿用扩散模型的约定。）
+# **流匹配是换了一种计时方式的概率流 ODE。** 它来自 Lipman et al. (2023) 和 Liu et al. (2023) 的 rectified flow（即整流流），写法中不出现噪声水平和分数。它在一个数据点与一次噪声抽样之间取一条直线路径，$x_t = (1 - t)\, x_0 + t\, \varepsilon$，$t \in [0, 1]$，并训练速度场 $v_\theta(x_t, t)$ 去匹配这条路径自身的速度 $\varepsilon - x_0$。采样时对 $dx/dt = v_\theta$ 从 $t = 1$（噪声）积分到 $t = 0$。（Lipman et al. 的时间方向相反，$t = 0$ 是噪声；我们沿用扩散模型的约定。）
 #
 # 为了看出这个 ODE，两边除以 $1 - t$：$x_t / (1 - t) = x_0 + \frac{t}{1 - t}\, \varepsilon$，这正是 $\sigma = t / (1 - t)$ 处的 $\bar x$：同一个常微分方程，只是用时间 $t$ 代替了 $\sigma$。下面用精确的 $\hat\varepsilon$ 在混合分布上检验：从相同的起点出发，分别在 $t$ 上对流匹配常微分方程积分、在 $\sigma$ 上对概率流 ODE 积分，各用 10 步欧拉法，网格相互对应（$\sigma_i = t_i / (1 - t_i)$）：
 #

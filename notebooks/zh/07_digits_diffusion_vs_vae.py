@@ -13,7 +13,7 @@
 #     name: python3
 # ---
 
-# %% [markdown] en_sha="82c58746b4d6"
+# %% [markdown] en_sha="214d7c9eef9f"
 # # 07 · 在真实手写数字上比较扩散模型与 VAE（以每像素比特数计）；无分类器引导
 #
 # 本笔记本配合原文《扩散模型原理》第 2 节和第 3 节。图中的标注、程序打印的结果和代码注释都用英文，中英术语对照见文末的术语表。笔记本 04 把式 (2.6)–(2.8) 的高斯变分自编码器 (VAE) 拟合到 8×8 手写数字上；笔记本 05 和 06 则在每个答案都精确可知的玩具数据上构建了一个扩散模型，即“带有许多隐变量的 VAE”。在这里，两者在同一份真实数据上相遇，并用同一种单位打分。
@@ -27,7 +27,7 @@
 # 4. 检查样本并不是训练集的复制品；
 # 5. 为**无分类器引导 (classifier-free guidance)** 训练一个网络，并测量引导权重带来了什么（保真度），又付出了什么代价（多样性、似然）。
 #
-# **阅读时间与路线图。** 阅读约需 15 分钟，运行约 20 秒；练习和“深入一步”折叠块另需约 8 分钟。§1 两个模型共用一种单位 · §2 VAE · §3 扩散模型 · §4 哪个更好 · §5 样本并排比较（滑块：NFE）· §6 无分类器引导（滑块：$w$）· §7 小结、练习、参考文献。
+# **阅读时间与路线图。** 阅读约需 15 分钟，运行约 30 秒；练习和“深入一步”折叠块另需约 8 分钟。§1 两个模型共用一种单位 · §2 VAE · §3 扩散模型 · §4 哪个更好 · §5 样本并排比较（滑块：NFE）· §6 无分类器引导（滑块：$w$）· §7 小结、练习、参考文献。
 
 # %%
 # Set-up for Colab or any kernel without this project: install its `helpers` package, the
@@ -145,7 +145,7 @@ print(f"training wall time {vae.train_s:.1f} s")
 print(f"IWAE (K = {bounds.k}) below the ELBO, in bits per pixel, on every test digit: "
       f"{bool(np.all(bits_vae_iwae <= bits_vae_elbo))}")
 
-# %% [markdown] en_sha="3222f4a455f0"
+# %% [markdown] en_sha="fa7d2a44a65d"
 # 重要性加权界（笔记本 04，§6）在每个数字上都低于 ELBO，这是必然的：它是同一个模型的一个更紧的界。两者的数值（这次运行的结果）见 §4 的图。
 #
 # <details><summary>深入一步：VAE 的数值会变动多少</summary>
@@ -155,7 +155,7 @@ print(f"IWAE (K = {bounds.k}) below the ELBO, in bits per pixel, on every test d
 #
 # ## 3. 同一份数据上的扩散模型
 #
-# **一个按笔记本 06 训练的网络，给扩散模型带来两种似然。** 它在 $x' = 2x - 1 \in [-1, 1)$ 上工作，这是它的噪声调度所适合的范围。它的网络是笔记本 06 中面向连续噪声水平的 $\varepsilon_\theta(x, \sigma)$，只多了一个输入：数字的类别，或者一个**空 (null)** 标签。训练时，每个样例的标签以 0.2 的概率被替换为空标签（*标签丢弃 (label dropout)*），这样同一个网络既学到条件的 $\mathbb{E}[\varepsilon \mid x, y]$，也学到无条件的 $\mathbb{E}[\varepsilon \mid x]$。本节只用无条件的那一半；§6 两半都用。
+# **一个按笔记本 06 训练的网络，给扩散模型带来一个下界和一个似然。** 它在 $x' = 2x - 1 \in [-1, 1)$ 上工作，这是它的噪声调度所适合的范围。它的网络是笔记本 06 中面向连续噪声水平的 $\varepsilon_\theta(x, \sigma)$，只多了一个输入：数字的类别，或者一个**空 (null)** 标签。训练时，每个样例的标签以 0.2 的概率被替换为空标签（*标签丢弃 (label dropout)*），这样同一个网络既学到条件的 $\mathbb{E}[\varepsilon \mid x, y]$，也学到无条件的 $\mathbb{E}[\varepsilon \mid x]$。本节只用无条件的那一半；§6 两半都用。
 #
 # 训练循环就是笔记本 06 的那个（`train_eps_fn`），只是加上了标签。下面就是全部的训练过程：
 
@@ -236,7 +236,7 @@ print(f"training: VAE wall time {vae.train_s:.1f} s, diffusion wall time {diffus
       f"(1800 and {STEPS} steps, one thread each)")
 plot_bits_per_pixel(rows, reference="independent pixels (exact)")
 
-# %% [markdown] en_sha="bbfc8ae6d1b6"
+# %% [markdown] en_sha="20be7ba4d8c2"
 # 看每个模型落在虚线（直方图）的哪一侧：每个模型都在它的右侧。离它多远，看每个标注的第二行，那里给出配对的标准误。
 #
 # 这张图说明了什么，又没有说明什么：
