@@ -60,6 +60,7 @@ sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(BENCH.parent))
 
 import flow_matching_peer as fmp  # noqa: E402
+from helpers.flow_matching import flow_clock_sample, flow_clock_times  # noqa: E402
 from diffusion_peer import N_EVAL, N_PROJECTIONS, N_TRAIN, Scorer, moons  # noqa: E402
 from diffusion_peer import SEEDS as SCORER_SEEDS  # noqa: E402
 
@@ -79,105 +80,8 @@ def _torch():
     return torch
 
 
-# --- the new sampler (to move to helpers/flow_matching.py, beside euler_in_time) ---------------
-
-def flow_clock_times(steps, sigma_max=SIGMA_MAX):
-    """Flow matching's clock as a grid: t uniform from t_max = sigma_max / (1 + sigma_max) down
-    to 0, ``steps`` intervals (notebook 06's convention, noise at t = 1, sigma = t / (1 - t)).
-
-    Belongs in ``helpers.flow_matching`` (notebook 06, sec. 7).
-
-    Returns
-    -------
-    ndarray, shape (steps + 1,), descending from t_max to 0.
-    """
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"steps must be an int >= 1, got {steps!r}")
-    if not (isinstance(sigma_max, (int, float)) and math.isfinite(sigma_max) and sigma_max > 0):
-        raise ValueError(f"sigma_max must be a finite float > 0, got {sigma_max!r}")
-    t_max = sigma_max / (1.0 + sigma_max)
-    return t_max * (1.0 - np.arange(steps + 1) / steps)
-
-
-def midpoint_in_time(velocity, x_start, t_grid):
-    """The midpoint rule on dx_t / dt = velocity(x_t, t) along ``t_grid`` (descending, noise
-    towards data), two calls per interval:
-
-        x' = x + h velocity(x + (h / 2) velocity(x, t), t + h / 2),   h = t' - t.
-
-    The peer's sampler (facebookresearch/flow_matching's example) in notebook 06's convention.
-    Second order, where ``helpers.flow_matching.euler_in_time`` is first; like it, it never
-    calls velocity at the last time (t = 0 is allowed there). Belongs in
-    ``helpers.flow_matching``.
-
-    Parameters
-    ----------
-    velocity : callable (x_t, t) -> v, e.g. ``helpers.flow_matching.velocity_from_eps(eps_fn)``
-    x_start : array_like, shape (n, d), x at t_grid[0]
-    t_grid : array_like, shape (k,), k >= 2, descending, in [0, 1)
-
-    Returns
-    -------
-    ndarray, shape (n, d): x at t_grid[-1].
-    """
-    if not callable(velocity):
-        raise ValueError(f"velocity must be callable (x_t, t) -> v, got {velocity!r}")
-    x = np.asarray(x_start, dtype=np.float64)
-    if x.ndim != 2 or not np.isfinite(x).all():
-        raise ValueError(f"x_start must be a finite array of shape (n, d), got shape {x.shape}")
-    t_grid = np.asarray(t_grid, dtype=np.float64)
-    if (t_grid.ndim != 1 or t_grid.size < 2 or not np.isfinite(t_grid).all()
-            or (t_grid < 0).any() or (t_grid >= 1).any() or (np.diff(t_grid) >= 0).any()):
-        raise ValueError(f"t_grid must be a descending array of shape (k,), k >= 2, in [0, 1), "
-                         f"got {t_grid}")
-    for t, t_next in zip(t_grid[:-1], t_grid[1:]):
-        h = t_next - t
-        # x' = x + h v(x + (h/2) v(x, t), t + h/2)
-        x = x + h * velocity(x + 0.5 * h * velocity(x, t), t + 0.5 * h)
-    return x
-
-
-def flow_clock_sample(eps_fn, n, *, nfe, d=1, sigma_max=SIGMA_MAX, rng=None):
-    """Samples by the midpoint rule on flow matching's clock, for any ``eps_fn``.
-
-    The probability-flow ODE of ``helpers.score.pf_ode_sample``, written in flow matching's
-    variables x_t = (1 - t) xbar, t = sigma / (1 + sigma), where dx_t / dt = (eps_hat - x_t) /
-    (1 - t) (``helpers.flow_matching.velocity_from_eps``): ``nfe`` / 2 midpoint steps on
-    ``flow_clock_times``. It starts, as ``pf_ode_sample`` does, from xbar ~ N(0, (1 +
-    sigma_max^2) I) drawn by ``rng``, so equal rng gives pf_ode_sample's start points, and it
-    ends at t = 0, sigma = 0. nfe must be even: one Euler step in place of a midpoint one,
-    first or last, costs more accuracy than the extra evaluation buys (on N(mu, I) data, 9 calls
-    that way err 15 times more than 8). Belongs in ``helpers.flow_matching`` (or as a solver of
-    ``pf_ode_sample``).
-
-    Parameters
-    ----------
-    eps_fn : callable ``(x, alpha_bar) -> eps_hat``
-    n : int
-        Number of samples.
-    nfe : even int >= 2
-        eps_fn calls, each on the whole batch.
-    d : int
-    sigma_max : float > 0
-    rng : int, numpy.random.Generator or None
-
-    Returns
-    -------
-    ndarray, shape (n, d)
-    """
-    from helpers.flow_matching import velocity_from_eps
-
-    if (isinstance(nfe, bool) or not isinstance(nfe, (int, np.integer)) or nfe < 2
-            or nfe % 2):
-        raise ValueError(f"nfe must be an even int >= 2, got {nfe!r}")
-    for name, value in (("n", n), ("d", d)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    t_grid = flow_clock_times(nfe // 2, sigma_max)
-    # xbar(sigma_max) ~ N(0, (1 + sigma_max^2) I), and x_t = (1 - t) xbar
-    x = (1 - t_grid[0]) * math.sqrt(1 + sigma_max**2) * rng.standard_normal((n, d))
-    return midpoint_in_time(velocity_from_eps(eps_fn), x, t_grid)
+# The chosen sampler lives in helpers.flow_matching (flow_clock_times, midpoint_in_time,
+# flow_clock_sample); the others below are the research around it.
 
 
 # --- the other samplers tried (research; the same ODE in (xbar, sigma)) -------------------------
@@ -200,7 +104,7 @@ def karras_grid(n_levels, sigma_max=SIGMA_MAX, sigma_min=SIGMA_MIN, rho=7.0):
 
 def flow_clock_sigmas(n_levels, sigma_max=SIGMA_MAX):
     """``flow_clock_times`` as levels sigma = t / (1 - t): n_levels of them, then 0."""
-    t = flow_clock_times(n_levels, sigma_max)
+    t = flow_clock_times(n_levels, sigma_max=sigma_max)
     return t / (1 - t)
 
 
@@ -260,7 +164,7 @@ def samplers():
                                                           solver=solver, rng=seed)
 
     def euler_flow(eps_fn, z, nfe, seed, sigma_max=SIGMA_MAX):
-        t = flow_clock_times(nfe, sigma_max)
+        t = flow_clock_times(nfe, sigma_max=sigma_max)
         return euler_in_time(velocity_from_eps(eps_fn), (1 - t[0]) * _start(z, sigma_max), t)
 
     def heun_flow(eps_fn, z, nfe, seed):

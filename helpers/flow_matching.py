@@ -17,7 +17,10 @@ function read two ways:
 the ODE dx_t / dt = v is d xbar / d sigma = eps_hat, the probability-flow ODE with t as its clock.
 
 * ``sigma_from_time`` and ``time_from_sigma``: the two clocks, sigma = t / (1 - t);
-* ``velocity_from_eps``: the velocity an ``eps_fn`` implies; ``euler_in_time`` integrates it;
+* ``velocity_from_eps``: the velocity an ``eps_fn`` implies; ``euler_in_time`` and
+  ``midpoint_in_time`` integrate it along a grid of t such as ``flow_clock_times``;
+* ``flow_clock_sample``: any ``eps_fn``'s samples by the midpoint rule on flow matching's clock,
+  the few-step sampler of notebook 06's race (``benchmarks/flow_matching_seeds.py``);
 * ``train_velocity``: L_FM minimised with Adam (the loop notebook 06 used to write out);
 * ``TrainedVelocity``: the network, callable as v(x_t, t), and as an ``eps_fn`` (``.eps_fn``)
   for ``helpers.score.pf_ode_sample``, which is then its sampler.
@@ -31,13 +34,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import (as_float_array, count, data_matrix, float_or_array, positive_scalar,
-                      seed as check_seed)
+from ._checks import (as_float_array, as_rng, count, data_matrix, float_or_array,
+                      positive_scalar, seed as check_seed)
 from .nets import Adam, evaluate_in_chunks, frozen, hidden_sizes, mlp, torch_threads
 from .noise_schedule import alpha_bar_from_sigma, sigma_from_alpha_bar
 from .progress import progress_bar
 
 __all__ = ["sigma_from_time", "time_from_sigma", "velocity_from_eps", "euler_in_time",
+           "midpoint_in_time", "flow_clock_times", "flow_clock_sample",
            "TrainedVelocity", "train_velocity"]
 
 
@@ -102,6 +106,84 @@ def euler_in_time(velocity, x_start, t_grid):
         # x' = x + (t' - t) v(x, t)
         x = x + (t1 - t0) * velocity(x, t0)
     return x
+
+
+def midpoint_in_time(velocity, x_start, t_grid):
+    """The midpoint rule on dx_t / dt = velocity(x_t, t) along ``t_grid`` (descending, from noise
+    towards data), two calls per interval:
+
+        x' = x + h velocity(x + (h / 2) velocity(x, t), t + h / 2),   h = t' - t.
+
+    Second order where ``euler_in_time`` is first; flow matching's published sampler (Lipman et
+    al. 2023's example code uses it). Like Euler it never calls velocity at the grid's last time,
+    so that may be t = 0. Returns x at t_grid[-1], shape (n, d).
+    """
+    if not callable(velocity):
+        raise ValueError(f"velocity must be callable (x_t, t) -> v, got {velocity!r}")
+    x = data_matrix("x_start", x_start)
+    t_grid = _times(t_grid)
+    if t_grid.ndim != 1 or t_grid.size < 2 or (np.diff(t_grid) >= 0).any():
+        raise ValueError(f"t_grid must be descending with shape (k,), k >= 2, got {t_grid!r}")
+    for t0, t1 in zip(t_grid[:-1], t_grid[1:]):
+        h = t1 - t0
+        # x' = x + h v(x + (h/2) v(x, t), t + h/2)
+        x = x + h * velocity(x + 0.5 * h * velocity(x, t0), t0 + 0.5 * h)
+    return x
+
+
+def flow_clock_times(steps, *, sigma_max=80.0):
+    """Flow matching's clock as a grid: ``steps`` equal intervals of t, from
+    t_max = time_from_sigma(sigma_max) down to 0 (the data), shape (steps + 1,).
+
+    Uniform in t = sigma / (1 + sigma), it spends its steps where sigma is of order one, where
+    data of unit scale take their shape: with 4 steps from sigma_max = 80 the midpoint rule calls
+    the network at sigma = 80, 6.4, 2.9, 1.6, 0.98, 0.59, 0.33 and 0.14. The rho = 7 grid of
+    ``helpers.score.karras_sigmas`` with 8 levels goes 80, 17.5, 2.5, 0.17: one wide step over
+    the whole range that matters.
+    """
+    steps = count("steps", steps)
+    t_max = time_from_sigma(positive_scalar("sigma_max", sigma_max))
+    return t_max * (1.0 - np.arange(steps + 1) / steps)
+
+
+def flow_clock_sample(eps_fn, n, *, nfe, d=1, sigma_max=80.0, rng=None):
+    """Samples of any ``eps_fn`` by the midpoint rule on flow matching's clock (``nfe`` calls).
+
+    The probability-flow ODE of ``helpers.score.pf_ode_sample``, in flow matching's variables
+    x_t = (1 - t) xbar, t = sigma / (1 + sigma), where dx_t / dt = (eps_hat - x_t) / (1 - t)
+    (``velocity_from_eps``): nfe / 2 midpoint steps on ``flow_clock_times``, ending at t = 0
+    (sigma = 0). It starts as pf_ode_sample does, from xbar ~ N(0, (1 + sigma_max^2) I), so
+    equal rng gives equal start points. nfe must be even: an Euler step in place of one
+    midpoint step costs more accuracy than the extra call buys (on Gaussian data, 9 calls that
+    way err 15 times more than 8). On two moons its median sliced W1 over five trainings is 36,
+    4.5 and 1.7 times lower than pf_ode_sample's Heun on the rho = 7 grid at 8, 16 and 32 calls
+    (``benchmarks/flow_matching_seeds.py``).
+
+    Parameters
+    ----------
+    eps_fn : callable ``(x, alpha_bar) -> eps_hat``
+    n : int
+        Number of samples.
+    nfe : even int >= 2
+        eps_fn calls, each on the whole batch.
+    d : int
+    sigma_max : float > 0
+    rng : int, numpy.random.Generator or None
+
+    Returns
+    -------
+    ndarray, shape (n, d)
+    """
+    if not callable(eps_fn):
+        raise ValueError(f"eps_fn must be callable (x, alpha_bar) -> eps_hat, got {eps_fn!r}")
+    nfe = count("nfe", nfe, minimum=2)
+    if nfe % 2:
+        raise ValueError(f"nfe must be even (two calls per midpoint step), got {nfe!r}")
+    n, d = count("n", n), count("d", d)
+    t_grid = flow_clock_times(nfe // 2, sigma_max=sigma_max)
+    # xbar(sigma_max) ~ N(0, (1 + sigma_max^2) I), and x_t = (1 - t) xbar
+    xbar = math.sqrt(1.0 + sigma_max ** 2) * as_rng(rng).standard_normal((n, d))
+    return midpoint_in_time(velocity_from_eps(eps_fn), (1.0 - t_grid[0]) * xbar, t_grid)
 
 
 @dataclass(frozen=True)
