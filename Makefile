@@ -22,7 +22,7 @@ NBVAL      := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sani
 ROOT_FLAG  := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PORT       ?= 8888
 
-.PHONY: help setup lab test test-py test-nb test-portable test-compat test-min screenshots sync zh-status execute readme bench stress clean
+.PHONY: help setup lab test test-py test-nb test-portable test-compat test-min screenshots sync zh-status execute readme bench stress clean site test-site
 
 help:
 	@echo "make lab      set up .venv if needed, then JupyterLab on 127.0.0.1 (token auth)"
@@ -40,6 +40,8 @@ help:
 	@echo "make readme   rebuild the badge tables of README.md and README.zh.md from pyproject.toml"
 	@echo "make bench    measured speed and memory table (benchmarks/, a few minutes)"
 	@echo "make stress   every notebook 20 times over with a hang watchdog (about 20 min)"
+	@echo "make site     the course as a static website, English and Chinese, in build/site (tools/website.py)"
+	@echo "make test-site  make site, then its browser test in Chromium (tests/test_site.py)"
 
 setup: $(STAMP)
 
@@ -146,6 +148,26 @@ stress: $(STAMP)
 	$(STRESS_VENV)/bin/python -c "import helpers" 2>/dev/null || $(STRESS_VENV)/bin/python -m pip install -e ".[lab,test]"
 	$(STRESS_VENV)/bin/python -m pip install -q py-spy $(STRESS_PINS)
 	PATH="$(CURDIR)/$(STRESS_VENV)/bin:$$PATH" $(STRESS_VENV)/bin/python tools/stress.py $(STRESS_ARGS)
+
+# The website (issue 30): the docs extra (Sphinx, myst-nb, the book theme) on top of lab, and
+# MathJax and axe-core from npm (site/package-lock.json). make lab stays lean: it installs neither.
+DOCS_STAMP := $(VENV)/.installed-docs
+NPM_STAMP  := site/node_modules/.installed
+SITE_DIR   := build/site
+
+$(DOCS_STAMP): $(LAB_STAMP)
+	$(BIN)/python -m pip install -e ".[lab,docs]"
+	touch $@
+
+$(NPM_STAMP): site/package.json site/package-lock.json
+	npm ci --prefix site --no-audit --no-fund
+	touch $@
+
+site: $(DOCS_STAMP) $(NPM_STAMP)
+	$(BIN)/python tools/website.py build
+
+test-site: $(STAMP) site
+	REQUIRE_SITE_TEST=1 $(BIN)/python -m pytest tests/test_site.py -q
 
 clean:
 	rm -rf $(VENV) $(COMPAT_VENV) $(MIN_VENV) .pytest_cache .hypothesis
