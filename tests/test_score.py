@@ -558,3 +558,20 @@ def test_the_density_of_xbar_is_the_mixture_with_each_variance_grown_by_sigma2(s
                                atol=1e-12)
     with pytest.raises(ValueError, match="^sigma "):
         MIX.log_prob_xbar(xbar, -1.0)
+
+
+def test_call_levels_figure_has_one_row_per_sampler_on_a_log_axis():
+    from helpers.plots.score import plot_call_levels
+
+    calls = {"a": [80.0, 2.5, 2.5, 0.0], "b": [80.0, 1.0, 0.1]}
+    fig = plot_call_levels(calls, band=(0.1, 1.7), band_label="band")
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log" and ax.get_xlabel()
+    rows = {t.get_text(): y for t, y in zip(ax.get_yticklabels(), ax.get_yticks())}
+    assert rows["a"] > rows["b"]                                        # first row on top
+    assert sorted(t.get_text() for t in ax.texts) == ["3 calls", "4 calls"]
+    # sigma = 0 is drawn at the axis' left edge, not dropped
+    assert np.isfinite(ax.lines[0].get_xdata()).all() and len(ax.lines[0].get_xdata()) == 4
+    for bad in ({}, {"a": []}, {"a": [1.0, -1.0]}, {"a": [np.nan]}):
+        with pytest.raises(ValueError, match="calls"):
+            plot_call_levels(bad)

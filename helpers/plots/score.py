@@ -20,7 +20,7 @@ from ..score import LangevinRuns, pf_ode_sample
 from .figure import new_figure
 from .live import live_figure
 
-__all__ = ["plot_langevin", "plot_pf_ode", "plot_few_step", "plot_nfe_curves"]
+__all__ = ["plot_langevin", "plot_pf_ode", "plot_few_step", "plot_nfe_curves", "plot_call_levels"]
 
 # plot_langevin's chains, one store per mixture: a slider that moves ``steps`` continues them
 _LANGEVIN_RUNS = weakref.WeakKeyDictionary()
@@ -157,4 +157,40 @@ def plot_nfe_curves(nfe, curves, *, floor=None, ylabel="$W_1$ to held-out data",
     ax.minorticks_off()
     ax.set_xticks(list(nfe), [str(v) for v in nfe])
     ax.legend(fontsize=7, loc="upper right")
+    return fig
+
+
+def plot_call_levels(calls, *, band=None, band_label=None):
+    """Where each sampler spends its network calls: one row per sampler, one dot per call, at
+    the noise level sigma of that call (log axis; sigma = 0 drawn at the left edge).
+
+    ``calls`` maps a label to the sigmas of its calls, in order; ``band`` = (lo, hi) shades the
+    range of sigma where the data take their shape, named by ``band_label``.
+    """
+    if not calls:
+        raise ValueError("calls must map at least one sampler's label to its sigmas, got {}")
+    levels = {}
+    for label, sigmas in calls.items():
+        s = np.asarray(sigmas, dtype=np.float64).ravel()
+        if s.size == 0 or not np.isfinite(s).all() or (s < 0).any():
+            raise ValueError(f"calls[{label!r}] must be finite sigmas >= 0, got {sigmas!r}")
+        levels[label] = s
+    top = max(s.max() for s in levels.values())
+    floor = min([s[s > 0].min() for s in levels.values() if (s > 0).any()] + [top]) / 3
+    fig, ax = new_figure(1, width=6.4, height=0.5 * len(levels) + 1.3)
+    if band is not None:
+        lo, hi = (positive_scalar("band", b) for b in band)
+        ax.axvspan(lo, hi, color="C2", alpha=0.15, label=band_label)
+    for row, (label, s) in enumerate(levels.items()):
+        y = len(levels) - 1 - row
+        ax.plot(np.maximum(s, floor), np.full(s.size, y), "o", color=f"C{row}", ms=5, alpha=0.7)
+        ax.annotate(f"{s.size} calls", (top * 1.3, y), va="center", fontsize=8)
+    ax.set(xscale="log", xlim=(floor / 1.5, top * 4), ylim=(-0.7, len(levels) - 0.3),
+           xlabel="noise level $\\sigma$ of each network call (log scale)",
+           title="where the calls go")
+    ax.set_yticks(range(len(levels))[::-1], list(levels), fontsize=8)
+    if band is not None:
+        ax.legend(fontsize=7, loc="lower left")
+    box, left = ax.get_position(), 2.3 / fig.get_figwidth()    # room for the row labels
+    ax.set_position([left, box.y0, 0.97 - left, box.height])
     return fig

@@ -13,7 +13,7 @@
 #     name: python3
 # ---
 
-# %% [markdown] en_sha="20265439dcaa"
+# %% [markdown] en_sha="91bdf828cd77"
 # # 06 · 分数、随机微分方程与概率流常微分方程
 #
 # 本笔记本配合原文《扩散模型原理》第 3 节，是笔记本 05 的续篇。图中的标注、程序打印的结果和代码注释都用英文，§4 的图前附有图中标注对照。笔记本 05 把扩散模型构造成一个带有一串隐变量的 VAE（ELBO，式 (2.4)–(2.5)）。2020 年以来的论文还用另外两种语言描述它：**分数 (score)** 和**微分方程 (differential equations)**。本笔记本以笔记本 05 的混合分布为例，在这三种语言之间相互转换：在这个分布上，每个答案都能精确算出。
@@ -21,13 +21,13 @@
 # **问题。** 笔记本 05 的网络预测的是噪声。它还在预测什么？除了沿着链倒着走，还能用它做什么？它的精确似然是多少？
 #
 # **学习目标。** 学完本笔记本，你能够
-# 1. 把噪声预测换算成分数和对 $x_0$ 的预测，并用有限差分检验这一换算；
-# 2. 只用分数进行采样（朗之万动力学 (Langevin dynamics)），测量它的偏差，并说明对于模态彼此分离的数据，为什么需要在一系列噪声水平上退火；
+# 1. 把噪声预测换算成分数和对 $x_0$ 的预测；
+# 2. 只用分数进行采样（朗之万动力学 (Langevin dynamics)），测量它的偏差，并说明模态彼此分离时为什么需要退火；
 # 3. 把笔记本 05 的链写成随机微分方程 (stochastic differential equation, SDE)，以及与之对应的确定性方程，即**概率流常微分方程** (probability-flow ODE，下文简称概率流 ODE)，并验证 DDIM 就是该方程上的欧拉法；
 # 4. 用这个常微分方程计算模型的精确对数似然，并与 ELBO 放在一起比较；
-# 5. 测量每种常微分方程求解器需要多少次网络评估 (NFE)，并把流匹配 (flow matching) 看作这个家族中的又一个成员。
+# 5. 把流匹配 (flow matching) 看作这个家族中的又一个成员，并说出网络评估次数 (NFE) 很少时，采样器应当把它们花在哪里。
 #
-# **阅读时间与路线图。** 核心路线约需 12 分钟阅读，运行不到一分钟：§1 三种预测目标 · §2 朗之万动力学（滑块）· §4 概率流 ODE（滑块）· §5 精确的似然 · §6 少步采样（滑块）· §8 小结、练习。选读部分另需约 12 分钟：§3 从链到随机微分方程 · §7 流匹配 · 各个“深入一步”折叠块。
+# **阅读时间与路线图。** 核心路线约需 14 分钟阅读，运行不到一分钟：§1 三种预测目标 · §2 朗之万动力学（滑块）· §4 概率流 ODE（滑块）· §5 精确的似然 · §6 少步采样（滑块）· §7 流匹配，以及网络评估花在哪里 · §8 小结、练习。选读部分另需约 10 分钟：§3 从链到随机微分方程、各个“深入一步”折叠块。
 
 # %%
 # Set-up for Colab or any kernel without this project: install its `helpers` package, the
@@ -71,11 +71,13 @@ from helpers.data import two_moons
 from helpers.denoiser import train_eps_fn, train_eps_model
 from helpers.diffusion import (GaussianMixture1D, NoiseSchedule, ddim_trajectory, diffusion_elbo,
                                reverse_mean, timesteps)
-from helpers.flow_matching import euler_in_time, sigma_from_time, train_velocity, velocity_from_eps
+from helpers.flow_matching import (euler_in_time, flow_clock_sample, sigma_from_time, train_velocity,
+                                    velocity_from_eps)
 from helpers.metrics import mmd, sliced_wasserstein_1, wasserstein_1
 from helpers.noise_schedule import alpha_bar_from_sigma, sigma_from_alpha_bar
 from helpers.plots.diffusion import plot_moons
-from helpers.plots.score import plot_few_step, plot_langevin, plot_nfe_curves, plot_pf_ode
+from helpers.plots.score import (plot_call_levels, plot_few_step, plot_langevin, plot_nfe_curves,
+                                 plot_pf_ode)
 from helpers.score import (karras_sigmas, langevin_sample, pf_ode_log_likelihood, pf_ode_sample,
                            pf_ode_velocity, score_from_eps)
 from helpers.widgets import float_slider, int_slider, log_slider, slider_panel
@@ -138,8 +140,8 @@ for h in (0.02, 0.1, 0.4):
     se = x.var() * math.sqrt(2 / (x.size - 1))  # standard error of a normal sample's variance
     print(f"{h:6.2f} {x.var():13.4f} ± {se:.4f} {s**2 / (1 - h / (4 * s**2)):32.4f}")
 
-# %% [markdown] en_sha="17d62c34a198"
-# 在 $h = 0.1$ 和 $0.4$ 时，测得的方差在标准误范围内与预测吻合，而偏离目标分别达 11 % 和 67 %：偏差是真实存在的，并随 $h$ 增大。更小的步长能消除偏差，代价是需要更多的步。
+# %% [markdown] en_sha="fc71675ae2ca"
+# 在 $h = 0.1$ 和 $0.4$ 时，测得的方差在标准误范围内与预测吻合，而偏离目标分别达 11 % 和 67 %。更小的步长能消除偏差，代价是需要更多的步。
 #
 # <details><summary>深入一步：最小的步长</summary>
 #
@@ -169,8 +171,8 @@ for name, mix, start in (("notebook 05's mixture", mixture, x_init), ("modes at 
         plain_far = x
 print(f"W1 floor (2000 against 4000 data points): {wasserstein_1(mixture.sample(2000, rng=5), x_test):.3f}")
 
-# %% [markdown] en_sha="9e9e22c1e29a"
-# 在笔记本 05 的混合分布上，普通的朗之万动力学能够到达目标：一千步之后，比例已接近数据的比例，因为它的模态离得足够近，链时不时能从一个跨到另一个。把模态拉开，同样的链就停在它们最初落入的地方，一万步都是如此：要跨过去，链必须爬过一个密度极小的区域，而那里的分数会把它推回来。于是这些比例说明的是链从哪里出发，而不是模态有多重。
+# %% [markdown] en_sha="c6dae86c9fdb"
+# 在笔记本 05 的混合分布上，普通的朗之万动力学能够到达目标：一千步之后，比例已接近数据的比例。把模态拉开，链就停在它们最初落入的地方，一万步都是如此：要跨过去，链必须逆着分数爬过一个密度极小的区域。于是这些比例说明的是链从哪里出发。
 #
 # **退火**（Song & Ermon 2019）解决了这个问题。用水平为 $\sigma$ 的噪声把数据模糊：模糊后的密度 $p_\sigma$ 没有空隙。在 $\sigma = 10$ 处运行一百步朗之万，然后在越来越小的水平上依次运行（从 10 到 0.01 共 20 个水平），步长 $h = 0.2\sigma^2$ 随水平一起缩小：
 #
@@ -195,8 +197,8 @@ print(f"  plain, 10000 steps:               shares {np.round(far.mode_shares(pla
 print(f"  floor (2000 against 4000 points of this mixture): "
       f"W1 {wasserstein_1(far.sample(2000, rng=5), far.sample(4000, rng=1)):.3f}")
 
-# %% [markdown] en_sha="b14625915c45"
-# 经过二十个水平的退火，链以正确的比例找到了各个模态：在大的 $\sigma$ 下，各模态相互重叠，链可以在它们之间自由移动，而每个更小的水平都在前一个更大水平已定下的结果上进一步细化。这就是通往扩散的桥梁：从大到小的噪声水平，每个水平上一个分数模型。扩散把每个水平上的朗之万步换成反向过程的一步。
+# %% [markdown] en_sha="cb6ce0272386"
+# 经过二十个水平的退火，链以正确的比例找到了各个模态：在大的 $\sigma$ 下，各模态相互重叠，链可以在它们之间自由移动。这就是通往扩散的桥梁：从大到小的噪声水平，每个水平上一个分数模型。扩散把每个水平上的朗之万步换成反向过程的一步。
 #
 # 调节*普通*朗之万动力学在笔记本 05 混合分布上的步长和步数（1000 条链，从宽的初始分布出发；标题给出比例）。看什么（都走 400 步）：取 $h = 0.001$ 时，链还没有安定下来（比例为 0.44、0.21、0.35）；取 $h = 0.1$ 时，比例为 0.39、0.30、0.31，接近数据的比例（0.40、0.32、0.28），但每个模态都过宽。
 
@@ -519,7 +521,7 @@ print(f"max |flow matching end / (1 - t) - probability-flow end| = "
       f"W1 of each to held-out: {wasserstein_1(x_t / (1 - t_grid[-1]), x_test):.3f}, "
       f"{wasserstein_1(xbar, x_test):.3f}")
 
-# %% [markdown] en_sha="8c0f50141dbe"
+# %% [markdown] en_sha="9adb59d435c4"
 # 只用十步，两者就在舍入误差内一致：在 $t$ 上对流匹配方程做一步欧拉步，*就是*在 $\sigma$ 上对概率流 ODE 做一步欧拉步。同一个 ODE，两种计时方式；但两边的步只有在三个条件下才一致：路径的两个系数 $1 - t$ 和 $t$ 关于 $t$ 是仿射的；状态经过缩放，$\bar x = x_t / (1 - t)$；两套网格相互对应。
 #
 # <details><summary>深入一步：两边的步为什么一致，又在哪里不一致</summary>
@@ -527,7 +529,7 @@ print(f"max |flow matching end / (1 - t) - probability-flow end| = "
 # 两边的步一致，是因为 $(t_1 - t_0) / \big((1 - t_0)(1 - t_1)\big) = \sigma_1 - \sigma_0$。在笔记本 05 的余弦路径上，系数不是仿射的，在 $t$ 上的欧拉法就不是 DDIM；高阶求解器在两种计时方式之间也有差别。（十步太少，得不到好的样本，两个距离都显示了这一点。）
 # </details>
 #
-# 现在用相同的训练步数和批大小，在双月数据上训练两者：我们的 $\varepsilon$ 网络（`train_eps_fn`），以及一个流匹配速度网络（`train_velocity`；它只有一行的损失写在该单元格的第一行注释里）。让两者通过*同一个* Heun 求解器采样，流匹配网络通过 $\hat\varepsilon = x_t + (1 - t)\, v$ 转换过来（`fm.eps_fn`）：
+# 现在用相同的训练步数在双月数据上训练两者（`train_eps_fn`、`train_velocity`），并分别用 Heun 法和关于 $t$ 的中点法采样；流匹配网络通过 $\hat\varepsilon = x_t + (1 - t)\, v$ 转换过来（`fm.eps_fn`）：
 
 # %%
 moons_train, moons_test = two_moons(8000, rng=0), two_moons(2000, rng=1)
@@ -536,19 +538,52 @@ eps_moons = train_eps_fn(moons_train, steps=1500, seed=1, desc="eps_theta on moo
 fm = train_velocity(moons_train, steps=1500, batch_size=256, lr=5e-3, seed=1, desc="v_theta on moons")
 print(f"training wall time {eps_moons.train_s:.1f} s (ours), wall time {fm.train_s:.1f} s (flow matching)")
 moons_floor, gauss = two_moons(2000, rng=12), np.random.default_rng(13).standard_normal((2000, 2))
-print(f"{'2000 points against held-out':<34} {'sliced W1':>10} {'MMD^2':>10}")
+print(f"{'2000 points against held-out':<42} {'sliced W1':>10} {'MMD^2':>10}")
 rows = [("floor: another data draw", moons_floor), ("N(0, I)", gauss)]
 for nfe in (8, 16, 32):
     rows += [(f"ours, Heun, {nfe} NFE", pf_ode_sample(eps_moons, 2000, nfe=nfe, d=2, rng=11)),
              (f"flow matching, Heun, {nfe} NFE", pf_ode_sample(fm.eps_fn, 2000, nfe=nfe, d=2, rng=11))]
+for nfe in (8, 16, 32):   # the midpoint rule on flow matching's uniform clock t = sigma / (1 + sigma)
+    rows += [(f"ours, midpoint in t, {nfe} NFE", flow_clock_sample(eps_moons, 2000, nfe=nfe, d=2, rng=11)),
+             (f"flow matching, midpoint in t, {nfe} NFE",
+              flow_clock_sample(fm.eps_fn, 2000, nfe=nfe, d=2, rng=11))]
 for name, pts in rows:
     mmd2 = mmd(pts, moons_test, bandwidth=0.2)   # unbiased: can dip below 0; one kernel for all rows
-    print(f"{name:<34} {sliced_wasserstein_1(pts, moons_test, rng=14):10.4f} {mmd2:10.1e}")
-plot_moons({"held-out data": moons_test, "ours, Heun 16 NFE": rows[4][1],
-            "flow matching, Heun 16 NFE": rows[5][1]})
+    print(f"{name:<42} {sliced_wasserstein_1(pts, moons_test, rng=14):10.4f} {mmd2:10.1e}")
+plot_moons({"held-out data": moons_test, "ours, Heun 8 NFE": rows[2][1],
+            "ours, midpoint in t, 8 NFE": rows[8][1]})
 
-# %% [markdown] en_sha="071cebfd8742"
-# 用 Heun 法时，我们的 $\varepsilon$ 网络在 16 次和 32 次评估时更接近留出的双月数据，8 次时两者都失败；换成欧拉法，流匹配网络在 8 次和 16 次时领先。不要从中读出排名：两者是同一个采样器中可以互换的部件。
+# %% [markdown] en_sha="38943a409be1"
+# **评估次数少时，决定胜负的是采样器，而不是网络。** 用 $\rho = 7$ 网格上的 Heun 法，两个网络在 8 次评估时都失败（切片 $W_1$ 大于 1）。流匹配的计时在 $t = \sigma / (1 + \sigma)$ 上是均匀的，在它上面用中点法（`flow_clock_sample`），同样 8 次调用就把我们的网络带到 0.063（下限是 0.033）。这些调用都花在了哪里？
+
+# %%
+def call_levels(sample):
+    """The noise level sigma of every network call a sampler makes, in order."""
+    seen = []
+    def recording(x, alpha_bar):
+        seen.append(sigma_from_alpha_bar(alpha_bar))
+        return eps_moons(x, alpha_bar)
+    sample(recording)
+    return seen
+
+calls = {"Heun, rho = 7 grid": call_levels(lambda f: pf_ode_sample(f, 10, nfe=8, d=2, rng=11)),
+         "Euler, rho = 7 grid": call_levels(
+             lambda f: pf_ode_sample(f, 10, nfe=8, d=2, rng=11, solver="euler")),
+         "midpoint in t, flow clock": call_levels(
+             lambda f: flow_clock_sample(f, 10, nfe=8, d=2, rng=11))}
+spread, width = moons_train.std(0).max(), 0.1    # the data's spread (larger sd); a moon's width
+for name, sigmas in calls.items():
+    print(f"{name:<28} calls inside [{width}, {spread:.1f}]: "
+          f"{sum(width <= s <= spread for s in sigmas)} of {len(sigmas)}")
+plot_call_levels(calls, band=(width, spread), band_label="from a moon's width to the data's spread")
+
+# %% [markdown] en_sha="5f8e7a1db926"
+# 看阴影带，双月就是在这些噪声水平上成形的：带的上方，噪声遮住了整体布局；带的下方，双月已经清晰。$\rho = 7$ 网格用一个长步跨过这条带，从 2.5 直接到 0.17；流计时则把八次调用中的五次花在带内。
+#
+# <details><summary>深入一步：多个训练种子上的比赛，以及这一场为什么说明不了多少</summary>
+#
+# `benchmarks/flow_matching_seeds.py` 在相同的训练时间下、用五个种子训练两个网络，并在两者上尝试每一种采样器：在流计时上用中点法，我们在 8、16、32 次评估时的切片 $W_1$ 中位数为 0.035、0.030 和 0.031，而流匹配配上它最好的采样器为 0.121、0.122 和 0.124。更小的 $\sigma_{\max}$ 并没有帮助：那时采样器从以 0 为中心的 $N(0, \sigma_{\max}^2)$ 出发，而双月的均值约为 (0.6, 0.65)。
+# </details>
 #
 # <details><summary>深入一步：为什么这场比赛排不出名次，以及 MMD² 一列</summary>
 #
@@ -563,8 +598,7 @@ plot_moons({"held-out data": moons_test, "ours, Heun 16 NFE": rows[4][1],
 # - 朗之万动力学只用分数就能采样，但有一个随步长增长的偏差。模态彼此分离时，它需要在一系列噪声水平上退火，而这正是扩散模型赖以建立的思想。
 # - 笔记本 05 的链趋于保方差随机微分方程。概率流 ODE 不含噪声，却具有相同的边缘分布，而 DDIM 就是其上的欧拉法。
 # - 概率流 ODE 给出精确的对数似然（学到的网络损失 0.022 ± 0.006 nat）；ELBO 界定的则是另一个模型，即离散链。
-# - 少步采样就是求解 ODE，求解器和网格都很重要。在 8 或 16 次评估时，Heun 法的长步走得不够远，欧拉法胜出；在 32 和 64 次时，使用精确 $\hat\varepsilon$ 的 Heun 法只领先大约两个标准误。
-# - 流匹配的直线路径，是同一个 ODE 换了一种计时方式，$\sigma = t / (1 - t)$。
+# - 少步采样就是求解 ODE：起决定作用的是网格把调用放在哪里。在 $\rho = 7$ 网格上，8 或 16 次评估时 Heun 法的长步走得不够远，欧拉法胜出；流匹配计时（$\sigma = t / (1 - t)$）上的中点法把调用放在数据成形的地方，8 次就能把双月采样好。
 #
 # ## 练习（先预测，再检验）
 #
