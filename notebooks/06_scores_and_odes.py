@@ -31,8 +31,8 @@
 # 3. write notebook 05's chain as a stochastic differential equation and its deterministic twin,
 #    the **probability-flow ODE (概率流常微分方程)**, and check that DDIM is Euler's method on it;
 # 4. compute a model's exact log-likelihood with that ODE, and set it beside the ELBO;
-# 5. see flow matching as one more member of the family, and say where a sampler with few
-#    network evaluations (NFE) should spend them.
+# 5. see flow matching as one more member of the family, and say which choices make a sampler
+#    good with few network evaluations (NFE).
 #
 # **Reading time and map.** Core path, about 14 minutes to read and under a minute to run: §1
 # three targets · §2 Langevin dynamics (slider) · §4 the probability-flow ODE (slider) · §5 an
@@ -82,8 +82,9 @@ from helpers.data import two_moons
 from helpers.denoiser import train_eps_fn, train_eps_model
 from helpers.diffusion import (GaussianMixture1D, NoiseSchedule, ddim_trajectory, diffusion_elbo,
                                reverse_mean, timesteps)
-from helpers.flow_matching import (euler_in_time, flow_clock_sample, sigma_from_time, train_velocity,
-                                    velocity_from_eps)
+from helpers.flow_matching import (euler_in_time, flow_clock_sample, flow_clock_times,
+                                    midpoint_in_time, sigma_from_time, time_from_sigma,
+                                    train_velocity, velocity_from_eps)
 from helpers.metrics import mmd, sliced_wasserstein_1, wasserstein_1
 from helpers.noise_schedule import alpha_bar_from_sigma, sigma_from_alpha_bar
 from helpers.plots.diffusion import plot_moons
@@ -640,12 +641,9 @@ slider_panel(plot_few_step, int_slider("nfe", 8, 1, 64), eps_fn=mixture.eps_at,
 # $dx/dt = v_\theta$ from $t = 1$ (noise) down to $t = 0$. (Lipman et al. run time the other
 # way, with $t = 0$ the noise; we keep the diffusion convention.)
 #
-# To see the ODE, divide by $1 - t$:
-# $x_t / (1 - t) = x_0 + \frac{t}{1 - t}\, \varepsilon$, which is $\bar x$ at
-# $\sigma = t / (1 - t)$: the same ODE, with time $t$ in place of $\sigma$. Check it on the
-# mixture with the exact $\hat\varepsilon$: integrate the flow-matching ODE in $t$ and the
-# probability-flow ODE in $\sigma$ from the same starting points, each with 10 Euler steps on
-# matching grids ($\sigma_i = t_i / (1 - t_i)$):
+# Divided by $1 - t$, $x_t / (1 - t) = x_0 + \frac{t}{1 - t}\, \varepsilon$ is $\bar x$ at
+# $\sigma = t / (1 - t)$: the same ODE, with time $t$ in place of $\sigma$. The cell checks it
+# on the mixture, with 10 Euler steps in each clock from the same start on matching grids:
 #
 # <details><summary>Going deeper: from the velocity to the noise prediction</summary>
 #
@@ -671,14 +669,14 @@ print(f"max |flow matching end / (1 - t) - probability-flow end| = "
       f"{wasserstein_1(xbar, x_test):.3f}")
 
 # %% [markdown]
-# They agree to rounding, with only ten steps: an Euler step in $t$ on the flow-matching ODE *is*
-# an Euler step in $\sigma$ on the probability-flow ODE. One ODE, two clocks, but the steps
-# match only under three conditions: the path's two coefficients, $1 - t$ and $t$, are affine
-# in $t$; the state is rescaled, $\bar x = x_t / (1 - t)$; and the grids correspond.
+# They agree to rounding: an Euler step in $t$ on the flow-matching ODE *is* an Euler step in
+# $\sigma$ on the probability-flow ODE. One ODE, two clocks.
 #
 # <details><summary>Going deeper: why the steps match, and where they do not</summary>
 #
-# The steps match since $(t_1 - t_0) / \big((1 - t_0)(1 - t_1)\big) = \sigma_1 - \sigma_0$. On
+# The steps match only under three conditions: the path's two coefficients, $1 - t$ and $t$,
+# are affine in $t$; the state is rescaled, $\bar x = x_t / (1 - t)$; and the grids
+# correspond. Then they match since $(t_1 - t_0) / \big((1 - t_0)(1 - t_1)\big) = \sigma_1 - \sigma_0$. On
 # notebook 05's cosine path, whose coefficients are not affine, Euler in $t$ is not DDIM; and
 # higher-order solvers differ between the two clocks. (Ten steps are too few for good samples,
 # as both distances show.)
@@ -711,10 +709,33 @@ plot_moons({"held-out data": moons_test, "ours, Heun 8 NFE": rows[2][1],
             "ours, midpoint in t, 8 NFE": rows[8][1]})
 
 # %% [markdown]
-# **At few evaluations the sampler decides, not the network.** With Heun on the $\rho = 7$ grid
-# both networks fail at 8 evaluations (sliced $W_1$ above 1). The midpoint rule on flow
-# matching's clock, uniform in $t = \sigma / (1 + \sigma)$ (`flow_clock_sample`), brings our
-# network to 0.063 with the same 8 calls (the floor is 0.033). Where do the calls go?
+# **At few evaluations the sampler matters more than the network.** With Heun on the
+# $\rho = 7$ grid both networks fail at 8 evaluations (sliced $W_1$ above 1). The midpoint rule,
+# $x' = x + h\, v(x + \tfrac{h}{2} v(x, t), t + \tfrac{h}{2})$, on flow matching's clock, uniform
+# in $t = \sigma / (1 + \sigma)$ (`flow_clock_sample`), brings our network to 0.063 with the same
+# 8 calls (the floor is 0.033). Two things changed, the rule and the grid. Try each rule on
+# each grid:
+
+# %%
+v_moons = velocity_from_eps(eps_moons)                  # dx_t / dt on flow matching's clock
+start = np.sqrt(1 + 80**2) * np.random.default_rng(11).standard_normal((2000, 2))  # xbar at 80
+grids = {"rho = 7": lambda steps: time_from_sigma(karras_sigmas(steps)),
+         "flow clock": lambda steps: flow_clock_times(steps)}
+print(f"{'8 calls, ours':<30} {'rho = 7 grid':>13} {'flow clock':>11}")
+for rule, integrate, steps in (("Euler (8 steps)", euler_in_time, 8),
+                               ("midpoint (4 steps)", midpoint_in_time, 4)):
+    ends = []
+    for grid in grids.values():
+        t = grid(steps)
+        x = integrate(v_moons, (1 - t[0]) * start, t) / (1 - t[-1])   # back to xbar
+        ends.append(sliced_wasserstein_1(x, moons_test, rng=14))
+    print(f"{rule:<30} {ends[0]:13.3f} {ends[1]:11.3f}")
+
+# %% [markdown]
+# The rule matters most: on either grid the midpoint rule beats Euler, and Heun (1.24) most of
+# all. Heun takes its second slope at the far end of a long step, near $\hat x_0$, where §6
+# found the slope small; the midpoint rule takes it half-way. The grid adds a factor of about
+# two. Where do its calls go?
 
 # %%
 def call_levels(sample):
@@ -739,31 +760,23 @@ plot_call_levels(calls, band=(width, spread), band_label="from a moon's width to
 
 # %% [markdown]
 # Look at the shaded band, where the moons take their shape: above it noise hides the layout,
-# below it the moons are sharp. The $\rho = 7$ grid crosses the band in one long step, from 2.5
-# to 0.17; the flow clock spends five of its eight calls inside.
+# below it the moons are sharp. Heun's $\rho = 7$ grid crosses it in one step, from 2.5 to 0.17
+# (each dot two calls); the flow clock puts five of its eight calls inside.
 #
-# <details><summary>Going deeper: the race over training seeds, and why this one ranks little</summary>
+# <details><summary>Going deeper: one training run, and the race over five</summary>
 #
-# `benchmarks/flow_matching_seeds.py` trains both networks over five seeds at equal training
-# time and tries every sampler on both: with the midpoint rule on the flow clock, our median
-# sliced $W_1$ is 0.035, 0.030 and 0.031 at 8, 16 and 32 evaluations, against 0.121, 0.122 and
-# 0.124 for flow matching with its best sampler. A smaller $\sigma_{\max}$ does not help: the
-# samplers then start from $N(0, \sigma_{\max}^2)$ around 0, while the moons' mean is about
-# (0.6, 0.65).
-# </details>
+# This notebook's table is one training run of each network, with the same steps, so it ranks
+# little: the flow-matching network has no skip connection and samples $t$ uniformly, and with
+# Euler its order at 16 evaluations reverses (sliced $W_1$ 0.122 for flow matching against
+# 0.162 for ours). `benchmarks/flow_matching_seeds.py` trains both over five seeds at equal
+# training time (flow matching with its published recipe) and tries every sampler on both: with
+# the midpoint rule on the flow clock our median sliced $W_1$ is 0.035, 0.030 and 0.031 at 8, 16
+# and 32 evaluations, against 0.121, 0.122 and 0.124 for flow matching with its best sampler.
+# There two independent draws of the data lie 0.041 apart on average, so ours is at that floor.
 #
-# <details><summary>Going deeper: why this race ranks nothing, and the MMD² column</summary>
-#
-# Sliced $W_1$ with Heun: 0.1255 against 0.2674 at 16 evaluations, 0.0569 against 0.1590 at
-# 32; the floor is 0.0333.
-#
-# It is one training run of each, with these settings (the flow-matching network has no skip
-# connection and samples $t$ uniformly), sampled with Heun at 8 to 32 evaluations, where §6
-# found Heun's few long steps costly. With Euler the order at 16 evaluations reverses (sliced
-# $W_1$ 0.122 for flow matching against 0.162 for ours). The last column is an unbiased
-# estimate of MMD² with one Gaussian kernel (width 0.2) for every row; it dips below 0 when two
-# draws come from the same law, as the floor's does. `make bench` compares flow matching's
-# published recipe with ours at equal training time.
+# The last column of the table is an unbiased estimate of MMD² with one Gaussian kernel (width
+# 0.2) for every row; it dips below 0 when two draws come from the same law, as the floor's
+# does.
 # </details>
 #
 # ## 8. What we have seen
@@ -776,10 +789,9 @@ plot_call_levels(calls, band=(width, spread), band_label="from a moon's width to
 #   same marginals with no noise, and DDIM is Euler's method on it.
 # - The ODE gives an exact log-likelihood (the learned network loses 0.022 ± 0.006 nats); an
 #   ELBO bounds another model, the discrete chain.
-# - Few-step sampling is ODE solving: what decides is where the grid puts its calls. On the
-#   $\rho = 7$ grid Heun's long steps undershoot and Euler wins at 8 or 16 evaluations; the
-#   midpoint rule on flow matching's clock, $\sigma = t / (1 - t)$, puts its calls where the data
-#   take shape and samples the moons well with 8.
+# - Few-step sampling is ODE solving, and the step rule matters most: Heun's long steps
+#   undershoot, and the midpoint rule on flow matching's clock, $\sigma = t / (1 - t)$, samples
+#   the moons well with 8 calls.
 #
 # ## Exercises (predict, then check)
 #

@@ -248,8 +248,30 @@ def test_s7_moons_ours_and_flow_matching_through_one_solver():
     # the summary: "samples the moons well with 8": within twice the floor, at 16 and 32 too
     assert all(sw1_mid(eps_moons, nfe) < 2 * 0.0333 for nfe in (8, 16, 32))
 
-    # "The rho = 7 grid crosses the band in one long step, from 2.5 to 0.17; the flow clock spends
-    # five of its eight calls inside" (band: 0.1 to the data's larger standard deviation)
+    # "Try each rule on each grid": "The rule matters most: on either grid the midpoint rule beats
+    # Euler, and Heun (1.24) most of all ... The grid adds a factor of about two."
+    from helpers.flow_matching import (euler_in_time, flow_clock_times, midpoint_in_time,
+                                       time_from_sigma, velocity_from_eps)
+    from helpers.score import karras_sigmas
+
+    v = velocity_from_eps(eps_moons)
+    start = np.sqrt(1 + 80**2) * np.random.default_rng(11).standard_normal((2000, 2))
+
+    def end(integrate, t):
+        return sliced_wasserstein_1(integrate(v, (1 - t[0]) * start, t) / (1 - t[-1]),
+                                    moons_test, rng=14)
+    euler = [end(euler_in_time, time_from_sigma(karras_sigmas(8))),
+             end(euler_in_time, flow_clock_times(8))]
+    mid = [end(midpoint_in_time, time_from_sigma(karras_sigmas(4))),
+           end(midpoint_in_time, flow_clock_times(4))]
+    assert [f"{w:.3f}" for w in euler + mid] == ["0.298", "0.166", "0.107", "0.063"]
+    assert mid[0] < euler[0] and mid[1] < euler[1] and sw1(eps_moons, 8) > 1.0 > max(euler)
+    assert 1.5 < euler[0] / euler[1] < 2.5 and 1.5 < mid[0] / mid[1] < 2.5
+    # the midpoint rule's table row is flow_clock_sample itself
+    assert f"{mid[1]:.4f}" == f"{sw1_mid(eps_moons, 8):.4f}"
+
+    # "Heun's rho = 7 grid crosses it in one step, from 2.5 to 0.17 (each dot two calls); the flow
+    # clock puts five of its eight calls inside" (band: 0.1 to the data's larger standard deviation)
     from helpers.noise_schedule import sigma_from_alpha_bar
 
     def levels(sample):
@@ -278,6 +300,10 @@ def test_s7_going_deeper_the_race_over_training_seeds_is_the_committed_bench():
     assert [f"{by_nfe[k]['ours']:.3f}" for k in ("8", "16", "32")] == ["0.035", "0.030", "0.031"]
     assert [f"{by_nfe[k]['peer_best']:.3f}" for k in ("8", "16", "32")] == ["0.121", "0.122",
                                                                              "0.124"]
+    # "There two independent draws of the data lie 0.041 apart on average, so ours is at that floor"
+    iid = run["iid_floor"]["sw1"]
+    assert f"{iid['mean']:.3f}" == "0.041"
+    assert all(by_nfe[k]["ours"] < iid["mean"] for k in ("8", "16", "32"))
 
 
 def test_s5_the_top_law_is_almost_gaussian():

@@ -13,7 +13,7 @@
 #     name: python3
 # ---
 
-# %% [markdown] en_sha="91bdf828cd77"
+# %% [markdown] en_sha="56fe9a218f55"
 # # 06 · 分数、随机微分方程与概率流常微分方程
 #
 # 本笔记本配合原文《扩散模型原理》第 3 节，是笔记本 05 的续篇。图中的标注、程序打印的结果和代码注释都用英文，§4 的图前附有图中标注对照。笔记本 05 把扩散模型构造成一个带有一串隐变量的 VAE（ELBO，式 (2.4)–(2.5)）。2020 年以来的论文还用另外两种语言描述它：**分数 (score)** 和**微分方程 (differential equations)**。本笔记本以笔记本 05 的混合分布为例，在这三种语言之间相互转换：在这个分布上，每个答案都能精确算出。
@@ -25,7 +25,7 @@
 # 2. 只用分数进行采样（朗之万动力学 (Langevin dynamics)），测量它的偏差，并说明模态彼此分离时为什么需要退火；
 # 3. 把笔记本 05 的链写成随机微分方程 (stochastic differential equation, SDE)，以及与之对应的确定性方程，即**概率流常微分方程** (probability-flow ODE，下文简称概率流 ODE)，并验证 DDIM 就是该方程上的欧拉法；
 # 4. 用这个常微分方程计算模型的精确对数似然，并与 ELBO 放在一起比较；
-# 5. 把流匹配 (flow matching) 看作这个家族中的又一个成员，并说出网络评估次数 (NFE) 很少时，采样器应当把它们花在哪里。
+# 5. 把流匹配 (flow matching) 看作这个家族中的又一个成员，并说出哪些选择能让采样器在网络评估次数 (NFE) 很少时依然好用。
 #
 # **阅读时间与路线图。** 核心路线约需 14 分钟阅读，运行不到一分钟：§1 三种预测目标 · §2 朗之万动力学（滑块）· §4 概率流 ODE（滑块）· §5 精确的似然 · §6 少步采样（滑块）· §7 流匹配，以及网络评估花在哪里 · §8 小结、练习。选读部分另需约 10 分钟：§3 从链到随机微分方程、各个“深入一步”折叠块。
 
@@ -71,8 +71,9 @@ from helpers.data import two_moons
 from helpers.denoiser import train_eps_fn, train_eps_model
 from helpers.diffusion import (GaussianMixture1D, NoiseSchedule, ddim_trajectory, diffusion_elbo,
                                reverse_mean, timesteps)
-from helpers.flow_matching import (euler_in_time, flow_clock_sample, sigma_from_time, train_velocity,
-                                    velocity_from_eps)
+from helpers.flow_matching import (euler_in_time, flow_clock_sample, flow_clock_times,
+                                    midpoint_in_time, sigma_from_time, time_from_sigma,
+                                    train_velocity, velocity_from_eps)
 from helpers.metrics import mmd, sliced_wasserstein_1, wasserstein_1
 from helpers.noise_schedule import alpha_bar_from_sigma, sigma_from_alpha_bar
 from helpers.plots.diffusion import plot_moons
@@ -495,12 +496,12 @@ plot_few_step(8, eps_fn=mixture.eps_at, mixture=mixture, held_out=x_test, n=1000
 slider_panel(plot_few_step, int_slider("nfe", 8, 1, 64), eps_fn=mixture.eps_at,
              mixture=mixture, held_out=x_test, n=1000, rng=0)
 
-# %% [markdown] en_sha="5b51d0ddf891"
+# %% [markdown] en_sha="3c852d1e739b"
 # ## 7. 流匹配是这个家族的一员
 #
 # **流匹配是换了一种计时方式的概率流 ODE。** 它来自 Lipman et al. (2023) 和 Liu et al. (2023) 的 rectified flow（即整流流），写法中不出现噪声水平和分数。它在一个数据点与一次噪声抽样之间取一条直线路径，$x_t = (1 - t)\, x_0 + t\, \varepsilon$，$t \in [0, 1]$，并训练速度场 $v_\theta(x_t, t)$ 去匹配这条路径自身的速度 $\varepsilon - x_0$。采样时对 $dx/dt = v_\theta$ 从 $t = 1$（噪声）积分到 $t = 0$。（Lipman et al. 的时间方向相反，$t = 0$ 是噪声；我们沿用扩散模型的约定。）
 #
-# 为了看出这个 ODE，两边除以 $1 - t$：$x_t / (1 - t) = x_0 + \frac{t}{1 - t}\, \varepsilon$，这正是 $\sigma = t / (1 - t)$ 处的 $\bar x$：同一个常微分方程，只是用时间 $t$ 代替了 $\sigma$。下面用精确的 $\hat\varepsilon$ 在混合分布上检验：从相同的起点出发，分别在 $t$ 上对流匹配常微分方程积分、在 $\sigma$ 上对概率流 ODE 积分，各用 10 步欧拉法，网格相互对应（$\sigma_i = t_i / (1 - t_i)$）：
+# 两边除以 $1 - t$，$x_t / (1 - t) = x_0 + \frac{t}{1 - t}\, \varepsilon$ 正是 $\sigma = t / (1 - t)$ 处的 $\bar x$：同一个常微分方程，只是用时间 $t$ 代替了 $\sigma$。下面的单元在混合分布上检验这一点：从相同的起点出发，在两种计时上各走 10 步欧拉法，网格相互对应：
 #
 # <details><summary>深入一步：从速度到噪声预测</summary>
 #
@@ -521,12 +522,12 @@ print(f"max |flow matching end / (1 - t) - probability-flow end| = "
       f"W1 of each to held-out: {wasserstein_1(x_t / (1 - t_grid[-1]), x_test):.3f}, "
       f"{wasserstein_1(xbar, x_test):.3f}")
 
-# %% [markdown] en_sha="9adb59d435c4"
-# 只用十步，两者就在舍入误差内一致：在 $t$ 上对流匹配方程做一步欧拉步，*就是*在 $\sigma$ 上对概率流 ODE 做一步欧拉步。同一个 ODE，两种计时方式；但两边的步只有在三个条件下才一致：路径的两个系数 $1 - t$ 和 $t$ 关于 $t$ 是仿射的；状态经过缩放，$\bar x = x_t / (1 - t)$；两套网格相互对应。
+# %% [markdown] en_sha="a9fcf2067576"
+# 两者在舍入误差内一致：在 $t$ 上对流匹配方程做一步欧拉步，*就是*在 $\sigma$ 上对概率流 ODE 做一步欧拉步。同一个 ODE，两种计时方式。
 #
 # <details><summary>深入一步：两边的步为什么一致，又在哪里不一致</summary>
 #
-# 两边的步一致，是因为 $(t_1 - t_0) / \big((1 - t_0)(1 - t_1)\big) = \sigma_1 - \sigma_0$。在笔记本 05 的余弦路径上，系数不是仿射的，在 $t$ 上的欧拉法就不是 DDIM；高阶求解器在两种计时方式之间也有差别。（十步太少，得不到好的样本，两个距离都显示了这一点。）
+# 两边的步只有在三个条件下才一致：路径的两个系数 $1 - t$ 和 $t$ 关于 $t$ 是仿射的；状态经过缩放，$\bar x = x_t / (1 - t)$；两套网格相互对应。这时它们一致，是因为 $(t_1 - t_0) / \big((1 - t_0)(1 - t_1)\big) = \sigma_1 - \sigma_0$。在笔记本 05 的余弦路径上，系数不是仿射的，在 $t$ 上的欧拉法就不是 DDIM；高阶求解器在两种计时方式之间也有差别。（十步太少，得不到好的样本，两个距离都显示了这一点。）
 # </details>
 #
 # 现在用相同的训练步数在双月数据上训练两者（`train_eps_fn`、`train_velocity`），并分别用 Heun 法和关于 $t$ 的中点法采样；流匹配网络通过 $\hat\varepsilon = x_t + (1 - t)\, v$ 转换过来（`fm.eps_fn`）：
@@ -553,8 +554,26 @@ for name, pts in rows:
 plot_moons({"held-out data": moons_test, "ours, Heun 8 NFE": rows[2][1],
             "ours, midpoint in t, 8 NFE": rows[8][1]})
 
-# %% [markdown] en_sha="38943a409be1"
-# **评估次数少时，决定胜负的是采样器，而不是网络。** 用 $\rho = 7$ 网格上的 Heun 法，两个网络在 8 次评估时都失败（切片 $W_1$ 大于 1）。流匹配的计时在 $t = \sigma / (1 + \sigma)$ 上是均匀的，在它上面用中点法（`flow_clock_sample`），同样 8 次调用就把我们的网络带到 0.063（下限是 0.033）。这些调用都花在了哪里？
+# %% [markdown] en_sha="335dbef13f60"
+# **评估次数少时，采样器比网络更要紧。** 用 $\rho = 7$ 网格上的 Heun 法，两个网络在 8 次评估时都失败（切片 $W_1$ 大于 1）。中点法 $x' = x + h\, v(x + \tfrac{h}{2} v(x, t), t + \tfrac{h}{2})$ 用在流匹配的计时上（它在 $t = \sigma / (1 + \sigma)$ 上是均匀的，`flow_clock_sample`），同样 8 次调用就把我们的网络带到 0.063（下限是 0.033）。这里变了两样东西：步进规则和网格。把每种规则放到每种网格上试一试：
+
+# %%
+v_moons = velocity_from_eps(eps_moons)                  # dx_t / dt on flow matching's clock
+start = np.sqrt(1 + 80**2) * np.random.default_rng(11).standard_normal((2000, 2))  # xbar at 80
+grids = {"rho = 7": lambda steps: time_from_sigma(karras_sigmas(steps)),
+         "flow clock": lambda steps: flow_clock_times(steps)}
+print(f"{'8 calls, ours':<30} {'rho = 7 grid':>13} {'flow clock':>11}")
+for rule, integrate, steps in (("Euler (8 steps)", euler_in_time, 8),
+                               ("midpoint (4 steps)", midpoint_in_time, 4)):
+    ends = []
+    for grid in grids.values():
+        t = grid(steps)
+        x = integrate(v_moons, (1 - t[0]) * start, t) / (1 - t[-1])   # back to xbar
+        ends.append(sliced_wasserstein_1(x, moons_test, rng=14))
+    print(f"{rule:<30} {ends[0]:13.3f} {ends[1]:11.3f}")
+
+# %% [markdown] en_sha="44fcfea8c66d"
+# 最要紧的是规则：在两种网格上，中点法都胜过欧拉法，更远胜 Heun 法（1.24）。Heun 法的第二个斜率取在长步的远端、接近 $\hat x_0$ 的地方，§6 发现那里的斜率很小；中点法则在半途取它。网格再带来大约两倍的差别。它的调用都花在了哪里？
 
 # %%
 def call_levels(sample):
@@ -577,19 +596,14 @@ for name, sigmas in calls.items():
           f"{sum(width <= s <= spread for s in sigmas)} of {len(sigmas)}")
 plot_call_levels(calls, band=(width, spread), band_label="from a moon's width to the data's spread")
 
-# %% [markdown] en_sha="5f8e7a1db926"
-# 看阴影带，双月就是在这些噪声水平上成形的：带的上方，噪声遮住了整体布局；带的下方，双月已经清晰。$\rho = 7$ 网格用一个长步跨过这条带，从 2.5 直接到 0.17；流计时则把八次调用中的五次花在带内。
+# %% [markdown] en_sha="2852b7c6fe55"
+# 看阴影带，双月就是在这些噪声水平上成形的：带的上方，噪声遮住了整体布局；带的下方，双月已经清晰。Heun 法的 $\rho = 7$ 网格一步就跨过这条带，从 2.5 直接到 0.17（每个点是两次调用）；流匹配计时则把八次调用中的五次放在带内。
 #
-# <details><summary>深入一步：多个训练种子上的比赛，以及这一场为什么说明不了多少</summary>
+# <details><summary>深入一步：一次训练，以及五个种子上的比赛</summary>
 #
-# `benchmarks/flow_matching_seeds.py` 在相同的训练时间下、用五个种子训练两个网络，并在两者上尝试每一种采样器：在流计时上用中点法，我们在 8、16、32 次评估时的切片 $W_1$ 中位数为 0.035、0.030 和 0.031，而流匹配配上它最好的采样器为 0.121、0.122 和 0.124。更小的 $\sigma_{\max}$ 并没有帮助：那时采样器从以 0 为中心的 $N(0, \sigma_{\max}^2)$ 出发，而双月的均值约为 (0.6, 0.65)。
-# </details>
+# 本笔记本的表只是两个网络各自的一次训练，训练步数相同，所以说明不了多少名次：流匹配网络没有跳跃连接，并且均匀地抽取 $t$；换成欧拉法，16 次评估时的顺序就反过来了（切片 $W_1$：流匹配 0.122，我们的 0.162）。`benchmarks/flow_matching_seeds.py` 在相同的训练时间下、用五个种子训练两者（流匹配用它已发表的方案），并在两者上尝试每一种采样器：在流匹配计时上用中点法，我们在 8、16、32 次评估时的切片 $W_1$ 中位数为 0.035、0.030 和 0.031，而流匹配配上它最好的采样器为 0.121、0.122 和 0.124。在那里，数据的两次独立抽样平均相距 0.041，所以我们已到了这个下限。
 #
-# <details><summary>深入一步：为什么这场比赛排不出名次，以及 MMD² 一列</summary>
-#
-# 用 Heun 法时的切片 $W_1$：16 次评估时 0.1255 对 0.2674，32 次时 0.0569 对 0.1590；下限为 0.0333。
-#
-# 这只是各自的一次训练，基于这些设置（流匹配网络没有跳跃连接，并且均匀地抽取 $t$），采样用的是 8 到 32 次评估的 Heun 法，正是 §6 发现它步数少、步子长而吃亏的区间。换成欧拉法，16 次评估时的顺序就反过来了（切片 $W_1$：流匹配 0.122，我们的 0.162）。最后一列是 MMD² 的无偏估计，每一行都用同一个高斯核（宽度 0.2）；当两组样本来自同一分布时，它会略低于 0，下限那一行就是如此。`make bench` 在相同的训练时间下，比较了流匹配已发表的方案与我们的方案。
+# 表的最后一列是 MMD² 的无偏估计，每一行都用同一个高斯核（宽度 0.2）；当两组样本来自同一分布时，它会略低于 0，下限那一行就是如此。
 # </details>
 #
 # ## 8. 小结
@@ -598,7 +612,7 @@ plot_call_levels(calls, band=(width, spread), band_label="from a moon's width to
 # - 朗之万动力学只用分数就能采样，但有一个随步长增长的偏差。模态彼此分离时，它需要在一系列噪声水平上退火，而这正是扩散模型赖以建立的思想。
 # - 笔记本 05 的链趋于保方差随机微分方程。概率流 ODE 不含噪声，却具有相同的边缘分布，而 DDIM 就是其上的欧拉法。
 # - 概率流 ODE 给出精确的对数似然（学到的网络损失 0.022 ± 0.006 nat）；ELBO 界定的则是另一个模型，即离散链。
-# - 少步采样就是求解 ODE：起决定作用的是网格把调用放在哪里。在 $\rho = 7$ 网格上，8 或 16 次评估时 Heun 法的长步走得不够远，欧拉法胜出；流匹配计时（$\sigma = t / (1 - t)$）上的中点法把调用放在数据成形的地方，8 次就能把双月采样好。
+# - 少步采样就是求解 ODE，而最要紧的是步进规则：Heun 法的长步走得不够远，流匹配计时（$\sigma = t / (1 - t)$）上的中点法只用 8 次调用就能把双月采样好。
 #
 # ## 练习（先预测，再检验）
 #
