@@ -5,6 +5,7 @@
     python benchmarks/run.py --only mc,vae --vae-budget 10
     python benchmarks/run.py --only diffusion      # ours vs tiny-diffusion on two moons
     python benchmarks/run.py --only flowmatch      # ours vs flow matching on two moons, by NFE
+    python benchmarks/run.py --only flowseeds      # the same race over 5 training seeds, every sampler
     python benchmarks/run.py --only digits         # notebook 07: bits per pixel, longer budgets
 
 Writes ``benchmarks/results/latest.json`` (every raw number, the machine's load, the targets and
@@ -31,6 +32,7 @@ import browser_latency  # noqa: E402
 import diffusion_peer  # noqa: E402
 import digits_bits  # noqa: E402
 import flow_matching_peer  # noqa: E402
+import flow_matching_seeds  # noqa: E402
 import naive_mc  # noqa: E402
 import notebooks  # noqa: E402
 import vae_peer  # noqa: E402
@@ -40,7 +42,7 @@ GiB = 1024**3
 TARGETS = {"notebooks_total_s": 60.0, "slider_p95_ms": 60.0, "kernel_peak_bytes": 1 * GiB,
            "browser_p95_ms": browser_latency.TARGET_P95_MS,
            "browser_p50_ms": browser_latency.TARGET_P50_MS}
-SECTIONS = ("notebooks", "mc", "vae", "diffusion", "flowmatch", "digits", "browser")
+SECTIONS = ("notebooks", "mc", "vae", "diffusion", "flowmatch", "flowseeds", "digits", "browser")
 
 
 def _reference_ms(repeats=7):
@@ -83,6 +85,9 @@ def run(sections, vae_budget, n_updates, ours=None, diffusion_budget=None,
                        "vae": "ours >= peer in held-out log-likelihood at equal wall time",
                        "diffusion": diffusion_peer.TARGET,
                        "flowmatch": flow_matching_peer.TARGET,
+                       "flowseeds": "ours' median sliced W1 over 5 training seeds <= flow "
+                                    "matching's with its best sampler, at 8, 16 and 32 NFE, "
+                                    "at equal training CPU time; aim: within 1.5x the floor at 32",
                        "digits": digits_bits.TARGET}}
     if "notebooks" in sections:
         rows = []
@@ -113,6 +118,13 @@ def run(sections, vae_budget, n_updates, ours=None, diffusion_budget=None,
             out["flowmatch"] = flow_matching_peer.run(budget_s=flowmatch_budget)
         except ImportError as exc:  # helpers.denoiser's train_eps_fn or helpers.score not there yet
             out["flowmatch"] = {"skipped": f"{exc}"}
+    if "flowseeds" in sections:
+        print("the same race over 5 training seeds per side, every sampler on both (3-6 min) ...",
+              file=sys.stderr, flush=True)
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="bench-flowseeds-") as cache:  # trained anew
+            out["flowseeds"] = flow_matching_seeds.run(n_seeds=5, cache=cache)
     if "digits" in sections:
         print("notebook 07's VAE and diffusion model at 1, 3 and 9 times its steps ...",
               file=sys.stderr, flush=True)
@@ -144,6 +156,13 @@ def verdict(res):
         v["browser_p50_ms"] = {"value": p50, "met": p50 <= TARGETS["browser_p50_ms"]}
     v.update(diffusion_peer.verdict(res.get("diffusion", {})))
     v.update(flow_matching_peer.verdict(res.get("flowmatch", {})))
+    if "results" in res.get("flowseeds", {}):
+        seeds = flow_matching_seeds.verdict(res["flowseeds"])
+        v["flowseeds_median_by_nfe"] = {
+            "value": {k: (x["ours"], x["peer_best"]) for k, x in seeds["by_nfe"].items()},
+            "met": seeds["target_met"]}
+        v["flowseeds_ratio_to_floor_32"] = {"value": seeds["aim_ratio_to_floor_32"],
+                                           "met": seeds["aim_met"]}
     v.update(digits_bits.verdict(res.get("digits", {})))
     vae = res.get("vae", {})
     if "ll_at_equal_time" in vae:
@@ -235,6 +254,9 @@ def table(res):
     if "flowmatch" in res:
         lines.append("")
         lines.append(flow_matching_peer.table(res["flowmatch"]))
+    if "flowseeds" in res:
+        lines.append("")
+        lines.append(flow_matching_seeds.table(res["flowseeds"]))
     if "digits" in res:
         lines.append("")
         lines.append(digits_bits.table(res["digits"]))
