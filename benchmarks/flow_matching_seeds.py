@@ -60,7 +60,8 @@ sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(BENCH.parent))
 
 import flow_matching_peer as fmp  # noqa: E402
-from helpers.flow_matching import flow_clock_sample, flow_clock_times  # noqa: E402
+from helpers.flow_matching import (flow_clock_sample, flow_clock_times,  # noqa: E402
+                                   sigma_from_time)
 from diffusion_peer import N_EVAL, N_PROJECTIONS, N_TRAIN, Scorer, moons  # noqa: E402
 from diffusion_peer import SEEDS as SCORER_SEEDS  # noqa: E402
 
@@ -87,10 +88,12 @@ def _torch():
 # --- the other samplers tried (research; the same ODE in (xbar, sigma)) -------------------------
 
 def denoiser(eps_fn):
-    """x0_hat(xbar, sigma) = xbar - sigma eps_fn(xbar / sqrt(1 + sigma^2), 1 / (1 + sigma^2))."""
+    """Tweedie's x0_hat(xbar, sigma) = xbar - sigma v(xbar, sigma), v = eps_hat the probability-flow
+    ODE's velocity (``helpers.score.pf_ode_velocity``)."""
+    from helpers.score import pf_ode_velocity
+
     def x0_hat(xbar, sigma):
-        ab = 1.0 / (1.0 + sigma**2)
-        return xbar - sigma * eps_fn(xbar * math.sqrt(ab), ab)
+        return xbar - sigma * pf_ode_velocity(eps_fn, xbar, sigma)
     return x0_hat
 
 
@@ -104,8 +107,7 @@ def karras_grid(n_levels, sigma_max=SIGMA_MAX, sigma_min=SIGMA_MIN, rho=7.0):
 
 def flow_clock_sigmas(n_levels, sigma_max=SIGMA_MAX):
     """``flow_clock_times`` as levels sigma = t / (1 - t): n_levels of them, then 0."""
-    t = flow_clock_times(n_levels, sigma_max=sigma_max)
-    return t / (1 - t)
+    return sigma_from_time(flow_clock_times(n_levels, sigma_max=sigma_max))
 
 
 def log_snr_grid(n_levels, sigma_max=SIGMA_MAX, sigma_min=SIGMA_MIN):

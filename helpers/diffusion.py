@@ -148,7 +148,7 @@ def diffusion_elbo(x0, eps_model, schedule, rng=None, *, reverse_var="posterior"
     x0 = data_matrix("x0", x0)
     _check_model(eps_model, schedule)
     per_row = reverse_var if callable(reverse_var) else None
-    sigma2 = reverse_variance(schedule, reverse_var="posterior" if per_row else reverse_var)
+    sigma2 = None if per_row else reverse_variance(schedule, reverse_var=reverse_var)
     rng = as_rng(rng)
     per_step = np.empty((schedule.T, x0.shape[0]))
     for t in range(1, schedule.T + 1):
@@ -156,14 +156,15 @@ def diffusion_elbo(x0, eps_model, schedule, rng=None, *, reverse_var="posterior"
         x_t, _ = schedule.q_sample_unchecked(x0, t, rng)
         # mu(x_t, t), the mean of p(x_{t-1} | x_t)
         mu = reverse_mean(schedule, x_t, t, _eps_hat(eps_model, x_t, t))
+        # sigma_t^2: one number, or one per row, shape (n,)
+        var = sigma2[t - 1] if per_row is None else _row_variance(per_row, x_t, t)
         if t == 1:
-            # L_0 = -log N(x_0; mu(x_1, 1), beta_1 I)
-            var = sigma2[0] if per_row is None else _row_variance(per_row, x_t, t)[:, None]
-            per_step[0] = -diag_gaussian_log_pdf(x0, mu, np.sqrt(var))
+            # L_0 = -log N(x_0; mu(x_1, 1), sigma_1^2 I)
+            std = np.sqrt(var)
+            per_step[0] = -diag_gaussian_log_pdf(x0, mu, std if per_row is None else std[:, None])
         else:
             mu_tilde, beta_tilde = schedule.q_posterior_unchecked(x0, x_t, t)
             # L_{t-1} = KL(N(mu_tilde_t, beta_tilde_t I) || N(mu, sigma_t^2 I))
-            var = sigma2[t - 1] if per_row is None else _row_variance(per_row, x_t, t)
             per_step[t - 1] = isotropic_kl(mu_tilde, beta_tilde, mu, var)
     reconstruction, denoising = -per_step[0], per_step[1:].sum(0)
     prior = schedule.prior_kl_unchecked(x0)

@@ -91,17 +91,26 @@ def velocity_from_eps(eps_fn):
     return velocity
 
 
-def euler_in_time(velocity, x_start, t_grid):
-    """Euler's method on dx_t / dt = velocity(x_t, t) along ``t_grid`` (descending, from noise
-    towards data): x <- x + (t' - t) velocity(x, t) from ``x_start`` at t_grid[0]. Returns x at
-    t_grid[-1]. On the matching levels sigma_i = t_i / (1 - t_i) it is Euler in sigma on the
-    probability-flow ODE, since (t' - t) / ((1 - t)(1 - t')) = sigma' - sigma."""
+def _walk(velocity, x_start, t_grid, *, descending=False):
+    """The inputs of a solver in t, checked: x_start as a float array (n, d), t_grid in [0, 1)
+    with shape (k,), k >= 2, and strictly descending where asked (the midpoint rule's)."""
     if not callable(velocity):
         raise ValueError(f"velocity must be callable (x_t, t) -> v, got {velocity!r}")
     x = data_matrix("x_start", x_start)
     t_grid = _times(t_grid)
     if t_grid.ndim != 1 or t_grid.size < 2:
         raise ValueError(f"t_grid must have shape (k,) with k >= 2, got {t_grid.shape}")
+    if descending and (np.diff(t_grid) >= 0).any():
+        raise ValueError(f"t_grid must be descending with shape (k,), k >= 2, got {t_grid!r}")
+    return x, t_grid
+
+
+def euler_in_time(velocity, x_start, t_grid):
+    """Euler's method on dx_t / dt = velocity(x_t, t) along ``t_grid`` (descending, from noise
+    towards data): x <- x + (t' - t) velocity(x, t) from ``x_start`` at t_grid[0]. Returns x at
+    t_grid[-1]. On the matching levels sigma_i = t_i / (1 - t_i) it is Euler in sigma on the
+    probability-flow ODE, since (t' - t) / ((1 - t)(1 - t')) = sigma' - sigma."""
+    x, t_grid = _walk(velocity, x_start, t_grid)
     for t0, t1 in zip(t_grid[:-1], t_grid[1:]):
         # x' = x + (t' - t) v(x, t)
         x = x + (t1 - t0) * velocity(x, t0)
@@ -118,12 +127,7 @@ def midpoint_in_time(velocity, x_start, t_grid):
     al. 2023's example code uses it). Like Euler it never calls velocity at the grid's last time,
     so that may be t = 0. Returns x at t_grid[-1], shape (n, d).
     """
-    if not callable(velocity):
-        raise ValueError(f"velocity must be callable (x_t, t) -> v, got {velocity!r}")
-    x = data_matrix("x_start", x_start)
-    t_grid = _times(t_grid)
-    if t_grid.ndim != 1 or t_grid.size < 2 or (np.diff(t_grid) >= 0).any():
-        raise ValueError(f"t_grid must be descending with shape (k,), k >= 2, got {t_grid!r}")
+    x, t_grid = _walk(velocity, x_start, t_grid, descending=True)
     for t0, t1 in zip(t_grid[:-1], t_grid[1:]):
         h = t1 - t0
         # x' = x + h v(x + (h/2) v(x, t), t + h/2)

@@ -39,11 +39,11 @@ def plot_bits_per_pixel(bits, *, reference=None):
     ses = np.array([s.se if s else 0.0 for s in stats])
     fig, ax = new_figure(1, width=6.4, height=0.42 * len(labels) + 1.0)
     y = np.arange(len(labels))[::-1]
+    ref = None if reference is None else bits[reference]   # per-digit values, or a number
     for yi, m, se, s, label in zip(y, means, ses, stats, labels):
         colour = "k" if label == reference else "C0"
         ax.errorbar(m, yi, xerr=2 * se, fmt="o", color=colour, ms=4, capsize=3)
         text = f"{m:.3f}" if s is None else f"{s.mean:.3f} (SE {s.se:.3f})"
-        ref = None if reference is None else bits[reference]
         if s is not None and label != reference and np.ndim(ref):
             d = paired_difference(bits[label], ref)
             on = "" if d.n == np.size(ref) else f" (on the first {d.n})"
