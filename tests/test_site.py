@@ -19,14 +19,11 @@ first kind runs (the second takes about five minutes and is its own CI stage).
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import re
 import subprocess
 import sys
-import threading
-from functools import partial
 from pathlib import Path
 
 import pytest
@@ -105,7 +102,6 @@ def test_the_panels_are_found_in_the_output_history_in_the_order_they_ran(monkey
 
     import IPython
     import matplotlib.pyplot as plt
-    import website
 
     from helpers.widgets import float_slider, slider_panel
 
@@ -199,19 +195,8 @@ def test_launch_links_are_the_readme_badges(built):
 
 @pytest.fixture(scope="module")
 def server(built):
-    handler = partial(_QuietHandler, directory=str(built))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(timeout=10)
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
+    with website.serve(built) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import hashlib
 import html
 import io
@@ -648,57 +649,66 @@ def main(argv=None):
         raise SystemExit(f"website: {err}") from None
 
 
-def screenshots():
-    """docs/site/: a slider page in English, its Chinese twin, a page with dense maths."""
+@contextlib.contextmanager
+def serve(directory):
+    """``directory`` over HTTP on 127.0.0.1, on a free port, from a thread: yields the base URL
+    and stops the server on exit (the site test and ``screenshots`` read the built site so)."""
     import http.server
     import threading
     from functools import partial
 
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                             partial(Quiet, directory=str(directory)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def screenshots():
+    """docs/site/: a slider page in English, its Chinese twin, a page with dense maths."""
     from playwright.sync_api import sync_playwright
 
     from jupyterlab_browser import CHROMIUM, CHROMIUM_ARGS
 
     if not (OUT / "en" / "index.html").exists():
         raise WebsiteError("build/site is not built: run make site first")
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    handler = partial(Quiet, directory=str(OUT))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     dest = ROOT / "docs" / "site"
     dest.mkdir(parents=True, exist_ok=True)
     shots = [("en/01_generative_models.html", "#kf-01-0", "en_01_slider.png"),
              ("zh/01_generative_models.html", "#kf-01-0", "zh_01_slider.png"),
              ("en/03_elbo.html", None, "en_03_math.png")]
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-                                         timeout=60_000)
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.set_default_timeout(60_000)
-            for path, selector, name in shots:
-                page.goto(f"http://127.0.0.1:{server.server_port}/{path}")
-                page.wait_for_function("() => window.MathJax && MathJax.startup && "
-                                       "MathJax.startup.promise", timeout=60_000)
-                page.evaluate("() => MathJax.startup.promise")
-                # The slider panel, or the tallest displayed formula, below the sticky header.
-                page.evaluate("""(sel) => {
-                    const el = sel ? document.querySelector(sel) : Array.from(
-                        document.querySelectorAll('mjx-container[display="true"]')).sort(
-                        (a, b) => b.getBoundingClientRect().height
-                                  - a.getBoundingClientRect().height)[0];
-                    el.scrollIntoView({block: 'start'});
-                    window.scrollBy(0, -90);
-                }""", selector)
-                page.wait_for_timeout(300)
-                page.screenshot(path=str(dest / name))
-                print(f"screenshots: docs/site/{name}")
-            browser.close()
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(OUT) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                     timeout=60_000)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(60_000)
+        for path, selector, name in shots:
+            page.goto(f"{base}/{path}")
+            page.wait_for_function("() => window.MathJax && MathJax.startup && "
+                                   "MathJax.startup.promise", timeout=60_000)
+            page.evaluate("() => MathJax.startup.promise")
+            # The slider panel, or the tallest displayed formula, below the sticky header.
+            page.evaluate("""(sel) => {
+                const el = sel ? document.querySelector(sel) : Array.from(
+                    document.querySelectorAll('mjx-container[display="true"]')).sort(
+                    (a, b) => b.getBoundingClientRect().height
+                              - a.getBoundingClientRect().height)[0];
+                el.scrollIntoView({block: 'start'});
+                window.scrollBy(0, -90);
+            }""", selector)
+            page.wait_for_timeout(300)
+            page.screenshot(path=str(dest / name))
+            print(f"screenshots: docs/site/{name}")
+        browser.close()
 
 
 if __name__ == "__main__":
