@@ -79,13 +79,13 @@ import numpy as np
 
 from helpers.bits import mean_and_se
 from helpers.data import two_moons
-from helpers.denoiser import train_eps_fn, train_eps_model
+from helpers.denoiser import train_eps_fn
 from helpers.diffusion import (GaussianMixture1D, NoiseSchedule, ddim_trajectory, diffusion_elbo,
                                reverse_mean, timesteps)
 from helpers.flow_matching import (euler_in_time, flow_clock_sample, flow_clock_times,
                                     midpoint_in_time, sigma_from_time, time_from_sigma,
                                     train_velocity, velocity_from_eps)
-from helpers.metrics import mmd, sliced_wasserstein_1, wasserstein_1
+from helpers.metrics import sliced_wasserstein_1, wasserstein_1
 from helpers.noise_schedule import alpha_bar_from_sigma, sigma_from_alpha_bar
 from helpers.plots.diffusion import plot_moons
 from helpers.plots.score import (plot_call_levels, plot_few_step, plot_langevin, plot_nfe_curves,
@@ -154,20 +154,20 @@ print(f"t = {t} (alpha_bar = {ab_t:.3f}): max |E[x_0 | x] - Tweedie| = {np.abs(x
 # As $h \to 0$ and the number of steps grows, $x$ is distributed as $p$. With a finite $h$ the
 # chain is slightly wrong. For one Gaussian $N(\mu, s^2)$ the score is $-(x - \mu)/s^2$, the
 # chain is linear, and its stationary law is $N\big(\mu,\ s^2 / (1 - h / (4 s^2))\big)$: too
-# wide, by a factor that grows with $h$. Measure it with 20000 chains of 2000 steps:
+# wide, by a factor that grows with $h$. Measure it with 20000 chains of 500 steps:
 
 # %%
 mu, s = 1.0, 0.5
 print(f"target N({mu}, {s}^2): variance {s**2:.4f}")
 print(f"{'h':>6} {'measured variance':>20} {'predicted s^2 / (1 - h / 4s^2)':>32}")
 for h in (0.02, 0.1, 0.4):
-    x = langevin_sample(lambda z: -(z - mu) / s**2, np.zeros(20000), step_size=h, steps=2000, rng=3)
+    x = langevin_sample(lambda z: -(z - mu) / s**2, np.zeros(20000), step_size=h, steps=500, rng=3)
     se = x.var() * math.sqrt(2 / (x.size - 1))  # standard error of a normal sample's variance
     print(f"{h:6.2f} {x.var():13.4f} ± {se:.4f} {s**2 / (1 - h / (4 * s**2)):32.4f}")
 
 # %% [markdown]
 # At $h = 0.1$ and $0.4$ the measured variances match the prediction within their standard
-# errors and miss the target, by 11 % and 67 %. A smaller step cures the bias, at the price of
+# errors and miss the target, by 12 % and 68 %. A smaller step cures the bias, at the price of
 # more steps.
 #
 # <details><summary>Going deeper: the smallest step</summary>
@@ -459,24 +459,24 @@ for nfe in (8, 32, 128, 512):
 # </details>
 #
 # Now a learned model: `train_eps_fn` trains notebook 05's network on *continuous* noise levels
-# (every $\sigma$ from 0.002 to 80) and returns it as an `eps_fn`. Beside it, notebook 05's
-# discrete network with its ELBO for both reverse variances. All on the same 1000 held-out
-# points, in nats per point; the ODE at 512 evaluations:
+# (every $\sigma$ from 0.002 to 80) and returns it as an `eps_fn`. On notebook 05's chain, the
+# same network gives an ELBO for both reverse variances. All on the same 1000 held-out points,
+# in nats per point; the ODE at 256 evaluations:
 
 # %%
-eps_fn = train_eps_fn(x_train, seed=0, desc="eps_theta(x, sigma), continuous levels")
-eps_theta = train_eps_model(x_train, schedule, seed=0, desc="eps_theta(x, t), notebook 05's")
+eps_fn = train_eps_fn(x_train, seed=0, dtype="float32", desc="eps_theta(x, sigma), continuous levels")
 held_out = x_test[:1000]
-ode_ll = pf_ode_log_likelihood(eps_fn, held_out, nfe=512)
-ode_exact = pf_ode_log_likelihood(mixture.eps_at, held_out, nfe=512)
-elbo_tilde = diffusion_elbo(held_out, eps_theta, schedule, rng=7).elbo
-elbo_beta = diffusion_elbo(held_out, eps_theta, schedule, rng=7, reverse_var="beta").elbo
+ode_ll = pf_ode_log_likelihood(eps_fn.in_float64(), held_out, nfe=256)  # finite differences: float64
+ode_exact = pf_ode_log_likelihood(mixture.eps_at, held_out, nfe=256)
+eps_on_chain = lambda x, t: eps_fn(x, schedule.alpha_bar[t - 1])   # noqa: E731 - at 05's levels
+elbo_tilde = diffusion_elbo(held_out, eps_on_chain, schedule, rng=7).elbo
+elbo_beta = diffusion_elbo(held_out, eps_on_chain, schedule, rng=7, reverse_var="beta").elbo
 log_p = mixture.log_prob(held_out[:, 0])
 print(f"log p(x), the data's own density           {mean_and_se(log_p): .3f}")
-print(f"ODE log-likelihood, exact eps (512 NFE)    {mean_and_se(ode_exact): .3f}")
+print(f"ODE log-likelihood, exact eps (256 NFE)    {mean_and_se(ode_exact): .3f}")
 print(f"ODE log-likelihood, learned eps_fn         {mean_and_se(ode_ll): .3f}")
-print(f"ELBO, notebook 05's network, beta_tilde    {mean_and_se(elbo_tilde): .3f}")
-print(f"ELBO, notebook 05's network, beta          {mean_and_se(elbo_beta): .3f}")
+print(f"ELBO on notebook 05's chain, beta_tilde    {mean_and_se(elbo_tilde): .3f}")
+print(f"ELBO on notebook 05's chain, beta          {mean_and_se(elbo_beta): .3f}")
 print("paired differences, point by point:")
 print(f"  log p - ODE (exact)                      {mean_and_se(log_p - ode_exact): .3f}")
 print(f"  log p - ODE (learned)                    {mean_and_se(log_p - ode_ll): .3f}")
@@ -486,11 +486,11 @@ print(f"  log p - ELBO (beta)                      {mean_and_se(log_p - elbo_bet
 # %% [markdown]
 # Read the *paired* differences, point by point: for the ODE rows their errors are far smaller.
 #
-# - The ODE with the exact $\hat\varepsilon$ reproduces $\log p$; the learned one sits
-#   0.022 ± 0.006 nats below it, the cost of an imperfect network.
-# - Notebook 05's ELBO is 0.725 ± 0.056 nats below $\log p$ with $\tilde\beta_t$, and within its
-#   noise of it with $\beta_t$ ($-0.012 \pm 0.034$).
-# - The two kinds of number are about different models: an ELBO bounds the likelihood of the
+# - The ODE with the exact $\hat\varepsilon$ reproduces $\log p$ to 0.002 nats; the learned one
+#   sits 0.018 ± 0.007 nats below it, the cost of an imperfect network.
+# - The chain's ELBO is 0.713 ± 0.056 nats below $\log p$ with $\tilde\beta_t$, and within its
+#   noise of it with $\beta_t$ ($-0.023 \pm 0.034$).
+# - One network, two models: an ELBO bounds the likelihood of the
 #   *discrete* chain with Gaussian steps, the ODE likelihood is exact for the deterministic
 #   flow. Papers that report one cannot be compared with papers that report the other.
 #
@@ -688,12 +688,12 @@ print(f"max |flow matching end / (1 - t) - probability-flow end| = "
 
 # %%
 moons_train, moons_test = two_moons(8000, rng=0), two_moons(2000, rng=1)
-eps_moons = train_eps_fn(moons_train, steps=1500, seed=1, desc="eps_theta on moons")
+eps_moons = train_eps_fn(moons_train, steps=1500, seed=1, dtype="float32", desc="eps_theta on moons")
 # flow matching: the straight path x_t = (1 - t) x_0 + t eps, loss || v_theta(x_t, t) - (eps - x_0) ||^2
 fm = train_velocity(moons_train, steps=1500, batch_size=256, lr=5e-3, seed=1, desc="v_theta on moons")
 print(f"training wall time {eps_moons.train_s:.1f} s (ours), wall time {fm.train_s:.1f} s (flow matching)")
 moons_floor, gauss = two_moons(2000, rng=12), np.random.default_rng(13).standard_normal((2000, 2))
-print(f"{'2000 points against held-out':<42} {'sliced W1':>10} {'MMD^2':>10}")
+print(f"{'2000 points against held-out':<42} {'sliced W1':>10}")
 rows = [("floor: another data draw", moons_floor), ("N(0, I)", gauss)]
 for nfe in (8, 16, 32):
     rows += [(f"ours, Heun, {nfe} NFE", pf_ode_sample(eps_moons, 2000, nfe=nfe, d=2, rng=11)),
@@ -703,8 +703,7 @@ for nfe in (8, 16, 32):   # the midpoint rule on flow matching's uniform clock t
              (f"flow matching, midpoint in t, {nfe} NFE",
               flow_clock_sample(fm.eps_fn, 2000, nfe=nfe, d=2, rng=11))]
 for name, pts in rows:
-    mmd2 = mmd(pts, moons_test, bandwidth=0.2)   # unbiased: can dip below 0; one kernel for all rows
-    print(f"{name:<42} {sliced_wasserstein_1(pts, moons_test, rng=14):10.4f} {mmd2:10.1e}")
+    print(f"{name:<42} {sliced_wasserstein_1(pts, moons_test, rng=14):10.4f}")
 plot_moons({"held-out data": moons_test, "ours, Heun 8 NFE": rows[2][1],
             "ours, midpoint in t, 8 NFE": rows[8][1]})
 
@@ -732,7 +731,7 @@ for rule, integrate, steps in (("Euler (8 steps)", euler_in_time, 8),
     print(f"{rule:<30} {ends[0]:13.3f} {ends[1]:11.3f}")
 
 # %% [markdown]
-# The rule matters most: on either grid the midpoint rule beats Euler, and Heun (1.24) most of
+# The rule matters most: on either grid the midpoint rule beats Euler, and Heun (1.26) most of
 # all. Heun takes its second slope at the far end of a long step, near $\hat x_0$, where §6
 # found the slope small; the midpoint rule takes it half-way. The grid adds a factor of about
 # two. Where do its calls go?
@@ -768,15 +767,11 @@ plot_call_levels(calls, band=(width, spread), band_label="from a moon's width to
 # This notebook's table is one training run of each network, with the same steps, so it ranks
 # little: the flow-matching network has no skip connection and samples $t$ uniformly, and with
 # Euler its order at 16 evaluations reverses (sliced $W_1$ 0.122 for flow matching against
-# 0.162 for ours). `benchmarks/flow_matching_seeds.py` trains both over five seeds at equal
+# 0.158 for ours). `benchmarks/flow_matching_seeds.py` trains both over five seeds at equal
 # training time (flow matching with its published recipe) and tries every sampler on both: with
 # the midpoint rule on the flow clock our median sliced $W_1$ is 0.035, 0.030 and 0.031 at 8, 16
 # and 32 evaluations, against 0.121, 0.122 and 0.124 for flow matching with its best sampler.
 # There two independent draws of the data lie 0.041 apart on average, so ours is at that floor.
-#
-# The last column of the table is an unbiased estimate of MMD² with one Gaussian kernel (width
-# 0.2) for every row; it dips below 0 when two draws come from the same law, as the floor's
-# does.
 # </details>
 #
 # ## 8. What we have seen
@@ -787,7 +782,7 @@ plot_call_levels(calls, band=(width, spread), band_label="from a moon's width to
 #   separated modes it needs annealing through noise levels, the idea diffusion builds on.
 # - Notebook 05's chain tends to the variance-preserving SDE. The probability-flow ODE has the
 #   same marginals with no noise, and DDIM is Euler's method on it.
-# - The ODE gives an exact log-likelihood (the learned network loses 0.022 ± 0.006 nats); an
+# - The ODE gives an exact log-likelihood (the learned network loses 0.018 ± 0.007 nats); an
 #   ELBO bounds another model, the discrete chain.
 # - Few-step sampling is ODE solving, and the step rule matters most: Heun's long steps
 #   undershoot, and the midpoint rule on flow matching's clock, $\sigma = t / (1 - t)$, samples
@@ -799,7 +794,7 @@ plot_call_levels(calls, band=(width, spread), band_label="from a moon's width to
 #    variance Langevin settles at with $h = 0.2$.
 #    <details><summary>Check, then the solution</summary>
 #    Change `(0.02, 0.1, 0.4)` to `(0.2,)`. $s^2 / (1 - h/(4s^2)) = 0.25 / (1 - 0.2) = 0.3125$, a quarter too large. The cell prints
-#    0.3130 ± 0.0031.</details>
+#    0.3143 ± 0.0031.</details>
 # 2. **Evaluations for a likelihood.** From §5's table (0.084 nats at 128 evaluations, 0.011 at
 #    512), predict the worst error at 256 and at 64.
 #    <details><summary>Check, then the solution</summary>

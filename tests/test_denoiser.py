@@ -457,12 +457,39 @@ def test_the_continuous_skip_form_at_interior_levels(sigma):
     ({"x0": np.zeros((0, 1))}, r"x0 must have shape \(n, d\)"),
     ({"x0": np.array([[0.0], [np.nan]])}, "x0 must not contain NaN"),
     ({"x0": np.array([[0.0], [np.inf]])}, "x0 must be finite"),
+    ({"dtype": "float16"}, "dtype must be 'float64' or 'float32', got 'float16'"),
+    ({"dtype": torch.float32}, "dtype must be 'float64' or 'float32', got torch.float32"),
 ])
 def test_bad_continuous_training_input_raises_a_named_value_error(kwargs, match):
     args = {"x0": X1, "steps": 5, "progress": False}
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
         train_eps_fn(args.pop("x0"), **args)
+
+
+def test_float32_training_is_the_float64_recipe_in_float32_and_in_float64_copies_it():
+    """dtype="float32": the net is float32 (its random draws too, so it is another model than
+    float64's, not a rounding of it), its calls return float64; equal seeds give equal models;
+    ``in_float64`` gives a float64 copy with the same weights and leaves the original alone."""
+    x0 = MIX.sample(500, rng=3)
+    args = dict(steps=20, batch_size=64, hidden=16, n_layers=2, seed=4, progress=False)
+    f32, f64 = train_eps_fn(x0, dtype="float32", **args), train_eps_fn(x0, **args)
+    assert all(p.dtype == torch.float32 for p in f32.net.parameters())
+    assert all(p.dtype == torch.float64 for p in f64.net.parameters())
+    assert f64.in_float64() is f64
+    x = np.linspace(-3.0, 3.0, 41)[:, None]
+    out32 = f32(x, 0.3)
+    assert out32.dtype == np.float64 and out32.shape == x.shape
+    assert np.array_equal(out32, train_eps_fn(x0, dtype="float32", **args)(x, 0.3))
+    assert np.isfinite(f32.history).all() and not np.array_equal(f32.history, f64.history)
+    copy64 = f32.in_float64()
+    assert all(p.dtype == torch.float64 for p in copy64.net.parameters())
+    assert all(p.dtype == torch.float32 for p in f32.net.parameters())   # the original unchanged
+    assert not any(p.requires_grad for p in copy64.net.parameters()) and not copy64.net.training
+    for p32, p64 in zip(f32.net.parameters(), copy64.net.parameters()):
+        assert torch.equal(p32.double(), p64)                            # the same weights
+    np.testing.assert_allclose(copy64(x, 0.3), out32, rtol=1e-5, atol=1e-6)
+    assert np.array_equal(copy64.history, f32.history) and copy64.train_s == f32.train_s
 
 
 @pytest.mark.parametrize("x, alpha_bar, match", [
