@@ -29,7 +29,8 @@ x_data and z: xbar = x / sqrt(alpha_bar) = x_data + sigma z, and x_t = t x_data 
 
 (In the noise-at-1 convention s = 1 - t, v' = -v, this is eps_hat = x_s + (1 - s) v'.)
 
-Ours is ``train_eps_fn`` with its defaults (the recipe of notebook 06) on the same data, sampled
+Ours is ``train_eps_fn`` with its defaults, so in float64 (notebook 06 trains the same network
+in float32, ``dtype="float32"``), on the same data, sampled
 with ``pf_ode_sample(..., solver="heun")`` on its default levels (Karras rho = 7, sigma from 80
 down to 0.002).
 

@@ -6,8 +6,8 @@ compares medians over seeds and shows the spread (min, max).
 
 * The peer is ``flow_matching_peer``'s re-implementation of facebookresearch/flow_matching's
   standalone example: 10,000 Adam steps at a constant lr of 1e-2, with seeds 0..N-1.
-* Ours is ``helpers.denoiser.train_eps_fn`` with its defaults (notebook 06's recipe) and the same
-  seeds. At equal training time it gets fewer steps: ``calibrate`` measures the CPU seconds per
+* Ours is ``helpers.denoiser.train_eps_fn`` with its defaults, so in float64 (notebook 06 trains
+  the same network in float32, ``dtype="float32"``), and the same seeds. At equal training time it gets fewer steps: ``calibrate`` measures the CPU seconds per
   step of both recipes, interleaved, and gives ours the peer's CPU seconds.
 * The samplers are the same ODE, d xbar / d sigma = eps_hat, integrated on different grids, in
   different variables and by different rules. Each one runs on both sides. The peer's velocity is

@@ -182,10 +182,10 @@ class ContinuousEpsNet(_SkipMLP):
     Why float64: the probability-flow ODE's log-likelihood takes the divergence of eps_theta by
     finite differences. eps_theta is smooth in x (SiLU), and in float64 central differences with
     h = 1e-4 and 1e-5 agree to < 1e-6 (the h^2 truncation error alone), where float32's rounding
-    would leave noise of ~1e-7 / h. It costs more time than float32: one thread, 64 units, about
-    1.5 times per training step and 3.5 times per call on 2000 rows. So a net can be trained and
-    sampled in float32 (``train_eps_fn(..., dtype="float32")``, notebook 06) and converted for
-    the likelihood only (``TrainedEpsFn.in_float64``).
+    would leave noise of ~1e-7 / h. It costs more time than float32, per training step and more
+    so per call (``make bench`` measures how much). So a net can be trained and sampled in
+    float32 (``train_eps_fn(..., dtype="float32")``, notebook 06) and converted for the
+    likelihood only (``TrainedEpsFn.in_float64``).
 
     ``draw_level`` draws the training levels for ``training_loop``; ``train_eps_fn`` says why
     these.
@@ -422,9 +422,9 @@ def train_eps_fn(x0, *, steps=2000, batch_size=256, lr=5e-3, hidden=64, n_layers
     sigma_min, sigma_max : float
         The range of training levels.
     dtype : {"float64", "float32"}
-        The net's dtype, in training and when called. float32 trains about 1.5 times and samples
-        about 3 times as fast (one thread, 64 units); for finite differences of the result (the
-        ODE log-likelihood) use ``trained.in_float64()`` (see ``ContinuousEpsNet`` for why).
+        The net's dtype, in training and when called. float32 trains and samples faster
+        (``make bench`` measures by how much); for finite differences of the result (the ODE
+        log-likelihood) use ``trained.in_float64()`` (see ``ContinuousEpsNet`` for why).
 
     Returns
     -------

@@ -99,18 +99,23 @@ def langevin_sample(score_fn, x_init, *, step_size, steps, rng=None):
     h = positive_scalar("step_size", step_size)
     steps = count("steps", steps)
     rng = as_rng(rng)
-    for k in range(1, steps + 1):
-        score = np.asarray(score_fn(x), dtype=np.float64)
-        if score.shape != x.shape:
-            raise ValueError(f"score_fn(x) must return the shape {x.shape} of x, got "
-                             f"{score.shape}")
-        if not np.isfinite(score).all():
-            raise ValueError(f"score_fn(x) returned non-finite values at step {k}")
-        with np.errstate(over="ignore", invalid="ignore"):  # reported just below
-            # x <- x + (h / 2) score(x) + sqrt(h) z
-            x += 0.5 * h * score + np.sqrt(h) * rng.standard_normal(x.shape)
-        if not np.isfinite(x).all():
-            raise ValueError(f"step_size is too large, {h!r}: the chain overflowed at step {k}")
+    half_h, sqrt_h = 0.5 * h, np.sqrt(h)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below
+        for k in range(1, steps + 1):
+            score = np.asarray(score_fn(x), dtype=np.float64)
+            if score.shape != x.shape:
+                raise ValueError(f"score_fn(x) must return the shape {x.shape} of x, got "
+                                 f"{score.shape}")
+            if not np.isfinite(score).all():
+                raise ValueError(f"score_fn(x) returned non-finite values at step {k}")
+            # x <- x + (h / 2) score(x) + sqrt(h) z, in place (score may be score_fn's own array)
+            step = rng.standard_normal(x.shape)
+            step *= sqrt_h
+            step += half_h * score
+            x += step
+            if not np.isfinite(x).all():
+                raise ValueError(f"step_size is too large, {h!r}: the chain overflowed at "
+                                 f"step {k}")
     return x
 
 

@@ -82,7 +82,7 @@ from helpers.denoiser import EpsNet, TrainedEpsModel, train_eps_model
 from helpers.diffusion import (GaussianMixture1D, NoiseSchedule, ddim_sample, ddpm_sample,
                                ddpm_trajectory, diffusion_elbo, reverse_mean)
 from helpers.bits import mean_and_se
-from helpers.metrics import mmd, sliced_wasserstein_1, wasserstein_1
+from helpers.metrics import mmd, prepare_reference, sliced_wasserstein_1, wasserstein_1
 from helpers.nets import Adam, frozen
 from helpers.plots.diffusion import (plot_elbo_per_step, plot_eps_fit, plot_forward_process,
                                      plot_forward_strip, plot_moons, plot_reverse_step,
@@ -127,6 +127,7 @@ notebook_start = time.perf_counter()
 mixture = GaussianMixture1D(weights=[0.4, 0.3, 0.3], means=[-1.5, 0.5, 2.0], stds=[0.25, 0.25, 0.5])
 x_train = mixture.sample(4000, rng=0)      # shape (n, 1): data are rows
 x_test = mixture.sample(4000, rng=1)       # held out: every score below is on these
+test_ref = prepare_reference(x_test)       # x_test sorted once, for the many W1s
 moons_train, moons_test = two_moons(8000, rng=0), two_moons(2000, rng=1)
 print(f"mixture: {len(x_train)} training and {len(x_test)} held-out points; "
       f"exact mean log p(x) on the held-out points = {mixture.log_prob(x_test).mean():.3f} nats")
@@ -685,7 +686,7 @@ plot_elbo_per_step({"exact eps*": ideal[100].per_step.mean(axis=1),
 
 # %%
 n_samples, seeds = 4000, (9, 19, 29, 39, 49)
-floors = [wasserstein_1(mixture.sample(n_samples, rng=1000 + i), x_test) for i in range(200)]
+floors = [wasserstein_1(mixture.sample(n_samples, rng=1000 + i), test_ref) for i in range(200)]
 floor = np.mean(floors)                 # 200 data draws: one draw's W1 is noisy and skewed
 exact_eps = lambda x, t: mixture.eps_star(x, t, schedule)  # noqa: E731
 steps_list = [5, 10, 20, 100]
@@ -696,7 +697,7 @@ samplers = {"DDPM (beta_tilde)": lambda m, k, r: ddpm_sample(m, schedule, n_samp
 runs, curves, errors = {}, {}, {}
 for label, model in (("exact eps*", exact_eps), ("learned", eps_theta)):
     for name, sampler in samplers.items():
-        w = np.array([[wasserstein_1(sampler(model, k, seed), x_test) for k in steps_list]
+        w = np.array([[wasserstein_1(sampler(model, k, seed), test_ref) for k in steps_list]
                       for seed in seeds])                      # (seeds, steps)
         runs[name, label] = w
         curves[f"{name}, {label}"] = w.mean(0)
@@ -741,7 +742,7 @@ for name, model in (("eps*", exact_eps), ("the network", eps_theta)):
 spread_first = lambda x, t: ((x - np.sqrt(ab_T) * (0.15 + 0.5 * x)) / np.sqrt(1 - ab_T)  # noqa: E731
                              if t == schedule.T else exact_eps(x, t))
 for k in (5, 10):
-    w = {name: [wasserstein_1(ddim_sample(m, schedule, n_samples, steps=k, rng=seed), x_test)
+    w = {name: [wasserstein_1(ddim_sample(m, schedule, n_samples, steps=k, rng=seed), test_ref)
                 for seed in seeds] for name, m in (("net", first_step_only), ("spread", spread_first))}
     print(f"DDIM, {k:>2} steps: eps* everywhere {curves['DDIM, exact eps*'][steps_list.index(k)]:.3f}, "
           f"network at t = T only {np.mean(w['net']):.3f} ± {mean_and_se(w['net']).se:.3f}, "
@@ -787,7 +788,7 @@ for k in (5, 10):
 # and DDIM may swap places against the table's means):
 
 # %%
-floor_1000 = np.mean([wasserstein_1(mixture.sample(1000, rng=1000 + i), x_test) for i in range(200)])
+floor_1000 = np.mean([wasserstein_1(mixture.sample(1000, rng=1000 + i), test_ref) for i in range(200)])
 print(f"floor with 1000 samples (200 draws): W1 = {floor_1000:.3f}")
 plot_sampler_steps(10, eps_model=exact_eps, schedule=schedule, mixture=mixture, held_out=x_test,
                    n=1000, rng=0)
@@ -828,13 +829,14 @@ slider_panel(plot_reverse_step, int_slider("step", 70, 0, schedule.T), trajector
 eps_moons = train_eps_model(moons_train, schedule, steps=800, seed=1, desc="training on moons")
 moons_ddpm = ddpm_sample(eps_moons, schedule, 2000, d=2, rng=11)
 moons_floor = two_moons(2000, rng=12)
+moons_ref = prepare_reference(moons_test, n_projections=256, rng=14)  # directions drawn once
 gauss = np.random.default_rng(13).standard_normal((2000, 2))
 print(f"{'2000 points against held-out':<30} {'sliced W1':>10} {'MMD':>10}")
 for name, pts in (("floor: another data draw", moons_floor), ("DDPM, learned (T = 100)", moons_ddpm),
                   ("ceiling: N(0, I)", gauss)):
-    print(f"{name:<30} {sliced_wasserstein_1(pts, moons_test, rng=14):10.4f} "
-          f"{mmd(pts, moons_test):10.1e}")
-floor_draws = [sliced_wasserstein_1(two_moons(2000, rng=100 + i), moons_test, rng=14) for i in range(10)]
+    print(f"{name:<30} {sliced_wasserstein_1(pts, moons_ref):10.4f} "
+          f"{mmd(pts, moons_ref):10.1e}")
+floor_draws = [sliced_wasserstein_1(two_moons(2000, rng=100 + i), moons_ref) for i in range(10)]
 print(f"sliced W1 of 10 more data draws: {min(floor_draws):.4f} to {max(floor_draws):.4f}")
 plot_moons({"held-out data": moons_test, "DDPM samples": moons_ddpm, "N(0, I)": gauss})
 

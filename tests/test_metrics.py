@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import optimize, stats
 
-from helpers.metrics import mmd, sliced_wasserstein_1, wasserstein_1
+from helpers.metrics import Reference, mmd, prepare_reference, sliced_wasserstein_1, wasserstein_1
 
 Z = 5.0
 
@@ -174,3 +174,75 @@ def test_nearest_neighbours_read_by_attribute_and_options_by_keyword():
     with pytest.warns(DeprecationWarning, match="as keywords"):
         old = sliced_wasserstein_1(a, b, 16, 3)
     assert old == sliced_wasserstein_1(a, b, n_projections=16, rng=3)
+
+
+# --- prepare_reference: the held-out set's share done once, the same values ------------------
+
+@pytest.mark.parametrize("n, m, d", [(300, 300, 1), (257, 1000, 1), (1000, 37, 2), (400, 400, 3)])
+def test_a_prepared_reference_gives_the_raw_values_to_the_last_bit(n, m, d):
+    rng = np.random.default_rng(n + m + d)
+    b = rng.standard_normal((m, d)) + 0.4
+    ref = prepare_reference(b, n_projections=64, rng=7, bandwidth=0.8)
+    for a in (rng.standard_normal((n, d)), 1.5 * rng.standard_normal((n, d)) - 1.0):
+        if d == 1:
+            assert wasserstein_1(a, ref) == wasserstein_1(a, b)
+            assert wasserstein_1(a[:, 0], ref) == wasserstein_1(a[:, 0], b[:, 0])
+        assert sliced_wasserstein_1(a, ref) == sliced_wasserstein_1(a, b, n_projections=64, rng=7)
+        assert sliced_wasserstein_1(a, ref, n_projections=64) == sliced_wasserstein_1(
+            a, b, n_projections=64, rng=7)
+        assert mmd(a, ref) == mmd(a, b, bandwidth=0.8)
+        assert mmd(a, ref, bandwidth=0.8) == mmd(a, b, bandwidth=0.8)
+        # prepared without a bandwidth: the median heuristic, as for the raw array
+        assert mmd(a, prepare_reference(b)) == mmd(a, b)
+        assert mmd(a, prepare_reference(b), bandwidth=0.3) == mmd(a, b, bandwidth=0.3)
+    # the same directions every call, whatever was drawn in between
+    a = rng.standard_normal((n, d))
+    assert sliced_wasserstein_1(a, ref) == sliced_wasserstein_1(a, ref)
+
+
+def test_a_reference_is_frozen_and_read_only_and_does_not_alias_its_input():
+    import dataclasses
+
+    b = np.random.default_rng(0).standard_normal((50, 2))
+    ref = prepare_reference(b, n_projections=8, rng=0, bandwidth=1.0)
+    assert isinstance(ref, Reference)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ref.bandwidth = 2.0
+    for x in (ref.points, ref.sorted_points, ref.directions, ref.sorted_projections):
+        with pytest.raises(ValueError, match="read-only"):
+            x[0, 0] = 1.0
+    a = np.random.default_rng(1).standard_normal((40, 2))
+    before = sliced_wasserstein_1(a, ref)
+    b[:] = 0.0                                    # the caller's array changes: ref does not
+    assert sliced_wasserstein_1(a, ref) == before
+    np.testing.assert_array_equal(ref.sorted_points, np.sort(ref.points, axis=0))
+    np.testing.assert_allclose(np.linalg.norm(ref.directions, axis=0), 1.0, rtol=1e-12)
+    assert prepare_reference(b).directions is None and prepare_reference(b).kernel_sum is None
+
+
+def _ref(**options):
+    return prepare_reference(GOOD, **options)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: _ref(n_projections=0), "n_projections must be a whole number >= 1, got 0"),
+    (lambda: _ref(rng=3), r"rng is only used with n_projections, got rng=3"),
+    (lambda: _ref(n_projections=4, rng=-1), r"rng .*>= 0"),
+    (lambda: _ref(bandwidth=-1.0), "bandwidth must be > 0"),
+    (lambda: _ref(bandwidth=np.nan), "bandwidth must not contain NaN"),
+    (lambda: prepare_reference([[1.0, np.nan]]), "b must not contain NaN"),
+    (lambda: sliced_wasserstein_1(GOOD, _ref()),
+     "b must be a Reference prepared with n_projections"),
+    (lambda: sliced_wasserstein_1(GOOD, _ref(n_projections=4, rng=0), rng=0),
+     "rng must be None with a Reference b.*got 0"),
+    (lambda: sliced_wasserstein_1(GOOD, _ref(n_projections=4, rng=0), n_projections=8),
+     "n_projections must be None or b's 4, got 8"),
+    (lambda: sliced_wasserstein_1(GOOD[:, :1], _ref(n_projections=4, rng=0)),
+     "b must have the dimension d = 1"),
+    (lambda: mmd(GOOD, _ref(bandwidth=1.0), bandwidth=2.0),
+     "bandwidth must be None or b's 1.0, got 2.0"),
+    (lambda: wasserstein_1(GOOD[:, 0], _ref()), "b must have the dimension d = 1"),
+])
+def test_bad_input_with_a_reference_raises_a_named_value_error(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

@@ -124,8 +124,9 @@ def _few_step_frame():
 def plot_few_step(nfe=8, *, eps_fn, mixture, held_out, n=1000, rng=None):
     """Samples of the probability-flow ODE with ``nfe`` network evaluations, Euler against Heun
     from the same starting points, over the data density; the title gives each one's
-    Wasserstein-1 distance to ``held_out`` (shape (m, 1)), and the share of each solver's
-    samples that fall outside the axis."""
+    Wasserstein-1 distance to ``held_out`` (shape (m, 1), or its
+    ``helpers.metrics.prepare_reference``), and the share of each solver's samples that fall
+    outside the axis."""
     nfe = count("nfe", nfe)
     fig, p = live_figure(plot_few_step, (), _few_step_frame)
     grid = np.linspace(*X_RANGE, 400)
