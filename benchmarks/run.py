@@ -88,7 +88,8 @@ def run(sections, vae_budget, n_updates, ours=None, diffusion_budget=None,
                        "flowseeds": "ours' median sliced W1 over 5 training seeds <= flow "
                                     "matching's with its best sampler, at 8, 16 and 32 NFE, "
                                     "at equal training CPU time; aim: within 1.5x the floor at 32",
-                       "digits": digits_bits.TARGET}}
+                       "digits": digits_bits.TARGET,
+                       "digits_likelihood": digits_bits.LIKELIHOOD_TARGET}}
     if "notebooks" in sections:
         rows = []
         for path in notebooks.notebook_paths():

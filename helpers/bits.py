@@ -15,6 +15,7 @@ is part of the bound.
 * ``to_pixels`` and ``dequantise``: from ``helpers.data.load_digits``'s [0, 1] values to the
   integers and back to a continuous x in [0, 1)^d;
 * ``bits_per_pixel``: the bound above, as bits per pixel (lower is better), from log p;
+* ``independent_pixel_probs``: each pixel's histogram over the 17 values;
 * ``independent_pixel_bits``: a baseline that needs no model, each pixel on its own with the
   histogram of the training split, add-one smoothed;
 * ``mean_and_se``: a mean over test digits with its standard error, how every table reports.
@@ -29,7 +30,8 @@ import numpy as np
 from ._checks import as_float_array, as_rng, positive_scalar
 from ._deprecated import keyword_only
 
-__all__ = ["LEVELS", "to_pixels", "dequantise", "bits_per_pixel", "independent_pixel_bits",
+__all__ = ["LEVELS", "to_pixels", "as_pixels", "dequantise", "bits_per_pixel", "independent_pixel_probs",
+           "independent_pixel_bits",
            "MeanSE", "mean_and_se", "paired_difference"]
 
 LEVELS = 17  # the digits' pixels take the values 0..16
@@ -49,7 +51,8 @@ def to_pixels(x):
     return level.astype(np.int64)
 
 
-def _pixels(pixels):
+def as_pixels(pixels):
+    """Integer pixels 0..16 as int64; anything else raises ``ValueError``."""
     arr = as_float_array("pixels", pixels)
     if (arr != np.rint(arr)).any() or (arr < 0).any() or (arr > LEVELS - 1).any():
         raise ValueError(f"pixels must be integers in 0..{LEVELS - 1}, found "
@@ -60,7 +63,7 @@ def _pixels(pixels):
 @keyword_only(1, ["rng"])
 def dequantise(pixels, *, rng=None):
     """x = (pixel + u) / 17 with u ~ U[0, 1), float64 in [0, 1): one draw per pixel."""
-    pixels = _pixels(pixels)
+    pixels = as_pixels(pixels)
     return (pixels + as_rng(rng).random(pixels.shape)) / LEVELS
 
 
@@ -92,24 +95,37 @@ def bits_per_pixel(log_p, d, *, scale=1.0):
     return (d * np.log(LEVELS) - log_p_x) / (d * np.log(2.0))
 
 
+def independent_pixel_probs(train_pixels, *, alpha=1.0):
+    """The histogram of each pixel, shape (d, 17): P(pixel j = v), add-``alpha`` smoothed.
+
+    P(pixel j = v) = (count_j(v) + alpha) / (n_train + 17 alpha), the counts taken over the
+    training split (the smoothing keeps values unseen in training possible).
+    """
+    train = as_pixels(train_pixels)
+    alpha = positive_scalar("alpha", alpha)
+    if train.ndim != 2 or not len(train):
+        raise ValueError(f"train_pixels must have shape (n, d) with n >= 1, got {train.shape}")
+    d = train.shape[1]
+    counts = np.zeros((d, LEVELS))
+    np.add.at(counts, (np.broadcast_to(np.arange(d), train.shape), train), 1.0)
+    return (counts + alpha) / (len(train) + LEVELS * alpha)
+
+
 @keyword_only(2, ["alpha"])
 def independent_pixel_bits(train_pixels, test_pixels, *, alpha=1.0):
     """-log2 P(test digit) per pixel when each pixel is its own categorical, shape (n_test,).
 
-    P(pixel j = v) = (count_j(v) + alpha) / (n_train + 17 alpha), the counts taken over the
-    training split: the best model that ignores how pixels go together (up to the smoothing,
-    which keeps values unseen in training possible). An exact discrete likelihood, not a bound.
+    P(pixel j = v) from ``independent_pixel_probs`` (the training split's counts, smoothed): the
+    best model that ignores how pixels go together, up to the smoothing. An exact discrete
+    likelihood, not a bound.
     """
-    train, test = _pixels(train_pixels), _pixels(test_pixels)
-    alpha = positive_scalar("alpha", alpha)
+    train, test = as_pixels(train_pixels), as_pixels(test_pixels)
     if train.ndim != 2 or test.ndim != 2 or train.shape[1] != test.shape[1] or not len(train):
         raise ValueError(f"train_pixels and test_pixels must have shapes (n, d) and (m, d), got "
                          f"{train.shape} and {test.shape}")
     d = train.shape[1]
-    counts = np.zeros((LEVELS, d))
-    np.add.at(counts, (train, np.broadcast_to(np.arange(d), train.shape)), 1.0)
-    log_p = np.log(counts + alpha) - np.log(len(train) + LEVELS * alpha)
-    return -log_p[test, np.arange(d)].sum(axis=1) / (d * np.log(2.0))
+    log_p = np.log(independent_pixel_probs(train, alpha=alpha))
+    return -log_p[np.arange(d), test].sum(axis=1) / (d * np.log(2.0))
 
 
 @dataclass(frozen=True)

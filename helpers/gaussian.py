@@ -16,7 +16,9 @@ Every other module imports these instead of writing them again:
 - ``full_gaussian_kl``: KL(N(mean, cov) || N(0, I)) for a full covariance, how far the exact
   posterior sits from the prior (notebook 02);
 - ``isotropic_kl``: KL between two Gaussians N(m, v I_d), a denoising term of diffusion's ELBO
-  (notebook 05).
+  (notebook 05);
+- ``log_normal_mass(a, b)`` = log(Phi(b) - Phi(a)), N(0, 1)'s mass on an interval: a cell of a
+  discretised Gaussian (notebook 07).
 
 Only numpy is imported here; the torch branches use the tensor's own methods.
 """
@@ -31,7 +33,8 @@ from ._checks import as_float_array, positive
 
 __all__ = ["LOG_2PI", "gaussian_log_norm", "isotropic_log_likelihood", "standard_normal_log_pdf",
            "diag_gaussian_log_pdf", "diag_gaussian_log_likelihood", "gaussian_log_pdf",
-           "kl_per_dim", "gaussian_kl", "gaussian_kl_to", "full_gaussian_kl", "isotropic_kl"]
+           "kl_per_dim", "gaussian_kl", "gaussian_kl_to", "full_gaussian_kl", "isotropic_kl",
+           "log_normal_mass"]
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -264,3 +267,21 @@ def isotropic_kl(mean_q, var_q, mean_p, var_p):
     ratio = var_q / var_p
     return (0.5 * d * (ratio - 1.0 - np.log(ratio))
             + np.sum((mean_q - mean_p) ** 2, axis=-1) / (2.0 * var_p))
+
+
+def log_normal_mass(a, b):
+    """log(Phi(b) - Phi(a)) for a <= b, elementwise: the log of N(0, 1)'s mass on [a, b].
+
+    Accurate in both tails: where a > 0 the interval is reflected to [-b, -a], so that the
+    difference is always taken between the two small lower tails, in logs (scipy's log_ndtr).
+    a may be -inf and b +inf. Unchecked (numpy arrays in, numpy out): a cell of the discretised
+    Gaussian decoder and of the histogram's exact denoiser (notebook 07).
+    """
+    from scipy.special import log_ndtr
+
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    flip = a > 0
+    lo, hi = np.where(flip, -b, a), np.where(flip, -a, b)
+    log_hi, log_lo = log_ndtr(hi), log_ndtr(lo)
+    with np.errstate(divide="ignore"):
+        return log_hi + np.log1p(-np.exp(np.minimum(log_lo - log_hi, 0.0)))

@@ -34,10 +34,10 @@ from ._checks import as_float_array, count, data_matrix, positive_scalar, seed a
 from ._deprecated import keyword_only, renamed_arguments
 from .denoiser import ContinuousEpsNet, single_level
 from .nets import Adam, cosine_lr, evaluate_in_chunks, frozen, torch_threads
-from .noise_schedule import NoiseSchedule, log_sigma_from_alpha_bar
+from .noise_schedule import NoiseSchedule, alpha_bar_from_log_sigma, log_sigma_from_alpha_bar
 from .progress import progress_bar
 
-__all__ = ["ConditionalEpsNet", "guided_eps", "train_guided_eps_fn", "GuidedEpsFn"]
+__all__ = ["ConditionalEpsNet", "guided_eps", "train_guided_eps_fn", "GuidedEpsFn", "WEIGHTINGS"]
 
 
 class ConditionalEpsNet(ContinuousEpsNet):
@@ -104,7 +104,8 @@ class GuidedEpsFn:
     ``eps_fn(y=None, w=0.0)`` is an ``eps_fn`` for ``helpers.score``: unconditional (the null
     label) when y is None; else guided towards labels y (one per row of x, shape (n,)) with
     weight w, both predictions from one call on 2n rows (``chunk_size`` rows at a time). ``eps_model(schedule, ...)``
-    is the same at the steps of a ``NoiseSchedule``, an ``eps_model`` for ``helpers.diffusion``.
+    is the same at the steps of a ``NoiseSchedule``, an ``eps_model`` for ``helpers.diffusion``;
+    ``eps_models(schedule, y=..., ws=...)`` gives one for each of several w, sharing their calls.
     """
 
     net: ConditionalEpsNet
@@ -132,7 +133,11 @@ class GuidedEpsFn:
             labels = null
         out = evaluate_in_chunks(lambda rows, y_rows: self.net(rows, log_sigma, y_rows), xt,
                                  labels, chunk_size=chunk_size)
-        return out if y is None else guided_eps(out[:len(x)], out[len(x):], w)
+        if y is None:
+            return out
+        # both predictions, for eps_models' cache (w = None), or the guided one
+        return (out[:len(x)], out[len(x):]) if w is None else guided_eps(out[:len(x)],
+                                                                         out[len(x):], w)
 
     @keyword_only(1, ("y", "w"))
     def eps_fn(self, *, y=None, w=0.0):
@@ -151,9 +156,47 @@ class GuidedEpsFn:
         return lambda x_t, t: eps_fn(x_t, float(schedule.alpha_bar[t - 1]))
 
 
+    def eps_models(self, schedule, *, y, ws):
+        """``eps_model(schedule, y=y, w=w)`` for each w in ``ws``, sharing the network's calls.
+
+        Notebook 07 §6 scores the guided chain at several w with equal draws (the same rng), so
+        every w meets the same x_t at step t: the conditional and unconditional predictions there
+        are computed once, kept per step, and combined for each w by ``guided_eps``. The results
+        equal separate ``eps_model`` calls exactly; the cache holds one x_t and two predictions
+        per step (T (n + 2n) d floats).
+        """
+        if not isinstance(schedule, NoiseSchedule):
+            raise ValueError(f"schedule must be a NoiseSchedule, got {schedule!r}")
+        y = _labels("y", y, np.size(y), self.net.n_classes).numpy()
+        cache = {}
+
+        def make(w):
+            def eps_model(x_t, t):
+                hit = cache.get(t)
+                if hit is None or hit[0].shape != np.shape(x_t) or not np.array_equal(hit[0], x_t):
+                    hit = cache[t] = (np.array(x_t, dtype=float),
+                                      *self(x_t, float(schedule.alpha_bar[t - 1]), y, None))
+                return guided_eps(hit[1], hit[2], w)
+            return eps_model
+
+        return [make(_weight(w)) for w in ws]
+
+
+WEIGHTINGS = ("ode", "elbo")
+
+
+def _elbo_level(net, n, gen):
+    """n training levels for the ELBO's weighting: log sigma ~ U[log sigma_min, log sigma_max],
+    shape (n,), alpha_bar per row, (n, 1), and the loss weight 1 (``train_guided_eps_fn``)."""
+    lo, hi = net.log_sigma_range
+    log_sigma = lo + (hi - lo) * torch.rand(n, generator=gen, dtype=net.freqs.dtype)
+    return log_sigma, alpha_bar_from_log_sigma(log_sigma)[:, None], 1.0
+
+
 def train_guided_eps_fn(x0, labels, *, n_classes, p_uncond=0.2, steps=1200, batch_size=256,
                         lr=2e-3, hidden=256, n_layers=3, sigma_min=0.01, sigma_max=80.0,
-                        seed=0, progress=True, desc="training eps_theta(x, sigma, y)"):
+                        weighting="ode", seed=0, progress=True,
+                        desc="training eps_theta(x, sigma, y)"):
     """Fit a ``ConditionalEpsNet`` with label dropout: ``train_eps_fn``'s loss, plus labels.
 
     Each step draws a batch of (x_0, y) pairs, replaces each y by the null label with
@@ -169,12 +212,19 @@ def train_guided_eps_fn(x0, labels, *, n_classes, p_uncond=0.2, steps=1200, batc
     labels : int array, shape (n,)
         Classes 0..n_classes-1.
     n_classes : int
-    p_uncond : float in [0, 1)
-        Probability of the null label per training row.
+    p_uncond : float in [0, 1]
+        Probability of the null label per training row (1: an unconditional model only).
     steps, batch_size, lr, seed, progress, desc
         As ``helpers.denoiser.train_eps_fn``.
     hidden, n_layers, sigma_min, sigma_max
         The ``ConditionalEpsNet``.
+    weighting : {"ode", "elbo"}
+        Which noise levels the loss weighs. ``"ode"`` (notebooks 06 and 07 §3):
+        ``ContinuousEpsNet.draw_level``'s levels and weight 1 + sigma^2, flat in sigma, what
+        the ODE sampler integrates over; good samples. ``"elbo"``: log sigma uniform on
+        [log sigma_min, log sigma_max] with weight 1, the continuous-time ELBO's own weighting
+        (Kingma et al. 2021, eq. 17: -ELBO is the integral of the eps error over log SNR =
+        -2 log sigma, up to constants), so the loss is that bound's diffusion term; good bits.
 
     Returns
     -------
@@ -184,8 +234,10 @@ def train_guided_eps_fn(x0, labels, *, n_classes, p_uncond=0.2, steps=1200, batc
     n_classes = count("n_classes", n_classes)
     y0 = _labels("labels", labels, len(x0), n_classes - 1)
     p_uncond = float(as_float_array("p_uncond", p_uncond))
-    if not 0.0 <= p_uncond < 1.0:
-        raise ValueError(f"p_uncond must be in [0, 1), got {p_uncond!r}")
+    if not 0.0 <= p_uncond <= 1.0:
+        raise ValueError(f"p_uncond must be in [0, 1], got {p_uncond!r}")
+    if weighting not in WEIGHTINGS:
+        raise ValueError(f"weighting must be one of {WEIGHTINGS}, got {weighting!r}")
     steps, batch_size = count("steps", steps), count("batch_size", batch_size)
     lr, seed = positive_scalar("lr", lr), check_seed("seed", seed)
     with torch_threads(1):
@@ -202,7 +254,10 @@ def train_guided_eps_fn(x0, labels, *, n_classes, p_uncond=0.2, steps=1200, batc
             x, y = x0[i], y0[i]
             drop = torch.rand(batch_size, generator=gen) < p_uncond
             y = torch.where(drop, torch.full_like(y, net.null), y)     # label dropout
-            log_sigma, ab, weight = net.draw_level(batch_size, gen)   # the loss weight 1 + sigma^2
+            if weighting == "ode":
+                log_sigma, ab, weight = net.draw_level(batch_size, gen)   # weight 1 + sigma^2
+            else:
+                log_sigma, ab, weight = _elbo_level(net, batch_size, gen)  # log sigma ~ U, 1
             eps = torch.randn(x.shape, generator=gen)
             x_t = ab.sqrt() * x + (1 - ab).sqrt() * eps
             loss = (weight * (eps - net(x_t, log_sigma, y)) ** 2).sum(1).mean()

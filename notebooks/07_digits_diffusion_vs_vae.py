@@ -25,19 +25,17 @@
 # what do its samples look like? And how does one network steer its samples towards a class?
 #
 # **Learning goals.** After this notebook you can
-# 1. turn any continuous density on pixels into a bound on the likelihood of the discrete
-#    pixels (**dequantisation, 去量化**) and report it in **bits per pixel (每像素比特数)**;
-# 2. set a model's bound beside two baselines that need no network: uniform pixels, and a
-#    histogram per pixel;
-# 3. compute the VAE's ELBO and importance-weighted bound, and the diffusion model's ELBO and
-#    probability-flow ODE likelihood, on the same held-out digits;
-# 4. check that samples are not copies of the training set;
-# 5. train one network for **classifier-free guidance (无分类器引导)** and measure what the
-#    guidance weight buys (fidelity) and costs (diversity, likelihood).
+# 1. turn any density on pixels into a bound on the discrete likelihood (**dequantisation,
+#    去量化**), in **bits per pixel (每像素比特数)**, beside baselines that need no network;
+# 2. compute the VAE's and the diffusion model's bounds on the same held-out digits, find
+#    where the diffusion model's bits go, and spend them: a discrete last step and longer training;
+# 3. check that samples are not copies of the training set;
+# 4. train one network for **classifier-free guidance (无分类器引导)** and measure what the
+#    guidance weight buys and costs.
 #
 # **Reading time and map.** About 15 minutes to read, 30 seconds to run; exercises and "Going
-# deeper" blocks, 8 minutes more. §1 one unit for both models · §2 the VAE · §3 the diffusion model · §4 which is better
-# · §5 samples side by side (slider: NFE) · §6 classifier-free guidance (slider: $w$) · §7
+# deeper" blocks, 8 minutes more. §1 one unit for both models · §2 the VAE · §3 the diffusion model · §4 which is better,
+# where the bits go, and how to spend them · §5 samples side by side (slider: NFE) · §6 classifier-free guidance (slider: $w$) · §7
 # summary, exercises, references.
 
 # %%
@@ -79,13 +77,18 @@ import numpy as np
 import torch
 
 from helpers.bits import (LEVELS, bits_per_pixel, dequantise, independent_pixel_bits,
-                          mean_and_se, paired_difference, to_pixels)
+                          independent_pixel_probs, mean_and_se, paired_difference, to_pixels)
+from helpers.bits_per_level import PixelHistogram, elbo_per_level
 from helpers.data import load_digits_with_labels
 from helpers.diffusion import NoiseSchedule, diffusion_elbo
+from helpers.discrete_decoder import (choose_decoder, discretised_gaussian_nll, predicted_x0,
+                                      stopped_chain_bits)
+from helpers.histogram_mixture import fit_histogram_mixture, histogram_mixture_bits
+from helpers.likelihood_model import RECIPE, load_likelihood_model, validation_split
 from helpers.guidance import ConditionalEpsNet, GuidedEpsFn, train_guided_eps_fn
 from helpers.metrics import mean_pairwise_distance, nearest_neighbours
 from helpers.nets import Adam, cosine_lr, frozen, torch_threads
-from helpers.plots.bits import plot_bits_per_pixel
+from helpers.plots.bits import plot_bits_against_seconds, plot_bits_per_pixel, plot_cost_per_level
 from helpers.plots.digits import plot_digits
 from helpers.plots.guidance import plot_guided, plot_sample_mosaic, plot_tradeoff
 from helpers.progress import progress_bar
@@ -119,10 +122,8 @@ print(f"{len(pixels_train)} training and {len(pixels_test)} test digits, "
 #
 # $$\log P(\text{pixel}) = \log \mathbb{E}_u\, p(x)\, 17^{-64} \;\ge\; \mathbb{E}_u \log p(x) - 64 \log 17.$$
 #
-# The models below are scored by this bound (by a bound on it, for the ELBOs), turned into **bits
-# per pixel**: $-\log_2 P / 64$, lower is better.  The histogram baseline is an exact discrete
-# likelihood, and the ODE likelihood of §3 is an estimate with a solver's error. A model that works on $x' = 2x - 1$ instead pays
-# for the stretch: $\log p(x) = \log p'(x') + 64 \log 2$ (`bits_per_pixel(..., scale=2)`).
+# The models below are scored by this bound, turned into **bits per pixel**: $-\log_2 P / 64$,
+# lower is better. A model that works on $x' = 2x - 1$ instead pays for the stretch: $\log p(x) = \log p'(x') + 64 \log 2$ (`bits_per_pixel(..., scale=2)`).
 #
 # Two reference points need no network. Uniform pixels cost $\log_2 17 = 4.09$ bits each. And the
 # best model that treats each pixel on its own is a histogram per pixel, counted on the training
@@ -141,13 +142,40 @@ print(f"pixels that are 0 in every training digit: {(share_zero == 1).sum()} of 
 # %% [markdown]
 # Counting is a strong baseline here. Much of the digits' border is almost always blank (10
 # pixels are 0 in at least 99 % of the training digits, 16 in at least 90 %), and a histogram
-# knows that such a pixel is 0 for a fraction of a bit. Any model of the joint image must first learn that much before it can gain
-# from how the pixels go together.
+# knows that such a pixel is 0 for a fraction of a bit. Any model of the joint image must first
+# learn that much.
+#
+# **How good is 2.42? A model of how pixels go together does better, still without a network.**
+# A mixture of $K$ histograms, $P(\text{pixels}) = \sum_k \pi_k \prod_j \theta_k[j, \text{pixel}_j]$,
+# is a VAE with a discrete latent $k$ and an exact likelihood. Expectation-maximisation (EM)
+# fits it in a second or two:
+
+# %%
+mixture = fit_histogram_mixture(pixels_train, n_components=20, max_iter=30, rng=0)
+bits_mixture = histogram_mixture_bits(mixture, pixels_test)
+print(f"mixture of {len(mixture.weights)} histograms: {mean_and_se(bits_mixture):.3f} bits per pixel; "
+      f"minus independent pixels {paired_difference(bits_mixture, bits_independent):+.3f}")
+
+# %% [markdown]
+# How pixels go together is worth about 0.2 bits per pixel. A network that beats 2.42 has learned
+# something about the joint image; to beat 2.23 it must know more than 20 prototypes do.
+#
+# <details><summary>Going deeper: the mixture's K</summary>
+#
+# $K = 20$ was not tuned on the test digits beyond this one look; the tests check that
+# $K = 10$ and $K = 30$ land within 0.04 bits of it. EM's objective (the log-likelihood plus the
+# smoothing's log-prior) never decreases, and $K = 1$ is the histogram exactly
+# (`tests/test_bits_per_level.py`). An autoregressive model, each pixel predicted from the ones
+# before it (a logistic regression per pixel will do), can do better still.
+# </details>
+#
+# <details><summary>Going deeper: the data both models see</summary>
 #
 # Both models train on the same data: the training digits, each dequantised 16 times with fresh
 # $u$ (a fixed seed), so that they see the whole cell and not one point in it. The test digits are
 # dequantised once; each test digit's bound is then an unbiased estimate of its
 # $\mathbb{E}_u \log p(x)$, and the standard errors below include the noise of $u$.
+# </details>
 
 # %%
 x_train_dq = dequantise(np.tile(pixels_train, (16, 1)), rng=0)   # (16 * 1438, 64) in [0, 1)
@@ -167,10 +195,9 @@ print(f"training set {x_train_dq.shape}, test set {x_test_dq.shape}")
 #
 # $$p_\theta(x \mid z) = N\big(f_\theta(z),\ \mathrm{diag}\, v_\theta(z)\big),$$
 #
-# the decoder returning 128 numbers instead of 64. Nothing else changes: the encoder, the prior,
-# the reparameterised ELBO of eq. 2.8 with its closed-form KL. (With one learned $c$ instead and
-# the same architecture, the ELBO is worse: exercise 1 asks by how much.) 16 latent dimensions, two
-# hidden layers of 128 ReLU units, a sigmoid mean, Adam with a cosine-decayed learning rate:
+# the decoder returning 128 numbers instead of 64. Nothing else changes (exercise 1 tries one
+# learned $c$). 16 latent dimensions, two hidden layers of 128 ReLU units, a sigmoid mean, Adam
+# with a cosine-decayed learning rate:
 
 # %%
 vae = train_density_vae(x_train_dq, z_dim=16, hidden=(128, 128), steps=1800, batch_size=128,
@@ -183,8 +210,8 @@ print(f"IWAE (K = {bounds.k}) below the ELBO, in bits per pixel, on every test d
       f"{bool(np.all(bits_vae_iwae <= bits_vae_elbo))}")
 
 # %% [markdown]
-# The importance-weighted bound (notebook 04, §6) is lower than the ELBO for every digit, as it
-# must be: it is a tighter bound on the same model. Their values, this run's, are in §4's figure.
+# The importance-weighted bound (notebook 04, §6) is tighter: below the ELBO for every digit.
+# Both values are in §4's figure.
 #
 # <details><summary>Going deeper: how much the VAE's numbers move</summary>
 #
@@ -238,21 +265,26 @@ print(f"training wall time {diffusion_train_s:.1f} s; final loss {np.mean(histor
       f"(mean of the last 100 steps)")
 
 # %% [markdown]
-# (`train_guided_eps_fn(2 * x_train_dq - 1, y_train_dq, n_classes=10, steps=900, seed=0)` runs
+# <details><summary>Going deeper: the same training as one call</summary>
+#
+# `train_guided_eps_fn(2 * x_train_dq - 1, y_train_dq, n_classes=10, steps=900, seed=0)` runs
 # the same lines; a test checks that it reproduces every number this notebook prints from the
-# diffusion model.)
+# diffusion model.
+# </details>
 #
-# Two likelihoods of this one network, both from the earlier notebooks:
+# Two likelihoods of this one network: **the ELBO of notebook 05** along a 250-step cosine
+# schedule, with the reverse variance $\sigma_t^2 = \beta_t$; and **the probability-flow ODE
+# likelihood of notebook 06**, on the first 32 test digits (Heun's method, 96 evaluations).
 #
-# - **The ELBO of notebook 05** (eqs. 2.4-2.5 along the chain): the network read at the steps of
-#   a 250-step cosine schedule, with the reverse variance $\sigma_t^2 = \beta_t$, the choice that
-#   gave the better bound in notebook 06 §5.
-# - **The probability-flow ODE likelihood of notebook 06**: exact for the ODE's model, up to the
-#   solver's error. It costs $2 \cdot 64 + 1 = 129$ network rows per digit per evaluation (the
-#   divergence by finite differences), so it is computed for the first 32 test digits only, with
-#   Heun's method and 96 evaluations, within about 0.03 of its limit (with 24 it flatters the
-#   model: exercise 4 asks by how much). The model it scores adds $N(0, \sigma_{\min}^2)$
-#   noise, $\sigma_{\min} = 0.01$ in $x'$, a twelfth of a pixel level.
+# <details><summary>Going deeper: the cost and accuracy of the ODE likelihood</summary>
+#
+# The ODE likelihood is exact for the ODE's model, up to the solver's error. It costs
+# $2 \cdot 64 + 1 = 129$ network rows per digit per evaluation (the divergence by finite
+# differences), hence only 32 digits. With 96 evaluations it is within about 0.03 of its limit
+# (with 24 it flatters the model: exercise 4 asks by how much). The model it scores adds
+# $N(0, \sigma_{\min}^2)$ noise, $\sigma_{\min} = 0.01$ in $x'$, a twelfth of a pixel level.
+# $\sigma_t^2 = \beta_t$ gave the better bound in notebook 06 §5.
+# </details>
 
 # %%
 schedule = NoiseSchedule.cosine(250)
@@ -282,6 +314,7 @@ print("ELBO as costs, bits per pixel: " + " + ".join(f"{k} {v:.3f}" for k, v in 
 # %%
 rows = {"uniform pixels": bits_uniform,
         "independent pixels (exact)": bits_independent,
+        "mixture of 20 histograms (exact)": bits_mixture,
         "VAE, ELBO": bits_vae_elbo,
         f"VAE, IWAE K = {bounds.k}": bits_vae_iwae,
         "diffusion, ELBO": bits_diffusion_elbo,
@@ -295,42 +328,160 @@ print(f"training: VAE wall time {vae.train_s:.1f} s, diffusion wall time {diffus
 plot_bits_per_pixel(rows, reference="independent pixels (exact)")
 
 # %% [markdown]
-# Look at which side of the dashed line (the histogram) each model falls: every model sits to
-# its right. Each label's second line says how far, with its paired standard error.
+# Look at which side of the dashed line (the histogram) each model falls: every network to its
+# right, the mixture to its left. The bounds' bits are upper bounds, and neither network is near
+# convergence (this section's last figure).
 #
-# What the figure says, and what it does not:
+# ### Where the diffusion model's bits go
 #
-# - **Counting is free.** After seconds of training on one thread, each model still pays for what
-#   the histogram gets for free (longer training: below).
-# - **The bound is not the likelihood.** The VAE's ELBO and IWAE, and the diffusion ELBO, are lower
-#   bounds on each model's log-likelihood, so their bits per pixel are upper bounds. The gap between
-#   the diffusion model's ELBO and its ODE likelihood is partly the bound's slack and partly that
-#   they are two different models (the chain with Gaussian steps, and the ODE) sharing one network.
-#   Our network is trained with notebook 06's weighting of noise levels, not the ELBO's; Kingma et
-#   al. (2021) train diffusion models for likelihood and reach far better bits per dimension.
-# - **Equal seconds, not equal convergence.** The two models had about the same training time, but
-#   neither is near convergence, and they converge at different speeds. A ranking at a few seconds
-#   can change with minutes of training, and with when the VAE is stopped before it overfits
-#   (below: stopped at its best, it is never behind).
-# - Dequantisation loosens every model's bound by its lack of flatness within each cell;
-#   variational dequantisation (Ho et al. 2019) learns $u$ to tighten it.
+# **The network pays most of its extra bits at noise levels below one grey level, and half of
+# them on the mostly blank pixels.** Notebook 05's ELBO is a sum over steps and, inside each step,
+# over pixels; `elbo_per_level` keeps the two sums apart. To tell the chain's own slack from the
+# network's error, drive the same chain with the *exact* $\mathbb{E}[\varepsilon \mid x_t]$ of
+# the histogram density (each pixel a sum of truncated normals, one per level: `PixelHistogram`).
+# Both run on the first 120 test digits, with the same draws:
+
+# %%
+n_cond = 120                      # the first 120 test digits (§6 uses them too)
+x_cond, y_cond = 2 * x_test_dq[:n_cond] - 1, y_test[:n_cond]
+histogram = PixelHistogram.from_pixels(pixels_train)
+costs_network = elbo_per_level(x_cond, eps_theta.eps_model(schedule), schedule, rng=0,
+                               reverse_var="beta")
+costs_histogram = elbo_per_level(x_cond, histogram.eps_model(schedule), schedule, rng=0,
+                                 reverse_var="beta")
+bits_uncond = bits_per_pixel(-costs_network.per_digit, 64, scale=2)     # the network's ELBO
+bits_chain = bits_per_pixel(-costs_histogram.per_digit, 64, scale=2)
+print(f"first {n_cond} test digits, bits per pixel: histogram {bits_independent[:n_cond].mean():.3f}; "
+      f"the chain with its exact eps {bits_chain.mean():.3f}; with the network {bits_uncond.mean():.3f}")
+blank = share_zero >= 0.9                       # the 16 mostly blank pixels
+below = costs_network.sigma < 2 / LEVELS        # one grey level of x' = 2x - 1
+gap = (costs_network.per_pixel - costs_histogram.per_pixel) / (64 * math.log(2))
+print(f"network minus exact eps: {gap.sum():.2f}; at sigma < 2/17: {gap[below].sum():.2f}; "
+      f"on the {blank.sum()} mostly blank pixels: {gap[:, blank].sum():.2f}")
+plot_cost_per_level(costs_network, costs_histogram,
+                    {"mostly blank (0 in 90 % of digits)": blank, "the rest": ~blank})
+
+# %% [markdown]
+# Look for where the right panel's curves climb. (The left panel's costs are of a density on
+# $x'$; a digit's bits per pixel add $\log_2 17 - 1 = 3.09$.)
 #
-# <details><summary>Going deeper: longer training (make bench)</summary>
+# - **The chain's own slack is 0.19 bits:** with the exact noise prediction it scores 2.62,
+#   against the histogram's 2.44 on these digits. 250 Gaussian steps cannot end exactly in a
+#   density that is flat on each cell.
+# - **The network adds 0.72, 0.65 of it at $\sigma < 2/17$,** where the question is which of two
+#   neighbouring levels a pixel is at. Between $\sigma \approx 0.2$ and 1 the curves of all
+#   pixels and of the rest *fall*: there the network, seeing the other pixels, predicts better
+#   than the histogram.
+# - **0.34 of the 0.72 is paid on the 16 mostly blank pixels.** A blank pixel is uniform on
+#   $[0, 1/17)$; a chain ending in a wider Gaussian spills density into the next levels. §5's
+#   samples show this as speckle.
+#
+# ### Spending the bits: a discrete last step, and longer training
+#
+# **Stop the chain above one grey level and end it with a probability over the 17 levels.** Ho
+# et al. (2020, eq. 13) score each pixel by the mass a Gaussian puts on its cell:
+#
+# $$P(v \mid x_{t_0}) = \Phi\Big(\frac{e_{v+1} - \hat x_0}{s}\Big) - \Phi\Big(\frac{e_v - \hat x_0}{s}\Big),$$
+#
+# with cell edges $e_v = 2v/17 - 1$ (the outer cells take the tails) and $\hat x_0$ the network's
+# guess of the clean digit from $x_{t_0}$. The steps below $t_0$ are dropped. $t_0$ and the width
+# $s$ are chosen on **238 validation digits** carved from the training digits, never on test digits.
+#
+# <details><summary>Going deeper: why the decoder's rows compare with the others</summary>
+#
+# The decoder gives a probability of the pixels themselves, so no cell volume or stretch is added:
+# the chain's terms above $t_0$, the decoder and the prior bound the same $\log P(\text{pixels})$
+# as §1's dequantised bounds. Ho et al. put the decoder at $t = 1$; stopping at $t_0$, with
+# $\hat x_0$ and a width chosen on validation digits, is our variant.
+# </details>
+#
+# **Which model is trained for what.** §3's network is trained live, for *samples* and guidance
+# (notebook 06's weighting, flat in $\sigma$); §5 and §6 use it. For the likelihood we also load
+# a second network: same architecture and weighting, no labels, trained on the other 1200
+# training digits for 27 times §3's steps. That takes minutes, so a seeded script made it
+# (`make weights`) and the notebook loads it:
+
+# %%
+likelihood_model = load_likelihood_model()        # §3's recipe, 27 times the steps: make weights
+model = likelihood_model.eps_model(schedule)
+split = validation_split(len(pixels_train))      # 1200 train the network, 238 choose t0 and s
+pixels_val = pixels_train[split.validation]
+x_val = 2 * dequantise(pixels_val, rng=5) - 1
+elbo_val = diffusion_elbo(x_val, model, schedule, rng=0, reverse_var="beta")
+sigma = costs_network.sigma
+choice = choose_decoder(pixels_val, x_val, model, schedule, elbo_val.per_step, elbo_val.prior,
+                        steps=np.nonzero((sigma > 0.03) & (sigma < 1.5))[0][::3] + 1,
+                        stds=np.geomspace(0.05, 0.8, 9), rng=1)
+print(f"chosen on validation: stop at t0 = {choice.t} (sigma = {sigma[choice.t - 1]:.2f}), "
+      f"s = {choice.std:.2f}; validation {choice.bits.min():.3f} bits per pixel")
+
+def decoder_bits(eps_model, elbo_terms):
+    """Bits per pixel of the test digits: the chain's terms above t0 plus the discrete decoder."""
+    x0_hat = predicted_x0(2 * x_test_dq - 1, eps_model, schedule, choice.t, rng=2)
+    nll = discretised_gaussian_nll(pixels_test, x0_hat, choice.std)
+    return stopped_chain_bits(elbo_terms.per_step, elbo_terms.prior, nll, choice.t)
+
+elbo_likelihood = diffusion_elbo(2 * x_test_dq - 1, model, schedule, rng=0, reverse_var="beta")
+decoder_rows = {"independent pixels (exact)": bits_independent,
+                "mixture of 20 histograms (exact)": bits_mixture,
+                "§3's network, ELBO": bits_diffusion_elbo,
+                "§3's network, discrete decoder": decoder_bits(eps_theta.eps_model(schedule), elbo),
+                "trained 27x longer, ELBO": bits_per_pixel(elbo_likelihood.elbo, 64, scale=2),
+                "trained 27x longer, discrete decoder": decoder_bits(model, elbo_likelihood)}
+for name, bits in list(decoder_rows.items())[2:]:
+    print(f"{name:38} {mean_and_se(bits):.3f}, minus the histogram "
+          f"{paired_difference(bits, bits_independent):+.3f}")
+# the decoder's last step alone, per pixel group, against the histogram's whole cost there
+x0_hat = predicted_x0(2 * x_test_dq - 1, model, schedule, choice.t, rng=2)
+hist_cost = -np.log2(independent_pixel_probs(pixels_train)[np.arange(64), pixels_test])
+for group, cols in (("mostly blank", blank), ("the rest", ~blank)):
+    last = discretised_gaussian_nll(pixels_test[:, cols], x0_hat[:, cols], choice.std)
+    print(f"{group:13} pixels, bits per pixel: the decoder's last step alone "
+          f"{last.mean() / (cols.sum() * math.log(2)):.3f}, the histogram {hist_cost[:, cols].mean():.3f}")
+plot_bits_per_pixel(decoder_rows, reference="independent pixels (exact)")
+
+# %% [markdown]
+# The decoder alone takes §3's network from 3.34 to 2.66, with nothing retrained (it reuses the
+# longer-trained network's $t_0$ and $s$: §3's network saw the validation digits). Trained 27
+# times longer, the ELBO is 2.62, and with the decoder **2.25, below the histogram by 0.18 ±
+# 0.01**, though not below the mixture's 2.23. The decoder's gain is all on the strokes: on the
+# mostly blank pixels its last step alone costs more than the histogram's whole cost there (0.76
+# against 0.14 bits per pixel), because one width $s$ cannot make level 0 as certain as the data.
+#
+# <details><summary>Going deeper: the ELBO's weighting</summary>
+#
+# For likelihood the usual advice is the ELBO's own weighting ($\log \sigma$ uniform, weight 1:
+# Kingma et al. 2021). Our first committed network used it, with the same recipe otherwise: ELBO
+# 2.685, decoder 2.360 (`benchmarks/results/digits-2026-12-07-likelihood.json`), worse than
+# this one's 2.62 and 2.25. One training seed each, but at this length the weighting did not buy
+# bits; `make bench` trains both weightings at §3's 900 steps.
+# </details>
+#
+# **Longer training, from `make bench`:** both models of §2 and §3 trained 1, 3, 9 and 27 times
+# as long (one run; numbers copied from `benchmarks/results/digits-2026-12-06.json`):
+
+# %%
+BENCH = {"VAE, IWAE": ((5.5, 15.0, 40.6, 124.1), (2.476, 2.368, 2.628, 3.263)),
+         "VAE, ELBO": ((5.5, 15.0, 40.6, 124.1), (2.555, 2.549, 3.007, 3.964)),
+         "diffusion, ODE": ((3.9, 11.6, 36.5, 95.7), (3.224, 2.933, 2.698, 2.408)),
+         "diffusion, ELBO": ((3.9, 11.6, 36.5, 95.7), (3.345, 3.028, 2.755, 2.558))}
+plot_bits_against_seconds(BENCH, histogram=float(bits_independent.mean()),
+                          joint=("mixture of 20 histograms", float(bits_mixture.mean())),
+                          best=("VAE stopped at its best", 15.0, 2.368))
+
+# %% [markdown]
+# Look for the two shapes: the VAE's test bound is best at 15 s, then gets worse (it overfits),
+# while the diffusion model's keeps falling. Stopped at its best, the VAE's IWAE of 2.37 is above
+# the longer-trained network's 2.25 with the decoder.
+#
+# <details><summary>Going deeper: what the bench's runs measure</summary>
 #
 # `make bench BENCH_ARGS="--only digits"` trains both for 3, 9 and 27 times as many steps (its
-# ODE likelihood uses 128 evaluations on 64 digits; one run, on our machine). The VAE's test
-# bounds are best at 3 times (15 s: ELBO 2.55, IWAE 2.37, just below the histogram) and then get
-# worse, while its ELBO on training digits keeps improving (2.18, 2.02, 1.89 bits per pixel): it
-# overfits the 1438 training digits. The diffusion model keeps improving: ELBO 3.03, 2.76 and
-# 2.56 and ODE likelihood 2.93, 2.70 and 2.41 after 12, 37 and 96 s.
-#
-# Which model wins depends on when the VAE stops. Stopped at its best (early stopping), its
-# IWAE of 2.37 is below everything the diffusion model reaches in this run, whose best is the
-# ODE likelihood at 96 s, 2.41 ± 0.04, level with the histogram (so at 96 s the two differ by
-# about one standard error). Left to overfit, the VAE falls
-# behind: at 37 s the diffusion ELBO is 2.76 against the VAE's 3.01. That comparison measures
-# the VAE's overfitting, not which family is better. (The stopping point was picked here on the
-# test digits; done properly, on a validation split, it would flatter the VAE a little less.)
+# ODE likelihood uses 128 evaluations on 64 digits). The VAE's ELBO on its *training* digits keeps
+# improving (2.18, 2.02, 1.89 bits per pixel) while its test bounds get worse: overfitting. Its
+# best point was picked on the test digits, which flatters it a little; the longer-trained
+# network's decoder was chosen on validation digits. The diffusion model's best, the ODE
+# likelihood at 96 s, 2.41 ± 0.04, is level with the histogram.
 # </details>
 
 # %% [markdown]
@@ -361,7 +512,21 @@ plot_digits([vae_means, vae_samples, diffusion_samples, x_test[:20]],
 
 # %% [markdown]
 # Look for: the VAE's samples are a grainier version of its means, smooth digits that mostly
-# read as digits; the diffusion samples are rougher still, after seconds of training.
+# read as digits; the diffusion samples are rougher still, with grey speckle on the border: the
+# spill onto blank pixels that §4's bits found. Count it on the 10 pixels that are blank in 99 %
+# of the training digits, also for §4's longer-trained network, which pays fewer bits:
+
+# %%
+nearly_blank = share_zero >= 0.99
+long_samples = to_image(pf_ode_sample(likelihood_model.eps_fn(), 20, nfe=24, d=64,
+                                      sigma_min=SIGMA_MIN, rng=3))    # §4's 27x network
+speckle, speckle_long = ((s[:, nearly_blank] >= 1 / LEVELS).mean()     # level 1 or more
+                         for s in (diffusion_samples, long_samples))
+print(f"nearly blank pixels at level 1 or more: diffusion samples {speckle:.0%} (trained 27x "
+      f"longer: {speckle_long:.0%}), real test digits {(pixels_test[:, nearly_blank] > 0).mean():.1%}")
+
+# %% [markdown]
+# The longer-trained network speckles less (14 % against 36 %), though far more than real digits.
 #
 # Do the models copy their training digits? Beside each diffusion sample, its nearest training
 # digit (Euclidean distance in pixels), and for comparison, the distance from each test digit to
@@ -378,15 +543,11 @@ plot_digits([diffusion_samples[:10], x_train[index[:10]]], row_labels=["sample",
             title="diffusion samples and their nearest training digits", ncols=10)
 
 # %% [markdown]
-# In the figure, each sample's neighbour has a similar shape, never the same picture. No sample
-# is a copy: the closest is 1.47 away from every training digit, farther than the median test
-# digit is from its nearest training digit (1.03). That they sit farther out than real unseen
-# digits fits their roughness: noise on a digit adds distance to every other digit.
+# No sample is a copy: the closest is 1.47 away from every training digit, farther than the
+# median test digit is from its nearest training digit (1.03). Their roughness adds distance too.
 #
-# **Slider.** The number of network evaluations of the ODE solver. With a single evaluation the
-# solver takes one Euler step from noise straight to the network's guess of the clean digit,
-# which from pure noise is close to the average digit; notebook 06 measured on the mixture how
-# the samples improve with more evaluations.
+# **Slider.** The number of network evaluations of the ODE solver. With one, the solver jumps
+# from noise to the network's guess of the clean digit: close to the average digit.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -403,12 +564,17 @@ slider_panel(plot_sample_mosaic, int_slider("nfe", 8, 1, 40), sample=sample_digi
 #
 # $$\hat\varepsilon = (1 + w)\, \varepsilon_\theta(x, \sigma, y) - w\, \varepsilon_\theta(x, \sigma, \varnothing).$$
 #
+# At $w = 0$ it is the conditional model itself; larger $w$ pushes towards digits that are
+# unmistakably of class $y$.
+#
+# <details><summary>Going deeper: guidance in scores</summary>
+#
 # In scores (notebook 06, §1) this is $\nabla \log p(x \mid y) + w \nabla \log p(y \mid x)$: the
 # class's score plus $w$ times the score of an implicit classifier $p(y \mid x) \propto p(x \mid
-# y) / p(x)$. So guidance samples from something like $p(x \mid y)\, p(y \mid x)^w$, pushed towards
-# digits that are unmistakably of class $y$. At $w = 0$ it is the conditional model itself.
-# (Its ancestor, *classifier* guidance (Dhariwal & Nichol 2021), adds the gradient of a separately
-# trained classifier; the classifier-free form needs only the one network.)
+# y) / p(x)$. So guidance samples from something like $p(x \mid y)\, p(y \mid x)^w$. Its
+# ancestor, *classifier* guidance (Dhariwal & Nichol 2021), adds the gradient of a separately
+# trained classifier; the classifier-free form needs only the one network.
+# </details>
 #
 # To measure **fidelity**, a logistic-regression classifier is fitted on the real (dequantised)
 # training digits; its accuracy on generated digits of each class says how recognisable they are.
@@ -459,29 +625,29 @@ slider_panel(plot_guided, int_slider("w", 0, 0, 6), samples=first_six, accuracy=
 # label could save at most $\log_2 10 / 64 = 0.052$ bits per pixel. Then raise $w$:
 
 # %%
-n_cond = 120                      # the first 120 test digits, each with the same draws for every w
-x_cond, y_cond = 2 * x_test_dq[:n_cond] - 1, y_test[:n_cond]
-bits_uncond = bits_per_pixel(diffusion_elbo(x_cond, eps_theta.eps_model(schedule), schedule,
-                                            rng=0, reverse_var="beta").elbo, 64, scale=2)
+# the first 120 test digits of §4 (x_cond, y_cond), the same draws for every w
 print(f"unconditional: ELBO of log p(x) {mean_and_se(bits_uncond):.3f} bits per pixel")
-for w in (0, 1, 3):
-    e = diffusion_elbo(x_cond, eps_theta.eps_model(schedule, y=y_cond, w=w), schedule, rng=0,
-                       reverse_var="beta")
+# one eps_model per w, sharing the network's calls: equal draws give every w the same x_t
+for w, eps_model in zip((0, 1, 3), eps_theta.eps_models(schedule, y=y_cond, ws=(0, 1, 3))):
+    e = diffusion_elbo(x_cond, eps_model, schedule, rng=0, reverse_var="beta")
     bits = bits_per_pixel(e.elbo, 64, scale=2)
     print(f"w = {w}: ELBO of log p(x | y) {mean_and_se(bits):.3f} bits per pixel, "
           f"minus unconditional {paired_difference(bits, bits_uncond):+.3f}")
 
 # %% [markdown]
+# With guidance the bound gets worse, fast: at $w = 1$ it is 0.10 bits per pixel worse than the
+# unconditional model's, at $w = 3$ 2 bits worse. A guided chain concentrates on the most typical
+# digits of each class. So report the likelihood of the unguided model; guidance is a
+# sampling-time choice that gives some of it up for recognisable samples.
+#
+# <details><summary>Going deeper: why the label is worth more than 0.052 here</summary>
+#
 # At $w = 0$ the conditional bound is 0.18 bits per pixel better than the unconditional one, more
 # than the 0.052 the label alone could give. The two halves of the network are two different
 # models, not $p(x \mid y)$ and its own average $p(x)$; the conditional half is simply the better
 # model of these test digits. (It saw four fifths of the training rows, the unconditional half one
-# fifth; exercise 5 changes the label dropout and watches the gap.) With
-# guidance the bound gets worse, fast: already at $w = 1$ it is 0.10 bits per pixel worse than the
-# unconditional model's, and at $w = 3$ 2 bits worse. A guided chain concentrates on the most
-# typical digits of each class and gives too little density to the rest, which fits the falling
-# diversity. So report the likelihood of the unguided model; guidance is a sampling-time choice
-# that gives some of it up for recognisable samples.
+# fifth; exercise 5 changes the label dropout and watches the gap.)
+# </details>
 
 # %% [markdown]
 # ## 7. What we have seen
@@ -490,23 +656,26 @@ for w in (0, 1, 3):
 #   likelihood, $\log P \ge \mathbb{E}_u \log p(x) - 64 \log 17$; bits per pixel put every model
 #   in one unit, with the change of variables counted.
 # - **Baselines first.** A histogram per pixel (2.42 bits) beats both models trained for a few
-#   seconds; uniform pixels cost 4.09.
-# - **The VAE** needs a learned variance per pixel to be a sensible density; its IWAE bound is
-#   tighter than its ELBO.
-# - **The diffusion model's** ODE likelihood is a little better than its chain's ELBO, from the
-#   same network, but only with enough solver steps: with too few it flatters the model.
-# - **Samples** are not copies: they sit farther from the training set than unseen test digits
-#   do (and are rougher than real digits, after seconds of training).
-# - **Classifier-free guidance** raises recognisability at the cost of diversity and likelihood;
-#   the unguided model's likelihood is the one that counts.
+#   seconds; a mixture of 20 histograms (2.23) shows what modelling the joint image is worth.
+# - **Where the bits go.** The diffusion network pays most at noise below one grey level, much of
+#   it on blank pixels (the speckle of its samples). A discrete decoder above that level, and 27
+#   times the training, bring it to 2.25, below the histogram.
+# - **The VAE** needs a learned variance per pixel; the diffusion model's ODE likelihood beats
+#   its ELBO only with enough solver steps.
+# - **Samples** are not copies of the training digits.
+# - **Classifier-free guidance** buys recognisability with diversity and likelihood.
 #
 # ### Exercises (predict, then check)
 #
 # 1. **One $c$ for all pixels.** Notebook 04's VAE has a single decoder variance. Predict its bits
-#    per pixel when $c$ is learned, with notebook 04's `train_vae` and §2's architecture and steps:
+#    per pixel when $c$ is learned, with notebook 04's `train_vae` and §2's architecture and steps.
+#
+#    <details><summary>Code to check</summary>
+#
 #    `from helpers.vae import negative_elbo, train_vae`, then
 #    `r = train_vae(x_train_dq.astype("float32"), c=0.05, learn_c=True, z_dim=16, hidden=(128, 128), activation="relu", decoder_mean="sigmoid", steps=1800, lr=4e-3, progress=False)`
 #    and `bits_per_pixel(-negative_elbo(r.model, torch.as_tensor(x_test_dq, dtype=torch.float32), float(r.c[0]), rng=0).detach().numpy(), 64).mean()`.
+#    </details>
 #
 #    <details><summary>Solution</summary>
 #
@@ -529,9 +698,13 @@ for w in (0, 1, 3):
 #    </details>
 #
 # 3. **More steps for diffusion.** Predict how the diffusion ELBO and the ODE likelihood move if
-#    the network trains for 2700 steps instead of 900:
+#    the network trains for 2700 steps instead of 900 (about three times as long).
+#
+#    <details><summary>Code to check</summary>
+#
 #    `eps3 = train_guided_eps_fn(2 * x_train_dq - 1, y_train_dq, n_classes=10, steps=2700, seed=0, progress=False)`,
-#    then the cell of §3 with `eps3` in place of `eps_theta`. It takes about three times as long.
+#    then the cell of §3 with `eps3` in place of `eps_theta`.
+#    </details>
 #
 #    <details><summary>Solution</summary>
 #
@@ -542,8 +715,12 @@ for w in (0, 1, 3):
 #    </details>
 #
 # 4. **Fewer evaluations.** Predict the ODE likelihood of §3 with 24 network evaluations instead
-#    of 96: `bits_per_pixel(pf_ode_log_likelihood(eps_theta.eps_fn(), 2 * x_test_dq[:32] - 1, nfe=24, sigma_min=SIGMA_MIN), 64, scale=2).mean()`.
-#    Will the model look better or worse?
+#    of 96. Will the model look better or worse?
+#
+#    <details><summary>Code to check</summary>
+#
+#    `bits_per_pixel(pf_ode_log_likelihood(eps_theta.eps_fn(), 2 * x_test_dq[:32] - 1, nfe=24, sigma_min=SIGMA_MIN), 64, scale=2).mean()`
+#    </details>
 #
 #    <details><summary>Solution</summary>
 #
@@ -555,10 +732,13 @@ for w in (0, 1, 3):
 #
 # 5. **The label's worth.** For one model, knowing the label can improve the likelihood by at
 #    most $\log_2 10 / 64$ bits per pixel. Derive the limit. §6 measured 0.18, more than that.
-#    Then retrain with label dropout 0.5 instead of 0.2
-#    (`train_guided_eps_fn(2 * x_train_dq - 1, y_train_dq, n_classes=10, p_uncond=0.5, steps=900, seed=0, progress=False)`)
-#    and predict whether the conditional-minus-unconditional gap of §6 ($w = 0$, same 120 digits)
-#    grows or shrinks.
+#    Then retrain with label dropout 0.5 instead of 0.2 and predict whether the
+#    conditional-minus-unconditional gap of §6 ($w = 0$, same 120 digits) grows or shrinks.
+#
+#    <details><summary>Code to check</summary>
+#
+#    `train_guided_eps_fn(2 * x_train_dq - 1, y_train_dq, n_classes=10, p_uncond=0.5, steps=900, seed=0, progress=False)`
+#    </details>
 #
 #    <details><summary>Solution</summary>
 #
@@ -577,6 +757,10 @@ for w in (0, 1, 3):
 # - J. Ho, X. Chen, A. Srinivas, Y. Duan, P. Abbeel (2019). *Flow++: improving flow-based generative
 #   models with variational dequantization and architecture design.* ICML.
 # - D. P. Kingma, T. Salimans, B. Poole, J. Ho (2021). *Variational diffusion models.* NeurIPS.
+# - J. Ho, A. Jain, P. Abbeel (2020). *Denoising diffusion probabilistic models.* NeurIPS
+#   (eq. 13, the discrete decoder).
+# - A. P. Dempster, N. M. Laird, D. B. Rubin (1977). *Maximum likelihood from incomplete data via
+#   the EM algorithm.* JRSS B.
 # - P. Dhariwal, A. Nichol (2021). *Diffusion models beat GANs on image synthesis.* NeurIPS
 #   (classifier guidance).
 # - J. Ho, T. Salimans (2022). *Classifier-free diffusion guidance.* arXiv:2207.12598.
@@ -585,7 +769,8 @@ for w in (0, 1, 3):
 # **Glossary.** dequantisation 去量化 · bits per pixel 每像素比特数 · classifier-free guidance
 # 无分类器引导 · evidence lower bound 证据下界 (ELBO) · variational autoencoder 变分自编码器 ·
 # importance sampling 重要性采样 · diffusion 扩散 · probability-flow ODE 概率流常微分方程 ·
-# likelihood 似然 · sampling 采样.
+# likelihood 似然 · sampling 采样 · mixture of histograms 直方图混合 · expectation-maximisation
+# 期望最大化 · discretised Gaussian decoder 离散化高斯解码器 · validation split 验证集.
 
 # %%
 print(f"wall time: {time.perf_counter() - notebook_start:.1f} s")

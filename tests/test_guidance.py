@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from helpers.diffusion import NoiseSchedule
-from helpers.guidance import ConditionalEpsNet, GuidedEpsFn, guided_eps, train_guided_eps_fn
+from helpers.guidance import (ConditionalEpsNet, GuidedEpsFn, _elbo_level, guided_eps,
+                              train_guided_eps_fn)
 from helpers.metrics import mean_pairwise_distance, nearest_neighbours
 from helpers.nets import frozen
 from helpers.noise_schedule import log_sigma_from_alpha_bar
@@ -90,6 +91,50 @@ def test_training_is_seeded_and_learns_the_class():
     assert eps[0].sum() > 0 > eps[1].sum()
 
 
+def test_eps_models_share_calls_and_equal_separate_eps_models():
+    f = GuidedEpsFn(small_net(), np.zeros(1), 0.0)
+    schedule = NoiseSchedule.cosine(10)
+    y = np.array([0, 1, 3])
+    x = np.random.default_rng(0).normal(size=(3, 3))
+    calls = []
+    net_forward = f.net.forward
+    f.net.forward = lambda *a: calls.append(1) or net_forward(*a)
+    models = f.eps_models(schedule, y=y, ws=(0, 1, 3))
+    for w, model in zip((0, 1, 3), models):
+        for t in (1, 5, 10):
+            np.testing.assert_array_equal(model(x, t), f.eps_model(schedule, y=y, w=w)(x, t))
+    # the shared models called the net once per step (3), the separate ones 9 times
+    assert len(calls) == 3 + 9
+    # another x_t at the same step is computed afresh
+    np.testing.assert_array_equal(models[1](x + 1, 5), f.eps_model(schedule, y=y, w=1)(x + 1, 5))
+
+
+def test_elbo_weighting_draws_log_sigma_uniformly_with_weight_one():
+    net = ConditionalEpsNet(3, 2, hidden=8, n_layers=1, sigma_min=0.01, sigma_max=80.0)
+    log_sigma, ab, weight = _elbo_level(net, 20000, torch.Generator().manual_seed(0))
+    lo, hi = np.log(0.01), np.log(80.0)
+    assert weight == 1.0
+    u = (log_sigma.numpy() - lo) / (hi - lo)
+    assert u.min() >= 0 and u.max() <= 1
+    # uniform on [0, 1]: mean 1/2 and variance 1/12, within 4 standard errors
+    assert abs(u.mean() - 0.5) < 4 * np.sqrt(1 / 12 / u.size)
+    assert abs(u.var() - 1 / 12) < 4 * np.sqrt(1 / 180 / u.size)
+    # alpha_bar = 1 / (1 + sigma^2)
+    np.testing.assert_allclose(ab[:, 0].numpy(), 1 / (1 + np.exp(2 * log_sigma.numpy())), rtol=1e-5)
+
+
+def test_elbo_weighting_trains_an_unconditional_model_with_p_uncond_one():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 400)
+    x = np.where(y[:, None] == 0, -2.0, 2.0) + 0.1 * rng.normal(size=(400, 2))
+    kw = dict(n_classes=2, steps=200, hidden=32, n_layers=2, lr=5e-3, progress=False)
+    a = train_guided_eps_fn(x, y, p_uncond=1.0, weighting="elbo", **kw)
+    b = train_guided_eps_fn(x, y, p_uncond=1.0, weighting="ode", **kw)
+    assert a.history[-50:].mean() < a.history[:50].mean()
+    # another weighting draws other levels: another loss from the first step
+    assert a.history[0] != b.history[0]
+
+
 def test_bad_input():
     f = GuidedEpsFn(small_net(), np.zeros(1), 0.0)
     x = np.zeros((2, 3))
@@ -110,7 +155,9 @@ def test_bad_input():
     with pytest.raises(ValueError, match="labels"):
         train_guided_eps_fn(x, [0, 3], n_classes=2, steps=1, progress=False)
     with pytest.raises(ValueError, match="p_uncond"):
-        train_guided_eps_fn(x, [0, 1], n_classes=2, p_uncond=1.0, steps=1, progress=False)
+        train_guided_eps_fn(x, [0, 1], n_classes=2, p_uncond=1.5, steps=1, progress=False)
+    with pytest.raises(ValueError, match="weighting.*'vlb'"):
+        train_guided_eps_fn(x, [0, 1], n_classes=2, weighting="vlb", steps=1, progress=False)
     with pytest.raises(ValueError, match="n_classes"):
         ConditionalEpsNet(3, 0)
 

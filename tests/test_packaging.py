@@ -2,8 +2,9 @@
 
 The wheel is built from a copy of the files git tracks (what a clone holds), with the build
 backend already installed here (``--no-build-isolation``: no download), and must contain every
-module under ``helpers/``, at every depth. ``make test-compat`` goes further and installs and runs
-every notebook the way Colab does (``tests/compat_colab_install.py``).
+module under ``helpers/``, at every depth, and notebook 07's weights file. ``make test-compat``
+goes further and installs and runs every notebook the way Colab does
+(``tests/compat_colab_install.py``).
 """
 
 from __future__ import annotations
@@ -45,6 +46,16 @@ def test_the_wheel_holds_every_module_of_helpers_at_every_depth(wheel):
         in_wheel = {n for n in z.namelist() if n.startswith("helpers/")}
     missing = sorted(on_disk - in_wheel)
     assert not missing, f"the wheel lacks {missing}: check [tool.setuptools.packages.find]"
+
+
+def test_the_wheel_holds_notebook_07s_weights(wheel):
+    from helpers.likelihood_model import WEIGHTS
+
+    name = WEIGHTS.relative_to(ROOT).as_posix()
+    assert name.startswith("helpers/weights/") and WEIGHTS.is_file()
+    with zipfile.ZipFile(wheel) as z:
+        assert name in z.namelist(), f"the wheel lacks {name}: check [tool.setuptools.package-data]"
+        assert z.read(name) == WEIGHTS.read_bytes()
 
 
 def test_the_wheel_metadata_is_the_projects(wheel):

@@ -1,0 +1,131 @@
+"""A discrete last step for the diffusion chain: the discretised Gaussian decoder (notebook 07).
+
+Notebook 05's chain ends in a Gaussian density p(x_0 | x_1) on continuous x_0, which dequantised
+pixels then score by a bound (``helpers.bits``). Ho et al. (2020, eq. 13) end it instead in a
+probability of the discrete pixel: a Gaussian integrated over the pixel's cell,
+
+    P(pixel = v | x_t) = Phi((e_{v+1} - mu) / s) - Phi((e_v - mu) / s),
+
+with e_0 = -inf and e_17 = +inf (the outer cells take the tails), e_v = 2 v / 17 - 1 the cells'
+edges on x' = 2x - 1, mu the network's guess of x_0 and s a width. Here the chain may stop at
+any step t0 (not only t0 = 1): the steps below t0, where the network pays most (notebook 07, §4),
+are replaced by one discrete step from x_t0, with mu = x0_hat(x_t0) = (x_t0 - sqrt(1 - alpha_bar)
+eps_hat) / sqrt(alpha_bar). The bound on the discrete likelihood is then
+
+    -log P(pixels) <= E_q[-log P(pixels | x_t0)] + sum_{t > t0} L_{t-1} + L_T,
+
+notebook 05's denoising and prior terms for the steps kept (``DiffusionElbo.per_step``), with no
+dequantisation constant: the decoder scores the pixels themselves. (x_0 in those terms may be
+the dequantised digit: that q, mixed over u, is one more valid posterior, whose bound is looser
+by the mutual information of u and the chain, so the bound stays a bound.)
+
+t0 and s are chosen on validation digits (``choose_decoder``), never on the test digits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._checks import as_rng, data_matrix, model_output, positive
+from .bits import LEVELS, as_pixels
+from .gaussian import log_normal_mass
+from .noise_schedule import NoiseSchedule
+
+__all__ = ["discretised_gaussian_nll", "predicted_x0", "stopped_chain_bits", "DecoderChoice",
+           "choose_decoder"]
+
+
+def discretised_gaussian_nll(pixels, mean, std, *, scale=2.0, shift=-1.0):
+    """-log P(pixels | mean, std) of Ho et al. (2020) eq. 13, summed over pixels, shape (n,), nats.
+
+    Parameters
+    ----------
+    pixels : array_like of ints in 0..16, shape (n, d)
+    mean : array_like, shape (n, d)
+        mu on the model's scale x' = scale (pixel + u) / 17 + shift.
+    std : float or array broadcasting against mean, > 0
+    """
+    pixels = as_pixels(pixels)
+    mean = data_matrix("mean", mean)
+    if mean.shape != pixels.shape:
+        raise ValueError(f"mean must have the shape of pixels {pixels.shape}, got {mean.shape}")
+    std = positive("std", std)
+    h = scale / LEVELS
+    lo = np.where(pixels == 0, -np.inf, shift + h * pixels)
+    hi = np.where(pixels == LEVELS - 1, np.inf, shift + h * (pixels + 1))
+    return -log_normal_mass((lo - mean) / std, (hi - mean) / std).sum(-1)
+
+
+def predicted_x0(x0, eps_model, schedule, t, *, rng=None):
+    """x0_hat(x_t) = (x_t - sqrt(1 - alpha_bar_t) eps_hat) / sqrt(alpha_bar_t), x_t ~ q(x_t | x_0).
+
+    One fresh draw of x_t per row at the int step t; shape (n, d).
+    """
+    x0 = data_matrix("x0", x0)
+    if not isinstance(schedule, NoiseSchedule):
+        raise ValueError(f"schedule must be a NoiseSchedule, got {schedule!r}")
+    t = schedule.check_step(t)
+    x_t, _ = schedule.q_sample_unchecked(x0, t, as_rng(rng))
+    eps_hat = model_output(eps_model(x_t, t), x_t.shape, "eps_model(x_t, t)", f"t={t}")
+    ab = schedule.alpha_bar[t - 1]
+    return (x_t - np.sqrt(1.0 - ab) * eps_hat) / np.sqrt(ab)
+
+
+def stopped_chain_bits(per_step, prior, decoder_nll, t):
+    """Bits per pixel of the chain stopped at step t with a discrete decoder, one per digit.
+
+    (decoder_nll + sum_{s = t+1..T} per_step[s-1] + prior) / (d log 2), d = 64 pixels, from
+    ``diffusion_elbo``'s ``per_step`` (T, n) and ``prior`` (n,) on the same digits.
+    """
+    per_step = np.asarray(per_step, dtype=float)
+    nats = np.asarray(decoder_nll, float) + per_step[t:].sum(0) + np.asarray(prior, float)
+    return nats / (64 * np.log(2.0))
+
+
+@dataclass(frozen=True)
+class DecoderChoice:
+    """What ``choose_decoder`` picked, and the validation bits behind the pick.
+
+    Attributes
+    ----------
+    t, std : int, float
+        The stopping step and the decoder's width with the lowest validation bits.
+    steps, stds : ndarray
+        The candidates tried.
+    bits : ndarray, shape (len(steps), len(stds))
+        Mean validation bits per pixel of each pair.
+    """
+
+    t: int
+    std: float
+    steps: np.ndarray
+    stds: np.ndarray
+    bits: np.ndarray
+
+
+def choose_decoder(pixels, x0, eps_model, schedule, per_step, prior, *, steps, stds, rng=None):
+    """Pick the stopping step and the decoder's width on validation digits.
+
+    Parameters
+    ----------
+    pixels : integer pixels of the validation digits, shape (n, d)
+    x0 : their dequantised values on the model's scale, shape (n, d)
+    eps_model, schedule : as ``helpers.diffusion.diffusion_elbo``
+    per_step, prior : ``diffusion_elbo(x0, ...)``'s fields on the same digits
+    steps : ints in 1..T, the candidate stopping steps
+    stds : floats > 0, the candidate widths s
+    rng : seed for the draws of x_t (one per candidate step)
+    """
+    steps = np.asarray(steps, dtype=int)
+    stds = positive("stds", np.asarray(stds, dtype=float))
+    rng = as_rng(rng)
+    bits = np.empty((len(steps), len(stds)))
+    for i, t in enumerate(steps):
+        mean = predicted_x0(x0, eps_model, schedule, int(t), rng=rng)
+        for j, s in enumerate(stds):
+            nll = discretised_gaussian_nll(pixels, mean, s)
+            bits[i, j] = stopped_chain_bits(per_step, prior, nll, int(t)).mean()
+    i, j = np.unravel_index(np.argmin(bits), bits.shape)
+    return DecoderChoice(int(steps[i]), float(stds[j]), steps, stds, bits)
