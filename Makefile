@@ -22,7 +22,7 @@ NBVAL      := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sani
 ROOT_FLAG  := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PORT       ?= 8888
 
-.PHONY: help setup lab test test-py test-nb test-portable test-compat test-min screenshots sync zh-status execute readme bench stress clean site test-site
+.PHONY: help setup lab test test-py test-nb test-portable test-compat test-min screenshots sync zh-status execute readme bench stress clean site test-site weights
 
 help:
 	@echo "make lab      set up .venv if needed, then JupyterLab on 127.0.0.1 (token auth)"
@@ -39,6 +39,7 @@ help:
 	@echo "make execute  re-execute every notebook in place, deterministically (and rebuild notebooks/zh/*.ipynb)"
 	@echo "make readme   rebuild the badge tables of README.md and README.zh.md from pyproject.toml"
 	@echo "make bench    measured speed and memory table (benchmarks/, a few minutes)"
+	@echo "make weights  retrain notebook 07's longer-trained network, helpers/weights/digits_long.pt (seeded, minutes)"
 	@echo "make stress   every notebook 20 times over with a hang watchdog (about 20 min)"
 	@echo "make site     the course as a static website, English and Chinese, in build/site (tools/website.py)"
 	@echo "make test-site  make site, then its browser test in Chromium (tests/test_site.py)"
@@ -58,8 +59,12 @@ $(STAMP): $(LAB_STAMP)
 lab: $(LAB_STAMP)
 	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=notebooks $(ROOT_FLAG)
 
+# make test runs in two worker processes (pytest-xdist, --dist loadfile: each test file is one unit
+# of work, and tests/conftest.py makes the notebooks one unit with the browser and determinism
+# tests, which share their runs). TEST_WORKERS=0 runs everything in one process.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest tests $(NOTEBOOKS) $(NBVAL) -q
+	$(BIN)/python -m pytest tests $(NOTEBOOKS) $(NBVAL) -q $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
 test-py: $(STAMP)
 	$(BIN)/python -m pytest tests -q
@@ -136,6 +141,11 @@ readme:
 # Measured speed and memory (a few minutes): prints a table, writes benchmarks/results/latest.json
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
+# Notebook 07's longer-trained network (tools/digits_weights.py; tests/test_bits_per_level.py
+# checks the file is reproduced under DIGITS_WEIGHTS_TEST=1)
+weights: $(STAMP)
+	$(BIN)/python tools/digits_weights.py
 
 # Hang hunting after a Jupyter upgrade (not part of make test). Another environment, e.g.
 #   make stress STRESS_VENV=.venv-ik6 STRESS_PINS='ipykernel==6.*'

@@ -4,10 +4,12 @@ For every ``notebooks/NN_*.ipynb``, and for one Chinese notebook
 (``notebooks/zh/01_generative_models.ipynb``: the zh twins share the English code, so one stands
 for all), this test opens the notebook in JupyterLab, clears the stored outputs, runs all cells
 from the Run menu, waits for the kernel to go idle, saves, and checks that no cell failed and
-every widget rendered. Then it moves each ``sigma`` and ``c`` slider with the keyboard (End, or
-Home at the end of the range), as a reader would, and checks that the figure next to the slider
-is redrawn: the ``<img>`` source changes and the pixels differ. In the Chinese notebook it also
-checks that the Chinese heading is drawn with real glyphs (``_assert_cjk_glyphs``).
+every widget rendered (the saved run is also one of the two runs the determinism test
+compares, ``tests/notebook_runs.py``). Then it moves each ``sigma`` and ``c`` slider with the
+keyboard (End, or Home at the end of the range), as a reader would, and checks that the figure
+next to the slider is redrawn: the ``<img>`` source changes and the pixels differ. In the Chinese
+notebook it also checks that the Chinese heading is drawn with real glyphs
+(``_assert_cjk_glyphs``).
 
 The server listens on 127.0.0.1 on a free port with a random token, serves a temporary copy of
 the notebooks (nothing in the repository is written) and is shut down after the module, also
@@ -30,10 +32,12 @@ import shutil
 import time
 from pathlib import Path
 
+import nbformat
 import pytest
 from jupyterlab_browser import (CHROMIUM, CHROMIUM_ARGS, KERNEL_IDLE_JS, NB, OPEN_S,
                                 WIDGET_FAILURE_TEXT, Lab, menu, port_open, prompts,
                                 wait_for_run_all)
+from notebook_runs import record
 from project import NOTEBOOKS as NOTEBOOK_DIR
 from project import notebook_paths
 
@@ -231,6 +235,10 @@ def test_notebook_runs_in_jupyterlab_and_its_sliders_redraw(lab, browser, ipynb)
         page.wait_for_function("() => !document.querySelector('.jp-mod-dirty')",
                                timeout=30_000)
         saved = json.loads((lab.root / rel).read_text(encoding="utf-8"))
+        # The determinism test compares this run with strict nbval's (tests/notebook_runs.py).
+        record(ipynb, "the browser test's run",
+               [(c.source, c.outputs) for c in nbformat.read(lab.root / rel, as_version=4).cells
+                if c.cell_type == "code"])
         code = [c for c in saved["cells"]
                 if c["cell_type"] == "code" and "".join(c["source"]).strip()]
         errors = [(i, o.get("ename"), o.get("evalue")) for i, c in enumerate(code)

@@ -292,8 +292,11 @@ def test_the_gap_is_the_kl_to_the_exact_posterior(problem):
 def test_elbo_is_tight_at_the_posterior_when_it_is_diagonal(problem):
     model, x, _, _ = problem
     mean, cov = model.posterior(x)
-    gap = model.log_evidence(x) - model.elbo(x, mean, np.sqrt(np.diag(cov)))
-    assert abs(gap) <= 1e4 * EPS * _size(model, x)
+    std = np.sqrt(np.diag(cov))
+    gap = model.log_evidence(x) - model.elbo(x, mean, std)
+    # the size of the terms summed at this q: at the posterior the ELBO adds mu^2 and s^2 terms
+    # that _size at q = N(0, 0) leaves out (a found example exceeded that bound by 10 %)
+    assert abs(gap) <= 1e4 * EPS * _size(model, x, mean, std)
 
 
 @FAST
