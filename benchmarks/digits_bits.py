@@ -173,9 +173,10 @@ def table(res):
     if "rows" not in res:
         return f"digits, bits per pixel: skipped ({res.get('skipped')})"
     lines = [f"digits, bits per pixel of the held-out digits (lower is better); independent "
-             f"pixels {res['baseline'][0]:.3f} ± {res['baseline'][1]:.3f}",
-             f"{'model':<12}{'steps':>7}{'train s':>9}{'ELBO':>16}{'IWAE / ODE':>16}"
-             f"{'ELBO on train':>16}"]
+             f"pixels {res['baseline'][0]:.3f} ± {res['baseline'][1]:.3f}"]
+    if res["rows"]:                  # none with --likelihood-only
+        lines.append(f"{'model':<12}{'steps':>7}{'train s':>9}{'ELBO':>16}{'IWAE / ODE':>16}"
+                     f"{'ELBO on train':>16}")
     for r in res["rows"]:
         other = r.get("iwae", r.get("ode"))
         train = f"{r['train_elbo'][0]:>9.3f} ± {r['train_elbo'][1]:.3f}" if "train_elbo" in r else ""
