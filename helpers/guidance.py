@@ -119,6 +119,12 @@ class GuidedEpsFn:
     @renamed_arguments(batch_size="chunk_size")
     def __call__(self, x, alpha_bar, y=None, w=0.0, chunk_size=4096):
         """eps_theta at x (n, d), a float alpha_bar in (0, 1], labels y (n,) or None, weight w."""
+        out = self._predictions(x, alpha_bar, y, chunk_size)
+        return out if y is None else guided_eps(*out, w)
+
+    def _predictions(self, x, alpha_bar, y, chunk_size=4096):
+        """The unconditional prediction (y None), or the pair (conditional, unconditional) from
+        one call on 2n rows: what ``__call__`` and ``eps_models`` combine."""
         x = data_matrix("x", x)
         if x.shape[1] != self.net.d:
             raise ValueError(f"x must have shape (n, {self.net.d}), got {x.shape}")
@@ -133,11 +139,7 @@ class GuidedEpsFn:
             labels = null
         out = evaluate_in_chunks(lambda rows, y_rows: self.net(rows, log_sigma, y_rows), xt,
                                  labels, chunk_size=chunk_size)
-        if y is None:
-            return out
-        # both predictions, for eps_models' cache (w = None), or the guided one
-        return (out[:len(x)], out[len(x):]) if w is None else guided_eps(out[:len(x)],
-                                                                         out[len(x):], w)
+        return out if y is None else (out[:len(x)], out[len(x):])
 
     @keyword_only(1, ("y", "w"))
     def eps_fn(self, *, y=None, w=0.0):
@@ -154,7 +156,6 @@ class GuidedEpsFn:
             raise ValueError(f"schedule must be a NoiseSchedule, got {schedule!r}")
         eps_fn = self.eps_fn(y=y, w=w)
         return lambda x_t, t: eps_fn(x_t, float(schedule.alpha_bar[t - 1]))
-
 
     def eps_models(self, schedule, *, y, ws):
         """``eps_model(schedule, y=y, w=w)`` for each w in ``ws``, sharing the network's calls.
@@ -173,9 +174,9 @@ class GuidedEpsFn:
         def make(w):
             def eps_model(x_t, t):
                 hit = cache.get(t)
-                if hit is None or hit[0].shape != np.shape(x_t) or not np.array_equal(hit[0], x_t):
+                if hit is None or not np.array_equal(hit[0], x_t):
                     hit = cache[t] = (np.array(x_t, dtype=float),
-                                      *self(x_t, float(schedule.alpha_bar[t - 1]), y, None))
+                                      *self._predictions(x_t, float(schedule.alpha_bar[t - 1]), y))
                 return guided_eps(hit[1], hit[2], w)
             return eps_model
 
