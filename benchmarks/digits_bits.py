@@ -96,8 +96,7 @@ def _decoder_row(label, f, train_s, data, schedule):
     """ELBO and discrete-decoder bits of one likelihood model, the decoder chosen on validation."""
     from helpers.bits import bits_per_pixel, mean_and_se
     from helpers.diffusion import diffusion_elbo
-    from helpers.discrete_decoder import (choose_decoder, discretised_gaussian_nll, predicted_x0,
-                                          stopped_chain_bits)
+    from helpers.discrete_decoder import choose_decoder, decoder_bits
 
     p_val, x_val, p_test, x_test = data
     model = f.eps_model(schedule)
@@ -107,9 +106,8 @@ def _decoder_row(label, f, train_s, data, schedule):
                             steps=np.nonzero((sigma > 0.03) & (sigma < 1.5))[0][::3] + 1,
                             stds=np.geomspace(0.05, 0.8, 9), rng=1)
     et = diffusion_elbo(x_test, model, schedule, rng=0, reverse_var="beta")
-    nll = discretised_gaussian_nll(p_test, predicted_x0(x_test, model, schedule, choice.t, rng=2),
-                                   choice.std)
-    decoder = stopped_chain_bits(et.per_step, et.prior, nll, choice.t)
+    decoder = decoder_bits(p_test, x_test, model, schedule, et.per_step, et.prior, t=choice.t,
+                           std=choice.std, rng=2)
     elbo = bits_per_pixel(et.elbo, 64, scale=2)
     return {"model": label, "train_s": train_s, "t0": choice.t, "std": choice.std,
             "elbo": [mean_and_se(elbo).mean, mean_and_se(elbo).se],

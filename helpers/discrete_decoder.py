@@ -33,8 +33,8 @@ from .bits import LEVELS, as_pixels
 from .gaussian import log_normal_mass
 from .noise_schedule import NoiseSchedule
 
-__all__ = ["discretised_gaussian_nll", "predicted_x0", "stopped_chain_bits", "DecoderChoice",
-           "choose_decoder"]
+__all__ = ["discretised_gaussian_nll", "predicted_x0", "stopped_chain_bits", "decoder_bits",
+           "DecoderChoice", "choose_decoder"]
 
 
 def discretised_gaussian_nll(pixels, mean, std, *, scale=2.0, shift=-1.0):
@@ -82,6 +82,17 @@ def stopped_chain_bits(per_step, prior, decoder_nll, t):
     per_step = np.asarray(per_step, dtype=float)
     nats = np.asarray(decoder_nll, float) + per_step[t:].sum(0) + np.asarray(prior, float)
     return nats / (64 * np.log(2.0))
+
+
+def decoder_bits(pixels, x0, eps_model, schedule, per_step, prior, *, t, std, rng=None):
+    """Bits per pixel of each digit, shape (n,): the chain stopped at step t, ended by the
+    discretised Gaussian of width ``std`` at x0_hat(x_t) (one draw of x_t per row, ``rng``).
+
+    ``pixels`` and ``x0`` as ``choose_decoder``'s; ``per_step`` and ``prior`` are
+    ``diffusion_elbo(x0, ...)``'s fields on the same digits.
+    """
+    mean = predicted_x0(x0, eps_model, schedule, t, rng=rng)
+    return stopped_chain_bits(per_step, prior, discretised_gaussian_nll(pixels, mean, std), t)
 
 
 @dataclass(frozen=True)

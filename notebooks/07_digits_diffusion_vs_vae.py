@@ -81,8 +81,8 @@ from helpers.bits import (LEVELS, bits_per_pixel, dequantise, independent_pixel_
 from helpers.bits_per_level import PixelHistogram, elbo_per_level
 from helpers.data import load_digits_with_labels
 from helpers.diffusion import NoiseSchedule, diffusion_elbo
-from helpers.discrete_decoder import (choose_decoder, discretised_gaussian_nll, predicted_x0,
-                                      stopped_chain_bits)
+from helpers.discrete_decoder import (choose_decoder, decoder_bits, discretised_gaussian_nll,
+                                      predicted_x0)
 from helpers.histogram_mixture import fit_histogram_mixture, histogram_mixture_bits
 from helpers.likelihood_model import RECIPE, load_likelihood_model, validation_split
 from helpers.guidance import ConditionalEpsNet, GuidedEpsFn, train_guided_eps_fn
@@ -415,19 +415,19 @@ choice = choose_decoder(pixels_val, x_val, model, schedule, elbo_val.per_step, e
 print(f"chosen on validation: stop at t0 = {choice.t} (sigma = {sigma[choice.t - 1]:.2f}), "
       f"s = {choice.std:.2f}; validation {choice.bits.min():.3f} bits per pixel")
 
-def decoder_bits(eps_model, elbo_terms):
+def bits_on_test_digits(eps_model, elbo_terms):
     """Bits per pixel of the test digits: the chain's terms above t0 plus the discrete decoder."""
-    x0_hat = predicted_x0(2 * x_test_dq - 1, eps_model, schedule, choice.t, rng=2)
-    nll = discretised_gaussian_nll(pixels_test, x0_hat, choice.std)
-    return stopped_chain_bits(elbo_terms.per_step, elbo_terms.prior, nll, choice.t)
+    return decoder_bits(pixels_test, 2 * x_test_dq - 1, eps_model, schedule, elbo_terms.per_step,
+                        elbo_terms.prior, t=choice.t, std=choice.std, rng=2)
 
 elbo_likelihood = diffusion_elbo(2 * x_test_dq - 1, model, schedule, rng=0, reverse_var="beta")
 decoder_rows = {"independent pixels (exact)": bits_independent,
                 "mixture of 20 histograms (exact)": bits_mixture,
                 "§3's network, ELBO": bits_diffusion_elbo,
-                "§3's network, discrete decoder": decoder_bits(eps_theta.eps_model(schedule), elbo),
+                "§3's network, discrete decoder": bits_on_test_digits(eps_theta.eps_model(schedule),
+                                                                      elbo),
                 "trained 27x longer, ELBO": bits_per_pixel(elbo_likelihood.elbo, 64, scale=2),
-                "trained 27x longer, discrete decoder": decoder_bits(model, elbo_likelihood)}
+                "trained 27x longer, discrete decoder": bits_on_test_digits(model, elbo_likelihood)}
 for name, bits in list(decoder_rows.items())[2:]:
     print(f"{name:38} {mean_and_se(bits):.3f}, minus the histogram "
           f"{paired_difference(bits, bits_independent):+.3f}")

@@ -22,8 +22,8 @@ from helpers.bits import (LEVELS, bits_per_pixel, dequantise, independent_pixel_
 from helpers.bits_per_level import PixelHistogram, elbo_per_level
 from helpers.data import load_digits
 from helpers.diffusion import NoiseSchedule, diffusion_elbo
-from helpers.discrete_decoder import (choose_decoder, discretised_gaussian_nll, predicted_x0,
-                                      stopped_chain_bits)
+from helpers.discrete_decoder import (choose_decoder, decoder_bits, discretised_gaussian_nll,
+                                      predicted_x0, stopped_chain_bits)
 from helpers.histogram_mixture import fit_histogram_mixture, histogram_mixture_bits
 from helpers.likelihood_model import WEIGHTS, validation_split
 
@@ -224,6 +224,10 @@ def test_exact_eps_decoder_bound_is_above_the_exact_bits_and_choice_is_the_argmi
     nll = discretised_gaussian_nll(pixels, predicted_x0(x0, hist.eps_model(schedule), schedule,
                                                          choice.t, rng=4), choice.std)
     bound = stopped_chain_bits(ev.per_step, ev.prior, nll, choice.t) * 64 / 2   # d = 2 here
+    # decoder_bits is these three steps, with the same draw of x_t
+    np.testing.assert_array_equal(decoder_bits(pixels, x0, hist.eps_model(schedule), schedule,
+                                               ev.per_step, ev.prior, t=choice.t,
+                                               std=choice.std, rng=4) * 64 / 2, bound)
     exact = independent_pixel_bits(pixels, pixels)
     diff = bound - exact
     assert diff.mean() > -3 * diff.std(ddof=1) / math.sqrt(diff.size)

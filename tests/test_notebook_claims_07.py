@@ -347,8 +347,7 @@ def test_s4_where_the_bits_go(run, level_costs):
 
 @pytest.fixture(scope="module")
 def decoder(run):
-    from helpers.discrete_decoder import (choose_decoder, discretised_gaussian_nll, predicted_x0,
-                                          stopped_chain_bits)
+    from helpers.discrete_decoder import choose_decoder, decoder_bits
     from helpers.likelihood_model import load_likelihood_model, validation_split
 
     schedule = run["schedule"]
@@ -363,9 +362,8 @@ def decoder(run):
     x_test = 2 * run["x_test_dq"] - 1
 
     def bits(eps_model, terms):
-        nll = discretised_gaussian_nll(run["p_test"], predicted_x0(x_test, eps_model, schedule,
-                                                                  choice.t, rng=2), choice.std)
-        return stopped_chain_bits(terms.per_step, terms.prior, nll, choice.t)
+        return decoder_bits(run["p_test"], x_test, eps_model, schedule, terms.per_step,
+                            terms.prior, t=choice.t, std=choice.std, rng=2)
 
     live = diffusion_elbo(x_test, run["eps"].eps_model(schedule), schedule, rng=0,
                           reverse_var="beta")
