@@ -19,7 +19,6 @@ its ``TrainedEpsFn`` is an ``eps_fn``.
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from dataclasses import dataclass, replace
@@ -30,7 +29,8 @@ import torch
 from ._checks import (alpha_bar_level, as_float_array, count, data_matrix, positive_scalar,
                       seed as check_seed)
 from ._deprecated import keyword_only, renamed_arguments, renamed_field
-from .nets import Adam, cosine_lr, evaluate_in_chunks, frozen, torch_threads
+from .nets import (Adam, cosine_lr, evaluate_in_chunks, float_dtype, frozen, in_float64,
+                   torch_threads)
 from .noise_schedule import NoiseSchedule, alpha_bar_from_log_sigma, log_sigma_from_alpha_bar
 from .progress import progress_bar
 
@@ -268,9 +268,8 @@ class TrainedEpsFn:
     def in_float64(self):
         """This eps_fn with a float64 copy of its net (the same one if it is float64 already):
         what finite differences of it need, e.g. ``helpers.score.pf_ode_log_likelihood``."""
-        if self.net.freqs.dtype == torch.float64:
-            return self
-        return replace(self, net=frozen(copy.deepcopy(self.net).double()))
+        net = in_float64(self.net)
+        return self if net is self.net else replace(self, net=net)
 
 
 def single_level(alpha_bar):
@@ -432,10 +431,9 @@ def train_eps_fn(x0, *, steps=2000, batch_size=256, lr=5e-3, hidden=64, n_layers
         Callable as an ``eps_fn``; also holds ``net``, ``history`` and ``train_s``.
     """
     x0 = data_matrix("x0", x0)
-    if dtype not in ("float64", "float32"):
-        raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
+    dtype = float_dtype(dtype)
     net, losses, train_s = _fit(
         lambda: ContinuousEpsNet(x0.shape[1], hidden=hidden, n_layers=n_layers,
-                                 sigma_min=sigma_min, sigma_max=sigma_max).to(getattr(torch, dtype)),
-        x0, steps, batch_size, lr, seed, progress, desc, getattr(torch, dtype))
+                                 sigma_min=sigma_min, sigma_max=sigma_max).to(dtype),
+        x0, steps, batch_size, lr, seed, progress, desc, dtype)
     return TrainedEpsFn(net, losses, train_s)

@@ -15,7 +15,7 @@ likelihood are the ones that count. A guided sampler is a model too (its chain h
 notebook 07 section 6), but a worse one of the data: guidance gives likelihood away.
 
 * ``ConditionalEpsNet``: ``helpers.denoiser.ContinuousEpsNet`` with a one-hot label (null last)
-  among F_theta's inputs; it trains in float32 and is evaluated in float64 (``.double()``);
+  among F_theta's inputs; it trains in float32, and is evaluated in float32 or float64;
 * ``guided_eps``: the formula above, its one home;
 * ``train_guided_eps_fn``: the training loop with label dropout (notebook 07 writes it out);
 * ``GuidedEpsFn``: the trained net as an ``eps_fn`` (``helpers.score``) for any labels and w,
@@ -25,7 +25,7 @@ notebook 07 section 6), but a worse one of the data: guidance gives likelihood a
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -33,7 +33,8 @@ import torch
 from ._checks import as_float_array, count, data_matrix, positive_scalar, seed as check_seed
 from ._deprecated import keyword_only, renamed_arguments
 from .denoiser import ContinuousEpsNet, single_level
-from .nets import Adam, cosine_lr, evaluate_in_chunks, frozen, torch_threads
+from .nets import (Adam, cosine_lr, evaluate_in_chunks, float_dtype, frozen, in_float64,
+                   torch_threads)
 from .noise_schedule import NoiseSchedule, alpha_bar_from_log_sigma, log_sigma_from_alpha_bar
 from .progress import progress_bar
 
@@ -46,7 +47,8 @@ class ConditionalEpsNet(ContinuousEpsNet):
     The label enters F_theta as a one-hot vector of length n_classes + 1; index ``null`` =
     n_classes is the null label of classifier-free guidance. Everything else (the level features,
     the output form, ``draw_level``) is ``ContinuousEpsNet``'s. Built in float32, the dtype it
-    trains in; call ``.double()`` before finite differences of it (``helpers.score``).
+    trains in; finite differences of it (``helpers.score``) need float64
+    (``GuidedEpsFn.in_float64``).
     """
 
     @keyword_only(3, ("hidden", "n_layers", "n_freqs", "max_freq", "sigma_min", "sigma_max"))
@@ -99,7 +101,10 @@ def _short(value):
 
 @dataclass(frozen=True)
 class GuidedEpsFn:
-    """A trained ``ConditionalEpsNet`` (float64, frozen) with its loss per step and seconds.
+    """A trained ``ConditionalEpsNet`` (frozen, float32 or float64), its loss per step, seconds.
+
+    Calls run in the net's dtype and return float64 numpy; ``in_float64()`` is the same model in
+    float64, what finite differences of it (``helpers.score.pf_ode_log_likelihood``) need.
 
     ``eps_fn(y=None, w=0.0)`` is an ``eps_fn`` for ``helpers.score``: unconditional (the null
     label) when y is None; else guided towards labels y (one per row of x, shape (n,)) with
@@ -113,8 +118,15 @@ class GuidedEpsFn:
     train_s: float
 
     def __post_init__(self):
-        if not isinstance(self.net, ConditionalEpsNet) or self.net.freqs.dtype != torch.float64:
-            raise ValueError("net must be a ConditionalEpsNet in float64 (call .double())")
+        if not isinstance(self.net, ConditionalEpsNet) or self.net.freqs.dtype not in (
+                torch.float32, torch.float64):
+            raise ValueError(f"net must be a ConditionalEpsNet in float32 or float64, "
+                             f"got {type(self.net).__name__}")
+
+    def in_float64(self):
+        """This model with a float64 copy of its net (itself if the net is float64 already)."""
+        net = in_float64(self.net)
+        return self if net is self.net else replace(self, net=net)
 
     @renamed_arguments(batch_size="chunk_size")
     def __call__(self, x, alpha_bar, y=None, w=0.0, chunk_size=4096):
@@ -131,7 +143,7 @@ class GuidedEpsFn:
         log_sigma = log_sigma_from_alpha_bar(single_level(alpha_bar))
         chunk_size = count("chunk_size", chunk_size)
         null = torch.full((len(x),), self.net.null)
-        xt = torch.as_tensor(x)
+        xt = torch.as_tensor(x, dtype=self.net.freqs.dtype)
         if y is not None:  # rows [x; x] with labels [y; null]: one call for both predictions
             y = _labels("y", y, len(x), self.net.n_classes)
             xt, labels = torch.cat([xt, xt]), torch.cat([y, null])
@@ -196,7 +208,7 @@ def _elbo_level(net, n, gen):
 
 def train_guided_eps_fn(x0, labels, *, n_classes, p_uncond=0.2, steps=1200, batch_size=256,
                         lr=2e-3, hidden=256, n_layers=3, sigma_min=0.01, sigma_max=80.0,
-                        weighting="ode", seed=0, progress=True,
+                        weighting="ode", seed=0, dtype="float64", progress=True,
                         desc="training eps_theta(x, sigma, y)"):
     """Fit a ``ConditionalEpsNet`` with label dropout: ``train_eps_fn``'s loss, plus labels.
 
@@ -226,6 +238,10 @@ def train_guided_eps_fn(x0, labels, *, n_classes, p_uncond=0.2, steps=1200, batc
         [log sigma_min, log sigma_max] with weight 1, the continuous-time ELBO's own weighting
         (Kingma et al. 2021, eq. 17: -ELBO is the integral of the eps error over log SNR =
         -2 log sigma, up to constants), so the loss is that bound's diffusion term; good bits.
+    dtype : {"float64", "float32"}
+        The returned net's dtype when called (it always trains in float32). float32 costs the
+        ELBO's many calls about 40 % less; finite differences (the ODE likelihood) need float64,
+        ``GuidedEpsFn.in_float64``.
 
     Returns
     -------
@@ -241,6 +257,7 @@ def train_guided_eps_fn(x0, labels, *, n_classes, p_uncond=0.2, steps=1200, batc
         raise ValueError(f"weighting must be one of {WEIGHTINGS}, got {weighting!r}")
     steps, batch_size = count("steps", steps), count("batch_size", batch_size)
     lr, seed = positive_scalar("lr", lr), check_seed("seed", seed)
+    dtype = float_dtype(dtype)
     with torch_threads(1):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
@@ -268,4 +285,4 @@ def train_guided_eps_fn(x0, labels, *, n_classes, p_uncond=0.2, steps=1200, batc
             opt.step()
             history.append(loss.item())
         train_s = time.perf_counter() - start
-    return GuidedEpsFn(frozen(net.double()), np.asarray(history), train_s)
+    return GuidedEpsFn(frozen(net.to(dtype)), np.asarray(history), train_s)

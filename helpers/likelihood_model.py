@@ -74,17 +74,19 @@ def train_likelihood_model(x_train, labels, *, steps=None, weighting=None, progr
                                desc="eps_theta for likelihood", **recipe)
 
 
-def load_likelihood_model(*, path=WEIGHTS):
-    """The committed model as a ``GuidedEpsFn`` (float64, frozen); its history is the loss."""
+def load_likelihood_model(*, path=WEIGHTS, dtype="float64"):
+    """The committed model as a frozen ``GuidedEpsFn`` in ``dtype`` ("float64" or "float32", as
+    ``train_guided_eps_fn``'s; the file holds float32 weights); its history is the loss."""
     import torch
 
     from .guidance import ConditionalEpsNet, GuidedEpsFn
-    from .nets import frozen
+    from .nets import float_dtype, frozen
 
+    dtype = float_dtype(dtype)
     state = torch.load(path, map_location="cpu", weights_only=True)
     r = RECIPE
     net = ConditionalEpsNet(64, 10, hidden=r["hidden"], n_layers=r["n_layers"],
                             sigma_min=r["sigma_min"], sigma_max=r["sigma_max"])
     net.load_state_dict({k: v.float() for k, v in state["net"].items()})
-    return GuidedEpsFn(frozen(net.double()), state["history"].double().numpy(),
+    return GuidedEpsFn(frozen(net.to(dtype)), state["history"].double().numpy(),
                        float(state["train_s"]))

@@ -22,8 +22,8 @@ import numbers
 
 from ._deprecated import deprecated_use
 
-__all__ = ["mlp", "hidden_sizes", "frozen", "torch_threads", "keeps_torch_rng", "Adam",
-           "cosine_lr", "evaluate_in_chunks"]
+__all__ = ["mlp", "hidden_sizes", "frozen", "float_dtype", "in_float64", "torch_threads",
+           "keeps_torch_rng", "Adam", "cosine_lr", "evaluate_in_chunks"]
 
 
 def cosine_lr(lr, step, steps):
@@ -77,6 +77,27 @@ def frozen(module):
     module.eval()
     module.requires_grad_(False)
     return module
+
+
+def float_dtype(dtype):
+    """torch's float32 or float64 for the option ``dtype`` = "float32" or "float64"."""
+    import torch
+
+    if dtype not in ("float64", "float32"):
+        raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
+    return getattr(torch, dtype)
+
+
+def in_float64(net):
+    """``net`` itself if it is float64, else a frozen float64 copy (``net`` is left as it was):
+    what finite differences of a float32-trained network need."""
+    import copy
+
+    import torch
+
+    if next(net.parameters()).dtype == torch.float64:
+        return net
+    return frozen(copy.deepcopy(net).double())
 
 
 def keeps_torch_rng(train):

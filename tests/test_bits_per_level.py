@@ -257,12 +257,19 @@ def test_validation_split_is_seeded_disjoint_and_complete():
 
 
 def test_committed_weights_are_small_and_load():
+    import torch
+
     from helpers.likelihood_model import load_likelihood_model
 
     assert WEIGHTS.stat().st_size < 2e6
     model = load_likelihood_model()
-    x = np.zeros((2, 64))
+    x = np.random.default_rng(0).uniform(-1, 1, (4, 64))
     assert np.isfinite(model.eps_fn()(x, 0.5)).all()
+    # the file holds float32 weights: float32 evaluation differs by float32 rounding only
+    model32 = load_likelihood_model(dtype="float32")
+    assert model32.net.freqs.dtype == torch.float32
+    np.testing.assert_array_equal(model32.in_float64()(x, 0.5), model(x, 0.5))
+    assert np.abs(model32(x, 0.5) - model(x, 0.5)).max() < 1e-4
 
 
 @pytest.mark.skipif(os.environ.get("DIGITS_WEIGHTS_TEST") != "1",

@@ -29,6 +29,28 @@ def test_guided_eps_formula():
     np.testing.assert_array_equal(guided_eps(c, u, 0), c)       # w = 0: the conditional model
 
 
+def test_float32_evaluation_is_the_float64_models_to_float32_rounding():
+    # train_guided_eps_fn trains in float32 whatever dtype it returns: the two dtypes hold the
+    # same weights, in_float64() of the float32 model is the float64 model exactly, and their
+    # predictions differ by float32 rounding only
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 200)
+    x = rng.normal(size=(200, 3))
+    kw = dict(n_classes=2, steps=20, hidden=16, n_layers=2, progress=False)
+    a32 = train_guided_eps_fn(x, y, dtype="float32", **kw)
+    a64 = train_guided_eps_fn(x, y, **kw)
+    assert a32.net.freqs.dtype == torch.float32 and a64.net.freqs.dtype == torch.float64
+    np.testing.assert_array_equal(a32.history, a64.history)
+    probe, labels = rng.normal(size=(50, 3)), rng.integers(0, 2, 50)
+    exact = a64(probe, 0.3, labels, 2.0)
+    np.testing.assert_array_equal(a32.in_float64()(probe, 0.3, labels, 2.0), exact)
+    assert a64.in_float64() is a64
+    close = a32(probe, 0.3, labels, 2.0)
+    assert close.dtype == np.float64 and 0 < np.abs(close - exact).max() < 1e-5
+    with pytest.raises(ValueError, match="dtype must be .* got 'half'"):
+        train_guided_eps_fn(x, y, dtype="half", **kw)
+
+
 def test_guided_eps_works_on_torch():
     c, u = torch.ones(2, 2), torch.zeros(2, 2)
     assert torch.equal(guided_eps(c, u, 3.0), torch.full((2, 2), 4.0))
@@ -148,8 +170,8 @@ def test_bad_input():
         f(x, 1.5)
     with pytest.raises(ValueError, match="x"):
         f(np.zeros((2, 5)), 0.5)
-    with pytest.raises(ValueError, match="float64"):
-        GuidedEpsFn(frozen(ConditionalEpsNet(3, 4, hidden=8, n_layers=1)), np.zeros(1), 0.0)
+    with pytest.raises(ValueError, match="float32 or float64"):
+        GuidedEpsFn(frozen(ConditionalEpsNet(3, 4, hidden=8, n_layers=1).half()), np.zeros(1), 0.0)
     with pytest.raises(ValueError, match="schedule"):
         f.eps_model("cosine")
     with pytest.raises(ValueError, match="labels"):

@@ -312,3 +312,20 @@ def test_cosine_lr_falls_from_lr_to_zero_along_half_a_cosine():
     assert cosine_lr(lr, steps // 4, steps) == pytest.approx(lr * (2 + 2**0.5) / 4, rel=1e-12)
     values = [cosine_lr(lr, s, steps) for s in range(steps + 1)]
     assert all(a >= b for a, b in zip(values, values[1:]))
+
+
+def test_float_dtype_and_in_float64():
+    from helpers.nets import float_dtype, in_float64
+
+    assert (float_dtype("float32"), float_dtype("float64")) == (torch.float32, torch.float64)
+    with pytest.raises(ValueError, match="dtype must be .* got 'float16'"):
+        float_dtype("float16")
+    torch.manual_seed(0)
+    net32 = frozen(mlp(3, 8, 2))
+    net64 = in_float64(net32)
+    assert next(net32.parameters()).dtype == torch.float32          # the original is left as it was
+    assert next(net64.parameters()).dtype == torch.float64 and not net64.training
+    assert not any(p.requires_grad for p in net64.parameters())
+    for p32, p64 in zip(net32.parameters(), net64.parameters()):
+        assert torch.equal(p32.double(), p64)                           # the same weights, widened
+    assert in_float64(net64) is net64                                   # float64 already: itself

@@ -207,22 +207,22 @@ with torch_threads(1):
         opt.step()
         history.append(loss.item())
     diffusion_train_s = time.perf_counter() - start
-# float64 for the finite differences of the ODE likelihood; gradients off
-eps_theta = GuidedEpsFn(frozen(net.double()), np.asarray(history), diffusion_train_s)
+# gradients off; float32 as trained (the ELBO's many calls), in_float64() for finite differences
+eps_theta = GuidedEpsFn(frozen(net), np.asarray(history), diffusion_train_s)
 print(f"training wall time {diffusion_train_s:.1f} s; final loss {np.mean(history[-100:]):.1f} "
       f"(mean of the last 100 steps)")
 
-# %% [markdown] en_sha="bb57cb8814af"
+# %% [markdown] en_sha="1f354f88acf9"
 # <details><summary>深入一步：同样的训练，一次调用</summary>
 #
-# `train_guided_eps_fn(2 * x_train_dq - 1, y_train_dq, n_classes=10, steps=900, seed=0)` 运行的是同样的几行代码；有一个测试会检查它复现了本笔记本打印的、来自扩散模型的每个数字。
+# `train_guided_eps_fn(2 * x_train_dq - 1, y_train_dq, n_classes=10, steps=900, seed=0, dtype="float32")` 运行的是同样的几行代码；有一个测试会检查它复现了本笔记本打印的、来自扩散模型的每个数字。
 # </details>
 #
-# 这同一个网络的两种似然：沿 250 步余弦调度展开的**笔记本 05 的 ELBO**，反向方差取 $\sigma_t^2 = \beta_t$；以及在前 32 个测试数字上计算的**笔记本 06 的概率流 ODE 似然**（Heun 法，96 次评估）。
+# 这同一个网络的两种似然：沿 250 步余弦调度展开的**笔记本 05 的 ELBO**，反向方差取 $\sigma_t^2 = \beta_t$；以及在前 16 个测试数字上计算的**笔记本 06 的概率流 ODE 似然**（Heun 法，96 次评估）。
 #
 # <details><summary>深入一步：概率流 ODE 似然的代价与精度</summary>
 #
-# 概率流 ODE 似然对这个 ODE 所定义的模型是精确的，只差求解器的误差。每个数字每次评估要让网络处理 $2 \cdot 64 + 1 = 129$ 行输入（散度用有限差分计算），所以只算 32 个数字。用 96 次评估时，它与其极限的差约在 0.03 以内（只用 24 次时，它会让模型显得更好：好多少，留给练习 4）。它所评分的模型在 $x'$ 上加入了 $N(0, \sigma_{\min}^2)$ 噪声，$\sigma_{\min} = 0.01$，约为一个像素灰度级的十二分之一。$\sigma_t^2 = \beta_t$ 是在笔记本 06 §5 中给出更好的界的那个选择。
+# 概率流 ODE 似然对这个 ODE 所定义的模型是精确的，只差求解器的误差。每个数字每次评估要让网络处理 $2 \cdot 64 + 1 = 129$ 行输入（散度用有限差分计算），所以只算 16 个数字。用 96 次评估时，它与其极限的差约在 0.03 以内（只用 24 次时，它会让模型显得更好：好多少，留给练习 4）。它所评分的模型在 $x'$ 上加入了 $N(0, \sigma_{\min}^2)$ 噪声，$\sigma_{\min} = 0.01$，约为一个像素灰度级的十二分之一。$\sigma_t^2 = \beta_t$ 是在笔记本 06 §5 中给出更好的界的那个选择。
 # </details>
 
 # %%
@@ -230,9 +230,9 @@ schedule = NoiseSchedule.cosine(250)
 elbo = diffusion_elbo(2 * x_test_dq - 1, eps_theta.eps_model(schedule), schedule, rng=0,
                       reverse_var="beta")
 bits_diffusion_elbo = bits_per_pixel(elbo.elbo, 64, scale=2)
-N_ODE, NFE_ODE = 32, 96
-log_p_ode = pf_ode_log_likelihood(eps_theta.eps_fn(), 2 * x_test_dq[:N_ODE] - 1, nfe=NFE_ODE,
-                                  sigma_min=SIGMA_MIN)
+N_ODE, NFE_ODE = 16, 96
+log_p_ode = pf_ode_log_likelihood(eps_theta.in_float64().eps_fn(), 2 * x_test_dq[:N_ODE] - 1,
+                                  nfe=NFE_ODE, sigma_min=SIGMA_MIN)
 bits_diffusion_ode = bits_per_pixel(log_p_ode, 64, scale=2)
 print(f"diffusion, ELBO (T = {schedule.T}):       {mean_and_se(bits_diffusion_elbo):.3f} bits per pixel")
 print(f"diffusion, ODE likelihood ({N_ODE} digits, {NFE_ODE} evaluations): "
@@ -315,7 +315,7 @@ plot_cost_per_level(costs_network, costs_histogram,
 # **哪个模型为什么而训练。** §3 的网络是现场训练的，为的是*样本*和引导（笔记本 06 的加权，在 $\sigma$ 上平坦）；§5 和 §6 使用它。为了似然，我们还加载第二个网络：架构和加权都相同、没有标签，在另外 1200 个训练数字上训练，步数是 §3 的 27 倍。这需要几分钟，所以由一个固定种子的脚本生成（`make weights`），笔记本只加载它：
 
 # %%
-likelihood_model = load_likelihood_model()        # §3's recipe, 27 times the steps: make weights
+likelihood_model = load_likelihood_model(dtype="float32")  # §3's recipe, 27x the steps: make weights
 model = likelihood_model.eps_model(schedule)
 split = validation_split(len(pixels_train))      # 1200 train the network, 238 choose t0 and s
 pixels_val = pixels_train[split.validation]
@@ -511,7 +511,7 @@ for w, eps_model in zip((0, 1, 3), eps_theta.eps_models(schedule, y=y_cond, ws=(
 # 在 $w = 0$ 时，条件界比无条件界好每像素 0.18 比特，超过了仅凭标签所能带来的 0.052。网络的两半是两个不同的模型，而不是 $p(x \mid y)$ 及其自身的平均 $p(x)$；条件的那一半只不过是这些测试数字的一个更好的模型。（它见过五分之四的训练行，无条件的那一半只见过五分之一；练习 5 会改变标签丢弃概率，看这个差距怎样变化。）
 # </details>
 
-# %% [markdown] en_sha="301b759cf962"
+# %% [markdown] en_sha="0f0fe7496e14"
 # ## 7. 小结
 #
 # - **去量化**把连续像素上的任意密度变成离散似然的一个界，$\log P \ge \mathbb{E}_u \log p(x) - 64 \log 17$；每像素比特数把所有模型放在同一种单位下，并计入了变量替换。
@@ -551,19 +551,19 @@ for w, eps_model in zip((0, 1, 3), eps_theta.eps_models(schedule, y=y_cond, ws=(
 #
 #    <details><summary>解答</summary>
 #
-#    两者都会改善：ELBO 从每像素 3.345 比特降到 3.028，概率流 ODE 似然从 3.21 降到 2.88，仍高于直方图的 2.42（`make bench` 训练得还要更久）。基准测试对同样三倍的训练给出 2.93，那是另一次测量：它的概率流 ODE 似然在 64 个数字上用 128 次求值，而 §3 在 32 个数字上用 96 次。
+#    两者都会改善：ELBO 从每像素 3.345 比特降到 3.028，概率流 ODE 似然从 3.22 降到 2.86，仍高于直方图的 2.42（`make bench` 训练得还要更久）。基准测试对同样三倍的训练给出 2.93，那是另一次测量：它的概率流 ODE 似然在 64 个数字上用 128 次求值，而 §3 在 16 个数字上用 96 次。
 #    </details>
 #
 # 4. **更少的评估次数。** 预测 §3 的概率流 ODE 似然在用 24 次而不是 96 次网络评估时的值。模型看起来会更好还是更差？
 #
 #    <details><summary>检验用的代码</summary>
 #
-#    `bits_per_pixel(pf_ode_log_likelihood(eps_theta.eps_fn(), 2 * x_test_dq[:32] - 1, nfe=24, sigma_min=SIGMA_MIN), 64, scale=2).mean()`
+#    `bits_per_pixel(pf_ode_log_likelihood(eps_theta.in_float64().eps_fn(), 2 * x_test_dq[:16] - 1, nfe=24, sigma_min=SIGMA_MIN), 64, scale=2).mean()`
 #    </details>
 #
 #    <details><summary>解答</summary>
 #
-#    更好，但好得不对：每像素 2.805 比特，比 96 次评估时的 3.21 低 0.40。求解器的误差是一种偏差，而不是会在各个数字之间平均掉的噪声，而在这里它偏向对模型有利的一方。一个似然总要用更多次评估来核对（笔记本 06 的 §5 在混合分布上用了 512 次）。
+#    更好，但好得不对：每像素 2.815 比特，比 96 次评估时的 3.22 低 0.40。求解器的误差是一种偏差，而不是会在各个数字之间平均掉的噪声，而在这里它偏向对模型有利的一方。一个似然总要用更多次评估来核对（笔记本 06 的 §5 在混合分布上用了 512 次）。
 #    </details>
 #
 # 5. **标签的价值。** 对单个模型而言，知道标签最多能使似然改善每像素 $\log_2 10 / 64$ 比特。推导这个上限。§6 测得 0.18，超过了它。然后把标签丢弃概率从 0.2 改为 0.5 重新训练，并预测 §6 中条件减无条件的差距（$w = 0$，同样的 120 个数字）会变大还是变小。
