@@ -191,10 +191,11 @@ for h in (0.02, 0.1, 0.4):
 # %%
 far = GaussianMixture1D(weights=[0.4, 0.3, 0.3], means=[-4.0, 0.0, 4.0], stds=[0.25, 0.25, 0.5])
 x_init = np.random.default_rng(4).normal(0.0, 3.0, size=(2000, 1))
-for name, mix, start in (("notebook 05's mixture", mixture, x_init), ("modes at -4, 0, 4", far, 2 * x_init)):
+for name, mix, start, totals in (("notebook 05's mixture", mixture, x_init, (100, 1000)),
+                                 ("modes at -4, 0, 4", far, 2 * x_init, (100, 1000, 5000))):
     print(f"{name}: the data's shares {np.round(mix.mode_shares(), 3)}")
     x, done = start, 0
-    for total in (100, 1000, 10000):
+    for total in totals:
         x = langevin_sample(lambda z, mix=mix: mix.score(z, 1.0), x, step_size=0.01,
                             steps=total - done, rng=total)
         done = total  # the same chains, continued
@@ -206,7 +207,7 @@ print(f"W1 floor (2000 against 4000 data points): {wasserstein_1(mixture.sample(
 
 # %% [markdown]
 # On notebook 05's mixture plain Langevin gets there: after a thousand steps the shares are
-# close to the data's. Pull the modes apart and the chains stay where they first fell, for ten
+# close to the data's. Pull the modes apart and the chains stay where they first fell, for five
 # thousand steps: to cross, a chain must climb through a region of tiny density, against the
 # score. The shares then say where the chains started.
 #
@@ -235,7 +236,7 @@ for i, sigma in enumerate(sigmas):
 print(f"modes at -4, 0, 4: the data's shares {np.round(far.mode_shares(), 3)}")
 print(f"  annealed, 20 levels x 100 steps: shares {np.round(far.mode_shares(xbar), 3)}, "
       f"W1 {wasserstein_1(xbar, far.sample(4000, rng=1)):.3f}")
-print(f"  plain, 10000 steps:               shares {np.round(far.mode_shares(plain_far), 3)}, "
+print(f"  plain, 5000 steps:                shares {np.round(far.mode_shares(plain_far), 3)}, "
       f"W1 {wasserstein_1(plain_far, far.sample(4000, rng=1)):.3f}")
 print(f"  floor (2000 against 4000 points of this mixture): "
       f"W1 {wasserstein_1(far.sample(2000, rng=5), far.sample(4000, rng=1)):.3f}")
@@ -308,7 +309,7 @@ slider_panel(plot_langevin, log_slider("step_size", 0.01, 1e-3, 0.1),
 # </details>
 
 # %%
-x_grid = np.linspace(-4, 4, 201)[:, None]
+x_grid = np.linspace(-4, 4, 101)[:, None]
 print(f"{'T':>6} {'max beta_t':>11} {'largest difference in a step':>30} {'summed over the steps':>23}")
 for T in (100, 1000, 10000):
     sched = NoiseSchedule.cosine(T)
@@ -357,18 +358,18 @@ for T in (100, 1000, 10000):
 # $d\sigma/d\tau = \beta / \big(2\sqrt{\bar\alpha (1 - \bar\alpha)}\big)$. Their ratio is
 # $d\bar x / d\sigma = \hat\varepsilon$. In these variables $\bar x = x_0 + \sigma\varepsilon$:
 # the variance-exploding SDE, whose levels §2's annealed Langevin already walked. The next cell
-# integrates both forms from the same points: they end within 0.002 of each other, the two Euler
+# integrates both forms from the same points: they end within 0.004 of each other, the two Euler
 # discretisations' own difference.
 # </details>
 
 # %%
 # Going deeper (optional): the probability-flow ODE in (x, t) and in (xbar, sigma), each with
-# 4000 Euler steps from the same points, on notebook 05's cosine schedule in continuous time
+# 2000 Euler steps from the same points, on notebook 05's cosine schedule in continuous time
 off = 0.008
 abar = lambda t: (math.cos((t + off) / (1 + off) * math.pi / 2)
                   / math.cos(off / (1 + off) * math.pi / 2)) ** 2
 beta = lambda t, h=1e-6: (math.log(abar(t - h)) - math.log(abar(t + h))) / (2 * h)  # -d log abar/dt
-t_fine = np.linspace(0.9, 0.1, 4001)            # from much noise to little
+t_fine = np.linspace(0.9, 0.1, 2001)            # from much noise to little
 x_vp = np.random.default_rng(11).standard_normal((500, 1))
 xbar = xbar_start = x_vp / math.sqrt(abar(t_fine[0]))
 for t0, t1 in zip(t_fine[:-1], t_fine[1:]):
@@ -459,13 +460,14 @@ for nfe in (8, 32, 128, 512):
 # top law and 0.005 the solver's.
 # </details>
 #
-# Now a learned model: `train_eps_fn` trains notebook 05's network on *continuous* noise levels
-# (every $\sigma$ from 0.002 to 80) and returns it as an `eps_fn`. On notebook 05's chain, the
-# same network gives an ELBO for both reverse variances. All on the same 1000 held-out points,
-# in nats per point; the ODE at 256 evaluations:
+# Now a learned model: `train_eps_fn` trains notebook 05's network (here 32 units wide) on
+# *continuous* noise levels (every $\sigma$ from 0.002 to 80) and returns it as an `eps_fn`. On
+# notebook 05's chain, the same network gives an ELBO for both reverse variances. All on the same
+# 1000 held-out points, in nats per point; the ODE at 256 evaluations:
 
 # %%
-eps_fn = train_eps_fn(x_train, seed=0, dtype="float32", desc="eps_theta(x, sigma), continuous levels")
+eps_fn = train_eps_fn(x_train, steps=1250, hidden=32, seed=0, dtype="float32",
+                      desc="eps_theta(x, sigma), continuous levels")
 held_out = x_test[:1000]
 ode_ll = pf_ode_log_likelihood(eps_fn.in_float64(), held_out, nfe=256)  # finite differences: float64
 ode_exact = pf_ode_log_likelihood(mixture.eps_at, held_out, nfe=256)
@@ -489,22 +491,22 @@ print(f"  log p - ELBO (beta)                      {mean_and_se(log_p - elbo_bet
 # far smaller than the means'.
 #
 # - The ODE with the exact $\hat\varepsilon$ reproduces $\log p$ to 0.002 nats; the learned one
-#   sits 0.018 ± 0.007 nats below it, the network's cost.
-# - The chain's ELBO is 0.713 ± 0.056 nats below $\log p$ with $\tilde\beta_t$, and within its
-#   noise of it with $\beta_t$ ($-0.023 \pm 0.034$).
+#   sits 0.020 ± 0.006 nats below it, the network's cost.
+# - The chain's ELBO is 0.725 ± 0.056 nats below $\log p$ with $\tilde\beta_t$, and within its
+#   noise of it with $\beta_t$ ($-0.015 \pm 0.034$).
 # - One network, three models: the deterministic flow, whose likelihood the ODE gives, and the
 #   *discrete* chain with each reverse variance, whose likelihood an ELBO bounds. Papers
 #   reporting one cannot be compared directly with papers reporting another.
 #
-# <details><summary>Going deeper: a bound above log p? And is the 0.71 the network?</summary>
+# <details><summary>Going deeper: a bound above log p? And is the 0.73 the network?</summary>
 #
 # An ELBO cannot exceed its model's log-likelihood, and no model beats the data's own density
 # on average (a KL divergence is never negative), so the true gap with $\beta_t$ is at least 0:
-# $-0.023$ is the noise of 1000 points and one draw per step. On all 4000 test points, averaged
-# over three draws, it is $+0.046 \pm 0.010$. Driving the same chain with the exact
-# $\varepsilon^*$ (same draws) raises its ELBO by only $0.024 \pm 0.008$ nats with
-# $\tilde\beta_t$ and $0.016 \pm 0.006$ with $\beta_t$, about what the network costs the ODE.
-# So nearly all of $\tilde\beta_t$'s 0.71 nats is the reverse variance (notebook 05 §5 showed
+# $-0.015$ is the noise of 1000 points and one draw per step. On all 4000 test points, averaged
+# over three draws, it is $+0.058 \pm 0.010$. Driving the same chain with the exact
+# $\varepsilon^*$ (same draws) raises its ELBO by only $0.036 \pm 0.010$ nats with
+# $\tilde\beta_t$ and $0.023 \pm 0.007$ with $\beta_t$, about what the network costs the ODE.
+# So nearly all of $\tilde\beta_t$'s 0.73 nats is the reverse variance (notebook 05 §5 showed
 # why $\tilde\beta_t$ is too narrow), not the network.
 # </details>
 #
@@ -632,7 +634,7 @@ for rho in (1.0, 7.0):
 # An even grid spends seven of its eight steps above $\sigma = 10$, where nothing happens, and
 # jumps from 10 to 0.002 in one step. The $\rho = 7$ grid puts its steps where the velocity
 # changes. Move the NFE and compare the two solvers from the same starting points (exact
-# $\hat\varepsilon$, 1000 samples, one seed; the table's means are the numbers to trust). At 8
+# $\hat\varepsilon$, 1000 samples, one seed: trust the table's means). At 8
 # evaluations, look for Heun's samples left too far out, a pile near $-3$ and a tenth beyond the
 # axis (the title counts them): the undershoot above.
 
@@ -653,7 +655,7 @@ slider_panel(plot_few_step, int_slider("nfe", 8, 1, 64), eps_fn=mixture.eps_at,
 # $x_t = (1 - t)\, x_0 + t\, \varepsilon$ for $t \in [0, 1]$, and trains a velocity field
 # $v_\theta(x_t, t)$ to match the path's own velocity $\varepsilon - x_0$. Sampling integrates
 # $dx/dt = v_\theta$ from $t = 1$ (noise) down to $t = 0$. (Lipman et al. run time the other
-# way, with $t = 0$ the noise; we keep the diffusion convention.)
+# way; we keep the diffusion convention.)
 #
 # Divided by $1 - t$, $x_t / (1 - t) = x_0 + \frac{t}{1 - t}\, \varepsilon$ is $\bar x$ at
 # $\sigma = t / (1 - t)$: the same ODE, with time $t$ in place of $\sigma$. The cell checks it
@@ -703,9 +705,9 @@ print(f"max |flow matching end / (1 - t) - probability-flow end| = "
 # %%
 moons_train, moons_test = two_moons(8000, rng=0), two_moons(2000, rng=1)
 moons_ref = prepare_reference(moons_test, n_projections=256, rng=14)  # directions drawn once
-eps_moons = train_eps_fn(moons_train, steps=1500, seed=1, dtype="float32", desc="eps_theta on moons")
+eps_moons = train_eps_fn(moons_train, steps=1000, seed=1, dtype="float32", desc="eps_theta on moons")
 # flow matching: the straight path x_t = (1 - t) x_0 + t eps, loss || v_theta(x_t, t) - (eps - x_0) ||^2
-fm = train_velocity(moons_train, steps=1500, batch_size=256, lr=5e-3, seed=1, desc="v_theta on moons")
+fm = train_velocity(moons_train, steps=1000, batch_size=256, lr=5e-3, seed=1, desc="v_theta on moons")
 print(f"training wall time {eps_moons.train_s:.1f} s (ours), wall time {fm.train_s:.1f} s (flow matching)")
 moons_floor, gauss = two_moons(2000, rng=12), np.random.default_rng(13).standard_normal((2000, 2))
 print(f"{'2000 points against held-out':<42} {'sliced W1':>10}")
@@ -726,7 +728,7 @@ plot_moons({"held-out data": moons_test, "ours, Heun 8 NFE": rows[2][1],
 # **At few evaluations the sampler matters more than the network.** With Heun on the
 # $\rho = 7$ grid both networks fail at 8 evaluations (sliced $W_1$ above 1). The midpoint rule,
 # $x' = x + h\, v(x + \tfrac{h}{2} v(x, t), t + \tfrac{h}{2})$, on flow matching's clock, uniform
-# in $t = \sigma / (1 + \sigma)$ (`flow_clock_sample`), brings our network to 0.063 with the same
+# in $t = \sigma / (1 + \sigma)$ (`flow_clock_sample`), brings our network to 0.081 with the same
 # 8 calls (the floor is 0.033). Two things changed, the rule and the grid. Try each rule on
 # each grid:
 
@@ -746,10 +748,10 @@ for rule, integrate, steps in (("Euler (8 steps)", euler_in_time, 8),
     print(f"{rule:<30} {ends[0]:13.3f} {ends[1]:11.3f}")
 
 # %% [markdown]
-# The rule matters most: on either grid the midpoint rule beats Euler, and Heun (1.26) most of
+# The rule matters most: on either grid the midpoint rule beats Euler, and Heun (1.22) most of
 # all. Heun takes its second slope at the far end of a long step, near $\hat x_0$, where §6
-# found the slope small; the midpoint rule takes it half-way. The grid adds a factor of about
-# two. Where do its calls go?
+# found the slope small; the midpoint rule takes it half-way. The grid adds a smaller factor,
+# under two. Where do its calls go?
 
 # %%
 def call_levels(sample):
@@ -781,8 +783,8 @@ plot_call_levels(calls, band=(width, spread), band_label="from a moon's width to
 #
 # This notebook's table is one training run of each network, with the same steps, so it ranks
 # little: the flow-matching network has no skip connection and samples $t$ uniformly, and with
-# Euler (`solver="euler"`) its order at 16 evaluations reverses (sliced $W_1$ 0.122 for flow
-# matching against 0.158 for ours). `benchmarks/flow_matching_seeds.py` trains both over five seeds at equal
+# Euler (`solver="euler"`) its order at 16 evaluations reverses (sliced $W_1$ 0.148 for flow
+# matching against 0.169 for ours). `benchmarks/flow_matching_seeds.py` trains both over five seeds at equal
 # training time (flow matching with its published recipe) and tries every sampler on both: with
 # the midpoint rule on the flow clock our median sliced $W_1$ is 0.035, 0.030 and 0.031 at 8, 16
 # and 32 evaluations, against 0.121, 0.122 and 0.124 for flow matching with its best sampler.
@@ -797,11 +799,11 @@ plot_call_levels(calls, band=(width, spread), band_label="from a moon's width to
 #   separated modes it needs annealing through noise levels, the idea diffusion builds on.
 # - Notebook 05's chain tends to the variance-preserving SDE. The probability-flow ODE has the
 #   same marginals with no noise, and DDIM is Euler's method on it.
-# - The ODE gives an exact log-likelihood (the learned network loses 0.018 ± 0.007 nats); an
+# - The ODE gives an exact log-likelihood (the learned network loses 0.020 ± 0.006 nats); an
 #   ELBO bounds another model, the discrete chain.
 # - Few-step sampling is ODE solving, and the step rule matters most: Heun's long steps
-#   undershoot, and the midpoint rule on flow matching's clock, $\sigma = t / (1 - t)$, samples
-#   the moons well with 8 calls.
+#   undershoot, and the midpoint rule on flow matching's clock, $\sigma = t / (1 - t)$, draws
+#   both moons with 8 calls, where Heun fails.
 #
 # ## Exercises (predict, then check)
 #

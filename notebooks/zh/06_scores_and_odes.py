@@ -160,10 +160,11 @@ for h in (0.02, 0.1, 0.4):
 # %%
 far = GaussianMixture1D(weights=[0.4, 0.3, 0.3], means=[-4.0, 0.0, 4.0], stds=[0.25, 0.25, 0.5])
 x_init = np.random.default_rng(4).normal(0.0, 3.0, size=(2000, 1))
-for name, mix, start in (("notebook 05's mixture", mixture, x_init), ("modes at -4, 0, 4", far, 2 * x_init)):
+for name, mix, start, totals in (("notebook 05's mixture", mixture, x_init, (100, 1000)),
+                                 ("modes at -4, 0, 4", far, 2 * x_init, (100, 1000, 5000))):
     print(f"{name}: the data's shares {np.round(mix.mode_shares(), 3)}")
     x, done = start, 0
-    for total in (100, 1000, 10000):
+    for total in totals:
         x = langevin_sample(lambda z, mix=mix: mix.score(z, 1.0), x, step_size=0.01,
                             steps=total - done, rng=total)
         done = total  # the same chains, continued
@@ -173,8 +174,8 @@ for name, mix, start in (("notebook 05's mixture", mixture, x_init), ("modes at 
         plain_far = x
 print(f"W1 floor (2000 against 4000 data points): {wasserstein_1(mixture.sample(2000, rng=5), test_ref):.3f}")
 
-# %% [markdown] en_sha="c6dae86c9fdb"
-# 在笔记本 05 的混合分布上，普通的朗之万动力学能够到达目标：一千步之后，比例已接近数据的比例。把模态拉开，链就停在它们最初落入的地方，一万步都是如此：要跨过去，链必须逆着分数爬过一个密度极小的区域。于是这些比例说明的是链从哪里出发。
+# %% [markdown] en_sha="834ac3225518"
+# 在笔记本 05 的混合分布上，普通的朗之万动力学能够到达目标：一千步之后，比例已接近数据的比例。把模态拉开，链就停在它们最初落入的地方，五千步都是如此：要跨过去，链必须逆着分数爬过一个密度极小的区域。于是这些比例说明的是链从哪里出发。
 #
 # **退火**（Song & Ermon 2019）解决了这个问题。用水平为 $\sigma$ 的噪声把数据模糊：模糊后的密度 $p_\sigma$ 没有空隙。在 $\sigma = 10$ 处运行一百步朗之万，然后在越来越小的水平上依次运行（从 10 到 0.01 共 20 个水平），步长 $h = 0.2\sigma^2$ 随水平一起缩小：
 #
@@ -194,7 +195,7 @@ for i, sigma in enumerate(sigmas):
 print(f"modes at -4, 0, 4: the data's shares {np.round(far.mode_shares(), 3)}")
 print(f"  annealed, 20 levels x 100 steps: shares {np.round(far.mode_shares(xbar), 3)}, "
       f"W1 {wasserstein_1(xbar, far.sample(4000, rng=1)):.3f}")
-print(f"  plain, 10000 steps:               shares {np.round(far.mode_shares(plain_far), 3)}, "
+print(f"  plain, 5000 steps:                shares {np.round(far.mode_shares(plain_far), 3)}, "
       f"W1 {wasserstein_1(plain_far, far.sample(4000, rng=1)):.3f}")
 print(f"  floor (2000 against 4000 points of this mixture): "
       f"W1 {wasserstein_1(far.sample(2000, rng=5), far.sample(4000, rng=1)):.3f}")
@@ -242,7 +243,7 @@ slider_panel(plot_langevin, log_slider("step_size", 0.01, 1e-3, 0.1),
 # </details>
 
 # %%
-x_grid = np.linspace(-4, 4, 201)[:, None]
+x_grid = np.linspace(-4, 4, 101)[:, None]
 print(f"{'T':>6} {'max beta_t':>11} {'largest difference in a step':>30} {'summed over the steps':>23}")
 for T in (100, 1000, 10000):
     sched = NoiseSchedule.cosine(T)
@@ -253,7 +254,7 @@ for T in (100, 1000, 10000):
     diff = np.abs(ddpm - sde).max(axis=0)                               # per step
     print(f"{T:6d} {b.max():11.2e} {diff.max():30.2e} {diff.sum():23.2e}")
 
-# %% [markdown] en_sha="6e961b28d24a"
+# %% [markdown] en_sha="3455f07ed0ab"
 # 步数增加十倍：每步的差异缩小一百倍，整条链的差异缩小十倍。在极限下，笔记本 05 中 $\sigma_t^2 = \beta_t$ 的采样器*就是*反向随机微分方程，它的噪声就是该方程自身的噪声。
 #
 # ## 4. 概率流 ODE
@@ -269,17 +270,17 @@ for T in (100, 1000, 10000):
 #
 # 反向随机微分方程混合了漂移项和新注入的噪声；这个 ODE 则完全不含噪声。把前向随机微分方程写成 $dx = f\, d\tau + g\, dW$，其中 $f = -\tfrac{1}{2}\beta x$，$g = \sqrt{\beta}$。它的边缘分布满足 Fokker-Planck 方程 $\partial_\tau p = -\nabla \cdot (f p) + \tfrac{1}{2} g^2 \nabla^2 p$。由于 $\nabla^2 p = \nabla \cdot (p \nabla \log p)$，噪声项也可以写成一个漂移：$\partial_\tau p = -\nabla \cdot \big[(f - \tfrac{1}{2} g^2 \nabla \log p)\, p\big]$。因此，流 $dx/d\tau = -\tfrac{1}{2}\beta\,(x + \nabla \log p_\tau(x))$ 不带任何噪声，却搬运着同样的 $p_\tau$。
 #
-# 再换变量。由 $d\bar\alpha/d\tau = -\beta \bar\alpha$、$\bar x = x / \sqrt{\bar\alpha}$ 和 $\sigma^2 = 1/\bar\alpha - 1$，得 $d\bar x/d\tau = -\tfrac{1}{2}\beta \nabla \log p / \sqrt{\bar\alpha} = \tfrac{1}{2}\beta \hat\varepsilon / \sqrt{\bar\alpha (1 - \bar\alpha)}$（§1：$\nabla \log p = -\hat\varepsilon / \sqrt{1 - \bar\alpha}$），以及 $d\sigma/d\tau = \beta / \big(2\sqrt{\bar\alpha (1 - \bar\alpha)}\big)$。两者之比就是 $d\bar x / d\sigma = \hat\varepsilon$。在这组变量下 $\bar x = x_0 + \sigma\varepsilon$：这正是方差爆炸型随机微分方程，§2 的退火朗之万动力学已经沿着它的各个水平走过一遍。下一个单元格从相同的点出发对两种形式积分：两者的终点相差不到 0.002，这只是两种欧拉离散之间本身的差别。
+# 再换变量。由 $d\bar\alpha/d\tau = -\beta \bar\alpha$、$\bar x = x / \sqrt{\bar\alpha}$ 和 $\sigma^2 = 1/\bar\alpha - 1$，得 $d\bar x/d\tau = -\tfrac{1}{2}\beta \nabla \log p / \sqrt{\bar\alpha} = \tfrac{1}{2}\beta \hat\varepsilon / \sqrt{\bar\alpha (1 - \bar\alpha)}$（§1：$\nabla \log p = -\hat\varepsilon / \sqrt{1 - \bar\alpha}$），以及 $d\sigma/d\tau = \beta / \big(2\sqrt{\bar\alpha (1 - \bar\alpha)}\big)$。两者之比就是 $d\bar x / d\sigma = \hat\varepsilon$。在这组变量下 $\bar x = x_0 + \sigma\varepsilon$：这正是方差爆炸型随机微分方程，§2 的退火朗之万动力学已经沿着它的各个水平走过一遍。下一个单元格从相同的点出发对两种形式积分：两者的终点相差不到 0.004，这只是两种欧拉离散之间本身的差别。
 # </details>
 
 # %%
 # Going deeper (optional): the probability-flow ODE in (x, t) and in (xbar, sigma), each with
-# 4000 Euler steps from the same points, on notebook 05's cosine schedule in continuous time
+# 2000 Euler steps from the same points, on notebook 05's cosine schedule in continuous time
 off = 0.008
 abar = lambda t: (math.cos((t + off) / (1 + off) * math.pi / 2)
                   / math.cos(off / (1 + off) * math.pi / 2)) ** 2
 beta = lambda t, h=1e-6: (math.log(abar(t - h)) - math.log(abar(t + h))) / (2 * h)  # -d log abar/dt
-t_fine = np.linspace(0.9, 0.1, 4001)            # from much noise to little
+t_fine = np.linspace(0.9, 0.1, 2001)            # from much noise to little
 x_vp = np.random.default_rng(11).standard_normal((500, 1))
 xbar = xbar_start = x_vp / math.sqrt(abar(t_fine[0]))
 for t0, t1 in zip(t_fine[:-1], t_fine[1:]):
@@ -354,7 +355,7 @@ for nfe in (8, 32, 128, 512):
     err = np.abs(pf_ode_log_likelihood(mixture.eps_at, x_eval, nfe=nfe) - exact_log_p).max()
     print(f"{nfe:5d} {err:34.4f}")
 
-# %% [markdown] en_sha="3de4146bcf52"
+# %% [markdown] en_sha="65ef12a55cf8"
 # 最差点的误差在 128 次评估时为 0.08 nat，512 次时为 0.011。求似然比采样（§6）需要更多次评估：每个点都必须被准确地搬运，而不仅仅是整个分布。
 #
 # <details><summary>深入一步：收敛速度，以及顶层分布所占的份额</summary>
@@ -362,10 +363,11 @@ for nfe in (8, 32, 128, 512):
 # 最差点的误差从 32 次评估到 128 次下降为 1/14，从 128 次到 512 次下降为 1/7（二阶求解器的理想值是 1/16）。512 次时的 0.011 中，约 0.006 来自顶层分布的偏差，0.005 来自求解器。
 # </details>
 #
-# 现在来看一个学到的模型：`train_eps_fn` 在*连续*噪声水平上（0.002 到 80 之间的每个 $\sigma$）训练笔记本 05 的网络，并把它作为一个 `eps_fn` 返回。在笔记本 05 的链上，同一个网络给出两种反向方差下的 ELBO。全部在同样的 1000 个留出点上计算，单位为每点 nat；概率流 ODE 用 256 次评估：
+# 现在来看一个学到的模型：`train_eps_fn` 在*连续*噪声水平上（0.002 到 80 之间的每个 $\sigma$）训练笔记本 05 的网络（这里每层 32 个单元），并把它作为一个 `eps_fn` 返回。在笔记本 05 的链上，同一个网络给出两种反向方差下的 ELBO。全部在同样的 1000 个留出点上计算，单位为每点 nat；概率流 ODE 用 256 次评估：
 
 # %%
-eps_fn = train_eps_fn(x_train, seed=0, dtype="float32", desc="eps_theta(x, sigma), continuous levels")
+eps_fn = train_eps_fn(x_train, steps=1250, hidden=32, seed=0, dtype="float32",
+                      desc="eps_theta(x, sigma), continuous levels")
 held_out = x_test[:1000]
 ode_ll = pf_ode_log_likelihood(eps_fn.in_float64(), held_out, nfe=256)  # finite differences: float64
 ode_exact = pf_ode_log_likelihood(mixture.eps_at, held_out, nfe=256)
@@ -384,16 +386,16 @@ print(f"  log p - ODE (learned)                    {mean_and_se(log_p - ode_ll):
 print(f"  log p - ELBO (beta_tilde)                {mean_and_se(log_p - elbo_tilde): .3f}")
 print(f"  log p - ELBO (beta)                      {mean_and_se(log_p - elbo_beta): .3f}")
 
-# %% [markdown] en_sha="07640ed05730"
+# %% [markdown] en_sha="7715b9bb3cad"
 # 请看*配对*差值，它们是在同一批数据上逐点算出的：对概率流 ODE 的几行，其标准误远小于均值的标准误。
 #
-# - 使用精确 $\hat\varepsilon$ 的概率流 ODE 重现了 $\log p$，误差在 0.002 nat 以内；学到的那个比它低 0.018 ± 0.007 nat，这是网络不完美的代价。
-# - 这条链的 ELBO 在 $\tilde\beta_t$ 下比 $\log p$ 低 0.713 ± 0.056 nat，在 $\beta_t$ 下与它的差在噪声范围之内（$-0.023 \pm 0.034$）。
+# - 使用精确 $\hat\varepsilon$ 的概率流 ODE 重现了 $\log p$，误差在 0.002 nat 以内；学到的那个比它低 0.020 ± 0.006 nat，这是网络不完美的代价。
+# - 这条链的 ELBO 在 $\tilde\beta_t$ 下比 $\log p$ 低 0.725 ± 0.056 nat，在 $\beta_t$ 下与它的差在噪声范围之内（$-0.015 \pm 0.034$）。
 # - 同一个网络，三个模型：确定性的流，其似然由 ODE 给出；以及取每一种反向方差的*离散*链，其似然由 ELBO 从下方界定。报告其中一种的论文，不能与报告另一种的论文直接比较。
 #
-# <details><summary>深入一步：界会高于 log p 吗？0.71 是网络造成的吗？</summary>
+# <details><summary>深入一步：界会高于 log p 吗？0.73 是网络造成的吗？</summary>
 #
-# ELBO 不可能超过它所属模型的对数似然，而任何模型平均而言都胜不过数据自身的密度（KL 散度永不为负），所以在 $\beta_t$ 下真正的差距至少为 0：$-0.023$ 只是 1000 个点、每步一次抽样带来的噪声。在全部 4000 个测试点上、对三次抽样取平均，它是 $+0.046 \pm 0.010$。用精确的 $\varepsilon^*$ 驱动同一条链（相同的抽样），ELBO 只提高 $0.024 \pm 0.008$ nat（$\tilde\beta_t$）和 $0.016 \pm 0.006$ nat（$\beta_t$），与网络给 ODE 带来的代价相当。所以 $\tilde\beta_t$ 下那 0.71 nat 几乎全部来自反向方差（笔记本 05 第 5 节说明了 $\tilde\beta_t$ 为什么太窄），而不是网络。
+# ELBO 不可能超过它所属模型的对数似然，而任何模型平均而言都胜不过数据自身的密度（KL 散度永不为负），所以在 $\beta_t$ 下真正的差距至少为 0：$-0.015$ 只是 1000 个点、每步一次抽样带来的噪声。在全部 4000 个测试点上、对三次抽样取平均，它是 $+0.058 \pm 0.010$。用精确的 $\varepsilon^*$ 驱动同一条链（相同的抽样），ELBO 只提高 $0.036 \pm 0.010$ nat（$\tilde\beta_t$）和 $0.023 \pm 0.007$ nat（$\beta_t$），与网络给 ODE 带来的代价相当。所以 $\tilde\beta_t$ 下那 0.73 nat 几乎全部来自反向方差（笔记本 05 第 5 节说明了 $\tilde\beta_t$ 为什么太窄），而不是网络。
 # </details>
 #
 # ## 6. 少步采样
@@ -491,7 +493,7 @@ for rho in (1.0, 7.0):
     print(f"Euler, 8 NFE, rho = {rho:.0f}: W1 = {mean_and_se(w):.3f}"
           f"   (levels {', '.join(f'{v:.3g}' for v in levels)})")
 
-# %% [markdown] en_sha="8d5c6d4a6ed7"
+# %% [markdown] en_sha="90ee2813f657"
 # 均匀网格把八步中的七步花在 $\sigma = 10$ 以上，而那里什么也没有发生，然后一步从 10 跳到 0.002。$\rho = 7$ 的网格则把步放在速度发生变化的地方。调节 NFE，从相同的起点比较两个求解器（精确的 $\hat\varepsilon$，1000 个样本，一个种子；可信的是表中的平均值）。在 8 次评估时，请看 Heun 法有一部分样本被留在了太靠外的位置：$-3$ 附近堆起一簇，还有约十分之一落在坐标轴范围之外（标题给出了比例）：这正是上面说的“走得不够远”。
 
 # %%
@@ -502,7 +504,7 @@ plot_few_step(8, eps_fn=mixture.eps_at, mixture=mixture, held_out=test_ref, n=10
 slider_panel(plot_few_step, int_slider("nfe", 8, 1, 64), eps_fn=mixture.eps_at,
              mixture=mixture, held_out=test_ref, n=1000, rng=0)
 
-# %% [markdown] en_sha="3c852d1e739b"
+# %% [markdown] en_sha="7365ac1ba52d"
 # ## 7. 流匹配是这个家族的一员
 #
 # **流匹配是换了一种计时方式的概率流 ODE。** 它来自 Lipman et al. (2023) 和 Liu et al. (2023) 的 rectified flow（即整流流），写法中不出现噪声水平和分数。它在一个数据点与一次噪声抽样之间取一条直线路径，$x_t = (1 - t)\, x_0 + t\, \varepsilon$，$t \in [0, 1]$，并训练速度场 $v_\theta(x_t, t)$ 去匹配这条路径自身的速度 $\varepsilon - x_0$。采样时对 $dx/dt = v_\theta$ 从 $t = 1$（噪声）积分到 $t = 0$。（Lipman et al. 的时间方向相反，$t = 0$ 是噪声；我们沿用扩散模型的约定。）
@@ -541,9 +543,9 @@ print(f"max |flow matching end / (1 - t) - probability-flow end| = "
 # %%
 moons_train, moons_test = two_moons(8000, rng=0), two_moons(2000, rng=1)
 moons_ref = prepare_reference(moons_test, n_projections=256, rng=14)  # directions drawn once
-eps_moons = train_eps_fn(moons_train, steps=1500, seed=1, dtype="float32", desc="eps_theta on moons")
+eps_moons = train_eps_fn(moons_train, steps=1000, seed=1, dtype="float32", desc="eps_theta on moons")
 # flow matching: the straight path x_t = (1 - t) x_0 + t eps, loss || v_theta(x_t, t) - (eps - x_0) ||^2
-fm = train_velocity(moons_train, steps=1500, batch_size=256, lr=5e-3, seed=1, desc="v_theta on moons")
+fm = train_velocity(moons_train, steps=1000, batch_size=256, lr=5e-3, seed=1, desc="v_theta on moons")
 print(f"training wall time {eps_moons.train_s:.1f} s (ours), wall time {fm.train_s:.1f} s (flow matching)")
 moons_floor, gauss = two_moons(2000, rng=12), np.random.default_rng(13).standard_normal((2000, 2))
 print(f"{'2000 points against held-out':<42} {'sliced W1':>10}")
@@ -560,8 +562,8 @@ for name, pts in rows:
 plot_moons({"held-out data": moons_test, "ours, Heun 8 NFE": rows[2][1],
             "ours, midpoint in t, 8 NFE": rows[8][1]})
 
-# %% [markdown] en_sha="335dbef13f60"
-# **评估次数少时，采样器比网络更要紧。** 用 $\rho = 7$ 网格上的 Heun 法，两个网络在 8 次评估时都失败（切片 $W_1$ 大于 1）。中点法 $x' = x + h\, v(x + \tfrac{h}{2} v(x, t), t + \tfrac{h}{2})$ 用在流匹配的计时上（它在 $t = \sigma / (1 + \sigma)$ 上是均匀的，`flow_clock_sample`），同样 8 次调用就把我们的网络带到 0.063（下限是 0.033）。这里变了两样东西：步进规则和网格。把每种规则放到每种网格上试一试：
+# %% [markdown] en_sha="f343a292509c"
+# **评估次数少时，采样器比网络更要紧。** 用 $\rho = 7$ 网格上的 Heun 法，两个网络在 8 次评估时都失败（切片 $W_1$ 大于 1）。中点法 $x' = x + h\, v(x + \tfrac{h}{2} v(x, t), t + \tfrac{h}{2})$ 用在流匹配的计时上（它在 $t = \sigma / (1 + \sigma)$ 上是均匀的，`flow_clock_sample`），同样 8 次调用就把我们的网络带到 0.081（下限是 0.033）。这里变了两样东西：步进规则和网格。把每种规则放到每种网格上试一试：
 
 # %%
 v_moons = velocity_from_eps(eps_moons)                  # dx_t / dt on flow matching's clock
@@ -578,8 +580,8 @@ for rule, integrate, steps in (("Euler (8 steps)", euler_in_time, 8),
         ends.append(sliced_wasserstein_1(x, moons_ref))
     print(f"{rule:<30} {ends[0]:13.3f} {ends[1]:11.3f}")
 
-# %% [markdown] en_sha="ddfa34794839"
-# 最要紧的是规则：在两种网格上，中点法都胜过欧拉法，更远胜 Heun 法（1.26）。Heun 法的第二个斜率取在长步的远端、接近 $\hat x_0$ 的地方，§6 发现那里的斜率很小；中点法则在半途取它。网格再带来大约两倍的差别。它的调用都花在了哪里？
+# %% [markdown] en_sha="a02db4a716a7"
+# 最要紧的是规则：在两种网格上，中点法都胜过欧拉法，更远胜 Heun 法（1.22）。Heun 法的第二个斜率取在长步的远端、接近 $\hat x_0$ 的地方，§6 发现那里的斜率很小；中点法则在半途取它。网格带来的差别小一些，不到两倍。它的调用都花在了哪里？
 
 # %%
 def call_levels(sample):
@@ -602,12 +604,12 @@ for name, sigmas in calls.items():
           f"{sum(width <= s <= spread for s in sigmas)} of {len(sigmas)}")
 plot_call_levels(calls, band=(width, spread), band_label="from a moon's width to the data's spread")
 
-# %% [markdown] en_sha="ece7208a2e4a"
+# %% [markdown] en_sha="897d71866e5d"
 # 看阴影带，双月就是在这些噪声水平上成形的：带的上方，噪声遮住了整体布局；带的下方，双月已经清晰。Heun 法的 $\rho = 7$ 网格一步就跨过这条带，从 2.5 直接到 0.17（每个点是两次调用）；流匹配计时则把八次调用中的五次放在带内。
 #
 # <details><summary>深入一步：一次训练，以及五个种子上的比赛</summary>
 #
-# 本笔记本的表只是两个网络各自的一次训练，训练步数相同，所以说明不了多少名次：流匹配网络没有跳跃连接，并且均匀地抽取 $t$；换成欧拉法（`solver="euler"`），16 次评估时的顺序就反过来了（切片 $W_1$：流匹配 0.122，我们的 0.158）。`benchmarks/flow_matching_seeds.py` 在相同的训练时间下、用五个种子训练两者（流匹配用它已发表的方案），并在两者上尝试每一种采样器：在流匹配计时上用中点法，我们在 8、16、32 次评估时的切片 $W_1$ 中位数为 0.035、0.030 和 0.031，而流匹配配上它最好的采样器为 0.121、0.122 和 0.124。在那里，数据的两次独立抽样平均相距 0.041，所以我们已到了这个下限。
+# 本笔记本的表只是两个网络各自的一次训练，训练步数相同，所以说明不了多少名次：流匹配网络没有跳跃连接，并且均匀地抽取 $t$；换成欧拉法（`solver="euler"`），16 次评估时的顺序就反过来了（切片 $W_1$：流匹配 0.148，我们的 0.169）。`benchmarks/flow_matching_seeds.py` 在相同的训练时间下、用五个种子训练两者（流匹配用它已发表的方案），并在两者上尝试每一种采样器：在流匹配计时上用中点法，我们在 8、16、32 次评估时的切片 $W_1$ 中位数为 0.035、0.030 和 0.031，而流匹配配上它最好的采样器为 0.121、0.122 和 0.124。在那里，数据的两次独立抽样平均相距 0.041，所以我们已到了这个下限。
 # </details>
 #
 # ## 8. 小结
@@ -615,8 +617,8 @@ plot_call_levels(calls, band=(width, spread), band_label="from a moon's width to
 # - 噪声预测、干净点预测和分数是同一个量在三种单位下的表示（Tweedie 公式）。
 # - 朗之万动力学只用分数就能采样，但有一个随步长增长的偏差。模态彼此分离时，它需要在一系列噪声水平上退火，而这正是扩散模型赖以建立的思想。
 # - 笔记本 05 的链趋于保方差随机微分方程。概率流 ODE 不含噪声，却具有相同的边缘分布，而 DDIM 就是其上的欧拉法。
-# - 概率流 ODE 给出精确的对数似然（学到的网络损失 0.018 ± 0.007 nat）；ELBO 界定的则是另一个模型，即离散链。
-# - 少步采样就是求解 ODE，而最要紧的是步进规则：Heun 法的长步走得不够远，流匹配计时（$\sigma = t / (1 - t)$）上的中点法只用 8 次调用就能把双月采样好。
+# - 概率流 ODE 给出精确的对数似然（学到的网络损失 0.020 ± 0.006 nat）；ELBO 界定的则是另一个模型，即离散链。
+# - 少步采样就是求解 ODE，而最要紧的是步进规则：Heun 法的长步走得不够远，流匹配计时（$\sigma = t / (1 - t)$）上的中点法只用 8 次调用就能画出两个月牙，而 Heun 法在这里失败。
 #
 # ## 练习（先预测，再检验）
 #
