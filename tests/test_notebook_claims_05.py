@@ -67,6 +67,9 @@ def test_s5_the_true_reverse_variance():
     assert all(abs(r_beta - 1) < 0.04 for _, r_beta in ratios.values())
 
 
+NOT_RUN = {("learned", "tilde"), ("learned", "beta")}  # §7: DDPM with the network at 100 steps
+
+
 def test_s7_table_over_five_seeds():
     from helpers.denoiser import train_eps_model
 
@@ -80,21 +83,23 @@ def test_s7_table_over_five_seeds():
                 "beta": lambda m, k, r: ddpm_sample(m, SCHEDULE, 4000, steps=k, rng=r,
                                                     reverse_var="beta"),
                 "DDIM": lambda m, k, r: ddim_sample(m, SCHEDULE, 4000, steps=k, rng=r)}
-    runs = {(name, label): np.array([[wasserstein_1(f(model, k, s), X_TEST) for k in steps]
+    # as in the notebook, the network's two DDPM samplers are not run at 100 steps
+    runs = {(name, label): np.array([[wasserstein_1(f(model, k, s), X_TEST)
+                                      for k in (steps[:-1] if (label, name) in NOT_RUN else steps)]
                                      for s in seeds])
             for label, model in (("exact", exact), ("learned", eps_theta))
             for name, f in samplers.items()}
     w = {k: v.mean(0) for k, v in runs.items()}
     se = {k: v.std(0, ddof=1) / np.sqrt(len(seeds)) for k, v in runs.items()}
     assert round(floor, 3) == 0.033 and _se(floors) < 0.0015
-    # "With all 100 steps the exact eps* brings every sampler to the floor, within its errors;
-    # the learned network stays 0.014 to 0.018 above it"
+    # "With all 100 steps the exact eps* brings every sampler to the floor, within its errors,
+    # so DDIM alone measures the network's error: 0.014 above the floor"
     for name in samplers:
         assert abs(w[name, "exact"][-1] - floor) < 2 * se[name, "exact"][-1]
-    above = [w[name, "learned"][-1] - floor for name in samplers]
-    assert round(min(above), 3) == 0.014 and round(max(above), 3) == 0.018
-    # no sampler sits below the floor by more than its own errors
-    assert all(v[-1] > floor - 2 * se[k][-1] for k, v in w.items())
+    above = w["DDIM", "learned"][-1] - floor
+    assert round(above, 3) == 0.014 and above > 3 * np.hypot(se["DDIM", "learned"][-1], _se(floors))
+    # no sampler sits below the floor by more than its own errors (at 100 steps, where run)
+    assert all(v[-1] > floor - 2 * se[k][-1] for k, v in w.items() if len(v) == len(steps))
     # "DDIM beats DDPM with beta_tilde at 5, 10 and 20 steps for both models": paired by seed
     for label in ("exact", "learned"):
         diff = runs["tilde", label][:, :3] - runs["DDIM", label][:, :3]
@@ -239,6 +244,25 @@ def test_s6_skip_false_barely_moves_the_loss_but_ruins_ddim():
     assert round(w100[False], 2) == 0.64 and round(w100[True], 3) == 0.047
 
 # (section 8's floor range is printed from the same calls the notebook makes; nothing to assert)
+
+
+def test_s8_one_mmd_kernel_for_every_row():
+    """'one MMD kernel for every row, as wide as the mean distance between held-out points (500
+    of them are enough to measure it)'; 'the MMD of the samples and of the data are both within
+    noise of 0', while it 'flags N(0, I) at once'. The noise: the MMD of ten more data draws."""
+    from helpers.data import two_moons
+    from helpers.denoiser import train_eps_model
+    from helpers.metrics import mean_pairwise_distance, mmd, prepare_reference
+
+    moons_train, moons_test = two_moons(8000, rng=0), two_moons(2000, rng=1)
+    bandwidth = mean_pairwise_distance(moons_test[:500])
+    assert abs(bandwidth / mean_pairwise_distance(moons_test) - 1) < 0.02
+    ref = prepare_reference(moons_test, bandwidth=bandwidth)
+    noise = np.std([mmd(two_moons(2000, rng=100 + i), ref) for i in range(10)], ddof=1)
+    net = train_eps_model(moons_train, SCHEDULE, steps=800, seed=1, progress=False)
+    for pts in (two_moons(2000, rng=12), ddpm_sample(net, SCHEDULE, 2000, d=2, rng=11)):
+        assert abs(mmd(pts, ref)) < 3 * noise
+    assert mmd(np.random.default_rng(13).standard_normal((2000, 2)), ref) > 100 * noise
 
 
 def test_s6_the_learned_shortfall_builds_up_early():
