@@ -185,7 +185,9 @@ for h in (0.02, 0.1, 0.4):
 # <details><summary>Going deeper: what the shares measure</summary>
 #
 # A mode's share is the mass nearest its component's mean. With 2000 chains a share has a
-# standard error of about 0.011.
+# standard error of about 0.011. On notebook 05's mixture, after a thousand steps, the shares
+# are within about two standard errors of the data's, but $W_1$ (0.050) is still above its floor
+# (0.029): close, not there yet.
 # </details>
 
 # %%
@@ -206,8 +208,8 @@ for name, mix, start, totals in (("notebook 05's mixture", mixture, x_init, (100
 print(f"W1 floor (2000 against 4000 data points): {wasserstein_1(mixture.sample(2000, rng=5), test_ref):.3f}")
 
 # %% [markdown]
-# On notebook 05's mixture plain Langevin gets there: after a thousand steps the shares are
-# close to the data's. Pull the modes apart and the chains stay where they first fell, for five
+# On notebook 05's mixture plain Langevin is getting there: after a thousand steps the shares
+# are close to the data's. Pull the modes apart and the chains stay where they first fell, for five
 # thousand steps: to cross, a chain must climb through a region of tiny density, against the
 # score. The shares then say where the chains started.
 #
@@ -487,11 +489,11 @@ print(f"  log p - ELBO (beta_tilde)                {mean_and_se(log_p - elbo_til
 print(f"  log p - ELBO (beta)                      {mean_and_se(log_p - elbo_beta): .3f}")
 
 # %% [markdown]
-# Read the *paired* differences, point by point: for the ODE rows their standard errors are
+# Read the *paired* differences: for the ODE rows their standard errors are
 # far smaller than the means'.
 #
 # - The ODE with the exact $\hat\varepsilon$ reproduces $\log p$ to 0.002 nats; the learned one
-#   sits 0.020 ± 0.006 nats below it, the network's cost.
+#   sits 0.020 ± 0.006 nats below it, this network's cost.
 # - The chain's ELBO is 0.725 ± 0.056 nats below $\log p$ with $\tilde\beta_t$, and within its
 #   noise of it with $\beta_t$ ($-0.015 \pm 0.034$).
 # - One network, three models: the deterministic flow, whose likelihood the ODE gives, and the
@@ -508,6 +510,9 @@ print(f"  log p - ELBO (beta)                      {mean_and_se(log_p - elbo_bet
 # $\tilde\beta_t$ and $0.023 \pm 0.007$ with $\beta_t$, about what the network costs the ODE.
 # So nearly all of $\tilde\beta_t$'s 0.73 nats is the reverse variance (notebook 05 §5 showed
 # why $\tilde\beta_t$ is too narrow), not the network.
+#
+# The network's own cost depends on the training run: seeds 1 and 2 of the same recipe lose
+# 0.039 ± 0.010 and 0.075 ± 0.013 nats to $\log p$ on the ODE, against seed 0's 0.020.
 # </details>
 #
 # ## 6. Few-step sampling
@@ -726,7 +731,7 @@ plot_moons({"held-out data": moons_test, "ours, Heun 8 NFE": rows[2][1],
 
 # %% [markdown]
 # **At few evaluations the sampler matters more than the network.** With Heun on the
-# $\rho = 7$ grid both networks fail at 8 evaluations (sliced $W_1$ above 1). The midpoint rule,
+# $\rho = 7$ grid both networks fail at 8 evaluations (sliced $W_1$ above 1: points fill the square). The midpoint rule,
 # $x' = x + h\, v(x + \tfrac{h}{2} v(x, t), t + \tfrac{h}{2})$, on flow matching's clock, uniform
 # in $t = \sigma / (1 + \sigma)$ (`flow_clock_sample`), brings our network to 0.081 with the same
 # 8 calls (the floor is 0.033). Two things changed, the rule and the grid. Try each rule on
@@ -748,10 +753,10 @@ for rule, integrate, steps in (("Euler (8 steps)", euler_in_time, 8),
     print(f"{rule:<30} {ends[0]:13.3f} {ends[1]:11.3f}")
 
 # %% [markdown]
-# The rule matters most: on either grid the midpoint rule beats Euler, and Heun (1.22) most of
-# all. Heun takes its second slope at the far end of a long step, near $\hat x_0$, where §6
-# found the slope small; the midpoint rule takes it half-way. The grid adds a smaller factor,
-# under two. Where do its calls go?
+# The rule matters most: on the same grid Heun (1.22) is nearly ten times worse than the
+# midpoint rule. Heun takes its second slope at the far end of a long step, near $\hat x_0$,
+# where §6 found the slope small; the midpoint rule takes it half-way. Euler and the grid each
+# cost a factor under 2.5. Where do its calls go?
 
 # %%
 def call_levels(sample):
@@ -777,7 +782,7 @@ plot_call_levels(calls, band=(width, spread), band_label="from a moon's width to
 # %% [markdown]
 # Look at the shaded band, where the moons take their shape: above it noise hides the layout,
 # below it the moons are sharp. Heun's $\rho = 7$ grid crosses it in one step, from 2.5 to 0.17
-# (each dot two calls); the flow clock puts five of its eight calls inside.
+# (each inner dot two calls); the flow clock puts five of its eight calls inside.
 #
 # <details><summary>Going deeper: one training run, and the race over five</summary>
 #
@@ -799,11 +804,11 @@ plot_call_levels(calls, band=(width, spread), band_label="from a moon's width to
 #   separated modes it needs annealing through noise levels, the idea diffusion builds on.
 # - Notebook 05's chain tends to the variance-preserving SDE. The probability-flow ODE has the
 #   same marginals with no noise, and DDIM is Euler's method on it.
-# - The ODE gives an exact log-likelihood (the learned network loses 0.020 ± 0.006 nats); an
+# - The ODE gives an exact log-likelihood (this network loses 0.020 ± 0.006 nats); an
 #   ELBO bounds another model, the discrete chain.
 # - Few-step sampling is ODE solving, and the step rule matters most: Heun's long steps
-#   undershoot, and the midpoint rule on flow matching's clock, $\sigma = t / (1 - t)$, draws
-#   both moons with 8 calls, where Heun fails.
+#   undershoot, and the midpoint rule on flow matching's clock draws both moons with 8 calls,
+#   where Heun fails.
 #
 # ## Exercises (predict, then check)
 #
@@ -830,7 +835,7 @@ plot_call_levels(calls, band=(width, spread), band_label="from a moon's width to
 #    `[wasserstein_1(pf_ode_sample(mixture.eps_at, 2000, nfe=128, solver=s, rng=9), x_test) for s in ("euler", "heun")]`.
 #    Both 0.049 for this seed: with small enough steps the solver no longer matters. That is
 #    0.010 above the floor's mean (0.039 ± 0.003 over 30 draws), well within how much single
-#    draws of the floor spread (about 0.016).</details>
+#    draws of the floor spread (about 0.017).</details>
 #
 # ## References
 #

@@ -259,7 +259,7 @@ with torch_threads(1):
         opt.step()
         history.append(loss.item())
     diffusion_train_s = time.perf_counter() - start
-# gradients off; float32 as trained (the ELBO's many calls), in_float64() for finite differences
+# gradients off; float32 as trained (for the ELBO's and the samplers' many calls)
 eps_theta = GuidedEpsFn(frozen(net), np.asarray(history), diffusion_train_s)
 print(f"training wall time {diffusion_train_s:.1f} s; final loss {np.mean(history[-100:]):.1f} "
       f"(mean of the last 100 steps)")
@@ -292,8 +292,8 @@ elbo = diffusion_elbo(2 * x_test_dq - 1, eps_theta.eps_model(schedule), schedule
                       reverse_var="beta")
 bits_diffusion_elbo = bits_per_pixel(elbo.elbo, 64, scale=2)
 N_ODE, NFE_ODE = 16, 96
-log_p_ode = pf_ode_log_likelihood(eps_theta.in_float64().eps_fn(), 2 * x_test_dq[:N_ODE] - 1,
-                                  nfe=NFE_ODE, sigma_min=SIGMA_MIN)
+log_p_ode = pf_ode_log_likelihood(eps_theta.in_float64().eps_fn(),  # finite differences: float64
+                                  2 * x_test_dq[:N_ODE] - 1, nfe=NFE_ODE, sigma_min=SIGMA_MIN)
 bits_diffusion_ode = bits_per_pixel(log_p_ode, 64, scale=2)
 print(f"diffusion, ELBO (T = {schedule.T}):       {mean_and_se(bits_diffusion_elbo):.3f} bits per pixel")
 print(f"diffusion, ODE likelihood ({N_ODE} digits, {NFE_ODE} evaluations): "
@@ -660,8 +660,8 @@ for w, eps_model in zip((0, 1, 3), eps_theta.eps_models(schedule, y=y_cond, ws=(
 # - **Where the bits go.** The diffusion network pays most at noise below one grey level, much of
 #   it on blank pixels (the speckle of its samples). A discrete decoder above that level, and 27
 #   times the training, bring it to 2.25, below the histogram.
-# - **The VAE** needs a learned variance per pixel; the diffusion model's ODE likelihood beats
-#   its ELBO only with enough solver steps.
+# - **The VAE** needs a learned variance per pixel; the diffusion model's ODE likelihood needs
+#   enough solver steps: with too few it flatters the model (exercise 4).
 # - **Samples** are not copies of the training digits.
 # - **Classifier-free guidance** buys recognisability with diversity and likelihood.
 #

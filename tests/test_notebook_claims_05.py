@@ -263,6 +263,15 @@ def test_s8_one_mmd_kernel_for_every_row():
     for pts in (two_moons(2000, rng=12), ddpm_sample(net, SCHEDULE, 2000, d=2, rng=11)):
         assert abs(mmd(pts, ref)) < 3 * noise
     assert mmd(np.random.default_rng(13).standard_normal((2000, 2)), ref) > 100 * noise
+    # 'With this wide kernel (2.8, wider than either moon) ... A kernel of width 0.5 does tell
+    # them apart: the samples' MMD is then about 1e-3, several times the spread of the data
+    # draws' (about 2e-4)'
+    assert round(bandwidth, 1) == 2.8
+    narrow = prepare_reference(moons_test, bandwidth=0.5)
+    draws = [mmd(two_moons(2000, rng=100 + i), narrow) for i in range(10)]
+    samples = mmd(ddpm_sample(net, SCHEDULE, 2000, d=2, rng=11), narrow)
+    assert 0.5e-3 < samples < 2e-3 and 1e-4 < np.std(draws, ddof=1) < 3e-4
+    assert samples > 4 * np.std(draws, ddof=1) and samples > max(draws)
 
 
 def test_s6_the_learned_shortfall_builds_up_early():

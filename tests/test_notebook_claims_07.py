@@ -134,8 +134,6 @@ def test_s4_nobody_beats_the_histogram_at_this_budget(run, vae_seeds):
     rows = re.findall(r"^(VAE, ELBO|VAE, IWAE K = 250|diffusion, ELBO|diffusion, ODE \(16 digits\))"
                       r"\s+(True|False)$", _printed(), flags=re.MULTILINE)
     assert [verdict for _, verdict in rows] == ["True"] * 4
-    # the ODE likelihood is better than the chain's ELBO (summary)
-    assert run["diff_ode"].mean() < run["diff_elbo"][:N_ODE].mean()
     # the IWAE is below (better than) the ELBO for every digit
     assert np.all(run["vae_iwae"] <= run["vae_elbo"] + 1e-9)
 
@@ -213,11 +211,12 @@ def test_exercise_4_and_s3_the_ode_needs_evaluations(run):
     eps64 = run["eps"].in_float64()
     by_nfe = {nfe: bits_per_pixel(pf_ode_log_likelihood(eps64.eps_fn(), x, nfe=nfe,
                                                         sigma_min=0.01), 64, scale=2).mean()
-              for nfe in (24, 128)}
+              for nfe in (24, 384)}
     assert f"{by_nfe[24]:.3f}" == "2.815"                                  # exercise 4
     assert f"{run['diff_ode'].mean() - by_nfe[24]:.2f}" == "0.40"          # "0.40 below"
-    assert f"{by_nfe[128]:.2f}" == "3.23"                                  # 128 evaluations
-    assert abs(by_nfe[128] - run["diff_ode"].mean()) < 0.03                # "within about 0.03"
+    # "With 96 evaluations it is within about 0.03 of its limit" (384 evaluations standing in
+    # for the limit: 192 is within 0.01 of it)
+    assert 0.015 < by_nfe[384] - run["diff_ode"].mean() < 0.035
 
 
 def test_exercise_5_label_dropout_half(run):

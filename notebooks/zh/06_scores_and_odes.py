@@ -142,7 +142,7 @@ for h in (0.02, 0.1, 0.4):
     se = x.var() * math.sqrt(2 / (x.size - 1))  # standard error of a normal sample's variance
     print(f"{h:6.2f} {x.var():13.4f} ± {se:.4f} {s**2 / (1 - h / (4 * s**2)):32.4f}")
 
-# %% [markdown] en_sha="24c50203f40a"
+# %% [markdown] en_sha="70f2126ec3bc"
 # 在 $h = 0.1$ 和 $0.4$ 时，测得的方差在标准误范围内与预测吻合，而偏离目标分别达 12 % 和 68 %。更小的步长能消除偏差，代价是需要更多的步。
 #
 # <details><summary>深入一步：最小的步长</summary>
@@ -154,7 +154,7 @@ for h in (0.02, 0.1, 0.4):
 #
 # <details><summary>深入一步：这些比例量的是什么</summary>
 #
-# 一个模态的比例，是离其成分均值最近的概率质量。用 2000 条链时，一个比例的标准误约为 0.011。
+# 一个模态的比例，是离其成分均值最近的概率质量。用 2000 条链时，一个比例的标准误约为 0.011。在笔记本 05 的混合分布上，一千步之后各比例与数据的比例相差在大约两个标准误以内，但 $W_1$（0.050）仍高于它的下限（0.029）：接近了，但还没到。
 # </details>
 
 # %%
@@ -174,8 +174,8 @@ for name, mix, start, totals in (("notebook 05's mixture", mixture, x_init, (100
         plain_far = x
 print(f"W1 floor (2000 against 4000 data points): {wasserstein_1(mixture.sample(2000, rng=5), test_ref):.3f}")
 
-# %% [markdown] en_sha="834ac3225518"
-# 在笔记本 05 的混合分布上，普通的朗之万动力学能够到达目标：一千步之后，比例已接近数据的比例。把模态拉开，链就停在它们最初落入的地方，五千步都是如此：要跨过去，链必须逆着分数爬过一个密度极小的区域。于是这些比例说明的是链从哪里出发。
+# %% [markdown] en_sha="9f88f536de69"
+# 在笔记本 05 的混合分布上，普通的朗之万动力学正在接近目标：一千步之后，比例已接近数据的比例。把模态拉开，链就停在它们最初落入的地方，五千步都是如此：要跨过去，链必须逆着分数爬过一个密度极小的区域。于是这些比例说明的是链从哪里出发。
 #
 # **退火**（Song & Ermon 2019）解决了这个问题。用水平为 $\sigma$ 的噪声把数据模糊：模糊后的密度 $p_\sigma$ 没有空隙。在 $\sigma = 10$ 处运行一百步朗之万，然后在越来越小的水平上依次运行（从 10 到 0.01 共 20 个水平），步长 $h = 0.2\sigma^2$ 随水平一起缩小：
 #
@@ -386,16 +386,18 @@ print(f"  log p - ODE (learned)                    {mean_and_se(log_p - ode_ll):
 print(f"  log p - ELBO (beta_tilde)                {mean_and_se(log_p - elbo_tilde): .3f}")
 print(f"  log p - ELBO (beta)                      {mean_and_se(log_p - elbo_beta): .3f}")
 
-# %% [markdown] en_sha="7715b9bb3cad"
-# 请看*配对*差值，它们是在同一批数据上逐点算出的：对概率流 ODE 的几行，其标准误远小于均值的标准误。
+# %% [markdown] en_sha="36e957cec955"
+# 请看*配对*差值：对概率流 ODE 的几行，其标准误远小于均值的标准误。
 #
-# - 使用精确 $\hat\varepsilon$ 的概率流 ODE 重现了 $\log p$，误差在 0.002 nat 以内；学到的那个比它低 0.020 ± 0.006 nat，这是网络不完美的代价。
+# - 使用精确 $\hat\varepsilon$ 的概率流 ODE 重现了 $\log p$，误差在 0.002 nat 以内；学到的那个比它低 0.020 ± 0.006 nat，这是这个网络不完美的代价。
 # - 这条链的 ELBO 在 $\tilde\beta_t$ 下比 $\log p$ 低 0.725 ± 0.056 nat，在 $\beta_t$ 下与它的差在噪声范围之内（$-0.015 \pm 0.034$）。
 # - 同一个网络，三个模型：确定性的流，其似然由 ODE 给出；以及取每一种反向方差的*离散*链，其似然由 ELBO 从下方界定。报告其中一种的论文，不能与报告另一种的论文直接比较。
 #
 # <details><summary>深入一步：界会高于 log p 吗？0.73 是网络造成的吗？</summary>
 #
 # ELBO 不可能超过它所属模型的对数似然，而任何模型平均而言都胜不过数据自身的密度（KL 散度永不为负），所以在 $\beta_t$ 下真正的差距至少为 0：$-0.015$ 只是 1000 个点、每步一次抽样带来的噪声。在全部 4000 个测试点上、对三次抽样取平均，它是 $+0.058 \pm 0.010$。用精确的 $\varepsilon^*$ 驱动同一条链（相同的抽样），ELBO 只提高 $0.036 \pm 0.010$ nat（$\tilde\beta_t$）和 $0.023 \pm 0.007$ nat（$\beta_t$），与网络给 ODE 带来的代价相当。所以 $\tilde\beta_t$ 下那 0.73 nat 几乎全部来自反向方差（笔记本 05 第 5 节说明了 $\tilde\beta_t$ 为什么太窄），而不是网络。
+#
+# 网络自身的代价取决于这一次训练：同一配方的种子 1 和 2，在 ODE 上比 $\log p$ 低 0.039 ± 0.010 和 0.075 ± 0.013 nat，而种子 0 是 0.020。
 # </details>
 #
 # ## 6. 少步采样
@@ -562,8 +564,8 @@ for name, pts in rows:
 plot_moons({"held-out data": moons_test, "ours, Heun 8 NFE": rows[2][1],
             "ours, midpoint in t, 8 NFE": rows[8][1]})
 
-# %% [markdown] en_sha="f343a292509c"
-# **评估次数少时，采样器比网络更要紧。** 用 $\rho = 7$ 网格上的 Heun 法，两个网络在 8 次评估时都失败（切片 $W_1$ 大于 1）。中点法 $x' = x + h\, v(x + \tfrac{h}{2} v(x, t), t + \tfrac{h}{2})$ 用在流匹配的计时上（它在 $t = \sigma / (1 + \sigma)$ 上是均匀的，`flow_clock_sample`），同样 8 次调用就把我们的网络带到 0.081（下限是 0.033）。这里变了两样东西：步进规则和网格。把每种规则放到每种网格上试一试：
+# %% [markdown] en_sha="e14b34b4e146"
+# **评估次数少时，采样器比网络更要紧。** 用 $\rho = 7$ 网格上的 Heun 法，两个网络在 8 次评估时都失败（切片 $W_1$ 大于 1：点铺满了整个方框）。中点法 $x' = x + h\, v(x + \tfrac{h}{2} v(x, t), t + \tfrac{h}{2})$ 用在流匹配的计时上（它在 $t = \sigma / (1 + \sigma)$ 上是均匀的，`flow_clock_sample`），同样 8 次调用就把我们的网络带到 0.081（下限是 0.033）。这里变了两样东西：步进规则和网格。把每种规则放到每种网格上试一试：
 
 # %%
 v_moons = velocity_from_eps(eps_moons)                  # dx_t / dt on flow matching's clock
@@ -580,8 +582,8 @@ for rule, integrate, steps in (("Euler (8 steps)", euler_in_time, 8),
         ends.append(sliced_wasserstein_1(x, moons_ref))
     print(f"{rule:<30} {ends[0]:13.3f} {ends[1]:11.3f}")
 
-# %% [markdown] en_sha="a02db4a716a7"
-# 最要紧的是规则：在两种网格上，中点法都胜过欧拉法，更远胜 Heun 法（1.22）。Heun 法的第二个斜率取在长步的远端、接近 $\hat x_0$ 的地方，§6 发现那里的斜率很小；中点法则在半途取它。网格带来的差别小一些，不到两倍。它的调用都花在了哪里？
+# %% [markdown] en_sha="564c5fcbf030"
+# 最要紧的是规则：在同一种网格上，Heun 法（1.22）比中点法差将近十倍。Heun 法的第二个斜率取在长步的远端、接近 $\hat x_0$ 的地方，§6 发现那里的斜率很小；中点法则在半途取它。欧拉法和网格各自带来的差别都不到 2.5 倍。它的调用都花在了哪里？
 
 # %%
 def call_levels(sample):
@@ -604,8 +606,8 @@ for name, sigmas in calls.items():
           f"{sum(width <= s <= spread for s in sigmas)} of {len(sigmas)}")
 plot_call_levels(calls, band=(width, spread), band_label="from a moon's width to the data's spread")
 
-# %% [markdown] en_sha="897d71866e5d"
-# 看阴影带，双月就是在这些噪声水平上成形的：带的上方，噪声遮住了整体布局；带的下方，双月已经清晰。Heun 法的 $\rho = 7$ 网格一步就跨过这条带，从 2.5 直接到 0.17（每个点是两次调用）；流匹配计时则把八次调用中的五次放在带内。
+# %% [markdown] en_sha="ad0a6049c665"
+# 看阴影带，双月就是在这些噪声水平上成形的：带的上方，噪声遮住了整体布局；带的下方，双月已经清晰。Heun 法的 $\rho = 7$ 网格一步就跨过这条带，从 2.5 直接到 0.17（中间的每个点是两次调用）；流匹配计时则把八次调用中的五次放在带内。
 #
 # <details><summary>深入一步：一次训练，以及五个种子上的比赛</summary>
 #
@@ -617,8 +619,8 @@ plot_call_levels(calls, band=(width, spread), band_label="from a moon's width to
 # - 噪声预测、干净点预测和分数是同一个量在三种单位下的表示（Tweedie 公式）。
 # - 朗之万动力学只用分数就能采样，但有一个随步长增长的偏差。模态彼此分离时，它需要在一系列噪声水平上退火，而这正是扩散模型赖以建立的思想。
 # - 笔记本 05 的链趋于保方差随机微分方程。概率流 ODE 不含噪声，却具有相同的边缘分布，而 DDIM 就是其上的欧拉法。
-# - 概率流 ODE 给出精确的对数似然（学到的网络损失 0.020 ± 0.006 nat）；ELBO 界定的则是另一个模型，即离散链。
-# - 少步采样就是求解 ODE，而最要紧的是步进规则：Heun 法的长步走得不够远，流匹配计时（$\sigma = t / (1 - t)$）上的中点法只用 8 次调用就能画出两个月牙，而 Heun 法在这里失败。
+# - 概率流 ODE 给出精确的对数似然（这个网络损失 0.020 ± 0.006 nat）；ELBO 界定的则是另一个模型，即离散链。
+# - 少步采样就是求解 ODE，而最要紧的是步进规则：Heun 法的长步走得不够远，流匹配计时上的中点法只用 8 次调用就能画出两个月牙，而 Heun 法在这里失败。
 #
 # ## 练习（先预测，再检验）
 #
@@ -634,7 +636,7 @@ plot_call_levels(calls, band=(width, spread), band_label="from a moon's width to
 #    </details>
 # 4. **轮到 Heun 了。** §6 发现欧拉法在 8 和 16 次评估时领先，Heun 法在 32 次时略微领先。预测两者在 128 次评估时的结果（精确 $\hat\varepsilon$，种子 9）。
 #    <details><summary>检验，然后看解答</summary>
-#    运行 `[wasserstein_1(pf_ode_sample(mixture.eps_at, 2000, nfe=128, solver=s, rng=9), x_test) for s in ("euler", "heun")]`。对这个种子，两者都是 0.049：步长足够小时，求解器就不再重要。这比下限的均值（30 次抽样上为 0.039 ± 0.003）高 0.010，完全在下限单次抽样的散布范围（约 0.016）之内。</details>
+#    运行 `[wasserstein_1(pf_ode_sample(mixture.eps_at, 2000, nfe=128, solver=s, rng=9), x_test) for s in ("euler", "heun")]`。对这个种子，两者都是 0.049：步长足够小时，求解器就不再重要。这比下限的均值（30 次抽样上为 0.039 ± 0.003）高 0.010，完全在下限单次抽样的散布范围（约 0.017）之内。</details>
 #
 # ## 参考文献
 #

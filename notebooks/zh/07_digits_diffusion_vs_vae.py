@@ -207,7 +207,7 @@ with torch_threads(1):
         opt.step()
         history.append(loss.item())
     diffusion_train_s = time.perf_counter() - start
-# gradients off; float32 as trained (the ELBO's many calls), in_float64() for finite differences
+# gradients off; float32 as trained (for the ELBO's and the samplers' many calls)
 eps_theta = GuidedEpsFn(frozen(net), np.asarray(history), diffusion_train_s)
 print(f"training wall time {diffusion_train_s:.1f} s; final loss {np.mean(history[-100:]):.1f} "
       f"(mean of the last 100 steps)")
@@ -231,8 +231,8 @@ elbo = diffusion_elbo(2 * x_test_dq - 1, eps_theta.eps_model(schedule), schedule
                       reverse_var="beta")
 bits_diffusion_elbo = bits_per_pixel(elbo.elbo, 64, scale=2)
 N_ODE, NFE_ODE = 16, 96
-log_p_ode = pf_ode_log_likelihood(eps_theta.in_float64().eps_fn(), 2 * x_test_dq[:N_ODE] - 1,
-                                  nfe=NFE_ODE, sigma_min=SIGMA_MIN)
+log_p_ode = pf_ode_log_likelihood(eps_theta.in_float64().eps_fn(),  # finite differences: float64
+                                  2 * x_test_dq[:N_ODE] - 1, nfe=NFE_ODE, sigma_min=SIGMA_MIN)
 bits_diffusion_ode = bits_per_pixel(log_p_ode, 64, scale=2)
 print(f"diffusion, ELBO (T = {schedule.T}):       {mean_and_se(bits_diffusion_elbo):.3f} bits per pixel")
 print(f"diffusion, ODE likelihood ({N_ODE} digits, {NFE_ODE} evaluations): "
@@ -511,13 +511,13 @@ for w, eps_model in zip((0, 1, 3), eps_theta.eps_models(schedule, y=y_cond, ws=(
 # 在 $w = 0$ 时，条件界比无条件界好每像素 0.18 比特，超过了仅凭标签所能带来的 0.052。网络的两半是两个不同的模型，而不是 $p(x \mid y)$ 及其自身的平均 $p(x)$；条件的那一半只不过是这些测试数字的一个更好的模型。（它见过五分之四的训练行，无条件的那一半只见过五分之一；练习 5 会改变标签丢弃概率，看这个差距怎样变化。）
 # </details>
 
-# %% [markdown] en_sha="0f0fe7496e14"
+# %% [markdown] en_sha="546dc0c57d83"
 # ## 7. 小结
 #
 # - **去量化**把连续像素上的任意密度变成离散似然的一个界，$\log P \ge \mathbb{E}_u \log p(x) - 64 \log 17$；每像素比特数把所有模型放在同一种单位下，并计入了变量替换。
 # - **先看基线。** 逐像素直方图（2.42 比特）胜过了只训练几秒钟的两个模型；20 个直方图的混合（2.23）说明了对整幅图像联合建模的价值。
 # - **比特花在哪里。** 扩散网络的代价大多出现在低于一个灰度级的噪声上，其中很多付在空白像素上（也就是样本中的斑点）。在这个水平之上接一个离散解码器，再加上 27 倍的训练，就把它降到 2.25，低于直方图。
-# - **VAE** 需要为每个像素学习方差；扩散模型的概率流 ODE 似然只有在求解器步数足够时才优于其 ELBO。
+# - **VAE** 需要为每个像素学习方差；扩散模型的概率流 ODE 似然需要足够的求解器步数：步数太少时，它会让模型显得更好（练习 4）。
 # - **样本**不是训练数字的复制品。
 # - **无分类器引导**以多样性和似然换取可辨认性。
 #
