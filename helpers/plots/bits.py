@@ -53,9 +53,11 @@ def plot_bits_per_pixel(bits, *, reference=None):
             text += f"\npaired{on}: {d:+.3f}"
         # labels go right of their point, except near the right edge: there, to its left
         left = m > means.min() + 0.75 * (means.max() - means.min()) and len(labels) > 1
+        # a white box keeps the label readable where the dashed reference line crosses it
         ax.annotate(text, (m - 2 * se if left else m + 2 * se, yi), textcoords="offset points",
                     xytext=(-6 if left else 6, 0), fontsize=7, color=colour, va="center",
-                    ha="right" if left else "left")
+                    ha="right" if left else "left",
+                    bbox=dict(boxstyle="square,pad=0.1", fc="white", ec="none", alpha=0.85))
     if reference is not None:
         ax.axvline(means[labels.index(reference)], color="k", lw=1, ls="--")
         ax.set_title("does any model beat the dashed line (the reference row)?", fontsize=9)
@@ -63,7 +65,9 @@ def plot_bits_per_pixel(bits, *, reference=None):
     ax.set(xlim=(lo - 0.05 * (hi - lo), hi + 0.32 * (hi - lo)), ylim=(-0.6, len(labels) - 0.4),
            xlabel="bits per pixel of the test digits (lower is better; bars: ±2 SE)")
     ax.set_yticks(y, labels, fontsize=8)
-    box, left = ax.get_position(), 2.1 / fig.get_figwidth()    # room for the row labels
+    # room for the row labels: about 0.06 inch per character at font size 8
+    margin = max(2.1, 0.06 * max(len(label) for label in labels) + 0.2)
+    box, left = ax.get_position(), margin / fig.get_figwidth()
     ax.set_position([left, box.y0, 0.97 - left, box.height])
     return fig
 
