@@ -323,7 +323,9 @@ def test_s4_where_the_bits_go(run, level_costs):
     x = 2 * run["x_test_dq"][:120] - 1
     ref = diffusion_elbo(x, run["eps"].eps_model(run["schedule"]), run["schedule"], rng=0,
                          reverse_var="beta")
-    np.testing.assert_allclose(network.per_digit, -ref.elbo, rtol=1e-12)
+    # two summation orders of the same float64 terms (up to ~10 nats each, 250 x 64 of them):
+    # equal to rounding, which a digit whose total is near 0 shows in absolute terms only
+    np.testing.assert_allclose(network.per_digit, -ref.elbo, rtol=1e-12, atol=1e-10)
     assert (f"first 120 test digits, bits per pixel: histogram {hist:.3f}; the chain with its "
             f"exact eps {chain:.3f}; with the network {net:.3f}") in _printed()
     share_zero = (run["p_train"] == 0).mean(axis=0)
