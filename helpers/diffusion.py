@@ -24,7 +24,7 @@ from ._deprecated import keyword_only
 from ._results import retired_flag
 from .gaussian import diag_gaussian_log_pdf, isotropic_kl
 from .mixture import GaussianMixture1D  # noqa: F401 - part of this module's API (API.md)
-from .noise_schedule import NoiseSchedule
+from .noise_schedule import NoiseSchedule, x0_from_eps
 
 __all__ = ["NoiseSchedule", "GaussianMixture1D", "DiffusionElbo", "diffusion_elbo",
            "reverse_mean", "reverse_variance", "ddpm_sample", "ddim_sample", "timesteps",
@@ -285,8 +285,7 @@ def _ddim_walk(eps_model, schedule, n, steps, d, rng):
     for tau, ab_n in zip(taus, ab_next):
         eps_hat = _eps_hat(eps_model, x, int(tau))
         ab = schedule.alpha_bar[tau - 1]
-        # x0_hat = (x_tau - sqrt(1 - alpha_bar_tau) eps_hat) / sqrt(alpha_bar_tau)
-        x0_hat = (x - np.sqrt(1.0 - ab) * eps_hat) / np.sqrt(ab)
+        x0_hat = x0_from_eps(x, eps_hat, ab)
         # x_tau' = sqrt(alpha_bar_tau') x0_hat + sqrt(1 - alpha_bar_tau') eps_hat
         x = np.sqrt(ab_n) * x0_hat + np.sqrt(1.0 - ab_n) * eps_hat
         yield x

@@ -31,7 +31,7 @@ import numpy as np
 from ._checks import as_rng, data_matrix, model_output, positive
 from .bits import LEVELS, as_pixels
 from .gaussian import log_normal_mass
-from .noise_schedule import NoiseSchedule
+from .noise_schedule import NoiseSchedule, x0_from_eps
 
 __all__ = ["discretised_gaussian_nll", "predicted_x0", "stopped_chain_bits", "decoder_bits",
            "DecoderChoice", "choose_decoder"]
@@ -69,8 +69,7 @@ def predicted_x0(x0, eps_model, schedule, t, *, rng=None):
     t = schedule.check_step(t)
     x_t, _ = schedule.q_sample_unchecked(x0, t, as_rng(rng))
     eps_hat = model_output(eps_model(x_t, t), x_t.shape, "eps_model(x_t, t)", f"t={t}")
-    ab = schedule.alpha_bar[t - 1]
-    return (x_t - np.sqrt(1.0 - ab) * eps_hat) / np.sqrt(ab)
+    return x0_from_eps(x_t, eps_hat, schedule.alpha_bar[t - 1])
 
 
 def stopped_chain_bits(per_step, prior, decoder_nll, t):

@@ -23,7 +23,7 @@ from ._deprecated import keyword_only
 from .gaussian import kl_per_dim
 
 __all__ = ["NoiseSchedule", "sigma_from_alpha_bar", "alpha_bar_from_sigma",
-           "log_sigma_from_alpha_bar", "alpha_bar_from_log_sigma"]
+           "log_sigma_from_alpha_bar", "alpha_bar_from_log_sigma", "x0_from_eps"]
 
 
 def sigma_from_alpha_bar(alpha_bar):
@@ -33,6 +33,14 @@ def sigma_from_alpha_bar(alpha_bar):
     ab = alpha_bar_level(alpha_bar)
     # sigma = sqrt((1 - alpha_bar) / alpha_bar)
     return float_or_array(np.sqrt((1.0 - ab) / ab))
+
+
+def x0_from_eps(x_t, eps_hat, alpha_bar):
+    """x0_hat = (x_t - sqrt(1 - alpha_bar) eps_hat) / sqrt(alpha_bar): the clean point that
+    x_t = sqrt(alpha_bar) x_0 + sqrt(1 - alpha_bar) eps implies for the predicted noise. DDIM's
+    step and the discrete decoder's mean (``helpers.discrete_decoder.predicted_x0``) use it.
+    Arrays broadcast; no checks (the callers check their inputs)."""
+    return (x_t - np.sqrt(1.0 - alpha_bar) * eps_hat) / np.sqrt(alpha_bar)
 
 
 def alpha_bar_from_sigma(sigma):

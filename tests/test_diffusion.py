@@ -754,3 +754,18 @@ def test_elbo_per_step_figure_spreads_the_first_steps_and_titles_the_whole_figur
     # one title over both panels, with the plain "eps*" as mathtext
     assert fig.get_suptitle() == r"the gap (exact $\varepsilon^*$)"
     assert "eps*" not in left.get_title() + right.get_title()
+
+
+def test_x0_from_eps_inverts_the_forward_noising():
+    from helpers.noise_schedule import x0_from_eps
+
+    s = NoiseSchedule.cosine(100)
+    rng = np.random.default_rng(0)
+    x0, eps = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
+    for t in (1, 50, 99):
+        x_t = s.noised(x0, t, eps)
+        np.testing.assert_allclose(x0_from_eps(x_t, eps, s.alpha_bar[t - 1]), x0, atol=1e-9)
+    # a wrong eps moves x0_hat by -sqrt(1 - alpha_bar) / sqrt(alpha_bar) = -sigma per unit
+    ab = s.alpha_bar[49]
+    shift = x0_from_eps(s.noised(x0, 50, eps), eps + 1.0, ab) - x0
+    np.testing.assert_allclose(shift, -np.sqrt((1 - ab) / ab), rtol=1e-9)

@@ -353,13 +353,14 @@ def test_s4_where_the_bits_go(run, level_costs):
 def decoder(run):
     from helpers.discrete_decoder import choose_decoder, decoder_bits
     from helpers.likelihood_model import load_likelihood_model, validation_split
+    from helpers.noise_schedule import sigma_from_alpha_bar
 
     schedule = run["schedule"]
     model = load_likelihood_model(dtype="float32").eps_model(schedule)
     val = validation_split(len(run["p_train"])).validation
     x_val = 2 * dequantise(run["p_train"][val], rng=5) - 1
     ev = diffusion_elbo(x_val, model, schedule, rng=0, reverse_var="beta")
-    sigma = np.sqrt((1 - schedule.alpha_bar) / schedule.alpha_bar)
+    sigma = sigma_from_alpha_bar(schedule.alpha_bar)
     choice = choose_decoder(run["p_train"][val], x_val, model, schedule, ev.per_step, ev.prior,
                             steps=np.nonzero((sigma > 0.03) & (sigma < 1.5))[0][::3] + 1,
                             stds=np.geomspace(0.05, 0.8, 9), rng=1)
