@@ -246,20 +246,28 @@ def test_s6_skip_false_barely_moves_the_loss_but_ruins_ddim():
 # (section 8's floor range is printed from the same calls the notebook makes; nothing to assert)
 
 
-def test_s8_one_mmd_kernel_for_every_row():
+@pytest.fixture(scope="module")
+def moons_net():
+    """Section 8's network, trained as the notebook trains it."""
+    from helpers.data import two_moons
+    from helpers.denoiser import train_eps_model
+
+    return train_eps_model(two_moons(8000, rng=0), SCHEDULE, steps=800, seed=1, progress=False)
+
+
+def test_s8_one_mmd_kernel_for_every_row(moons_net):
     """'one MMD kernel for every row, as wide as the mean distance between held-out points (500
     of them are enough to measure it)'; 'the MMD of the samples and of the data are both within
     noise of 0', while it 'flags N(0, I) at once'. The noise: the MMD of ten more data draws."""
     from helpers.data import two_moons
-    from helpers.denoiser import train_eps_model
     from helpers.metrics import mean_pairwise_distance, mmd, prepare_reference
 
-    moons_train, moons_test = two_moons(8000, rng=0), two_moons(2000, rng=1)
+    moons_test = two_moons(2000, rng=1)
     bandwidth = mean_pairwise_distance(moons_test[:500])
     assert abs(bandwidth / mean_pairwise_distance(moons_test) - 1) < 0.02
     ref = prepare_reference(moons_test, bandwidth=bandwidth)
     noise = np.std([mmd(two_moons(2000, rng=100 + i), ref) for i in range(10)], ddof=1)
-    net = train_eps_model(moons_train, SCHEDULE, steps=800, seed=1, progress=False)
+    net = moons_net
     for pts in (two_moons(2000, rng=12), ddpm_sample(net, SCHEDULE, 2000, d=2, rng=11)):
         assert abs(mmd(pts, ref)) < 3 * noise
     assert mmd(np.random.default_rng(13).standard_normal((2000, 2)), ref) > 100 * noise
@@ -272,6 +280,28 @@ def test_s8_one_mmd_kernel_for_every_row():
     samples = mmd(ddpm_sample(net, SCHEDULE, 2000, d=2, rng=11), narrow)
     assert 0.5e-3 < samples < 2e-3 and 1e-4 < np.std(draws, ddof=1) < 3e-4
     assert samples > 4 * np.std(draws, ddof=1) and samples > max(draws)
+
+
+def test_s8_sliced_w1_over_128_directions(moons_net):
+    """'The sliced W1 is the mean W1 over 128 random directions of projection; the choice of
+    directions moves it by about 0.001, far less than the data draws' spread.' The direction's
+    share of the error: the standard error of the mean over the 128 directions, and the change
+    when 256 directions are drawn instead."""
+    from helpers.data import two_moons
+    from helpers.metrics import prepare_reference, sliced_wasserstein_1
+
+    moons_test = two_moons(2000, rng=1)
+    ref = prepare_reference(moons_test, n_projections=128, rng=14)
+    ref_256 = prepare_reference(moons_test, n_projections=256, rng=14)
+    draws = [sliced_wasserstein_1(two_moons(2000, rng=100 + i), ref) for i in range(10)]
+    spread = max(draws) - min(draws)
+    for pts in (two_moons(2000, rng=12), ddpm_sample(moons_net, SCHEDULE, 2000, d=2, rng=11)):
+        per_direction = np.array([wasserstein_1(pts @ u, moons_test @ u) for u in ref.directions.T])
+        assert np.isclose(per_direction.mean(), sliced_wasserstein_1(pts, ref), rtol=1e-12)
+        se = per_direction.std(ddof=1) / np.sqrt(per_direction.size)
+        moved = abs(sliced_wasserstein_1(pts, ref_256) - sliced_wasserstein_1(pts, ref))
+        assert 0.0005 < se < 0.002 and moved < 0.002
+        assert spread > 10 * max(se, moved)
 
 
 def test_s6_the_learned_shortfall_builds_up_early():
