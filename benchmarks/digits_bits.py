@@ -16,7 +16,7 @@ Then what notebook 07 §4 spends the bits on (``likelihood_rows``): a mixture of
 fitted by EM (the joint baseline), and the diffusion network scored for likelihood (no labels,
 on the training digits minus the validation split) by its ELBO and by the chain stopped at t0
 with the discretised Gaussian decoder of Ho et al. (2020, eq. 13), t0 and the decoder's width
-chosen on the validation digits: trained live at the notebook's budget (900 steps) with each
+chosen on the validation digits: trained live at the notebook's budget (600 steps) with each
 weighting, notebook 06's and the ELBO's, and the committed weights of ``make weights``
 (helpers.likelihood_model).
 """
@@ -27,7 +27,7 @@ import sys
 
 import numpy as np
 
-NOTEBOOK_STEPS = {"vae": 1800, "diffusion": 900}
+NOTEBOOK_STEPS = {"vae": 1800, "diffusion": 600}
 MULTIPLIERS = (1, 3, 9, 27)
 N_ODE = 64
 NFE_ODE = 128
@@ -133,7 +133,8 @@ def likelihood_rows():
     train = load_digits_with_labels("train")
     rows = []
     for weighting in ("ode", "elbo"):     # notebook 06's (for samples) and the ELBO's
-        print(f"  diffusion, {weighting} weighting, 900 steps ...", file=sys.stderr, flush=True)
+        print(f"  diffusion, {weighting} weighting, {NOTEBOOK_STEPS['diffusion']} steps ...",
+              file=sys.stderr, flush=True)
         live = train_likelihood_model(train.x, train.labels, steps=NOTEBOOK_STEPS["diffusion"],
                                       weighting=weighting, progress=False)
         rows.append(_decoder_row(f"{weighting} weighting, {NOTEBOOK_STEPS['diffusion']} steps",

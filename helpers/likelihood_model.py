@@ -2,7 +2,7 @@
 
 Notebook 07 trains one network live, for samples and guidance (``train_guided_eps_fn`` with the
 ODE's weighting). For bits per pixel it sets beside it this one: the same architecture and
-weighting (``RECIPE``), no labels, trained for ``RECIPE["steps"]`` steps (27 times the
+weighting (``RECIPE``), no labels, trained for ``RECIPE["steps"]`` steps (40.5 times the
 notebook's) on the training digits minus a validation split (``validation_split``), so that the
 discrete decoder's stopping step can be chosen on digits the network never saw
 (``helpers.discrete_decoder.choose_decoder``). The ELBO's weighting (``weighting="elbo"``), the

@@ -3,7 +3,7 @@
     python tools/digits_weights.py [--steps N] [--out PATH]
 
 The recipe is ``helpers.likelihood_model.RECIPE`` (seeded, one torch thread, float32): the
-diffusion network of notebook 07 without labels, trained with §3's weighting, 27 times as long,
+diffusion network of notebook 07 without labels, trained with §3's weighting, 40.5 times as long,
 on the training digits minus the validation split. The file holds the network's parameters (float32),
 the loss per step and the training seconds; ``load_likelihood_model`` reads it. On one machine
 the same command writes the same parameters; tests/test_bits_per_level.py checks that (under
