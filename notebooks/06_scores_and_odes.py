@@ -155,25 +155,27 @@ print(f"t = {t} (alpha_bar = {ab_t:.3f}): max |E[x_0 | x] - Tweedie| = {np.abs(x
 # As $h \to 0$ and the number of steps grows, $x$ is distributed as $p$. With a finite $h$ the
 # chain is slightly wrong. For one Gaussian $N(\mu, s^2)$ the score is $-(x - \mu)/s^2$, the
 # chain is linear, and its stationary law is $N\big(\mu,\ s^2 / (1 - h / (4 s^2))\big)$: too
-# wide, by a factor that grows with $h$. Measure it with 20000 chains of 500 steps:
+# wide, by a factor that grows with $h$. Measure it with 20000 chains of 250 steps:
 
 # %%
 mu, s = 1.0, 0.5
 print(f"target N({mu}, {s}^2): variance {s**2:.4f}")
 print(f"{'h':>6} {'measured variance':>20} {'predicted s^2 / (1 - h / 4s^2)':>32}")
 for h in (0.02, 0.1, 0.4):
-    x = langevin_sample(lambda z: -(z - mu) / s**2, np.zeros(20000), step_size=h, steps=500, rng=3)
+    x = langevin_sample(lambda z: -(z - mu) / s**2, np.zeros(20000), step_size=h, steps=250, rng=3)
     se = x.var() * math.sqrt(2 / (x.size - 1))  # standard error of a normal sample's variance
     print(f"{h:6.2f} {x.var():13.4f} ± {se:.4f} {s**2 / (1 - h / (4 * s**2)):32.4f}")
 
 # %% [markdown]
-# At $h = 0.1$ and $0.4$ the measured variances match the prediction within their standard
-# errors and miss the target, by 12 % and 68 %. A smaller step cures the bias, at the price of
+# At $h = 0.1$ and $0.4$ the measured variances match the prediction within two standard
+# errors and miss the target, by 12 % and 69 %. A smaller step cures the bias, at the price of
 # more steps.
 #
 # <details><summary>Going deeper: the smallest step</summary>
 #
-# At $h = 0.02$ the predicted 2 % is only two standard errors.
+# At $h = 0.02$ the predicted 2 % is only two standard errors. The 250 steps are enough at every
+# $h$ here: the chain forgets its start as $(1 - h / (2 s^2))^k$, below $10^{-4}$ after 226
+# steps at $h = 0.02$.
 # </details>
 #
 # A worse problem appears with separated modes. Start 2000 chains from a broad $N(0, 3^2)$ on
@@ -194,7 +196,7 @@ for h in (0.02, 0.1, 0.4):
 far = GaussianMixture1D(weights=[0.4, 0.3, 0.3], means=[-4.0, 0.0, 4.0], stds=[0.25, 0.25, 0.5])
 x_init = np.random.default_rng(4).normal(0.0, 3.0, size=(2000, 1))
 for name, mix, start, totals in (("notebook 05's mixture", mixture, x_init, (100, 1000)),
-                                 ("modes at -4, 0, 4", far, 2 * x_init, (100, 1000, 5000))):
+                                 ("modes at -4, 0, 4", far, 2 * x_init, (100, 1000, 2000))):
     print(f"{name}: the data's shares {np.round(mix.mode_shares(), 3)}")
     x, done = start, 0
     for total in totals:
@@ -209,7 +211,7 @@ print(f"W1 floor (2000 against 4000 data points): {wasserstein_1(mixture.sample(
 
 # %% [markdown]
 # On notebook 05's mixture plain Langevin is getting there: after a thousand steps the shares
-# are close to the data's. Pull the modes apart and the chains stay where they first fell, for five
+# are close to the data's. Pull the modes apart and the chains stay where they first fell, for two
 # thousand steps: to cross, a chain must climb through a region of tiny density, against the
 # score. The shares then say where the chains started.
 #
@@ -238,7 +240,7 @@ for i, sigma in enumerate(sigmas):
 print(f"modes at -4, 0, 4: the data's shares {np.round(far.mode_shares(), 3)}")
 print(f"  annealed, 20 levels x 100 steps: shares {np.round(far.mode_shares(xbar), 3)}, "
       f"W1 {wasserstein_1(xbar, far.sample(4000, rng=1)):.3f}")
-print(f"  plain, 5000 steps:                shares {np.round(far.mode_shares(plain_far), 3)}, "
+print(f"  plain, 2000 steps:                shares {np.round(far.mode_shares(plain_far), 3)}, "
       f"W1 {wasserstein_1(plain_far, far.sample(4000, rng=1)):.3f}")
 print(f"  floor (2000 against 4000 points of this mixture): "
       f"W1 {wasserstein_1(far.sample(2000, rng=5), far.sample(4000, rng=1)):.3f}")
@@ -317,8 +319,9 @@ for T in (100, 1000, 10000):
     sched = NoiseSchedule.cosine(T)
     t = np.arange(2, int(0.9 * T) + 1)
     b, ab = sched.betas[t - 1], sched.alpha_bar[t - 1]
-    ddpm = reverse_mean(sched, x_grid, t, mixture.eps_at(x_grid, ab))   # (x, step) table
-    sde = x_grid + b * (x_grid / 2 + mixture.score(x_grid, ab))
+    eps = mixture.eps_at(x_grid, ab)                                    # (x, step) table
+    ddpm = reverse_mean(sched, x_grid, t, eps)
+    sde = x_grid + b * (x_grid / 2 + score_from_eps(eps, ab))           # the exact score, by Tweedie
     diff = np.abs(ddpm - sde).max(axis=0)                               # per step
     print(f"{T:6d} {b.max():11.2e} {diff.max():30.2e} {diff.sum():23.2e}")
 
@@ -360,18 +363,18 @@ for T in (100, 1000, 10000):
 # $d\sigma/d\tau = \beta / \big(2\sqrt{\bar\alpha (1 - \bar\alpha)}\big)$. Their ratio is
 # $d\bar x / d\sigma = \hat\varepsilon$. In these variables $\bar x = x_0 + \sigma\varepsilon$:
 # the variance-exploding SDE, whose levels §2's annealed Langevin already walked. The next cell
-# integrates both forms from the same points: they end within 0.004 of each other, the two Euler
-# discretisations' own difference.
+# integrates both forms from the same points: the largest gap between their ends is 0.007, the two
+# Euler discretisations' own difference (twice the steps halve it).
 # </details>
 
 # %%
 # Going deeper (optional): the probability-flow ODE in (x, t) and in (xbar, sigma), each with
-# 2000 Euler steps from the same points, on notebook 05's cosine schedule in continuous time
+# 1000 Euler steps from the same points, on notebook 05's cosine schedule in continuous time
 off = 0.008
 abar = lambda t: (math.cos((t + off) / (1 + off) * math.pi / 2)
                   / math.cos(off / (1 + off) * math.pi / 2)) ** 2
 beta = lambda t, h=1e-6: (math.log(abar(t - h)) - math.log(abar(t + h))) / (2 * h)  # -d log abar/dt
-t_fine = np.linspace(0.9, 0.1, 2001)            # from much noise to little
+t_fine = np.linspace(0.9, 0.1, 1001)            # from much noise to little
 x_vp = np.random.default_rng(11).standard_normal((500, 1))
 xbar = xbar_start = x_vp / math.sqrt(abar(t_fine[0]))
 for t0, t1 in zip(t_fine[:-1], t_fine[1:]):
@@ -581,7 +584,7 @@ plot_nfe_curves(nfe_list, curves, floor=floor.mean)
 # backwards. Averaging it with the first slope halves the step, so Heun undershoots.
 #
 # The next cell (optional) starts from Heun's own points at $\sigma = 2.52$ (8 evaluations, exact
-# $\hat\varepsilon$), takes the step to 0.17 three ways (Euler, Heun, and 1000 small steps as
+# $\hat\varepsilon$), takes the step to 0.17 three ways (Euler, Heun, and 200 small steps as
 # the exact ODE) and compares how far each moves the points: Heun 0.61 times the exact move
 # (median), Euler 1.33 times. Then it runs Heun with only that
 # step done by Euler: 7 evaluations give $W_1 = 0.269$, better than Euler's 0.304 with 8. The
@@ -607,9 +610,9 @@ def heun_start(seed):                            # Heun's first two steps, 80 ->
 
 xbar = heun_start(seeds[0])
 euler, heun, slope_ratio = heun_step(xbar, levels[2], levels[3])
-exact, fine = xbar, np.geomspace(levels[2], levels[3], 1001)
+exact, fine = xbar, np.geomspace(levels[2], levels[3], 201)
 for sigma, sigma_next in zip(fine[:-1], fine[1:]):
-    exact = heun_step(exact, sigma, sigma_next)[1]   # 1000 small steps: the exact ODE
+    exact = heun_step(exact, sigma, sigma_next)[1]   # 200 small steps: the exact ODE
 print(f"step sigma = {levels[2]:.2f} -> {levels[3]:.2f}, seed {seeds[0]}: the slope at Euler's end "
       f"points backwards for {np.mean(slope_ratio < 0):.0%} of the points")
 for name, x in (("exact ODE", exact), ("Euler", euler), ("Heun", heun)):
@@ -709,7 +712,7 @@ print(f"max |flow matching end / (1 - t) - probability-flow end| = "
 
 # %%
 moons_train, moons_test = two_moons(8000, rng=0), two_moons(2000, rng=1)
-moons_ref = prepare_reference(moons_test, n_projections=256, rng=14)  # directions drawn once
+moons_ref = prepare_reference(moons_test, n_projections=64, rng=14)  # directions drawn once
 eps_moons = train_eps_fn(moons_train, steps=1000, seed=1, dtype="float32", desc="eps_theta on moons")
 # flow matching: the straight path x_t = (1 - t) x_0 + t eps, loss || v_theta(x_t, t) - (eps - x_0) ||^2
 fm = train_velocity(moons_train, steps=1000, batch_size=256, lr=5e-3, seed=1, desc="v_theta on moons")
@@ -733,7 +736,7 @@ plot_moons({"held-out data": moons_test, "ours, Heun 8 NFE": rows[2][1],
 # **At few evaluations the sampler matters more than the network.** With Heun on the
 # $\rho = 7$ grid both networks fail at 8 evaluations (sliced $W_1$ above 1: points fill the square). The midpoint rule,
 # $x' = x + h\, v(x + \tfrac{h}{2} v(x, t), t + \tfrac{h}{2})$, on flow matching's clock, uniform
-# in $t = \sigma / (1 + \sigma)$ (`flow_clock_sample`), brings our network to 0.081 with the same
+# in $t = \sigma / (1 + \sigma)$ (`flow_clock_sample`), brings our network to 0.082 with the same
 # 8 calls (the floor is 0.033). Two things changed, the rule and the grid. Try each rule on
 # each grid:
 
@@ -788,8 +791,8 @@ plot_call_levels(calls, band=(width, spread), band_label="from a moon's width to
 #
 # This notebook's table is one training run of each network, with the same steps, so it ranks
 # little: the flow-matching network has no skip connection and samples $t$ uniformly, and with
-# Euler (`solver="euler"`) its order at 16 evaluations reverses (sliced $W_1$ 0.148 for flow
-# matching against 0.169 for ours). `benchmarks/flow_matching_seeds.py` trains both over five seeds at equal
+# Euler (`solver="euler"`) its order at 16 evaluations reverses (sliced $W_1$ 0.139 for flow
+# matching against 0.173 for ours). `benchmarks/flow_matching_seeds.py` trains both over five seeds at equal
 # training time (flow matching with its published recipe) and tries every sampler on both: with
 # the midpoint rule on the flow clock our median sliced $W_1$ is 0.035, 0.030 and 0.031 at 8, 16
 # and 32 evaluations, against 0.121, 0.122 and 0.124 for flow matching with its best sampler.
@@ -816,7 +819,7 @@ plot_call_levels(calls, band=(width, spread), band_label="from a moon's width to
 #    variance Langevin settles at with $h = 0.2$.
 #    <details><summary>Check, then the solution</summary>
 #    Change `(0.02, 0.1, 0.4)` to `(0.2,)`. $s^2 / (1 - h/(4s^2)) = 0.25 / (1 - 0.2) = 0.3125$, a quarter too large. The cell prints
-#    0.3143 ± 0.0031.</details>
+#    0.3162 ± 0.0032.</details>
 # 2. **Evaluations for a likelihood.** From §5's table (0.084 nats at 128 evaluations, 0.011 at
 #    512), predict the worst error at 256 and at 64.
 #    <details><summary>Check, then the solution</summary>
