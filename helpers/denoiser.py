@@ -256,7 +256,7 @@ class TrainedEpsFn:
     train_s: float
 
     @renamed_arguments(batch_size="chunk_size")
-    def __call__(self, x, alpha_bar, chunk_size=1024):
+    def __call__(self, x, alpha_bar, chunk_size=2048):
         """eps_theta(x, sigma) for x of shape (n, d) and a float alpha_bar in (0, 1]."""
         x = as_float_array("x", x)
         if x.ndim != 2 or x.shape[1] != self.net.d:
