@@ -173,9 +173,9 @@ def gaussian_kl(mu, sigma):
         dtype = ref.dtype if ref.dtype.is_floating_point else torch.get_default_dtype()
         mu = torch.as_tensor(mu, dtype=dtype, device=ref.device)
         sigma = torch.as_tensor(sigma, dtype=dtype, device=ref.device)
-        try:
-            torch.broadcast_shapes(mu.shape, sigma.shape)
-        except RuntimeError:
+        try:  # numpy's check: torch.broadcast_shapes imports sympy on first use (0.3 s)
+            np.broadcast_shapes(tuple(mu.shape), tuple(sigma.shape))
+        except ValueError:
             raise ValueError(f"mu and sigma must broadcast, got shapes {tuple(mu.shape)} and "
                              f"{tuple(sigma.shape)}") from None
         with torch.no_grad():
