@@ -461,16 +461,16 @@ plot_bits_per_pixel(decoder_rows, reference="independent pixels (exact)")
 # as long (one run; numbers copied from `benchmarks/results/digits-2026-12-07-issue31.json`):
 
 # %%
-BENCH = {"VAE, IWAE": ((5.8, 47.4, 54.3, 279.2), (2.481, 2.356, 2.612, 3.180)),
-         "VAE, ELBO": ((5.8, 47.4, 54.3, 279.2), (2.558, 2.528, 2.963, 3.883)),
-         "diffusion, ODE": ((5.6, 29.7, 42.3, 234.7), (3.286, 3.039, 2.864, 2.491)),
-         "diffusion, ELBO": ((5.6, 29.7, 42.3, 234.7), (3.426, 3.160, 2.841, 2.617))}
+BENCH = {"VAE, IWAE": ((3.1, 9.9, 28.4, 85.8), (2.481, 2.356, 2.612, 3.180)),
+         "VAE, ELBO": ((3.1, 9.9, 28.4, 85.8), (2.558, 2.528, 2.963, 3.883)),
+         "diffusion, ODE": ((2.7, 8.6, 23.6, 80.4), (3.286, 3.039, 2.864, 2.491)),
+         "diffusion, ELBO": ((2.7, 8.6, 23.6, 80.4), (3.426, 3.160, 2.841, 2.617))}
 plot_bits_against_seconds(BENCH, histogram=float(bits_independent.mean()),
                           joint=("mixture of 20 histograms", float(bits_mixture.mean())),
-                          best=("VAE stopped at its best", 47.4, 2.356))
+                          best=("VAE stopped at its best", 9.9, 2.356))
 
 # %% [markdown]
-# Look for the two shapes: the VAE's test bound is best at 47 s, then gets worse (it overfits),
+# Look for the two shapes: the VAE's test bound is best at 10 s, then gets worse (it overfits),
 # while the diffusion model's keeps falling. Stopped at its best, the VAE's IWAE of 2.36 is above
 # the longer-trained network's 2.25 with the decoder.
 #
@@ -481,7 +481,7 @@ plot_bits_against_seconds(BENCH, histogram=float(bits_independent.mean()),
 # improving (2.19, 2.02, 1.90 bits per pixel) while its test bounds get worse: overfitting. Its
 # best point was picked on the test digits, which flatters it a little; the longer-trained
 # network's decoder was chosen on validation digits. The diffusion model's best, the ODE
-# likelihood at 235 s, 2.49 ± 0.04, is still 0.07 above the histogram; only the committed
+# likelihood at 80 s, 2.49 ± 0.04, is still 0.07 above the histogram; only the committed
 # network, trained longer still, with the decoder gets below it.
 # </details>
 
