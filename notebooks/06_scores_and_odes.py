@@ -791,8 +791,8 @@ plot_call_levels(calls, band=(width, spread), band_label="from a moon's width to
 #
 # This notebook's table is one training run of each network, with the same steps, so it ranks
 # little: the flow-matching network has no skip connection and samples $t$ uniformly, and with
-# Euler (`solver="euler"`) its order at 16 evaluations reverses (sliced $W_1$ 0.139 for flow
-# matching against 0.173 for ours). `benchmarks/flow_matching_seeds.py` trains both over five seeds at equal
+# Euler (`solver="euler"`) its order at 16 evaluations reverses (sliced $W_1$ 0.14 for flow
+# matching against 0.17 for ours). `benchmarks/flow_matching_seeds.py` trains both over five seeds at equal
 # training time (flow matching with its published recipe) and tries every sampler on both: with
 # the midpoint rule on the flow clock our median sliced $W_1$ is 0.035, 0.030 and 0.031 at 8, 16
 # and 32 evaluations, against 0.121, 0.122 and 0.124 for flow matching with its best sampler.

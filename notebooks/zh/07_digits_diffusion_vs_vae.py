@@ -212,7 +212,7 @@ eps_theta = GuidedEpsFn(frozen(net), np.asarray(history), diffusion_train_s)
 print(f"training wall time {diffusion_train_s:.1f} s; final loss {np.mean(history[-100:]):.1f} "
       f"(mean of the last 100 steps)")
 
-# %% [markdown] en_sha="93b975f15561"
+# %% [markdown] en_sha="56dfc71e81dd"
 # <details><summary>深入一步：同样的训练，一次调用</summary>
 #
 # `train_guided_eps_fn(2 * x_train_dq - 1, y_train_dq, n_classes=10, steps=600, seed=0, dtype="float32")` 运行的是同样的几行代码；有一个测试会检查它复现了本笔记本打印的、来自扩散模型的每个数字。
@@ -222,7 +222,7 @@ print(f"training wall time {diffusion_train_s:.1f} s; final loss {np.mean(histor
 #
 # <details><summary>深入一步：概率流 ODE 似然的代价与精度</summary>
 #
-# 概率流 ODE 似然对这个 ODE 所定义的模型是精确的，只差求解器的误差。每个数字每次评估要让网络处理 $2 \cdot 64 + 1 = 129$ 行输入（散度用有限差分计算），所以只算 8 个数字。用 96 次评估时，它与其极限的差约在 0.03 以内（只用 24 次时，它会让模型显得更好：好多少，留给练习 4）。它所评分的模型在 $x'$ 上加入了 $N(0, \sigma_{\min}^2)$ 噪声，$\sigma_{\min} = 0.01$，约为一个像素灰度级的十二分之一。$\sigma_t^2 = \beta_t$ 是在笔记本 06 §5 中给出更好的界的那个选择。
+# 概率流 ODE 似然对这个 ODE 所定义的模型是精确的，只差求解器的误差。每个数字每次评估要让网络处理 $2 \cdot 64 + 1 = 129$ 行输入（散度用有限差分计算），所以只算 8 个数字（在这 8 个数字上 ELBO 是 3.28，与 ODE 的 3.28 持平：比较两个界要用同样的数字）。用 96 次评估时，它与其极限的差约在 0.03 以内（只用 24 次时，它会让模型显得更好：好多少，留给练习 4）。它所评分的模型在 $x'$ 上加入了 $N(0, \sigma_{\min}^2)$ 噪声，$\sigma_{\min} = 0.01$，约为一个像素灰度级的十二分之一。$\sigma_t^2 = \beta_t$ 是在笔记本 06 §5 中给出更好的界的那个选择。
 # </details>
 
 # %%
@@ -265,12 +265,12 @@ print(f"training: VAE wall time {vae.train_s:.1f} s, diffusion wall time {diffus
       f"(1800 and {STEPS} steps, one thread each)")
 plot_bits_per_pixel(rows, reference="independent pixels (exact)")
 
-# %% [markdown] en_sha="dbbacc539314"
+# %% [markdown] en_sha="37f1ee052ea1"
 # 看每个模型落在虚线（直方图）的哪一侧：每个网络都在它的右侧，混合模型在它的左侧。各个界给出的比特数都是上界，而且两个网络都远未收敛（见本节最后一张图）。
 #
 # ### 扩散模型的比特花在了哪里
 #
-# **网络多付的比特大多付在低于一个灰度级的噪声水平上，其中一半付在几乎总是空白的像素上。** 笔记本 05 的 ELBO 是对步求和，而在每一步之内又是对像素求和；`elbo_per_level` 把这两个求和分开保存。为了把链本身的松弛与网络的误差区分开，用直方图密度的*精确* $\mathbb{E}[\varepsilon \mid x_t]$ 来驱动同一条链（每个像素都是若干截断正态之和，每个灰度级一个：`PixelHistogram`）。两者都在前 60 个测试数字上运行，使用相同的随机抽样：
+# **网络多付的比特大多付在低于一个灰度级的噪声水平上，其中近一半付在几乎总是空白的像素上。** 笔记本 05 的 ELBO 是对步求和，而在每一步之内又是对像素求和；`elbo_per_level` 把这两个求和分开保存。为了把链本身的松弛与网络的误差区分开，用直方图密度的*精确* $\mathbb{E}[\varepsilon \mid x_t]$ 来驱动同一条链（每个像素都是若干截断正态之和，每个灰度级一个：`PixelHistogram`）。两者都在前 60 个测试数字上运行，使用相同的随机抽样：
 
 # %%
 n_cond = 60                       # the first 60 test digits (§6 uses them too)
@@ -292,11 +292,11 @@ print(f"network minus exact eps: {gap.sum():.2f}; at sigma < 2/17: {gap[below].s
 plot_cost_per_level(costs_network, costs_histogram,
                     {"mostly blank (0 in 90 % of digits)": blank, "the rest": ~blank})
 
-# %% [markdown] en_sha="3eb78840eda9"
+# %% [markdown] en_sha="3e8e8e5072e2"
 # 看右图中曲线在哪里上升。（左图的代价是 $x'$ 上密度的代价；换成手写数字的每像素比特数，要加上 $\log_2 17 - 1 = 3.09$。）
 #
 # - **链本身的松弛是 0.18 比特：** 用精确的噪声预测，它得 2.62 分，而直方图在这些数字上是 2.44。250 个高斯步无法精确地终止于一个在每个格子上都平坦的密度。
-# - **网络又多出 0.80，其中 0.69 出现在 $\sigma < 2/17$ 处，** 这时的问题是一个像素处在相邻两个灰度级中的哪一个。在 $\sigma \approx 0.2$ 到 1 之间，全部像素和其余像素的曲线反而*下降*：在那里，网络看得到其他像素，预测得比直方图更好。
+# - **网络又多出 0.80，其中 0.69 出现在 $\sigma < 2/17$ 处，** 这时的问题是一个像素处在相邻两个灰度级中的哪一个。在 $\sigma \approx 0.3$ 到 1 之间，全部像素和其余像素的曲线反而*下降*：在那里，网络看得到其他像素，预测得比直方图更好。
 # - **这 0.80 中有 0.38 付在 16 个几乎总是空白的像素上。** 空白像素在 $[0, 1/17)$ 上均匀分布；终止于更宽的高斯分布的链，会把密度漏到相邻的灰度级上。§5 的样本中，这表现为斑点。
 #
 # ### 把比特花得更好：离散的最后一步，以及更长的训练
@@ -372,12 +372,12 @@ plot_bits_against_seconds(BENCH, histogram=float(bits_independent.mean()),
                           joint=("mixture of 20 histograms", float(bits_mixture.mean())),
                           best=("VAE stopped at its best", 9.9, 2.356))
 
-# %% [markdown] en_sha="445aea7ca133"
+# %% [markdown] en_sha="5299e872b788"
 # 看两种形状：VAE 的测试界在 10 s 时最好，之后变差（它过拟合了），而扩散模型的界一直在下降。如果在最好的时候停下，VAE 的 IWAE 2.36 仍高于训练更久的网络加上解码器的 2.25。
 #
 # <details><summary>深入一步：基准测试的这些运行衡量的是什么</summary>
 #
-# `make bench BENCH_ARGS="--only digits"` 以 3 倍、9 倍和 27 倍的步数训练两个模型（其中概率流 ODE 似然在 64 个数字上用 128 次评估）。VAE 在*训练*数字上的 ELBO 一直在改善（每像素 2.19、2.02、1.90 比特），而它的测试界却变差了：这就是过拟合。它的最佳点是在测试数字上挑出来的，这对它稍有利；训练更久的网络的解码器则是在验证集数字上选的。扩散模型最好的是 80 s 时的概率流 ODE 似然，2.49 ± 0.04，仍比直方图高 0.07；只有训练得更久的那个已提交网络，加上解码器，才低于直方图。
+# `make bench BENCH_ARGS="--only digits"` 以 3 倍、9 倍和 27 倍的步数训练两个模型（其中概率流 ODE 似然在 64 个数字上用 128 次评估）。VAE 在*训练*数字上的 ELBO 一直在改善（每像素 2.19、2.02、1.90 比特），而它的测试界却变差了：这就是过拟合。它的最佳点是在测试数字上挑出来的，这对它稍有利；训练更久的网络的解码器则是在验证集数字上选的。扩散模型最好的是 80 s 时的概率流 ODE 似然，在它的 64 个数字上为 2.49 ± 0.04，与直方图在这些数字上的 2.45 持平；只有训练得更久的那个已提交网络，加上解码器，才低于直方图。
 # </details>
 
 # %% [markdown] en_sha="8c6eb4a1e999"
@@ -402,8 +402,8 @@ plot_digits([vae_means, vae_samples, diffusion_samples, x_test[:20]],
             row_labels=["VAE mean", "VAE sample", "diffusion", "real"],
             title="samples and held-out digits", ncols=20)
 
-# %% [markdown] en_sha="48695bc58754"
-# 看什么：VAE 的样本是其均值的一个更粗糙的版本，均值本身是平滑的、大多能认出来的数字；扩散模型的样本更粗糙，边框上有灰色的斑点：这正是 §4 的比特在空白像素上发现的外漏。在训练数字中 99 % 都为空白的 10 个像素上数一数，也数一数 §4 中训练更久、花费比特更少的那个网络：
+# %% [markdown] en_sha="61be49f502c4"
+# 看什么：VAE 的样本是其均值的一个更粗糙的版本，均值本身是平滑的、大多能认出来的数字；扩散模型的样本更粗糙，许多难以辨认，边框上有灰色的斑点：这正是 §4 的比特在空白像素上发现的外漏。在训练数字中 99 % 都为空白的 10 个像素上数一数，也数一数 §4 中训练更久、花费比特更少的那个网络：
 
 # %%
 nearly_blank = share_zero >= 0.99
@@ -420,16 +420,17 @@ print(f"nearly blank pixels at level 1 or more: diffusion samples {speckle:.0%} 
 # 模型会复制它们的训练数字吗？下面在每个扩散样本旁边给出离它最近的训练数字（像素空间中的欧氏距离），并作为对比，给出每个测试数字到离它最近的训练数字的距离：测试数字从未被模型见过，所以它的距离代表了“新”数字应有的距离。
 
 # %%
-nearest = nearest_neighbours(diffusion_samples, x_train)
+reference = dequantise(pixels_train, rng=2)       # training digits on the samples' scale, (v + u) / 17
+nearest = nearest_neighbours(diffusion_samples, reference)
 index, dist = nearest.index, nearest.distance
-dist_test = nearest_neighbours(x_test, x_train).distance
+dist_test = nearest_neighbours(x_test_dq, reference).distance
 print(f"distance to the nearest training digit: samples median {np.median(dist):.2f} "
       f"(min {dist.min():.2f}); test digits median {np.median(dist_test):.2f} (min {dist_test.min():.2f})")
-plot_digits([diffusion_samples[:10], x_train[index[:10]]], row_labels=["sample", "nearest train"],
+plot_digits([diffusion_samples[:10], reference[index[:10]]], row_labels=["sample", "nearest train"],
             title="diffusion samples and their nearest training digits", ncols=10)
 
-# %% [markdown] en_sha="e3f201d3f114"
-# 没有一个样本是复制品：即使是离训练集最近的样本，与任何训练数字的距离也至少有 1.49，比测试数字到其最近训练数字距离的中位数（1.03）还远。样本的粗糙也会增加距离。
+# %% [markdown] en_sha="9ae519d3e06c"
+# 没有一个样本是复制品：即使是离训练集最近的样本，与任何训练数字的距离也至少有 1.41，比测试数字到其最近训练数字距离的中位数（0.99）还远。样本的粗糙也会增加距离。
 #
 # **滑块。** ODE 求解器的网络评估次数。只评估一次时，求解器从噪声直接跳到网络对干净数字的猜测上：接近平均数字。
 
@@ -457,14 +458,12 @@ slider_panel(plot_sample_mosaic, int_slider("nfe", 8, 1, 40), sample=sample_digi
 # 为了测量**保真度 (fidelity)**，给每个生成的数字贴上离它最近的训练数字的标签（最近邻分类器）；贴上的正是所要求类别的比例，说明这些数字有多容易辨认。**多样性 (diversity)** 是同一类别中两个样本之间的平均距离，再除以该类别真实测试数字的同一距离。
 
 # %%
-reference = dequantise(pixels_train, rng=2)       # the training digits, dequantised once more
-
 def classify(images):
     """The label of each image's nearest training digit (Euclidean distance on the pixels)."""
     return y_train[nearest_neighbours(images, reference).index]
 
 real_accuracy = float(np.mean(classify(x_test_dq) == y_test))
-real_spread = np.array([mean_pairwise_distance(x_test[y_test == c]) for c in range(10)])
+real_spread = np.array([mean_pairwise_distance(x_test_dq[y_test == c]) for c in range(10)])
 print(f"classifier accuracy on the real test digits: {real_accuracy:.3f}")
 
 W_VALUES, PER_CLASS = (0, 1, 2, 3, 4, 5, 6), 20
@@ -482,8 +481,8 @@ for w in W_VALUES:
 plot_tradeoff(W_VALUES, [accuracy[w] for w in W_VALUES], [diversity[w] for w in W_VALUES],
               real_accuracy)
 
-# %% [markdown] en_sha="c949dcd9381c"
-# 准确率从 0.660 开始上升，$w = 2$ 时为 0.985，从 $w = 4$ 起为 1.000，而多样性从 1.07 降到 0.66。$w = 0$ 时的 1.07 高于真实数字的散布，但这并不全是多样性：这些只训练了很短时间的样本比真实数字噪声更大，而噪声也会增大距离。
+# %% [markdown] en_sha="b237cc023f1e"
+# 准确率从 0.660 开始上升，$w = 2$ 时为 0.985，此后一直接近 1，而多样性从 1.13 降到 0.69。$w = 0$ 时的 1.13 高于真实数字的散布，但这并不全是多样性：这些样本中有三分之一被认成了别的类别，这也会增大距离。
 #
 # **滑块。** 引导权重：每个类别一行，每个 $w$ 都使用相同的初始噪声。
 
