@@ -247,28 +247,17 @@ class Adam:
             grads = [p.grad for p in self.params]
         group = self.param_groups[0]
         lr, (b1, b2), eps = group["lr"], group["betas"], group["eps"]
-        ps, gs, ms, vs, ts = [], [], [], [], []
-        for i, (p, g) in enumerate(zip(self.params, grads)):
-            if g is None:
-                continue
-            st = self._state(i, p)
-            st["step"] += 1
-            ps.append(p), gs.append(g), ts.append(st["step"])
-            ms.append(st["exp_avg"]), vs.append(st["exp_avg_sq"])
-        if not ps:
-            return
-        # the update above for every parameter at once: torch's _foreach_ ops apply the same
-        # elementwise arithmetic as a loop over the parameters (so the same numbers), minus
-        # Python's cost per call, which dominates for the course's small networks
         with torch.no_grad():
-            torch._foreach_mul_(ms, b1)
-            torch._foreach_add_(ms, gs, alpha=1 - b1)
-            torch._foreach_mul_(vs, b2)
-            torch._foreach_addcmul_(vs, gs, gs, value=1 - b2)
-            denoms = torch._foreach_div(vs, [1 - b2**t for t in ts])
-            torch._foreach_sqrt_(denoms)
-            torch._foreach_add_(denoms, eps)
-            torch._foreach_addcdiv_(ps, ms, denoms, [-lr / (1 - b1**t) for t in ts])
+            for i, (p, g) in enumerate(zip(self.params, grads)):
+                if g is None:
+                    continue
+                st = self._state(i, p)
+                st["step"] += 1
+                t, m, v = st["step"], st["exp_avg"], st["exp_avg_sq"]
+                m.mul_(b1).add_(g, alpha=1 - b1)
+                v.mul_(b2).addcmul_(g, g, value=1 - b2)
+                denom = (v / (1 - b2**t)).sqrt_().add_(eps)
+                p.addcdiv_(m, denom, value=-lr / (1 - b1**t))
 
     def state_dict(self):
         """The settings and each parameter's state, in ``torch.optim.Adam``'s layout (copies)."""
