@@ -329,3 +329,31 @@ def test_float_dtype_and_in_float64():
     for p32, p64 in zip(net32.parameters(), net64.parameters()):
         assert torch.equal(p32.double(), p64)                           # the same weights, widened
     assert in_float64(net64) is net64                                   # float64 already: itself
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_flat_moments_give_the_bits_of_the_per_parameter_loop(dtype):
+    """In the usual loop Adam keeps m and v in one flat buffer each; with a parameter that never
+    gets a gradient it runs its per-parameter loop. Both must train a net to the same bits."""
+    def train(extra):
+        torch.manual_seed(3)
+        net = mlp(5, 48, 48, 7).to(dtype)   # sizes that are no multiple of a vector width
+        params = list(net.parameters()) + ([torch.zeros(3, requires_grad=True)] if extra else [])
+        opt = Adam(params, 3e-3)
+        gen = torch.Generator().manual_seed(4)
+        for _ in range(100):
+            x = torch.randn(64, 5, generator=gen, dtype=dtype)
+            opt.zero_grad()
+            ((net(x) - x.sum(1, keepdim=True).sin()) ** 2).mean().backward()
+            opt.step()
+        return net, opt
+
+    flat_net, flat_opt = train(extra=False)
+    loop_net, loop_opt = train(extra=True)
+    storages = {st["exp_avg"].untyped_storage().data_ptr() for st in flat_opt.state.values()}
+    assert len(storages) == 1, "the usual loop did not use one flat buffer"
+    assert len({st["exp_avg"].untyped_storage().data_ptr()
+                for st in loop_opt.state.values()}) == len(loop_opt.state)
+    for p, q in zip(flat_net.parameters(), loop_net.parameters()):
+        assert torch.equal(p, q)
+    assert all(st["step"] == 100 for st in flat_opt.state.values())
