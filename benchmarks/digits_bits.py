@@ -97,15 +97,11 @@ def _decoder_row(label, f, train_s, data, schedule):
     from helpers.bits import bits_per_pixel, mean_and_se
     from helpers.diffusion import diffusion_elbo
     from helpers.discrete_decoder import choose_decoder, decoder_bits
-    from helpers.noise_schedule import sigma_from_alpha_bar
 
     p_val, x_val, p_test, x_test = data
     model = f.eps_model(schedule)
     ev = diffusion_elbo(x_val, model, schedule, rng=0, reverse_var="beta")
-    sigma = sigma_from_alpha_bar(schedule.alpha_bar)
-    choice = choose_decoder(p_val, x_val, model, schedule, ev.per_step, ev.prior,
-                            steps=np.nonzero((sigma > 0.03) & (sigma < 1.5))[0][::3] + 1,
-                            stds=np.geomspace(0.05, 0.8, 9), rng=1)
+    choice = choose_decoder(p_val, x_val, model, schedule, ev.per_step, ev.prior, rng=1)
     et = diffusion_elbo(x_test, model, schedule, rng=0, reverse_var="beta")
     decoder = decoder_bits(p_test, x_test, model, schedule, et.per_step, et.prior, t=choice.t,
                            std=choice.std, rng=2)

@@ -28,13 +28,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import as_rng, data_matrix, model_output, positive
+from ._checks import as_rng, count, data_matrix, model_output, positive, positive_scalar
 from .bits import LEVELS, as_pixels
 from .gaussian import log_normal_mass
-from .noise_schedule import NoiseSchedule, x0_from_eps
+from .noise_schedule import NoiseSchedule, sigma_from_alpha_bar, x0_from_eps
 
 __all__ = ["discretised_gaussian_nll", "predicted_x0", "stopped_chain_bits", "decoder_bits",
-           "DecoderChoice", "choose_decoder"]
+           "DecoderChoice", "choose_decoder", "candidate_steps", "CANDIDATE_STDS"]
+
+# The widths s that ``choose_decoder`` tries unless told otherwise: nine, evenly spaced in log
+# from 0.05 (under half a grey level of x' = 2x - 1, whose levels are 2/17 = 0.118 apart) to 0.8.
+CANDIDATE_STDS = np.geomspace(0.05, 0.8, 9)
 
 
 def discretised_gaussian_nll(pixels, mean, std, *, scale=2.0, shift=-1.0):
@@ -72,15 +76,15 @@ def predicted_x0(x0, eps_model, schedule, t, *, rng=None):
     return x0_from_eps(x_t, eps_hat, schedule.alpha_bar[t - 1])
 
 
-def stopped_chain_bits(per_step, prior, decoder_nll, t):
+def stopped_chain_bits(per_step, prior, decoder_nll, t, *, d):
     """Bits per pixel of the chain stopped at step t with a discrete decoder, one per digit.
 
-    (decoder_nll + sum_{s = t+1..T} per_step[s-1] + prior) / (d log 2), d = 64 pixels, from
+    (decoder_nll + sum_{s = t+1..T} per_step[s-1] + prior) / (d log 2), d pixels per digit, from
     ``diffusion_elbo``'s ``per_step`` (T, n) and ``prior`` (n,) on the same digits.
     """
     per_step = np.asarray(per_step, dtype=float)
     nats = np.asarray(decoder_nll, float) + per_step[t:].sum(0) + np.asarray(prior, float)
-    return nats / (64 * np.log(2.0))
+    return nats / (count("d", d) * np.log(2.0))
 
 
 def decoder_bits(pixels, x0, eps_model, schedule, per_step, prior, *, t, std, rng=None):
@@ -91,7 +95,8 @@ def decoder_bits(pixels, x0, eps_model, schedule, per_step, prior, *, t, std, rn
     ``diffusion_elbo(x0, ...)``'s fields on the same digits.
     """
     mean = predicted_x0(x0, eps_model, schedule, t, rng=rng)
-    return stopped_chain_bits(per_step, prior, discretised_gaussian_nll(pixels, mean, std), t)
+    nll = discretised_gaussian_nll(pixels, mean, std)
+    return stopped_chain_bits(per_step, prior, nll, t, d=mean.shape[1])
 
 
 @dataclass(frozen=True)
@@ -115,7 +120,29 @@ class DecoderChoice:
     bits: np.ndarray
 
 
-def choose_decoder(pixels, x0, eps_model, schedule, per_step, prior, *, steps, stds, rng=None):
+def candidate_steps(schedule, *, sigma_lo=0.03, sigma_hi=1.5, every=3):
+    """The stopping steps ``choose_decoder`` tries unless told otherwise, as ints in 1..T.
+
+    Every ``every``-th step, from the lowest, of those whose noise level
+    sigma_t = sqrt((1 - alpha_bar_t) / alpha_bar_t) on x' = 2x - 1 lies strictly between
+    ``sigma_lo`` and ``sigma_hi``: from a quarter of a grey level (2/17) to well above the
+    digits' own spread, where no stop can pay.
+    """
+    if not isinstance(schedule, NoiseSchedule):
+        raise ValueError(f"schedule must be a NoiseSchedule, got {schedule!r}")
+    sigma_lo, sigma_hi = positive_scalar("sigma_lo", sigma_lo), positive_scalar("sigma_hi", sigma_hi)
+    if not sigma_lo < sigma_hi:
+        raise ValueError(f"sigma_lo must be below sigma_hi, got {sigma_lo} and {sigma_hi}")
+    sigma = sigma_from_alpha_bar(np.asarray(schedule.alpha_bar, dtype=float))
+    steps = np.nonzero((sigma > sigma_lo) & (sigma < sigma_hi))[0][::count("every", every)] + 1
+    if steps.size == 0:
+        raise ValueError(f"no step of the schedule has sigma between sigma_lo = {sigma_lo} and "
+                         f"sigma_hi = {sigma_hi}")
+    return steps
+
+
+def choose_decoder(pixels, x0, eps_model, schedule, per_step, prior, *, steps=None, stds=None,
+                   rng=None):
     """Pick the stopping step and the decoder's width on validation digits.
 
     Parameters
@@ -124,18 +151,18 @@ def choose_decoder(pixels, x0, eps_model, schedule, per_step, prior, *, steps, s
     x0 : their dequantised values on the model's scale, shape (n, d)
     eps_model, schedule : as ``helpers.diffusion.diffusion_elbo``
     per_step, prior : ``diffusion_elbo(x0, ...)``'s fields on the same digits
-    steps : ints in 1..T, the candidate stopping steps
-    stds : floats > 0, the candidate widths s
+    steps : ints in 1..T, the candidate stopping steps (default ``candidate_steps(schedule)``)
+    stds : floats > 0, the candidate widths s (default ``CANDIDATE_STDS``)
     rng : seed for the draws of x_t (one per candidate step)
     """
-    steps = np.asarray(steps, dtype=int)
-    stds = positive("stds", np.asarray(stds, dtype=float))
+    steps = candidate_steps(schedule) if steps is None else np.asarray(steps, dtype=int)
+    stds = positive("stds", np.asarray(CANDIDATE_STDS if stds is None else stds, dtype=float))
     rng = as_rng(rng)
     bits = np.empty((len(steps), len(stds)))
     for i, t in enumerate(steps):
         mean = predicted_x0(x0, eps_model, schedule, int(t), rng=rng)
         for j, s in enumerate(stds):
             nll = discretised_gaussian_nll(pixels, mean, s)
-            bits[i, j] = stopped_chain_bits(per_step, prior, nll, int(t)).mean()
+            bits[i, j] = stopped_chain_bits(per_step, prior, nll, int(t), d=mean.shape[1]).mean()
     i, j = np.unravel_index(np.argmin(bits), bits.shape)
     return DecoderChoice(int(steps[i]), float(stds[j]), steps, stds, bits)

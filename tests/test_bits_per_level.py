@@ -22,8 +22,9 @@ from helpers.bits import (LEVELS, bits_per_pixel, dequantise, independent_pixel_
 from helpers.bits_per_level import PixelHistogram, elbo_per_level
 from helpers.data import load_digits
 from helpers.diffusion import NoiseSchedule, diffusion_elbo
-from helpers.discrete_decoder import (choose_decoder, decoder_bits, discretised_gaussian_nll,
-                                      predicted_x0, stopped_chain_bits)
+from helpers.discrete_decoder import (CANDIDATE_STDS, candidate_steps, choose_decoder,
+                                      decoder_bits, discretised_gaussian_nll, predicted_x0,
+                                      stopped_chain_bits)
 from helpers.histogram_mixture import fit_histogram_mixture, histogram_mixture_bits
 from helpers.likelihood_model import WEIGHTS, validation_split
 
@@ -204,9 +205,12 @@ def test_discretised_gaussian_against_scipy_and_sums_to_one():
 def test_stopped_chain_at_the_top_is_decoder_plus_prior():
     per_step = np.arange(12.0).reshape(4, 3)
     prior, nll = np.ones(3), np.full(3, 2.0)
-    np.testing.assert_allclose(stopped_chain_bits(per_step, prior, nll, 4), 3 / (64 * math.log(2)))
-    np.testing.assert_allclose(stopped_chain_bits(per_step, prior, nll, 2),
-                               (3 + per_step[2:].sum(0)) / (64 * math.log(2)))
+    np.testing.assert_allclose(stopped_chain_bits(per_step, prior, nll, 4, d=64),
+                               3 / (64 * math.log(2)))
+    np.testing.assert_allclose(stopped_chain_bits(per_step, prior, nll, 2, d=5),
+                               (3 + per_step[2:].sum(0)) / (5 * math.log(2)))
+    with pytest.raises(ValueError, match="d must"):
+        stopped_chain_bits(per_step, prior, nll, 2, d=0)
 
 
 def test_exact_eps_decoder_bound_is_above_the_exact_bits_and_choice_is_the_argmin():
@@ -223,11 +227,11 @@ def test_exact_eps_decoder_bound_is_above_the_exact_bits_and_choice_is_the_argmi
                                             list(choice.stds).index(choice.std)]
     nll = discretised_gaussian_nll(pixels, predicted_x0(x0, hist.eps_model(schedule), schedule,
                                                          choice.t, rng=4), choice.std)
-    bound = stopped_chain_bits(ev.per_step, ev.prior, nll, choice.t) * 64 / 2   # d = 2 here
-    # decoder_bits is these three steps, with the same draw of x_t
+    bound = stopped_chain_bits(ev.per_step, ev.prior, nll, choice.t, d=2)
+    # decoder_bits is these three steps, with the same draw of x_t, per pixel of the two
     np.testing.assert_array_equal(decoder_bits(pixels, x0, hist.eps_model(schedule), schedule,
                                                ev.per_step, ev.prior, t=choice.t,
-                                               std=choice.std, rng=4) * 64 / 2, bound)
+                                               std=choice.std, rng=4), bound)
     exact = independent_pixel_bits(pixels, pixels)
     diff = bound - exact
     assert diff.mean() > -3 * diff.std(ddof=1) / math.sqrt(diff.size)
@@ -299,3 +303,21 @@ def test_log_normal_mass_is_the_log_of_the_mass_in_both_tails():
     # [40, inf) less a relative e^-40.5 or so
     assert ndtr(41.0) - ndtr(40.0) == 0.0
     np.testing.assert_allclose(log_normal_mass(40.0, 41.0), log_ndtr(-40.0), rtol=1e-12)
+
+
+def test_candidate_steps_are_every_third_step_within_the_sigma_range():
+    schedule = NoiseSchedule.cosine(250)
+    sigma = np.sqrt((1 - schedule.alpha_bar) / schedule.alpha_bar)
+    steps = candidate_steps(schedule)
+    inside = [t for t in range(1, 251) if 0.03 < sigma[t - 1] < 1.5]
+    assert list(steps) == inside[::3]
+    assert list(candidate_steps(schedule, sigma_lo=0.1, sigma_hi=0.5, every=1)) == [
+        t for t in range(1, 251) if 0.1 < sigma[t - 1] < 0.5]
+    assert CANDIDATE_STDS[0] == pytest.approx(0.05) and CANDIDATE_STDS[-1] == pytest.approx(0.8)
+    assert len(CANDIDATE_STDS) == 9
+    with pytest.raises(ValueError, match="sigma_lo"):
+        candidate_steps(schedule, sigma_lo=0.5, sigma_hi=0.1)
+    with pytest.raises(ValueError, match="no step"):
+        candidate_steps(NoiseSchedule.cosine(3), sigma_lo=1e-6, sigma_hi=2e-6)
+    with pytest.raises(ValueError, match="schedule"):
+        candidate_steps("cosine")

@@ -401,10 +401,9 @@ def decoder(run):
     val = validation_split(len(run["p_train"])).validation
     x_val = 2 * dequantise(run["p_train"][val], rng=5) - 1
     ev = diffusion_elbo(x_val, model, schedule, rng=0, reverse_var="beta")
-    sigma = sigma_from_alpha_bar(schedule.alpha_bar)
     choice = choose_decoder(run["p_train"][val], x_val, model, schedule, ev.per_step, ev.prior,
-                            steps=np.nonzero((sigma > 0.03) & (sigma < 1.5))[0][::3] + 1,
-                            stds=np.geomspace(0.05, 0.8, 9), rng=1)
+                            rng=1)
+    sigma = sigma_from_alpha_bar(schedule.alpha_bar)
     x_test = 2 * run["x_test_dq"] - 1
 
     def bits(eps_model, terms):
