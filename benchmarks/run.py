@@ -39,7 +39,7 @@ import vae_peer  # noqa: E402
 
 RESULTS = BENCH / "results" / "latest.json"
 GiB = 1024**3
-TARGETS = {"notebooks_total_s": 60.0, "slider_p95_ms": 60.0, "kernel_peak_bytes": 1 * GiB,
+TARGETS = {"notebooks_total_s": 60.0, "notebook_s": 15.0, "slider_p95_ms": 60.0, "kernel_peak_bytes": 1 * GiB,
            "browser_p95_ms": browser_latency.TARGET_P95_MS,
            "browser_p50_ms": browser_latency.TARGET_P50_MS}
 SECTIONS = ("notebooks", "mc", "vae", "diffusion", "flowmatch", "flowseeds", "digits", "browser")
@@ -75,9 +75,10 @@ def _machine():
 
 
 def run(sections, vae_budget, n_updates, ours=None, diffusion_budget=None,
-        flowmatch_budget=None):
+        flowmatch_budget=None, notebook_runs=2):
     out = {"when": datetime.datetime.now().isoformat(timespec="seconds"), "machine_before": _machine(),
            "targets": {"notebooks_total_s": TARGETS["notebooks_total_s"],
+                       "notebook_s": TARGETS["notebook_s"],
                        "slider_p95_ms": TARGETS["slider_p95_ms"],
                        "kernel_peak_bytes": TARGETS["kernel_peak_bytes"],
                        "browser_p95_ms": TARGETS["browser_p95_ms"],
@@ -91,11 +92,15 @@ def run(sections, vae_budget, n_updates, ours=None, diffusion_budget=None,
                        "digits": digits_bits.TARGET,
                        "digits_likelihood": digits_bits.LIKELIHOOD_TARGET}}
     if "notebooks" in sections:
-        rows = []
-        for path in notebooks.notebook_paths():
-            print(f"running {path.name} ...", file=sys.stderr, flush=True)
-            rows.append(notebooks.run_notebook(path, n_updates=n_updates))
-        out["notebooks"] = rows
+        runs = []
+        for k in range(notebook_runs):   # all notebooks, then all again: noise spreads over both
+            for path in notebooks.notebook_paths():
+                print(f"running {path.name} (run {k + 1} of {notebook_runs}) ...",
+                      file=sys.stderr, flush=True)
+                runs.append(notebooks.run_notebook(path, n_updates=n_updates,
+                                                   measure_sliders=k == 0))
+        out["notebook_runs"] = notebook_runs
+        out["notebooks"] = notebooks.fastest_of(runs)
     if "mc" in sections:
         print("naive Monte Carlo at 1e7 samples ...", file=sys.stderr, flush=True)
         out["naive_mc"] = naive_mc.run()
@@ -145,6 +150,8 @@ def verdict(res):
         nbs = res["notebooks"]
         total = sum(r["time_s"] for r in nbs)
         v["notebooks_total_s"] = {"value": total, "met": total <= TARGETS["notebooks_total_s"]}
+        slowest = max(r["time_s"] for r in nbs)
+        v["notebook_s"] = {"value": slowest, "met": slowest <= TARGETS["notebook_s"]}
         peak = max(r["peak_rss_bytes"] for r in nbs)
         v["kernel_peak_bytes"] = {"value": peak, "met": peak <= TARGETS["kernel_peak_bytes"]}
         p95 = [s["p95_ms"] for r in nbs for s in r["sliders"]]
@@ -187,19 +194,29 @@ def table(res):
     v = res["verdict"]
     if "notebooks" in res:
         lines.append("")
-        lines.append(f"{'notebook':<28}{'kernel start':>13}{'cells':>9}{'total':>9}{'peak RSS':>11}"
-                     f"{'kernel cpu':>12}")
+        n_runs = res.get("notebook_runs", 1)
+        lines.append(f"notebooks: the fastest of {n_runs} runs each, fresh kernel per run"
+                     + (" (every run's total in the last column)" if n_runs > 1 else ""))
+        lines.append(f"{'notebook':<34}{'kernel start':>13}{'cells':>9}{'total':>9}{'peak RSS':>11}"
+                     f"{'kernel cpu':>12}   runs")
         for r in res["notebooks"]:
             cpu = r.get("kernel_cpu_s")
-            lines.append(f"{r['notebook']:<28}{r['kernel_start_s']:>11.1f} s{r['cells_s']:>7.1f} s"
+            lines.append(f"{r['notebook']:<34}{r['kernel_start_s']:>11.1f} s{r['cells_s']:>7.1f} s"
                          f"{r['time_s']:>7.1f} s{r['peak_rss_bytes'] / 2**20:>7.0f} MiB"
-                         + (f"{cpu:>10.1f} s" if cpu is not None else ""))
+                         + (f"{cpu:>10.1f} s" if cpu is not None else f"{'':>12}")
+                         + "   " + " / ".join(f"{t:.1f}" for t in r.get("runs_s", [r["time_s"]]))
+                         + ("" if r["time_s"] <= TARGETS["notebook_s"] else "  MISSED"))
         t = v["notebooks_total_s"]
         pk = v["kernel_peak_bytes"]
-        lines.append(f"{'all notebooks':<28}{'':>13}{'':>9}{t['value']:>7.1f} s"
+        lines.append(f"{'all notebooks':<34}{'':>13}{'':>9}{t['value']:>7.1f} s"
                      f"{pk['value'] / 2**20:>7.0f} MiB")
+        each = v["notebook_s"]
         lines.append(f"  target: total <= {TARGETS['notebooks_total_s']:.0f} s "
-                     f"[{_mark(t['met'])}], peak per kernel <= 1 GiB [{_mark(pk['met'])}]")
+                     f"[{_mark(t['met'])}], each <= {TARGETS['notebook_s']:.0f} s "
+                     f"[{_mark(each['met'])}], peak per kernel <= 1 GiB [{_mark(pk['met'])}]")
+        if n_runs > 1:
+            first = sum(r["runs_s"][0] for r in res["notebooks"])
+            lines.append(f"  the first run alone: {first:.1f} s in all")
         lines.append("")
         lines.append(f"{'slider (notebook / panel)':<48}{'p50':>9}{'p95':>9}{'max':>9}"
                      f"{'cpu p95':>10}   range")
@@ -277,6 +294,9 @@ def main(argv=None):
     ap.add_argument("--ours", default="", help="overrides of helpers.vae.RECOMMENDED for our VAE, "
                     "e.g. lr=3e-3,decoder_mean=identity")
     ap.add_argument("--updates", type=int, default=50, help="slider updates per slider")
+    ap.add_argument("--notebook-runs", type=int, default=2,
+                    help="fresh-kernel runs of each notebook; the table shows the fastest "
+                         "(other tenants of a shared machine only ever slow a run down)")
     ap.add_argument("--out", default=str(RESULTS))
     args = ap.parse_args(argv)
     sections = [s for s in args.only.split(",") if s]
@@ -288,8 +308,10 @@ def main(argv=None):
     for item in filter(None, args.ours.split(",")):
         key, value = item.split("=", 1)
         ours[key] = json.loads(value) if value[:1].isdigit() or value[:1] in "[-" else value
+    if args.notebook_runs < 1:
+        ap.error(f"--notebook-runs must be at least 1, got {args.notebook_runs}")
     res = run(sections, args.vae_budget, args.updates, ours, args.diffusion_budget,
-              args.flowmatch_budget)
+              args.flowmatch_budget, notebook_runs=args.notebook_runs)
     res["bench_wall_s"] = time.perf_counter() - t0
     res["table"] = table(res)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
