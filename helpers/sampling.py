@@ -9,7 +9,6 @@ Notebook 01's figures are ``helpers.plots.sampling``.
 from __future__ import annotations
 
 import numpy as np
-from scipy import special
 
 from ._checks import as_float_array, as_rng, count, positive
 from ._deprecated import keyword_only
@@ -57,6 +56,8 @@ def normal_pdf(x, mu=0.0, sigma=1.0):
 def normal_cdf(x, mu=0.0, sigma=1.0):
     """F(x) = P(X <= x) for X ~ N(mu, sigma^2), accurate far into both tails (``scipy.special.ndtr``)."""
     x = as_float_array("x", x, allow_inf=True)
+    from scipy import special   # here, not at the top: importing scipy.special takes ~0.3 s
+
     mu, sigma = _mu_sigma(mu, sigma)
     return special.ndtr((x - mu) / sigma)
 
@@ -83,6 +84,8 @@ def normal_icdf(u, mu=0.0, sigma=1.0):
     if ((u < 0) | (u > 1)).any():
         bad = u[(u < 0) | (u > 1)].flat[0] if u.ndim else u.item()
         raise ValueError(f"u must lie in [0, 1], got {bad!r}")
+    from scipy import special
+
     mu, sigma = _mu_sigma(mu, sigma)
     return mu + sigma * special.ndtri(u)
 
