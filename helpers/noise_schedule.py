@@ -23,7 +23,29 @@ from ._deprecated import keyword_only
 from .gaussian import kl_per_dim
 
 __all__ = ["NoiseSchedule", "sigma_from_alpha_bar", "alpha_bar_from_sigma",
-           "log_sigma_from_alpha_bar", "alpha_bar_from_log_sigma", "x0_from_eps"]
+           "log_sigma_from_alpha_bar", "alpha_bar_from_log_sigma", "x0_from_eps",
+           "cosine_alpha_bar"]
+
+
+def _cosine_f(t, s):
+    """f(t) = cos^2(((t + s) / (1 + s)) pi/2), the cosine schedule's shape (Nichol and Dhariwal
+    2021); t in [0, 1]."""
+    return np.cos((t + s) / (1 + s) * np.pi / 2) ** 2
+
+
+def cosine_alpha_bar(t, *, s=0.008):
+    """The cosine schedule in continuous time: alpha_bar(t) = f(t) / f(0) for t in [0, 1].
+
+    ``NoiseSchedule.cosine(T)`` is the same f at t = 0, 1/T, ..., 1 (its beta_t = 1 - f(t) /
+    f(t - 1/T), the last one clipped); notebook 06 integrates the probability-flow ODE along it in
+    continuous t. A float for a float, else an array of t's shape.
+    """
+    t = as_float_array("t", t)
+    if ((t < 0) | (t > 1)).any():
+        bad = t[(t < 0) | (t > 1)].flat[0] if t.ndim else t.item()
+        raise ValueError(f"t must lie in [0, 1], got {bad!r}")
+    s = float(positive("s", s))
+    return float_or_array(_cosine_f(t, s) / _cosine_f(0.0, s))
 
 
 def sigma_from_alpha_bar(alpha_bar):
@@ -132,8 +154,7 @@ class NoiseSchedule:
         beta_T = 1, outside (0, 1). So alpha_bar_T = 0.001 alpha_bar_{T-1}, not exactly 0.
         """
         T, s = count("T", T), float(positive("s", s))
-        # f(t) = cos^2(((t/T + s) / (1 + s)) pi/2), t = 0..T
-        f = np.cos((np.arange(T + 1) / T + s) / (1 + s) * np.pi / 2) ** 2
+        f = _cosine_f(np.arange(T + 1) / T, s)   # t = 0..T
         # beta_t = 1 - f(t) / f(t-1)
         return cls(np.minimum(1.0 - f[1:] / f[:-1], 0.999))
 

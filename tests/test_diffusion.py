@@ -769,3 +769,19 @@ def test_x0_from_eps_inverts_the_forward_noising():
     ab = s.alpha_bar[49]
     shift = x0_from_eps(s.noised(x0, 50, eps), eps + 1.0, ab) - x0
     np.testing.assert_allclose(shift, -np.sqrt((1 - ab) / ab), rtol=1e-9)
+
+
+def test_cosine_alpha_bar_is_the_cosine_schedule_in_continuous_time():
+    from helpers.noise_schedule import cosine_alpha_bar
+
+    schedule = NoiseSchedule.cosine(50)
+    t = np.arange(1, 50) / 50                      # the last step is clipped in the schedule
+    np.testing.assert_allclose(cosine_alpha_bar(t), schedule.alpha_bar[:-1], rtol=1e-12)
+    assert cosine_alpha_bar(0.0) == 1.0 and isinstance(cosine_alpha_bar(0.3), float)
+    # s moves the curve: a larger offset gives less signal at the same t
+    assert cosine_alpha_bar(0.5, s=0.1) < cosine_alpha_bar(0.5)
+    for bad in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="t"):
+            cosine_alpha_bar(bad)
+    with pytest.raises(ValueError, match="s"):
+        cosine_alpha_bar(0.5, s=0.0)

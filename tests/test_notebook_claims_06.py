@@ -14,7 +14,7 @@ from helpers.denoiser import train_eps_fn
 from helpers.diffusion import (GaussianMixture1D, NoiseSchedule, ddim_trajectory, diffusion_elbo,
                                reverse_mean, timesteps)
 from helpers.metrics import wasserstein_1
-from helpers.noise_schedule import alpha_bar_from_sigma, sigma_from_alpha_bar
+from helpers.noise_schedule import alpha_bar_from_sigma, cosine_alpha_bar, sigma_from_alpha_bar
 from helpers.score import (karras_sigmas, langevin_sample, pf_ode_log_likelihood, pf_ode_sample,
                            pf_ode_velocity)
 
@@ -424,8 +424,7 @@ def test_s7_euler_in_t_is_ddim_only_on_an_affine_path():
     """'On notebook 05's cosine path, whose coefficients are not affine, Euler in t is not DDIM':
     ten Euler steps in t on the cosine path's probability-flow ODE, dx/dt = (a'/a) x +
     (s' - a' s / a) eps_hat, against DDIM (Euler in sigma on xbar) on the matching levels."""
-    off = 0.008
-    ab = lambda t: (math.cos((t + off) / (1 + off) * math.pi / 2) / math.cos(off / (1 + off) * math.pi / 2)) ** 2
+    ab = cosine_alpha_bar
     a, s = (lambda t: math.sqrt(ab(t))), (lambda t: math.sqrt(1 - ab(t)))
     d = lambda f, t, h=1e-6: (f(t + h) - f(t - h)) / (2 * h)
     t_grid = np.linspace(0.98, 0.001, 11)
@@ -456,9 +455,7 @@ def test_s4_going_deeper_the_ode_in_x_t_and_in_xbar_sigma_end_together():
     """'the largest gap between their ends is 0.007, the two Euler discretisations' own
     difference (twice the steps halve it)': the optional cell of section 4 (1000 steps),
     recomputed, and again with 2000 steps."""
-    off = 0.008
-    abar = lambda t: (math.cos((t + off) / (1 + off) * math.pi / 2)
-                      / math.cos(off / (1 + off) * math.pi / 2)) ** 2
+    abar = cosine_alpha_bar
     beta = lambda t, h=1e-6: (math.log(abar(t - h)) - math.log(abar(t + h))) / (2 * h)
     gaps = {}
     for n_steps in (1000, 2000):

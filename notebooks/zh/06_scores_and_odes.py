@@ -75,7 +75,7 @@ from helpers.flow_matching import (euler_in_time, flow_clock_sample, flow_clock_
                                     midpoint_in_time, sigma_from_time, time_from_sigma,
                                     train_velocity, velocity_from_eps)
 from helpers.metrics import prepare_reference, sliced_wasserstein_1, wasserstein_1
-from helpers.noise_schedule import alpha_bar_from_sigma, sigma_from_alpha_bar
+from helpers.noise_schedule import alpha_bar_from_sigma, cosine_alpha_bar, sigma_from_alpha_bar
 from helpers.plots.diffusion import plot_moons
 from helpers.plots.score import (plot_call_levels, plot_few_step, plot_langevin, plot_nfe_curves,
                                  plot_pf_ode)
@@ -277,9 +277,7 @@ for T in (100, 1000, 10000):
 # %%
 # Going deeper (optional): the probability-flow ODE in (x, t) and in (xbar, sigma), each with
 # 1000 Euler steps from the same points, on notebook 05's cosine schedule in continuous time
-off = 0.008
-abar = lambda t: (math.cos((t + off) / (1 + off) * math.pi / 2)
-                  / math.cos(off / (1 + off) * math.pi / 2)) ** 2
+abar = cosine_alpha_bar                         # alpha_bar(t) for t in [0, 1]
 beta = lambda t, h=1e-6: (math.log(abar(t - h)) - math.log(abar(t + h))) / (2 * h)  # -d log abar/dt
 t_fine = np.linspace(0.9, 0.1, 1001)            # from much noise to little
 x_vp = np.random.default_rng(11).standard_normal((500, 1))
