@@ -125,8 +125,8 @@ def candidate_steps(schedule, *, sigma_lo=0.03, sigma_hi=1.5, every=3):
 
     Every ``every``-th step, from the lowest, of those whose noise level
     sigma_t = sqrt((1 - alpha_bar_t) / alpha_bar_t) on x' = 2x - 1 lies strictly between
-    ``sigma_lo`` and ``sigma_hi``: from a quarter of a grey level (2/17) to well above the
-    digits' own spread, where no stop can pay.
+    ``sigma_lo`` and ``sigma_hi``: from a quarter of a grey level (the levels are 2/17 = 0.118
+    apart on x') to well above the digits' own spread, where no stop can pay.
     """
     if not isinstance(schedule, NoiseSchedule):
         raise ValueError(f"schedule must be a NoiseSchedule, got {schedule!r}")

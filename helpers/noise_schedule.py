@@ -8,7 +8,9 @@ Steps t = 1..T; array index t-1 holds step t; data arrays are (n, d).
 
 The one home of the conversions between a noise level alpha_bar and sigma (notebook 06's
 continuous levels, x_t / sqrt(alpha_bar) = x_0 + sigma eps): ``sigma_from_alpha_bar``,
-``alpha_bar_from_sigma``, and the log-sigma pair that the networks' level features use.
+``alpha_bar_from_sigma``, and the log-sigma pair that the networks' level features use; and of
+the cosine schedule's shape, in steps (``NoiseSchedule.cosine``) and in continuous time
+(``cosine_alpha_bar``).
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ def cosine_alpha_bar(t, *, s=0.008):
     f(t - 1/T), the last one clipped); notebook 06 integrates the probability-flow ODE along it in
     continuous t. A float for a float, else an array of t's shape.
     """
+    if type(t) is float and 0.0 <= t <= 1.0 and type(s) is float and s > 0:
+        return float(_cosine_f(t, s) / _cosine_f(0.0, s))   # a checked float: the quick path
     t = as_float_array("t", t)
     if ((t < 0) | (t > 1)).any():
         bad = t[(t < 0) | (t > 1)].flat[0] if t.ndim else t.item()

@@ -606,9 +606,14 @@ print(f"best c with the constant: {best:.3g}; without it: {best_wrong:.3g} (a co
 # %%
 rec = negative_elbo_terms(model, x_test, 1.0, rng=3).reconstruction
 mse = ((rec - gaussian_log_norm(d, 1.0)) * 2 / d).mean().item()  # S / d with c = 1
-J = lambda log_c: negative_elbo(model, x_test, math.exp(log_c), rng=3).mean().item()  # noqa: E731
+def J(log_c):  # the held-out -ELBO as a function of log c alone
+    return negative_elbo(model, x_test, math.exp(log_c), rng=3).mean().item()
+
 lo, hi = -8.0, 2.0  # search log c in [-8, 2]; J falls, then rises (section 2)
-while hi - lo > 1e-6:  # golden-section search: keep the part of [lo, hi] that holds the minimum
+# golden-section search: compare J at two inner points, keep the part of [lo, hi] that holds the
+# minimum (0.618 = 1 / golden ratio lets a textbook version reuse one point per step; we
+# recompute both). J is float32: points closer than ~3e-4 in log c look alike, so stop at 1e-4
+while hi - lo > 1e-4:
     a, b = hi - 0.618 * (hi - lo), lo + 0.618 * (hi - lo)
     lo, hi = (lo, b) if J(a) < J(b) else (a, hi)
 c_best = math.exp((lo + hi) / 2)

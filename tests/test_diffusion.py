@@ -778,6 +778,8 @@ def test_cosine_alpha_bar_is_the_cosine_schedule_in_continuous_time():
     t = np.arange(1, 50) / 50                      # the last step is clipped in the schedule
     np.testing.assert_allclose(cosine_alpha_bar(t), schedule.alpha_bar[:-1], rtol=1e-12)
     assert cosine_alpha_bar(0.0) == 1.0 and isinstance(cosine_alpha_bar(0.3), float)
+    for ti in t:                                   # a float takes a quick path: the same value
+        assert cosine_alpha_bar(float(ti)) == cosine_alpha_bar(np.array([ti]))[0]
     # s moves the curve: a larger offset gives less signal at the same t
     assert cosine_alpha_bar(0.5, s=0.1) < cosine_alpha_bar(0.5)
     for bad in (-0.1, 1.5, float("nan")):

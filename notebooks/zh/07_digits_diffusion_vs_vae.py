@@ -324,8 +324,8 @@ elbo_val = diffusion_elbo(x_val, model, schedule, rng=0, reverse_var="beta")
 sigma = costs_network.sigma
 choice = choose_decoder(pixels_val, x_val, model, schedule, elbo_val.per_step, elbo_val.prior,
                         rng=1)                   # every candidate t0 and s: a grid
-print(f"searched {len(choice.steps)} stopping steps (sigma {sigma[choice.steps[0] - 1]:.2f} to "
-      f"{sigma[choice.steps[-1] - 1]:.2f}) x {len(choice.stds)} widths s "
+print(f"searched {len(choice.steps)} stopping steps (sigma {sigma[choice.steps[0] - 1]:.3f} to "
+      f"{sigma[choice.steps[-1] - 1]:.3f}) x {len(choice.stds)} widths s "
       f"({choice.stds[0]:.2f} to {choice.stds[-1]:.2f})")
 print(f"chosen on validation: stop at t0 = {choice.t} (sigma = {sigma[choice.t - 1]:.2f}), "
       f"s = {choice.std:.2f}; validation {choice.bits.min():.3f} bits per pixel")
