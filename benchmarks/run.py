@@ -195,8 +195,9 @@ def table(res):
     if "notebooks" in res:
         lines.append("")
         n_runs = res.get("notebook_runs", 1)
-        lines.append(f"notebooks: the fastest of {n_runs} runs each, fresh kernel per run"
-                     + (" (every run's total in the last column)" if n_runs > 1 else ""))
+        lines.append(f"notebooks: the fastest of {n_runs} runs each, fresh kernel per run (every "
+                     "run's total in the last column)" if n_runs > 1 else
+                     "notebooks: one run each, in a fresh kernel")
         lines.append(f"{'notebook':<34}{'kernel start':>13}{'cells':>9}{'total':>9}{'peak RSS':>11}"
                      f"{'kernel cpu':>12}   runs")
         for r in res["notebooks"]:

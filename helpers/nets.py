@@ -264,11 +264,9 @@ class Adam:
                     continue
                 st = self._state(i, p)
                 st["step"] += 1
-                t, m, v = st["step"], st["exp_avg"], st["exp_avg_sq"]
-                m.mul_(b1).add_(g, alpha=1 - b1)
-                v.mul_(b2).addcmul_(g, g, value=1 - b2)
-                denom = (v / (1 - b2**t)).sqrt_().add_(eps)
-                p.addcdiv_(m, denom, value=-lr / (1 - b1**t))
+                denom, value = _adam_moments(st["exp_avg"], st["exp_avg_sq"], g, st["step"], lr,
+                                             b1, b2, eps)
+                p.addcdiv_(st["exp_avg"], denom, value=value)
 
     def _flat_moments(self, grads):
         """The flat buffers behind ``state``, made or adopted if they can serve this step, or None
@@ -326,6 +324,19 @@ class Adam:
                                     eps=groups[0]["eps"])
 
 
+def _adam_moments(m, v, g, t, lr, b1, b2, eps, *, out=None):
+    """Adam's update of m and v (in place) at step t from the gradient g, per element; returns
+    the denominator sqrt(v / (1 - beta_2^t)) + eps (written into ``out`` if given) and the step
+    factor -lr / (1 - beta_1^t): p <- p + factor * m / denominator. The one home of the formula,
+    for the per-parameter loop and the flat buffers alike (so both give the same bits)."""
+    import torch
+
+    m.mul_(b1).add_(g, alpha=1 - b1)
+    v.mul_(b2).addcmul_(g, g, value=1 - b2)
+    denom = torch.div(v, 1 - b2**t, out=out).sqrt_().add_(eps)
+    return denom, -lr / (1 - b1**t)
+
+
 class _FlatMoments:
     """Adam's m and v for all parameters in two flat buffers; ``state[i]`` holds views into them.
 
@@ -374,10 +385,7 @@ class _FlatMoments:
         self.t += 1
         for st in self.state.values():
             st["step"] = self.t
-        self.m.mul_(b1).add_(g, alpha=1 - b1)
-        self.v.mul_(b2).addcmul_(g, g, value=1 - b2)
-        torch.div(self.v, 1 - b2**self.t, out=self.denom).sqrt_().add_(eps)
-        value = -lr / (1 - b1**self.t)
+        _, value = _adam_moments(self.m, self.v, g, self.t, lr, b1, b2, eps, out=self.denom)
         for p, m, denom in zip(params, self.m_views, self.denom_views):
             p.addcdiv_(m, denom, value=value)
 
