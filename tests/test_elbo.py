@@ -408,8 +408,10 @@ def test_options_are_keyword_only_with_a_warning_for_old_positional_calls():
     with pytest.warns(DeprecationWarning, match="as keywords"):
         old = eq24_lines(model, x, np.zeros(2), np.ones(2), 100, 0, 11)
     # Equal up to the last bits, not bitwise: with numpy 1.23's OpenBLAS, two identical calls in
-    # one CI process (make test-min) once gave line 7 two ulps apart (the 2x2 inverse and
-    # products of the exact KL). A misplaced argument moves the lines far more than rtol:
+    # one CI process (make test-min) once gave line 7 two ulps apart. Its exact KL goes through
+    # tiny matrix products, which OpenBLAS computes with or without fused multiply-adds: the
+    # posterior mean's first entry differs by one ulp between the two. A misplaced argument
+    # moves the lines far more than rtol:
     values = [r.value for r in new]
     np.testing.assert_allclose([r.value for r in old], values, rtol=1e-12, atol=0)
     swapped = eq24_lines(model, x, np.zeros(2), np.ones(2), n_samples=11, rng=0, n_grid=100)
