@@ -140,6 +140,15 @@ def broadcastable(a, b, name_a, name_b):
                          f"axes that do not broadcast") from None
 
 
+def unit_interval(name, value):
+    """A float array with every entry in [0, 1] (probabilities u, continuous times t)."""
+    arr = as_float_array(name, value)
+    bad = (arr < 0) | (arr > 1)
+    if bad.any():
+        raise ValueError(f"{name} must lie in [0, 1], got {arr[bad].flat[0].item()!r}")
+    return arr
+
+
 def alpha_bar_level(value, *, name="alpha_bar", allow_one=True, like=None, like_name="x"):
     """A noise level alpha_bar as a float array in (0, 1] ((0, 1) when not ``allow_one``), and,
     when ``like`` (an array) is given, broadcasting with it."""

@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from ._checks import (alpha_bar_level, as_float_array, as_rng, count, data_matrix, float_or_array,
-                      positive)
+                      positive, unit_interval)
 from ._deprecated import keyword_only
 from .gaussian import kl_per_dim
 
@@ -44,10 +44,7 @@ def cosine_alpha_bar(t, *, s=0.008):
     """
     if type(t) is float and 0.0 <= t <= 1.0 and type(s) is float and s > 0:
         return float(_cosine_f(t, s) / _cosine_f(0.0, s))   # a checked float: the quick path
-    t = as_float_array("t", t)
-    if ((t < 0) | (t > 1)).any():
-        bad = t[(t < 0) | (t > 1)].flat[0] if t.ndim else t.item()
-        raise ValueError(f"t must lie in [0, 1], got {bad!r}")
+    t = unit_interval("t", t)
     s = float(positive("s", s))
     return float_or_array(_cosine_f(t, s) / _cosine_f(0.0, s))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import as_float_array, as_rng, count, positive
+from ._checks import as_float_array, as_rng, count, positive, unit_interval
 from ._deprecated import keyword_only
 from .gaussian import LOG_2PI
 
@@ -80,10 +80,7 @@ def normal_icdf(u, mu=0.0, sigma=1.0):
     -------
     ndarray or float
     """
-    u = as_float_array("u", u)
-    if ((u < 0) | (u > 1)).any():
-        bad = u[(u < 0) | (u > 1)].flat[0] if u.ndim else u.item()
-        raise ValueError(f"u must lie in [0, 1], got {bad!r}")
+    u = unit_interval("u", u)
     from scipy import special
 
     mu, sigma = _mu_sigma(mu, sigma)
@@ -153,11 +150,7 @@ def tabulated_icdf(pdf, lo, hi, *, n_grid=4097):
     cdf /= cdf[-1]
 
     def icdf(u):
-        u = as_float_array("u", u)
-        if ((u < 0) | (u > 1)).any():
-            raise ValueError(f"u must lie in [0, 1], got {u[(u < 0) | (u > 1)].flat[0]!r}"
-                             if u.ndim else f"u must lie in [0, 1], got {u.item()!r}")
-        return np.interp(u, cdf, grid)
+        return np.interp(unit_interval("u", u), cdf, grid)
 
     icdf.grid, icdf.cdf = grid, cdf
     return icdf

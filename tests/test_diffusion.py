@@ -785,5 +785,7 @@ def test_cosine_alpha_bar_is_the_cosine_schedule_in_continuous_time():
     for bad in (-0.1, 1.5, float("nan")):
         with pytest.raises(ValueError, match="t"):
             cosine_alpha_bar(bad)
+    with pytest.raises(ValueError, match=r"^t must lie in \[0, 1\], got 1\.5$"):
+        cosine_alpha_bar(np.array([0.2, 1.5]))
     with pytest.raises(ValueError, match="s"):
         cosine_alpha_bar(0.5, s=0.0)

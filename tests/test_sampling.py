@@ -166,3 +166,11 @@ def test_inverse_cdf_legend_counts_the_arrows_that_leave_the_axis(mu, sigma, bey
     fig = plot_inverse_cdf(mu, sigma, n_samples=200, rng=0)
     texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert f"x beyond the axis: {beyond}" in texts
+
+
+@pytest.mark.parametrize("bad", [-0.25, np.array([0.5, -0.25]), np.array([[0.1], [-0.25]])])
+def test_a_probability_outside_0_1_is_named_with_its_value(bad):
+    icdf = tabulated_icdf(normal_pdf, -5.0, 5.0, n_grid=65)
+    for f in (normal_icdf, icdf):
+        with pytest.raises(ValueError, match=r"^u must lie in \[0, 1\], got -0\.25$"):
+            f(bad)
